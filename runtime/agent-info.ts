@@ -1,0 +1,19 @@
+/**
+ * What plugins (guardrails, tripwires, tools, providers) may know about the agent they serve.
+ */
+import type { AgentKind } from "./events.ts";
+
+/** A read-only description of one agent, handed to plugin contributions. */
+export interface AgentInfo {
+  readonly tree: string;
+  readonly treeId: string;
+  readonly address: string;
+  readonly id: string;
+  readonly name: string;
+  readonly kind: AgentKind;
+  readonly role?: string;
+  readonly depth: number;
+  readonly tenant?: string;
+  /** The agent's resolved settings from the spec (guardrails, tripwires, tools), after inheritance. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}

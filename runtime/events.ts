@@ -1,0 +1,208 @@
+/**
+ * The one typed event stream of the runtime. The CLI, WebSocket subscriptions, OTEL spans and the
+ * memory graph's lineage all read it. Add an event type here before adding a log line anywhere.
+ *
+ * Every event has `type`, `tree`, `address`, `id` and `time` (epoch ms from Effect's Clock), and
+ * `reason` where there is one. Runtime-wide events (a provider key cooling down, a plugin loading)
+ * use `tree: ""` and `address: "/"` unless an agent caused them.
+ */
+import { Effect, PubSub, type Queue, type Scope, Stream } from "effect";
+
+/** The agent kinds: `parent` orchestrates, `child` does a task, `micro` is a cheap worker that cannot spawn. */
+export type AgentKind = "parent" | "child" | "micro";
+
+interface Base {
+  readonly tree: string;
+  readonly address: string;
+  readonly id: string;
+  readonly time: number;
+}
+
+/** Lifecycle of agents and trees. */
+export type LifecycleEvent =
+  | (Base & { readonly type: "tree.started"; readonly name: string })
+  | (Base & {
+      readonly type: "tree.stopped";
+      readonly reason: string;
+      readonly status: "completed" | "stopped" | "failed";
+    })
+  | (Base & {
+      readonly type: "agent.spawned";
+      readonly kind: AgentKind;
+      readonly role?: string;
+      readonly parent?: string;
+      readonly incarnation: number;
+    })
+  | (Base & { readonly type: "agent.failed"; readonly reason: string; readonly incarnation: number })
+  | (Base & {
+      readonly type: "agent.restarted";
+      readonly reason: string;
+      readonly incarnation: number;
+      readonly restarts: number;
+      readonly delayMs: number;
+      readonly strategy: "one_for_one" | "one_for_all" | "rest_for_one";
+    })
+  | (Base & { readonly type: "agent.escalated"; readonly reason: string })
+  | (Base & { readonly type: "agent.stopped"; readonly reason: string; readonly normal: boolean })
+  | (Base & { readonly type: "agent.task"; readonly requestId: string; readonly input: string })
+  | (Base & { readonly type: "agent.replied"; readonly requestId: string; readonly output: string })
+  | (Base & { readonly type: "agent.request_failed"; readonly requestId: string; readonly reason: string })
+  | (Base & {
+      readonly type: "message.dropped";
+      readonly reason: string;
+      readonly policy: "drop-newest" | "fail";
+      readonly capacity: number;
+    });
+
+/** Model providers and routing (plugins/providers). Keys appear only as fingerprints. */
+export type ProviderEvent =
+  | (Base & {
+      readonly type: "provider.call";
+      readonly provider: string;
+      readonly model: string;
+      readonly key?: string;
+      readonly inputTokens: number;
+      readonly outputTokens: number;
+      readonly costUsd?: number;
+      readonly latencyMs: number;
+      readonly outcome: "ok" | "error";
+      readonly cached?: boolean;
+      readonly reason?: string;
+    })
+  | (Base & {
+      readonly type: "provider.fallback";
+      readonly from: string;
+      readonly to: string;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly type: "key.cooldown";
+      readonly provider: string;
+      readonly key: string;
+      readonly untilMs: number;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly type: "circuit.opened" | "circuit.half_open" | "circuit.closed";
+      readonly provider: string;
+      readonly model: string;
+      readonly reason?: string;
+    })
+  | (Base & {
+      readonly type: "budget.exceeded";
+      readonly scope: "tree" | "tenant";
+      readonly limit: string;
+      readonly reason: string;
+    });
+
+/** Guardrails, tripwires and tools (plugins/guardrails, plugins/tripwires, plugins/tools). */
+export type SafetyEvent =
+  | (Base & {
+      readonly type: "guardrail.blocked";
+      readonly stage: "input" | "output" | "tool";
+      readonly policy: string;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly type: "guardrail.redacted";
+      readonly stage: "input" | "output" | "tool";
+      readonly policy: string;
+      readonly redactions: ReadonlyArray<{ readonly kind: string; readonly count: number }>;
+      readonly reason?: string;
+    })
+  | (Base & {
+      readonly type: "tripwire.triggered";
+      readonly tripwire: string;
+      readonly measurement: number;
+      readonly threshold: number;
+      readonly action: "warn" | "halt" | "stop-tree";
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly type: "tool.called";
+      readonly tool: string;
+      readonly callId: string;
+      readonly args: unknown;
+    })
+  | (Base & {
+      readonly type: "tool.result";
+      readonly tool: string;
+      readonly callId: string;
+      readonly ok: boolean;
+      readonly result: unknown;
+      readonly reason?: string;
+    })
+  | (Base & {
+      readonly type: "handoff";
+      readonly to: string;
+      readonly task: string;
+      readonly reason?: string;
+    });
+
+/** Memory graph writes (knowledge/). */
+export type MemoryEvent = Base & {
+  readonly type: "memory.written";
+  readonly kind: "fact" | "relation" | "entity" | "episode" | "document";
+  readonly key: string;
+};
+
+/** Plugin host. */
+export type PluginEvent =
+  | (Base & { readonly type: "plugin.loaded"; readonly plugin: string; readonly version: string })
+  | (Base & { readonly type: "plugin.unloaded"; readonly plugin: string });
+
+/** Every event the runtime publishes. */
+export type ArborEvent = LifecycleEvent | ProviderEvent | SafetyEvent | MemoryEvent | PluginEvent;
+
+/** The `type` names of all events. */
+export type ArborEventType = ArborEvent["type"];
+
+/** Distributes `Omit` over a union so each event keeps its own fields. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event as its publisher writes it: `time` is stamped by the bus from Effect's Clock. */
+export type ArborEventInput = DistributiveOmit<ArborEvent, "time">;
+
+/**
+ * The event bus: an unbounded Effect PubSub. `publish` never blocks the publisher; a slow
+ * subscriber is the subscriber's problem (the WebSocket layer drops and counts for it).
+ */
+export interface EventBus {
+  readonly publish: (event: ArborEventInput) => Effect.Effect<void>;
+  /** Publish from synchronous code (actor callbacks); same semantics as `publish`. */
+  readonly publishSync: (event: ArborEventInput) => void;
+  /** A queue of every event published after the call; closed with the scope. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<ArborEvent>, never, Scope.Scope>;
+  /** The same as a Stream. */
+  readonly stream: Stream.Stream<ArborEvent>;
+  /** Synchronous listeners, for in-process consumers that must see every event in order (CLI, tests). */
+  readonly listen: (listener: (event: ArborEvent) => void) => () => void;
+}
+
+/**
+ * Makes an event bus. `now` reads the clock used to stamp events; the runtime passes Effect's Clock
+ * so tests under TestClock get deterministic times.
+ */
+export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
+  Effect.map(PubSub.unbounded<ArborEvent>(), (pubsub) => {
+    const listeners = new Set<(event: ArborEvent) => void>();
+    const stamp = (event: ArborEventInput): ArborEvent => ({ ...event, time: now() }) as ArborEvent;
+    const deliver = (event: ArborEvent) => {
+      for (const listener of listeners) listener(event);
+    };
+    const publishSync = (input: ArborEventInput) => {
+      const event = stamp(input);
+      deliver(event);
+      Effect.runSync(PubSub.publish(pubsub, event));
+    };
+    return {
+      publish: (input) => Effect.sync(() => publishSync(input)),
+      publishSync,
+      subscribe: PubSub.subscribe(pubsub),
+      stream: Stream.fromPubSub(pubsub),
+      listen: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+  });

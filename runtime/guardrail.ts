@@ -1,0 +1,55 @@
+/**
+ * The guardrail port. Guardrails return data (`pass`, `block`, `redact`); the runtime decides what
+ * happens. They are checked on input (before the model call), output (before the reply leaves the
+ * agent) and tool calls (before a tool runs).
+ */
+import { Data, type Effect } from "effect";
+import type { AgentInfo } from "./agent-info.ts";
+import type { Fault } from "./errors.ts";
+
+export type GuardrailStage = "input" | "output" | "tool";
+
+/** What one guardrail says about one text. */
+export type GuardrailVerdict =
+  | { readonly action: "pass" }
+  | { readonly action: "block"; readonly policy: string; readonly reason: string }
+  | {
+      readonly action: "redact";
+      readonly policy: string;
+      readonly text: string;
+      readonly redactions: ReadonlyArray<{ readonly kind: string; readonly count: number }>;
+    };
+
+/** What is being checked. `destination` is `network` when the text is about to leave the machine. */
+export interface GuardrailSubject {
+  readonly stage: GuardrailStage;
+  readonly text: string;
+  readonly agent: AgentInfo;
+  readonly destination: "network" | "local";
+  readonly tool?: { readonly name: string; readonly args: unknown };
+}
+
+/** A guardrail contribution. */
+export interface Guardrail {
+  readonly name: string;
+  readonly stages: ReadonlyArray<GuardrailStage>;
+  readonly check: (subject: GuardrailSubject) => Effect.Effect<GuardrailVerdict>;
+}
+
+/** A guardrail blocked a step: no model call, tool run or reply happened. */
+export class GuardrailViolation extends Data.TaggedError("GuardrailViolation")<{
+  readonly reason: "blocked";
+  readonly stage: GuardrailStage;
+  readonly policy: string;
+  readonly detail: string;
+}> {
+  readonly fault: Fault = "user";
+  override get message(): string {
+    return `guardrail ${this.policy} blocked the ${this.stage}: ${this.detail}`;
+  }
+}
+
+/** What the agent step needs: run every guardrail that applies, return the (possibly redacted) text. */
+export interface GuardrailRunner {
+  readonly check: (subject: GuardrailSubject) => Effect.Effect<string, GuardrailViolation>;
+}

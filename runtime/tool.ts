@@ -1,0 +1,56 @@
+/**
+ * The tool port. A tool has a name, a description, a JSON Schema for its input (derived from an
+ * Effect Schema by `defineTool` in plugins/tools), a validator, a handler, a timeout and
+ * permissions. The registry that the agent step calls never fails: every tool call gets exactly
+ * one result, an error result included, so a model never sees a dangling call.
+ */
+import type { Effect } from "effect";
+import type { AgentInfo } from "./agent-info.ts";
+import type { AgentKind } from "./events.ts";
+import type { ToolCall, ToolSpec } from "./model.ts";
+
+/** What a running agent can do through tools: the built-in `spawn_agent`, `send_to_agent`, `handoff` use it. */
+export interface AgentOps {
+  readonly spawn: (spec: unknown) => Effect.Effect<{ readonly address: string; readonly id: string }, Error>;
+  readonly send: (to: string, message: string) => Effect.Effect<void, Error>;
+  readonly ask: (to: string, input: string, timeoutMs?: number) => Effect.Effect<string, Error>;
+}
+
+/** Everything a tool handler may use about its caller. */
+export interface ToolContext {
+  readonly agent: AgentInfo;
+  readonly ops: AgentOps;
+}
+
+/** Who may call a tool. Absent lists mean "everyone". */
+export interface ToolPermissions {
+  readonly kinds?: ReadonlyArray<AgentKind>;
+  readonly roles?: ReadonlyArray<string>;
+}
+
+/** A tool contribution. `validate` returns the decoded arguments or a message describing the schema error. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Readonly<Record<string, unknown>>;
+  readonly validate: (args: unknown) => Effect.Effect<unknown, string>;
+  readonly run: (args: unknown, ctx: ToolContext) => Effect.Effect<unknown, string>;
+  readonly timeoutMs?: number;
+  readonly permissions?: ToolPermissions;
+}
+
+/** The result of one tool call, as returned to the model. */
+export interface ToolResult {
+  readonly callId: string;
+  readonly name: string;
+  readonly ok: boolean;
+  readonly content: string;
+}
+
+/** What the agent step needs from the tool registry. */
+export interface ToolRunner {
+  /** The tools this agent is allowed to see, as offered to its model. */
+  readonly visible: (agent: AgentInfo) => ReadonlyArray<ToolSpec>;
+  /** Runs one call; never fails (errors become an `ok: false` result). */
+  readonly call: (call: ToolCall, ctx: ToolContext) => Effect.Effect<ToolResult>;
+}
