@@ -5,7 +5,7 @@
  * runtime's for runtime plugins, the tree's for plugins a tree adds.
  */
 import type { Effect, Scope } from "effect";
-import type { PluginError } from "./errors.ts";
+import type { PluginError, Problem } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { Guardrail } from "./guardrail.ts";
 import type { ModelProvider, ModelRouter, ProviderLookup } from "./model.ts";
@@ -24,6 +24,21 @@ export interface TripwireDefinition {
   readonly metric: string;
   readonly threshold: number;
   readonly action: TripwireAction;
+}
+
+/**
+ * A section of the tree spec owned by a plugin (`guardrails`, `tripwires`, `tools`, …): the plugin
+ * validates it and says how a lower level combines with a higher one. `merge` must only add or
+ * tighten; when the child tries to loosen it returns problems instead.
+ */
+export interface SpecSection {
+  readonly key: string;
+  readonly validate: (value: unknown, path: string) => ReadonlyArray<Problem>;
+  readonly merge: (
+    inherited: unknown,
+    own: unknown,
+    path: string,
+  ) => { readonly value: unknown } | { readonly problems: ReadonlyArray<Problem> };
 }
 
 /** What a plugin's setup may register. Registrations made in a scope are removed when it closes. */

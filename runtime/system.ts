@@ -1,0 +1,120 @@
+/**
+ * The public service API of the runtime: everything protocols (WebSocket, CLI, MCP) and
+ * TypeScript users may call. Protocols call only this, never the internals.
+ */
+import { Context, type Effect } from "effect";
+import type {
+  AgentFailed,
+  MailboxFull,
+  NotAllowed,
+  NotFound,
+  PluginError,
+  SpecInvalid,
+  Timeout,
+} from "./errors.ts";
+import type { AgentKind, EventBus } from "./events.ts";
+import type { GuardrailViolation } from "./guardrail.ts";
+import type { ProviderError, ProviderLookup, Usage } from "./model.ts";
+import type { Plugin } from "./plugin.ts";
+import type { ToolRunner } from "./tool.ts";
+import type { TripwireTripped } from "./tripwire.ts";
+
+/** A running tree. `treeId` is unique in the runtime and is the first segment of every address in it. */
+export interface TreeHandle {
+  readonly treeId: string;
+  readonly name: string;
+  /** Address of the root agent, `/<treeId>/<root name>`. */
+  readonly root: string;
+}
+
+export interface TreeSummary extends TreeHandle {
+  readonly tenant?: string;
+  readonly status: "running" | "stopping" | "stopped";
+  readonly agents: number;
+  readonly startedAt: number;
+}
+
+/** One agent as `inspect` shows it, children nested. */
+export interface AgentNode {
+  readonly id: string;
+  readonly address: string;
+  readonly name: string;
+  readonly kind: AgentKind;
+  readonly role?: string;
+  /** `running` | `restarting` | `stopped` | `failed` */
+  readonly status: "running" | "restarting" | "stopped" | "failed";
+  /** The actor's current state (`idle`, `working`, …). */
+  readonly state: string;
+  readonly restarts: number;
+  readonly mailbox: { readonly size: number; readonly capacity: number; readonly dropped: number };
+  readonly children: ReadonlyArray<AgentNode>;
+}
+
+/** Counters for `runtime.stats` and `/metrics`. */
+export interface RuntimeStats {
+  readonly trees: number;
+  readonly agentsLive: number;
+  readonly messagesRouted: number;
+  readonly messagesDropped: number;
+  readonly restarts: number;
+  readonly providerCalls: number;
+  readonly tokens: number;
+  readonly errors: number;
+}
+
+/** The answer to `ask`. */
+export interface Reply {
+  readonly output: string;
+  readonly usage: Usage;
+}
+
+/** Everything that can go wrong when asking an agent. */
+export type AskError =
+  | NotFound
+  | MailboxFull
+  | AgentFailed
+  | Timeout
+  | ProviderError
+  | GuardrailViolation
+  | TripwireTripped
+  | NotAllowed;
+
+export interface SpawnOptions {
+  /** Owner of the tree; protocols use it to keep tenants apart. */
+  readonly tenant?: string;
+  /** Plugins loaded for this tree only; unloaded when it stops. */
+  readonly plugins?: ReadonlyArray<Plugin>;
+}
+
+/** The runtime service. */
+export interface AgentSystemService {
+  readonly spawnTree: (
+    spec: unknown,
+    options?: SpawnOptions,
+  ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed>;
+  readonly listTrees: () => Effect.Effect<ReadonlyArray<TreeSummary>>;
+  readonly inspect: (treeId: string) => Effect.Effect<AgentNode, NotFound>;
+  /** Stops the tree: children first, in reverse start order. Resolves when nothing of it is left. */
+  readonly stopTree: (treeId: string, reason?: string) => Effect.Effect<void, NotFound>;
+  /** The tree an address or id belongs to (for ownership checks). */
+  readonly treeOf: (to: string) => Effect.Effect<TreeSummary, NotFound>;
+  /** Fire and forget. Fails only when the target is unknown or its mailbox refuses the message. */
+  readonly send: (to: string, message: string) => Effect.Effect<void, NotFound | MailboxFull>;
+  /** Request and reply: exactly one reply or one typed failure. */
+  readonly ask: (
+    to: string,
+    input: string,
+    options?: { readonly timeoutMs?: number },
+  ) => Effect.Effect<Reply, AskError>;
+  /** Normal exit of one agent and its subtree; it is not restarted. */
+  readonly stopAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
+  /** Abnormal exit, for operators and fault drills: the supervisor handles it as a crash. */
+  readonly killAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
+  readonly stats: () => Effect.Effect<RuntimeStats>;
+  readonly events: EventBus;
+  readonly providers: ProviderLookup;
+  readonly tools: ToolRunner;
+}
+
+/** The runtime as an Effect service. */
+export class AgentSystem extends Context.Tag("arbor/AgentSystem")<AgentSystem, AgentSystemService>() {}
