@@ -1,0 +1,17 @@
+/** The typed client for `arbor serve` (see docs/server.md). */
+
+export type {
+  DroppedNotification,
+  EventNotification,
+  MethodName,
+  MethodResults,
+  ParamsOf,
+} from "../ws/contract.ts";
+export {
+  ArborClient,
+  type CallParams,
+  type ConnectOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from "./client.ts";
+export { ConnectionClosed, RpcError } from "./errors.ts";

@@ -1,0 +1,92 @@
+/**
+ * The wire contract of `arbor serve`: every method's params as an Effect Schema (validated at the
+ * edge, excess keys refused) and every result as a type. The typed client imports the same names,
+ * so the server and the client cannot drift apart.
+ */
+import { Schema } from "effect";
+import type { ArborEvent } from "../../runtime/events.ts";
+import type { Usage } from "../../runtime/model.ts";
+import type { AgentNode, RuntimeStats, TreeSummary } from "../../runtime/system.ts";
+
+const Target = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "expected a non-empty agent address (/tree/name) or id" }),
+  Schema.maxLength(512),
+);
+const TreeId = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "expected a non-empty tree id" }),
+  Schema.maxLength(256),
+);
+const Reason = Schema.String.pipe(Schema.maxLength(2_000));
+
+/** An event type (`agent.restarted`) or a namespace pattern (`agent.*`). */
+export const EventTypePattern = Schema.String.pipe(
+  Schema.pattern(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$|^\*$/, {
+    message: () => "expected an event type like agent.restarted, or a pattern like agent.*",
+  }),
+);
+
+/** Params of every method, by method name. */
+export const MethodParams = {
+  "tree.spawn": Schema.Struct({ spec: Schema.Unknown }),
+  "tree.list": Schema.Struct({}),
+  "tree.inspect": Schema.Struct({ treeId: TreeId }),
+  "tree.stop": Schema.Struct({ treeId: TreeId, reason: Schema.optional(Reason) }),
+  "agent.send": Schema.Struct({ to: Target, message: Schema.String }),
+  "agent.ask": Schema.Struct({
+    to: Target,
+    input: Schema.String,
+    timeoutMs: Schema.optional(
+      Schema.Int.pipe(Schema.between(1, 600_000, { message: () => "expected an integer from 1 to 600000" })),
+    ),
+  }),
+  "agent.stop": Schema.Struct({ to: Target, reason: Schema.optional(Reason) }),
+  "agent.kill": Schema.Struct({ to: Target, reason: Schema.optional(Reason) }),
+  "events.subscribe": Schema.Struct({
+    treeId: Schema.optional(TreeId),
+    types: Schema.optional(Schema.Array(EventTypePattern).pipe(Schema.maxItems(64))),
+  }),
+  "events.unsubscribe": Schema.Struct({ subscription: Schema.String }),
+  "runtime.stats": Schema.Struct({}),
+} as const;
+
+/** The method names the server answers. */
+export type MethodName = keyof typeof MethodParams;
+
+/** The decoded params of a method. */
+export type ParamsOf<M extends MethodName> = Schema.Schema.Type<(typeof MethodParams)[M]>;
+
+/** What each method returns. Results are always objects. */
+export interface MethodResults {
+  "tree.spawn": { readonly treeId: string; readonly root: string };
+  "tree.list": { readonly trees: ReadonlyArray<TreeSummary> };
+  "tree.inspect": AgentNode;
+  "tree.stop": { readonly treeId: string; readonly stopped: true };
+  "agent.send": { readonly sent: true };
+  "agent.ask": { readonly output: string; readonly usage: Usage };
+  "agent.stop": { readonly stopped: true };
+  "agent.kill": { readonly killed: true };
+  "events.subscribe": { readonly subscription: string };
+  "events.unsubscribe": { readonly unsubscribed: boolean };
+  "runtime.stats": RuntimeStats;
+}
+
+/** The `event` notification's params. */
+export interface EventNotification {
+  readonly subscription: string;
+  readonly event: ArborEvent;
+}
+
+/**
+ * The `events.dropped` notification's params: sent before the next event once a slow subscriber
+ * catches up. `dropped` events were never sent to it; `total` counts every drop on that subscription.
+ */
+export interface DroppedNotification {
+  readonly subscription: string;
+  readonly dropped: number;
+  readonly total: number;
+}
+
+/** The `server.shutdown` notification's params: sent to every connection when the server starts stopping. */
+export interface ShutdownNotification {
+  readonly reason: string;
+}

@@ -1,0 +1,31 @@
+/**
+ * Validates a request's params against its method's schema. A failure is a -32602 whose `data`
+ * lists every problem with its JSON path (`$.params.timeoutMs`) and what was expected.
+ */
+import { Either, ParseResult, Schema } from "effect";
+import { RpcCode, type RpcFailure, rpcFailure } from "./codes.ts";
+
+const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
+  `$.params${path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}`;
+
+/**
+ * Decodes `params` (absent params mean `{}`) with `schema`; keys the schema does not know are refused,
+ * so a misspelt option is an error instead of being silently ignored.
+ */
+export const decodeParams = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  params: unknown,
+): Either.Either<A, RpcFailure> => {
+  const decoded = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(
+    params ?? {},
+  );
+  if (Either.isRight(decoded)) return Either.right(decoded.right);
+  const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
+    path: pathOf(issue.path),
+    message: issue._tag === "Unexpected" ? "unknown parameter" : issue.message,
+  }));
+  const summary = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
+  return Either.left(
+    rpcFailure(RpcCode.invalidParams, "invalid_params", "user", `invalid params: ${summary}`, { problems }),
+  );
+};
