@@ -26,7 +26,12 @@ export interface GuardrailSubject {
   readonly text: string;
   readonly agent: AgentInfo;
   readonly destination: "network" | "local";
-  readonly tool?: { readonly name: string; readonly args: unknown };
+  /**
+   * Set when the text belongs to a tool call: without `result` the text is the call's arguments
+   * (checked before the tool runs); with `result` it is the tool's output, checked before it goes
+   * back to the model (where hidden instructions in tool output are caught).
+   */
+  readonly tool?: { readonly name: string; readonly args: unknown; readonly result?: boolean };
 }
 
 /** A guardrail contribution. */
@@ -42,6 +47,8 @@ export class GuardrailViolation extends Data.TaggedError("GuardrailViolation")<{
   readonly stage: GuardrailStage;
   readonly policy: string;
   readonly detail: string;
+  /** The spec says violations are fatal (`guardrails.fatal`): the runtime fails the agent abnormally. */
+  readonly fatal: boolean;
 }> {
   readonly fault: Fault = "user";
   override get message(): string {

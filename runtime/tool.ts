@@ -37,6 +37,11 @@ export interface ToolDefinition {
   readonly run: (args: unknown, ctx: ToolContext) => Effect.Effect<unknown, string>;
   readonly timeoutMs?: number;
   readonly permissions?: ToolPermissions;
+  /**
+   * Whether the tool can run right now (an MCP tool whose server is restarting cannot). Absent means
+   * always. An unavailable tool is hidden from models and a call to it gets an error result.
+   */
+  readonly available?: () => boolean;
 }
 
 /** The result of one tool call, as returned to the model. */

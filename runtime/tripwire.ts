@@ -9,11 +9,18 @@ import type { Fault } from "./errors.ts";
 
 export type TripwireAction = "warn" | "halt" | "stop-tree";
 
-/** One measurement taken by the runtime during an agent step. */
+/**
+ * One measurement taken by the runtime during an agent step. Metric names the built-in tripwires
+ * understand: `stepMs`, `tokens` (used by this step), `costUsd` (spent by this step), `toolCalls`
+ * (in this step), `children` (current count), `depth`, `spawn` (one per spawn), and `output`
+ * (`value` is the length, `text` the reply, matched against output patterns).
+ */
 export interface Measurement {
   readonly metric: string;
   readonly value: number;
   readonly agent: AgentInfo;
+  /** The text measured, for pattern tripwires (`output`). */
+  readonly text?: string;
 }
 
 /** A tripwire fired with `halt` or `stop-tree`. The runtime turns `halt` into an abnormal exit. */
@@ -33,4 +40,14 @@ export class TripwireTripped extends Data.TaggedError("TripwireTripped")<{
 /** What the agent step needs: report measurements; fails when a tripwire says halt or stop-tree. */
 export interface TripwireMonitor {
   readonly observe: (measurement: Measurement) => Effect.Effect<void, TripwireTripped>;
+  /**
+   * Runs one agent step under the step-time tripwire (`maxStepMs`): a step that runs longer is
+   * interrupted on Effect's Clock (so `TestClock` drives it) and `tripwire.triggered` is published;
+   * with `warn` the step is allowed to finish, otherwise it fails with `TripwireTripped`.
+   * A step that finishes in time also records `stepMs` for the anomaly detector.
+   */
+  readonly guardStep: <A, E, R>(
+    agent: AgentInfo,
+    step: Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E | TripwireTripped, R>;
 }

@@ -1,0 +1,102 @@
+/**
+ * The built-in guardrails. Each reads the agent's resolved `guardrails` settings, so one
+ * registration serves every agent and a subtree's tighter settings apply to it alone.
+ * Order matters and is the order of `builtinGuardrails`: blocking checks run before redaction,
+ * so a deny pattern sees the text as the agent wrote it.
+ */
+import { Effect } from "effect";
+import type { Guardrail, GuardrailSubject, GuardrailVerdict } from "../../runtime/guardrail.ts";
+import { detectInjection } from "./injection.ts";
+import { redactPii } from "./pii.ts";
+import { type GuardrailSettings, readGuardrailSettings } from "./settings.ts";
+
+const cache = new WeakMap<object, GuardrailSettings>();
+
+/** The resolved guardrail settings of the agent a subject belongs to (cached per settings object). */
+export const settingsOf = (subject: GuardrailSubject): GuardrailSettings => {
+  const raw = subject.agent.settings.guardrails;
+  if (typeof raw !== "object" || raw === null) return readGuardrailSettings(raw);
+  let settings = cache.get(raw);
+  if (settings === undefined) {
+    settings = readGuardrailSettings(raw);
+    cache.set(raw, settings);
+  }
+  return settings;
+};
+
+const pass: GuardrailVerdict = { action: "pass" };
+const block = (policy: string, reason: string): GuardrailVerdict => ({ action: "block", policy, reason });
+const isToolResult = (subject: GuardrailSubject) => subject.stage === "tool" && subject.tool?.result === true;
+
+const withoutAllowed = (text: string, allow: ReadonlyArray<string> | undefined): string =>
+  (allow ?? []).reduce((acc, source) => acc.replace(new RegExp(source, "g"), " "), text);
+
+/** `maxInputChars` / `maxOutputChars`: a text longer than the limit is blocked. */
+export const lengthGuardrail: Guardrail = {
+  name: "max-length",
+  stages: ["input", "output"],
+  check: (subject) =>
+    Effect.sync(() => {
+      const settings = settingsOf(subject);
+      const limit = subject.stage === "input" ? settings.maxInputChars : settings.maxOutputChars;
+      return limit !== undefined && subject.text.length > limit
+        ? block("max-length", `${subject.stage} is ${subject.text.length} characters, the limit is ${limit}`)
+        : pass;
+    }),
+};
+
+/** `deny` patterns: a text matching one (outside the `allow` exceptions) is blocked. */
+export const denyGuardrail: Guardrail = {
+  name: "deny",
+  stages: ["input", "output", "tool"],
+  check: (subject) =>
+    Effect.sync(() => {
+      const settings = settingsOf(subject);
+      if (settings.deny.length === 0) return pass;
+      const text = withoutAllowed(subject.text, settings.allow);
+      const hit = settings.deny.find((source) => new RegExp(source, "i").test(text));
+      return hit === undefined ? pass : block("deny", `matches the deny pattern /${hit}/`);
+    }),
+};
+
+/** Prompt-injection heuristics on input and on tool output (`injection: false` turns them off). */
+export const injectionGuardrail: Guardrail = {
+  name: "injection",
+  stages: ["input", "tool"],
+  check: (subject) =>
+    Effect.sync(() => {
+      if (!settingsOf(subject).injection) return pass;
+      if (subject.stage === "tool" && !isToolResult(subject)) return pass;
+      const rule = detectInjection(subject.text, isToolResult(subject));
+      if (rule === undefined) return pass;
+      const where = isToolResult(subject) ? `output of tool ${subject.tool?.name}` : subject.stage;
+      return block("injection", `possible prompt injection in the ${where} (${rule})`);
+    }),
+};
+
+/**
+ * PII redaction of text on its way to a model (input, tool output) or out of the agent (output).
+ * Mode `network` redacts only when `destination` is `network`; `always` redacts everything.
+ */
+export const piiGuardrail: Guardrail = {
+  name: "pii",
+  stages: ["input", "output", "tool"],
+  check: (subject) =>
+    Effect.sync(() => {
+      const settings = settingsOf(subject);
+      if (settings.pii === "off") return pass;
+      if (settings.pii === "network" && subject.destination !== "network") return pass;
+      if (subject.stage === "tool" && !isToolResult(subject)) return pass;
+      const allow = (settings.allow ?? []).map((source) => new RegExp(source));
+      const { text, redactions } = redactPii(subject.text, undefined, allow);
+      return redactions.length === 0 ? pass : { action: "redact", policy: "pii", text, redactions };
+    }),
+};
+
+/** Every built-in, in the order they run. */
+export const builtinGuardrails: ReadonlyArray<Guardrail> = [
+  lengthGuardrail,
+  denyGuardrail,
+  injectionGuardrail,
+  piiGuardrail,
+];
