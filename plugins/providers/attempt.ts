@@ -1,0 +1,220 @@
+/**
+ * One attempt on one candidate (provider+model): breaker check, key rotation on 429 with
+ * cooldowns, and the bookkeeping every call gets (ledger record, `provider.call` event, OTEL span,
+ * per-key counters, breaker transitions, budget charge).
+ */
+import { Clock, Effect } from "effect";
+import type { ArborEventInput } from "../../runtime/events.ts";
+import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
+import { CATALOG, type ProviderName } from "./catalog.ts";
+import type { CircuitTransition } from "./circuit-breaker.ts";
+import type { ProviderDriver } from "./driver.ts";
+import { scrub } from "./errors.ts";
+import type { ProviderHub, RoutingState } from "./hub.ts";
+import type { KeyPool, KeyState } from "./key-pool.ts";
+import { costOf } from "./profiles.ts";
+import { endProviderSpan, startProviderSpan } from "./tracing.ts";
+
+/** A candidate the router may call. */
+export type Target =
+  | {
+      readonly kind: "builtin";
+      readonly provider: ProviderName;
+      readonly model: string;
+      readonly driver: ProviderDriver;
+      readonly pool: KeyPool;
+      readonly price: { readonly inputCostPerMTok: number; readonly outputCostPerMTok: number };
+    }
+  | {
+      readonly kind: "external";
+      readonly provider: string;
+      readonly model: string;
+      readonly impl: ModelProvider;
+      readonly price: { readonly inputCostPerMTok: number; readonly outputCostPerMTok: number };
+    };
+
+/** What kind of call this is and who makes it. */
+export interface CallInfo {
+  readonly operation: "chat" | "stream" | "embed";
+  readonly context?: CallContext;
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+}
+
+/** Bookkeeping hooks handed to `settle`: call exactly one of them when the call's outcome is known. */
+export interface Report {
+  readonly ok: (usage: Usage, finishReason?: string) => Effect.Effect<void>;
+  readonly fail: (error: ProviderError) => Effect.Effect<void>;
+}
+
+/** Event fields naming the caller (runtime-wide when there is none). */
+export const eventBase = (context: CallContext | undefined) => ({
+  tree: context?.tree ?? "",
+  address: context?.address ?? "/",
+  id: context?.agentId ?? "",
+});
+
+const publishTransition = (
+  hub: ProviderHub,
+  target: Target,
+  context: CallContext | undefined,
+  transition: CircuitTransition | undefined,
+) =>
+  transition
+    ? hub.events.publish({
+        ...eventBase(context),
+        type:
+          transition.to === "open"
+            ? "circuit.opened"
+            : transition.to === "half_open"
+              ? "circuit.half_open"
+              : "circuit.closed",
+        provider: target.provider,
+        model: target.model,
+        reason: transition.reason,
+      } as ArborEventInput)
+    : Effect.void;
+
+/**
+ * Calls `run` on the target, rotating keys on rate limits. `settle` turns a successful value into
+ * the value returned and must call `report.ok` / `report.fail` once (streams do it at the end).
+ */
+export const attempt = <A>(
+  hub: ProviderHub,
+  state: RoutingState,
+  target: Target,
+  info: CallInfo,
+  run: (secret: string | undefined) => Effect.Effect<A, ProviderError>,
+  settle: (value: A, report: Report) => Effect.Effect<A>,
+): Effect.Effect<A, ProviderError> =>
+  Effect.gen(function* () {
+    const breaker = hub.breaker(target.provider, target.model);
+    const context = info.context;
+    const gate = breaker.allow(yield* Clock.currentTimeMillis);
+    yield* publishTransition(hub, target, context, gate.transition);
+    if (!gate.allowed) {
+      const now = yield* Clock.currentTimeMillis;
+      return yield* new ProviderError({
+        reason: "circuit_open",
+        provider: target.provider,
+        model: target.model,
+        retryable: true,
+        retryAfterMs: Math.max(0, breaker.retryAtMs() - now),
+        detail: `circuit open after repeated failures; next trial in ${Math.max(0, breaker.retryAtMs() - now)} ms`,
+      });
+    }
+    const pool = target.kind === "builtin" ? target.pool : undefined;
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis;
+      const acquired = pool ? pool.acquire(now) : undefined;
+      if (acquired && "retryAtMs" in acquired) {
+        const wait = Math.max(0, acquired.retryAtMs - now);
+        return yield* new ProviderError({
+          reason: "rate_limited",
+          provider: target.provider,
+          model: target.model,
+          retryable: true,
+          retryAfterMs: wait,
+          detail: `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
+        });
+      }
+      const key: KeyState | undefined = acquired;
+      const fingerprint = key?.fingerprint ?? "none";
+      const span = startProviderSpan({
+        operation: info.operation === "embed" ? "embeddings" : "chat",
+        provider: target.provider,
+        otelProvider: target.kind === "builtin" ? CATALOG[target.provider].otelName : target.provider,
+        model: target.model,
+        key: fingerprint,
+        ...(context ? { context } : {}),
+        ...(info.temperature !== undefined ? { temperature: info.temperature } : {}),
+        ...(info.maxTokens !== undefined ? { maxTokens: info.maxTokens } : {}),
+        stream: info.operation === "stream",
+      });
+      const started = performance.now();
+      const record = (outcome: { usage: Usage; error?: ProviderError }) =>
+        Effect.gen(function* () {
+          const time = yield* Clock.currentTimeMillis;
+          const latencyMs = performance.now() - started;
+          const costUsd = costOf(target.price, outcome.usage);
+          const reason = outcome.error?.reason;
+          yield* hub.ledger.record({
+            time,
+            ...eventBase(context),
+            agentId: context?.agentId ?? "",
+            ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
+            operation: info.operation,
+            provider: target.provider,
+            model: target.model,
+            key: fingerprint,
+            inputTokens: outcome.usage.inputTokens,
+            outputTokens: outcome.usage.outputTokens,
+            costUsd,
+            latencyMs,
+            outcome: outcome.error ? "error" : "ok",
+            ...(reason ? { reason } : {}),
+            cached: false,
+          });
+          yield* hub.events.publish({
+            ...eventBase(context),
+            type: "provider.call",
+            provider: target.provider,
+            model: target.model,
+            key: fingerprint,
+            inputTokens: outcome.usage.inputTokens,
+            outputTokens: outcome.usage.outputTokens,
+            costUsd,
+            latencyMs,
+            outcome: outcome.error ? "error" : "ok",
+            ...(reason ? { reason } : {}),
+          });
+          return costUsd;
+        });
+      const onFailure = (error: ProviderError) =>
+        Effect.gen(function* () {
+          endProviderSpan(span, {
+            ok: false,
+            reason: error.reason,
+            message: scrub(error.message, state.secrets),
+          });
+          yield* record({ usage: { inputTokens: 0, outputTokens: 0 }, error });
+          const now = yield* Clock.currentTimeMillis;
+          if (error.reason !== "rate_limited" && key && pool) pool.failed(key);
+          yield* publishTransition(hub, target, context, breaker.failed(now, error));
+        });
+      const report: Report = {
+        ok: (usage, finishReason) =>
+          Effect.gen(function* () {
+            endProviderSpan(span, {
+              ok: true,
+              usage,
+              model: target.model,
+              ...(finishReason ? { finishReason } : {}),
+            });
+            const costUsd = yield* record({ usage });
+            if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
+            if (context) hub.budgets.charge(context, usage.inputTokens + usage.outputTokens, costUsd);
+            yield* publishTransition(hub, target, context, breaker.succeeded());
+          }),
+        fail: onFailure,
+      };
+      const result = yield* Effect.either(run(key?.secret));
+      if (result._tag === "Right") return yield* settle(result.right, report);
+      const error = result.left;
+      yield* onFailure(error);
+      if (error.reason === "rate_limited" && key && pool) {
+        const untilMs = pool.cool(key, yield* Clock.currentTimeMillis, error.retryAfterMs);
+        yield* hub.events.publish({
+          ...eventBase(context),
+          type: "key.cooldown",
+          provider: target.provider,
+          key: key.fingerprint,
+          untilMs,
+          reason:
+            error.retryAfterMs !== undefined ? `429, Retry-After ${error.retryAfterMs} ms` : "429, backoff",
+        });
+        continue;
+      }
+      return yield* error;
+    }
+  });

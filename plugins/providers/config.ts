@@ -1,0 +1,227 @@
+/**
+ * The provider configuration: the `providers`, `profiles`, `budgets`, `cache` and `routing`
+ * sections of `arbor.config.json`, merged with the environment (`<P>_API_KEY`, `<P>_API_KEYS`,
+ * `<P>_API_KEY_1..N`, `<P>_BASE_URL`, `OLLAMA_BASE_URL`). The environment wins over the file, so
+ * deployments can inject secrets without editing it.
+ */
+import { Either, ParseResult, Schema } from "effect";
+import type { Problem } from "../../runtime/errors.ts";
+import { CATALOG, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import type { ProviderEndpoint } from "./driver.ts";
+import { ProviderConfigError } from "./errors.ts";
+import { DEFAULT_PROFILES } from "./profiles.ts";
+
+const NonNegative = Schema.Number.pipe(Schema.nonNegative());
+const Positive = Schema.Number.pipe(Schema.positive());
+
+/** One provider's settings in the file. */
+const ProviderSettings = Schema.Struct({
+  apiKey: Schema.optional(Schema.String),
+  apiKeys: Schema.optional(Schema.Array(Schema.String)),
+  baseUrl: Schema.optional(Schema.String),
+  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  timeoutMs: Schema.optional(Positive),
+  enabled: Schema.optional(Schema.Boolean),
+});
+
+/** One entry of a profile: a provider+model and what it costs per million tokens (USD). */
+export const Candidate = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  inputCostPerMTok: Schema.optionalWith(NonNegative, { default: () => 0 }),
+  outputCostPerMTok: Schema.optionalWith(NonNegative, { default: () => 0 }),
+});
+/** A profile candidate after validation. */
+export type Candidate = typeof Candidate.Type;
+
+/** A token and/or cost ceiling. */
+export const BudgetLimit = Schema.Struct({
+  maxTokens: Schema.optional(Positive),
+  maxCostUsd: Schema.optional(Positive),
+});
+/** A budget limit after validation. */
+export type BudgetLimit = typeof BudgetLimit.Type;
+
+const Sections = Schema.Struct({
+  providers: Schema.optional(Schema.Record({ key: Schema.String, value: ProviderSettings })),
+  profiles: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Array(Candidate) })),
+  budgets: Schema.optional(
+    Schema.Struct({
+      perTree: Schema.optional(BudgetLimit),
+      perTenant: Schema.optional(BudgetLimit),
+      tenants: Schema.optional(Schema.Record({ key: Schema.String, value: BudgetLimit })),
+    }),
+  ),
+  cache: Schema.optional(
+    Schema.Struct({
+      enabled: Schema.optional(Schema.Boolean),
+      ttlMs: Schema.optional(Positive),
+      maxEntries: Schema.optional(Positive),
+    }),
+  ),
+  routing: Schema.optional(
+    Schema.Struct({
+      defaultProfile: Schema.optional(Schema.String),
+      timeoutMs: Schema.optional(Positive),
+      cooldownBaseMs: Schema.optional(Positive),
+      cooldownMaxMs: Schema.optional(Positive),
+      circuitFailureThreshold: Schema.optional(Positive),
+      circuitCoolOffMs: Schema.optional(Positive),
+      circuitSuccessThreshold: Schema.optional(Positive),
+    }),
+  ),
+});
+
+/** One built-in provider, resolved. `keys` are secrets: never print them (use `fingerprint`). */
+export interface ResolvedProvider {
+  readonly name: ProviderName;
+  /** Has keys (or, for Ollama, a base URL) and is not disabled. */
+  readonly configured: boolean;
+  readonly keys: ReadonlyArray<string>;
+  readonly endpoint: ProviderEndpoint;
+  /** What to set to make it available, for error messages and status. */
+  readonly howToConfigure: string;
+}
+
+/** Router settings with defaults applied. */
+export interface RoutingSettings {
+  readonly defaultProfile?: string;
+  readonly timeoutMs: number;
+  readonly cooldownBaseMs: number;
+  readonly cooldownMaxMs: number;
+  readonly circuitFailureThreshold: number;
+  readonly circuitCoolOffMs: number;
+  readonly circuitSuccessThreshold: number;
+}
+
+/** The whole provider configuration, resolved. */
+export interface ProvidersConfig {
+  readonly providers: Readonly<Record<ProviderName, ResolvedProvider>>;
+  readonly profiles: Readonly<Record<string, ReadonlyArray<Candidate>>>;
+  readonly budgets: {
+    readonly perTree?: BudgetLimit;
+    readonly perTenant?: BudgetLimit;
+    readonly tenants: Readonly<Record<string, BudgetLimit>>;
+  };
+  readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
+  readonly routing: RoutingSettings;
+}
+
+/** The environment as a plain map (`process.env` fits). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** All keys the environment holds for a prefix, in order, without duplicates or blanks. */
+export const keysFromEnv = (env: Env, prefix: string): ReadonlyArray<string> => {
+  const found: Array<string> = [];
+  const add = (value: string | undefined) => {
+    for (const part of (value ?? "").split(",")) {
+      const key = part.trim();
+      if (key && !found.includes(key)) found.push(key);
+    }
+  };
+  add(env[`${prefix}_API_KEYS`]);
+  add(env[`${prefix}_API_KEY`]);
+  for (let i = 1; env[`${prefix}_API_KEY_${i}`] !== undefined; i++) add(env[`${prefix}_API_KEY_${i}`]);
+  return found;
+};
+
+const problemsOf = (error: ParseResult.ParseError): ReadonlyArray<Problem> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: `$${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`,
+    message: issue.message,
+  }));
+
+/**
+ * Validates the provider sections of the runtime config and merges the environment.
+ * Gotcha: unknown provider names under `providers` are refused (a typo would silently leave a
+ * provider unconfigured); profiles may name any provider, including plugin-registered ones.
+ */
+export const loadProvidersConfig = (
+  raw: Readonly<Record<string, unknown>>,
+  env: Env,
+): Either.Either<ProvidersConfig, ProviderConfigError> => {
+  const decoded = Schema.decodeUnknownEither(Sections, { onExcessProperty: "error" })({
+    providers: raw.providers,
+    profiles: raw.profiles,
+    budgets: raw.budgets,
+    cache: raw.cache,
+    routing: raw.routing,
+  });
+  if (Either.isLeft(decoded))
+    return Either.left(
+      new ProviderConfigError({ reason: "invalid_config", problems: problemsOf(decoded.left) }),
+    );
+  const file = decoded.right;
+  const problems: Array<Problem> = [];
+  for (const name of Object.keys(file.providers ?? {})) {
+    if (!(PROVIDER_NAMES as ReadonlyArray<string>).includes(name))
+      problems.push({
+        path: `$.providers.${name}`,
+        message: `unknown provider; known: ${PROVIDER_NAMES.join(", ")}`,
+      });
+  }
+  for (const [name, list] of Object.entries(file.profiles ?? {}))
+    if (list.length === 0)
+      problems.push({ path: `$.profiles.${name}`, message: "a profile needs at least one candidate" });
+  const defaultProfile = file.routing?.defaultProfile;
+  const profiles = { ...DEFAULT_PROFILES, ...file.profiles };
+  if (defaultProfile !== undefined && !(defaultProfile in profiles))
+    problems.push({ path: "$.routing.defaultProfile", message: `no profile named ${defaultProfile}` });
+  if (problems.length > 0)
+    return Either.left(new ProviderConfigError({ reason: "invalid_config", problems }));
+
+  const timeoutMs = file.routing?.timeoutMs ?? 60_000;
+  const providers = Object.fromEntries(
+    PROVIDER_NAMES.map((name): [ProviderName, ResolvedProvider] => {
+      const entry = CATALOG[name];
+      const settings = file.providers?.[name];
+      const envKeys = keysFromEnv(env, entry.envPrefix);
+      const fileKeys = [...(settings?.apiKeys ?? []), ...(settings?.apiKey ? [settings.apiKey] : [])];
+      const keys = entry.keyless ? [] : envKeys.length > 0 ? envKeys : fileKeys;
+      const baseUrl = env[`${entry.envPrefix}_BASE_URL`] || settings?.baseUrl || entry.defaultBaseUrl || "";
+      const enabled = settings?.enabled ?? true;
+      return [
+        name,
+        {
+          name,
+          configured: enabled && (entry.keyless ? baseUrl !== "" : keys.length > 0),
+          keys,
+          endpoint: {
+            baseUrl,
+            headers: { ...entry.defaultHeaders, ...settings?.headers },
+            timeoutMs: settings?.timeoutMs ?? timeoutMs,
+          },
+          howToConfigure: !enabled
+            ? `${name} is disabled in arbor.config.json (providers.${name}.enabled)`
+            : entry.keyless
+              ? `set ${entry.envPrefix}_BASE_URL (e.g. http://127.0.0.1:11434)`
+              : `set ${entry.envPrefix}_API_KEY (or ${entry.envPrefix}_API_KEYS, ${entry.envPrefix}_API_KEY_1..N)`,
+        },
+      ];
+    }),
+  ) as Record<ProviderName, ResolvedProvider>;
+
+  return Either.right({
+    providers,
+    profiles,
+    budgets: {
+      ...(file.budgets?.perTree ? { perTree: file.budgets.perTree } : {}),
+      ...(file.budgets?.perTenant ? { perTenant: file.budgets.perTenant } : {}),
+      tenants: file.budgets?.tenants ?? {},
+    },
+    cache: {
+      enabled: file.cache?.enabled ?? false,
+      ttlMs: file.cache?.ttlMs ?? 300_000,
+      maxEntries: file.cache?.maxEntries ?? 1000,
+    },
+    routing: {
+      ...(defaultProfile !== undefined ? { defaultProfile } : {}),
+      timeoutMs,
+      cooldownBaseMs: file.routing?.cooldownBaseMs ?? 1000,
+      cooldownMaxMs: file.routing?.cooldownMaxMs ?? 60_000,
+      circuitFailureThreshold: file.routing?.circuitFailureThreshold ?? 5,
+      circuitCoolOffMs: file.routing?.circuitCoolOffMs ?? 30_000,
+      circuitSuccessThreshold: file.routing?.circuitSuccessThreshold ?? 2,
+    },
+  });
+};

@@ -1,0 +1,123 @@
+/**
+ * The provider hub: the live routing state (drivers, key pools, profiles, settings) plus what
+ * outlives a reload (circuit breakers, budgets spent, the ledger). `reload` builds a new state and
+ * swaps it in one assignment; calls in flight keep the state they started with, so nothing is
+ * dropped, and keys still configured keep their cooldowns and counters.
+ */
+import { Either } from "effect";
+import type { EventBus } from "../../runtime/events.ts";
+import { type BudgetBook, makeBudgetBook } from "./budget.ts";
+import { makeDriver, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import { type CircuitBreaker, makeCircuitBreaker } from "./circuit-breaker.ts";
+import { type Env, loadProvidersConfig, type ProvidersConfig } from "./config.ts";
+import type { ProviderDriver } from "./driver.ts";
+import type { ProviderConfigError } from "./errors.ts";
+import { type KeyPool, makeKeyPool } from "./key-pool.ts";
+import type { UsageLedger } from "./ledger.ts";
+import { makeResponseCache, type ResponseCache } from "./response-cache.ts";
+
+/** One consistent view of the configuration, taken by a call when it starts. */
+export interface RoutingState {
+  readonly config: ProvidersConfig;
+  readonly drivers: ReadonlyMap<ProviderName, ProviderDriver>;
+  readonly pools: ReadonlyMap<ProviderName, KeyPool>;
+  readonly cache?: ResponseCache;
+  /** Every configured key, for scrubbing messages. */
+  readonly secrets: ReadonlyArray<string>;
+}
+
+/** The hub. */
+export interface ProviderHub {
+  readonly state: () => RoutingState;
+  /** Re-reads configuration and environment; on error the old state stays in force. */
+  readonly reload: (
+    raw: Readonly<Record<string, unknown>>,
+    env: Env,
+  ) => Either.Either<RoutingState, ProviderConfigError>;
+  readonly breaker: (provider: string, model: string) => CircuitBreaker;
+  readonly breakers: () => ReadonlyArray<{
+    readonly provider: string;
+    readonly model: string;
+    readonly breaker: CircuitBreaker;
+  }>;
+  readonly budgets: BudgetBook;
+  readonly ledger: UsageLedger;
+  readonly events: EventBus;
+}
+
+const buildState = (config: ProvidersConfig, previous: RoutingState | undefined): RoutingState => {
+  const drivers = new Map<ProviderName, ProviderDriver>();
+  const pools = new Map<ProviderName, KeyPool>();
+  for (const name of PROVIDER_NAMES) {
+    const resolved = config.providers[name];
+    if (!resolved.configured) continue;
+    const before = previous?.config.providers[name];
+    const sameEndpoint =
+      before?.configured && JSON.stringify(before.endpoint) === JSON.stringify(resolved.endpoint);
+    const oldDriver = previous?.drivers.get(name);
+    drivers.set(name, sameEndpoint && oldDriver ? oldDriver : makeDriver(name, resolved.endpoint));
+    pools.set(
+      name,
+      makeKeyPool(
+        name,
+        resolved.keys,
+        { baseMs: config.routing.cooldownBaseMs, maxMs: config.routing.cooldownMaxMs },
+        previous?.pools.get(name),
+      ),
+    );
+  }
+  const sameCache =
+    previous?.cache && JSON.stringify(previous.config.cache) === JSON.stringify(config.cache)
+      ? previous.cache
+      : undefined;
+  const cache = config.cache.enabled ? (sameCache ?? makeResponseCache(config.cache)) : undefined;
+  return {
+    config,
+    drivers,
+    pools,
+    ...(cache ? { cache } : {}),
+    secrets: PROVIDER_NAMES.flatMap((n) => config.providers[n].keys),
+  };
+};
+
+/** Makes a hub from the runtime config and environment; fails on invalid configuration. */
+export const makeProviderHub = (options: {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly env: Env;
+  readonly ledger: UsageLedger;
+  readonly events: EventBus;
+}): Either.Either<ProviderHub, ProviderConfigError> =>
+  Either.map(loadProvidersConfig(options.config, options.env), (config) => {
+    let current = buildState(config, undefined);
+    const breakers = new Map<string, { provider: string; model: string; breaker: CircuitBreaker }>();
+    return {
+      state: () => current,
+      reload: (raw, env) =>
+        Either.map(loadProvidersConfig(raw, env), (next) => {
+          current = buildState(next, current);
+          return current;
+        }),
+      breaker: (provider, model) => {
+        const id = `${provider}\u0000${model}`;
+        let found = breakers.get(id);
+        if (!found) {
+          const r = current.config.routing;
+          found = {
+            provider,
+            model,
+            breaker: makeCircuitBreaker({
+              failureThreshold: r.circuitFailureThreshold,
+              coolOffMs: r.circuitCoolOffMs,
+              successThreshold: r.circuitSuccessThreshold,
+            }),
+          };
+          breakers.set(id, found);
+        }
+        return found.breaker;
+      },
+      breakers: () => [...breakers.values()],
+      budgets: makeBudgetBook(),
+      ledger: options.ledger,
+      events: options.events,
+    };
+  });

@@ -1,0 +1,115 @@
+/**
+ * The providers plugin: registers the eight built-in providers (each rotating its keys) and
+ * installs the economic router. The plugin value also carries the operator's handles: `status`,
+ * `reload` and the usage `ledger`.
+ */
+import { Effect, Either } from "effect";
+import { PluginError } from "../../runtime/errors.ts";
+import type { ModelProvider, ModelRouter } from "../../runtime/model.ts";
+import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
+import { CATALOG, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import type { Env } from "./config.ts";
+import type { ProviderConfigError } from "./errors.ts";
+import { makeProviderHub, type ProviderHub } from "./hub.ts";
+import { makeMemoryLedger, type UsageLedger } from "./ledger.ts";
+import { makeEconomicRouter } from "./router.ts";
+import { type ProvidersStatus, providersStatus } from "./status.ts";
+
+/** Options of the providers plugin. */
+export interface ProvidersPluginOptions {
+  /** The environment to read keys from; `process.env` when omitted (read at setup and at each reload). */
+  readonly env?: Env;
+  /** Where calls are recorded; an in-memory ledger when omitted. */
+  readonly ledger?: UsageLedger;
+  /** How `reload()` without an argument re-reads the runtime config (e.g. the lead's config loader). */
+  readonly readConfig?: () => Effect.Effect<Readonly<Record<string, unknown>>, ProviderConfigError>;
+}
+
+/** The plugin value plus its operator handles. */
+export interface ProvidersPlugin extends Plugin {
+  /** Status of providers and keys; fails when the plugin is not loaded. */
+  readonly status: () => Effect.Effect<ProvidersStatus, PluginError>;
+  /**
+   * Re-reads configuration (`config`, else `readConfig`, else the config the plugin was loaded with)
+   * and the environment, and swaps keys, profiles and providers. Calls in flight finish on the old
+   * configuration. On an invalid configuration the old one stays in force.
+   */
+  readonly reload: (
+    config?: Readonly<Record<string, unknown>>,
+  ) => Effect.Effect<ProvidersStatus, PluginError | ProviderConfigError>;
+  readonly ledger: UsageLedger;
+  /** The live hub, for the bench and advanced embedding; undefined until setup. */
+  readonly hub: () => ProviderHub | undefined;
+}
+
+/** A built-in provider as the host sees it: every call goes through the router, so keys rotate. */
+const hostedProvider = (name: ProviderName, router: ModelRouter): ModelProvider => ({
+  name,
+  generate: ({ model, options, ...request }) =>
+    router.generate({ provider: name, model, ...(options ? { options } : {}) }, request),
+  stream: ({ model, options, ...request }) =>
+    router.stream({ provider: name, model, ...(options ? { options } : {}) }, request),
+  ...(CATALOG[name].embeddings
+    ? {
+        embed: (request) =>
+          router.embed({ provider: name, ...(request.model ? { model: request.model } : {}) }, request),
+      }
+    : {}),
+});
+
+/** Makes the providers plugin. */
+export const providersPlugin = (options: ProvidersPluginOptions = {}): ProvidersPlugin => {
+  const ledger = options.ledger ?? makeMemoryLedger();
+  const env = () => options.env ?? process.env;
+  let hub: ProviderHub | undefined;
+  let loadedConfig: Readonly<Record<string, unknown>> = {};
+  const notLoaded = () =>
+    new PluginError({
+      reason: "setup_failed",
+      plugin: "providers",
+      detail: "the providers plugin is not loaded",
+    });
+
+  const plugin = definePlugin({
+    name: "providers",
+    version: "0.1.0",
+    setup: (host) =>
+      Effect.gen(function* () {
+        const made = makeProviderHub({ config: host.config, env: env(), ledger, events: host.events });
+        if (Either.isLeft(made))
+          return yield* new PluginError({
+            reason: "setup_failed",
+            plugin: "providers",
+            detail: made.left.message,
+          });
+        const live = made.right;
+        const hosted = makeEconomicRouter(live)(host.providers);
+        for (const name of PROVIDER_NAMES) yield* host.registerProvider(hostedProvider(name, hosted));
+        yield* host.installModelRouter(makeEconomicRouter(live));
+        hub = live;
+        loadedConfig = host.config;
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (hub === live) hub = undefined;
+          }),
+        );
+      }),
+  });
+
+  return {
+    ...plugin,
+    ledger,
+    hub: () => hub,
+    status: () => (hub ? providersStatus(hub) : Effect.fail(notLoaded())),
+    reload: (config) =>
+      Effect.gen(function* () {
+        const live = hub;
+        if (!live) return yield* notLoaded();
+        const raw = config ?? (options.readConfig ? yield* options.readConfig() : loadedConfig);
+        const next = live.reload(raw, env());
+        if (Either.isLeft(next)) return yield* next.left;
+        loadedConfig = raw;
+        return yield* providersStatus(live);
+      }),
+  };
+};

@@ -1,0 +1,114 @@
+/**
+ * The provider status summary (`arbor providers status`, later `providers.status` on the wire):
+ * per provider configured / available / cooling, per-key counters by fingerprint, open circuits.
+ * Keys appear only as fingerprints.
+ */
+import { Clock, Effect } from "effect";
+import { PROVIDER_NAMES } from "./catalog.ts";
+import type { CircuitState } from "./circuit-breaker.ts";
+import type { ProviderHub } from "./hub.ts";
+import type { KeySnapshot } from "./key-pool.ts";
+
+/** One provider's status. */
+export interface ProviderStatusEntry {
+  readonly name: string;
+  readonly configured: boolean;
+  /** Configured and at least one key is free now. */
+  readonly available: boolean;
+  /** `not_configured` | `available` | `cooling` (every key cooling). */
+  readonly state: "not_configured" | "available" | "cooling";
+  readonly baseUrl?: string;
+  /** What to set when not configured. */
+  readonly hint?: string;
+  readonly keys: ReadonlyArray<KeySnapshot>;
+  /** When the first cooling key is free again (epoch ms), if all are cooling. */
+  readonly retryAtMs?: number;
+  readonly circuits: ReadonlyArray<{ readonly model: string; readonly state: CircuitState }>;
+}
+
+/** The whole summary. */
+export interface ProvidersStatus {
+  readonly time: number;
+  readonly providers: ReadonlyArray<ProviderStatusEntry>;
+  readonly profiles: Readonly<Record<string, ReadonlyArray<string>>>;
+  readonly cache: { readonly enabled: boolean; readonly entries: number };
+}
+
+const safeUrl = (url: string) => {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    u.search = "";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+};
+
+/** Reads the status at the current time (Effect's Clock). */
+export const providersStatus = (hub: ProviderHub): Effect.Effect<ProvidersStatus> =>
+  Effect.map(Clock.currentTimeMillis, (now) => {
+    const state = hub.state();
+    const circuits = hub.breakers();
+    return {
+      time: now,
+      providers: PROVIDER_NAMES.map((name): ProviderStatusEntry => {
+        const resolved = state.config.providers[name];
+        const pool = state.pools.get(name);
+        const keys = pool ? pool.snapshot(now) : [];
+        const free = keys.some((k) => !k.cooling);
+        const cooling = resolved.configured && !free;
+        const retryAtMs = cooling ? Math.min(...keys.map((k) => k.coolingUntil ?? now)) : undefined;
+        return {
+          name,
+          configured: resolved.configured,
+          available: resolved.configured && free,
+          state: !resolved.configured ? "not_configured" : cooling ? "cooling" : "available",
+          ...(resolved.endpoint.baseUrl ? { baseUrl: safeUrl(resolved.endpoint.baseUrl) } : {}),
+          ...(!resolved.configured ? { hint: resolved.howToConfigure } : {}),
+          keys: resolved.keys.length > 0 ? keys : [],
+          ...(retryAtMs !== undefined ? { retryAtMs } : {}),
+          circuits: circuits
+            .filter((c) => c.provider === name)
+            .map((c) => ({ model: c.model, state: c.breaker.state() })),
+        };
+      }),
+      profiles: Object.fromEntries(
+        Object.entries(state.config.profiles).map(([p, list]) => [
+          p,
+          list.map((c) => `${c.provider}/${c.model}`),
+        ]),
+      ),
+      cache: { enabled: state.cache !== undefined, entries: state.cache?.size() ?? 0 },
+    };
+  });
+
+/** Renders the status as the CLI prints it. */
+export const formatProviderStatus = (status: ProvidersStatus): string => {
+  const lines: Array<string> = [];
+  for (const p of status.providers) {
+    const state =
+      p.state === "cooling"
+        ? `cooling (free in ${Math.max(0, (p.retryAtMs ?? status.time) - status.time)} ms)`
+        : p.state.replace("_", " ");
+    lines.push(
+      `${p.name.padEnd(11)} ${state}${p.baseUrl && p.configured ? `  ${p.baseUrl}` : ""}${p.hint ? `  — ${p.hint}` : ""}`,
+    );
+    for (const k of p.keys) {
+      const cooling = k.cooling
+        ? `cooling ${Math.max(0, (k.coolingUntil ?? status.time) - status.time)} ms`
+        : "ready";
+      lines.push(
+        `  key ${k.fingerprint.padEnd(6)} ${cooling.padEnd(18)} requests ${k.requests}  tokens ${k.tokens}  failures ${k.failures}  cooldowns ${k.cooldowns}`,
+      );
+    }
+    for (const c of p.circuits)
+      if (c.state !== "closed") lines.push(`  circuit ${c.model}: ${c.state.replace("_", "-")}`);
+  }
+  lines.push("");
+  for (const [name, list] of Object.entries(status.profiles))
+    lines.push(`profile ${name}: ${list.join(" → ")}`);
+  lines.push(`cache: ${status.cache.enabled ? `on (${status.cache.entries} entries)` : "off"}`);
+  return lines.join("\n");
+};
