@@ -1,0 +1,250 @@
+/**
+ * The tripwire monitor the agent step reports to. It keeps running totals per agent and per tree
+ * (tokens, cost), a sliding window of spawns, and a z-score window per agent and metric; compares
+ * each measurement with the agent's resolved `tripwires` settings and with tripwires registered by
+ * plugins; publishes `tripwire.triggered` with the measurement and the threshold; and fails with
+ * `TripwireTripped` when the action is `halt` or `stop-tree` (the runtime applies it).
+ */
+import { Clock, Duration, Effect, Fiber } from "effect";
+import type { AgentInfo } from "../../runtime/agent-info.ts";
+import type { EventBus } from "../../runtime/events.ts";
+import type { TripwireDefinition } from "../../runtime/plugin.ts";
+import {
+  type Measurement,
+  type TripwireAction,
+  type TripwireMonitor,
+  TripwireTripped,
+} from "../../runtime/tripwire.ts";
+import { type AnomalyWindow, makeAnomalyWindow } from "./anomaly.ts";
+import { type LimitKey, readTripwireSettings, type TripwireSettings } from "./settings.ts";
+
+/** What the monitor needs. */
+export interface TripwireMonitorOptions {
+  readonly events: EventBus;
+  /** Tripwires registered through the plugin host; they apply to every agent. Read on every measurement. */
+  readonly definitions?: () => ReadonlyArray<TripwireDefinition>;
+}
+
+/** One tripwire that fired. */
+interface Trip {
+  readonly tripwire: string;
+  readonly measurement: number;
+  readonly threshold: number;
+  readonly action: TripwireAction;
+  readonly reason: string;
+}
+
+const severity: Record<TripwireAction, number> = { warn: 0, halt: 1, "stop-tree": 2 };
+
+/** Which limit each metric is compared with; `agent` / `tree` say which running total is compared. */
+const limitsByMetric: Readonly<Record<string, ReadonlyArray<{ key: LimitKey; total?: "agent" | "tree" }>>> = {
+  stepMs: [{ key: "maxStepMs" }],
+  tokens: [
+    { key: "maxTokens", total: "agent" },
+    { key: "maxTreeTokens", total: "tree" },
+  ],
+  costUsd: [
+    { key: "maxCostUsd", total: "agent" },
+    { key: "maxTreeCostUsd", total: "tree" },
+  ],
+  toolCalls: [{ key: "maxToolCalls" }],
+  children: [{ key: "maxChildren" }],
+  depth: [{ key: "maxDepth" }],
+  spawn: [{ key: "maxSpawnsPerMinute" }],
+  output: [{ key: "maxOutputChars" }],
+};
+
+const cache = new WeakMap<object, TripwireSettings>();
+const settingsOf = (agent: AgentInfo): TripwireSettings => {
+  const raw = agent.settings.tripwires;
+  if (typeof raw !== "object" || raw === null) return readTripwireSettings(raw);
+  let settings = cache.get(raw);
+  if (settings === undefined) {
+    settings = readTripwireSettings(raw);
+    cache.set(raw, settings);
+  }
+  return settings;
+};
+
+/** Makes the monitor. State lives as long as the monitor (one per runtime). */
+export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMonitor => {
+  const agentTotals = new Map<string, Map<string, number>>();
+  const treeTotals = new Map<string, Map<string, number>>();
+  const spawnTimes = new Map<string, number[]>();
+  const windows = new Map<string, AnomalyWindow>();
+
+  const addTo = (totals: Map<string, Map<string, number>>, key: string, metric: string, value: number) => {
+    let byMetric = totals.get(key);
+    if (byMetric === undefined) {
+      byMetric = new Map();
+      totals.set(key, byMetric);
+    }
+    const total = (byMetric.get(metric) ?? 0) + value;
+    byMetric.set(metric, total);
+    return total;
+  };
+
+  /** The number a metric is compared with: a running total, a rate, or the value itself. */
+  const quantity = (m: Measurement, now: number, total: "agent" | "tree" | undefined, totals: Totals) => {
+    if (m.metric === "spawn") return totals.spawnsLastMinute(now);
+    if (total === "agent") return totals.agent;
+    if (total === "tree") return totals.tree;
+    return m.value;
+  };
+
+  interface Totals {
+    readonly agent: number;
+    readonly tree: number;
+    readonly spawnsLastMinute: (now: number) => number;
+  }
+
+  const record = (m: Measurement, now: number): Totals => {
+    const cumulative = m.metric === "tokens" || m.metric === "costUsd";
+    const agent = cumulative ? addTo(agentTotals, m.agent.address, m.metric, m.value) : m.value;
+    const tree = cumulative ? addTo(treeTotals, m.agent.treeId, m.metric, m.value) : m.value;
+    if (m.metric === "spawn") {
+      const times = (spawnTimes.get(m.agent.address) ?? []).filter((t) => now - t < 60_000);
+      for (let i = 0; i < m.value; i++) times.push(now);
+      spawnTimes.set(m.agent.address, times);
+    }
+    return {
+      agent,
+      tree,
+      spawnsLastMinute: (at) => (spawnTimes.get(m.agent.address) ?? []).filter((t) => at - t < 60_000).length,
+    };
+  };
+
+  const evaluate = (m: Measurement, now: number, skipLimits: boolean): ReadonlyArray<Trip> => {
+    const settings = settingsOf(m.agent);
+    const totals = record(m, now);
+    const trips: Trip[] = [];
+    if (!skipLimits) {
+      for (const { key, total } of limitsByMetric[m.metric] ?? []) {
+        const limit = settings.limits[key];
+        if (limit === undefined) continue;
+        const value = quantity(m, now, total, totals);
+        if (value > limit.limit)
+          trips.push({
+            tripwire: key,
+            measurement: value,
+            threshold: limit.limit,
+            action: limit.action,
+            reason: `${m.metric} ${value} is over ${key} ${limit.limit}`,
+          });
+      }
+      for (const def of options.definitions?.() ?? []) {
+        if (def.metric !== m.metric) continue;
+        const value = quantity(m, now, limitsByMetric[m.metric]?.[0]?.total, totals);
+        if (value > def.threshold)
+          trips.push({
+            tripwire: def.name,
+            measurement: value,
+            threshold: def.threshold,
+            action: def.action,
+            reason: `${m.metric} ${value} is over ${def.name} ${def.threshold}`,
+          });
+      }
+      if (m.metric === "output" && m.text !== undefined) {
+        for (const { pattern, action } of settings.outputPatterns) {
+          if (new RegExp(pattern, "i").test(m.text))
+            trips.push({
+              tripwire: "outputPatterns",
+              measurement: 1,
+              threshold: 0,
+              action,
+              reason: `output matches the pattern /${pattern}/`,
+            });
+        }
+      }
+    }
+    for (const detector of settings.anomaly) {
+      if (detector.metric !== m.metric) continue;
+      const key = `${m.agent.address}\u0000${m.metric}`;
+      let window = windows.get(key);
+      if (window === undefined) {
+        window = makeAnomalyWindow(detector);
+        windows.set(key, window);
+      }
+      const verdict = window.observe(m.value);
+      if (verdict.anomalous)
+        trips.push({
+          tripwire: `anomaly.${m.metric}`,
+          measurement: m.value,
+          threshold: verdict.mean + Math.sign(verdict.z) * detector.zScore * verdict.stdDev,
+          action: detector.action,
+          reason: `${m.metric} ${m.value} is ${Number.isFinite(verdict.z) ? Math.abs(verdict.z).toFixed(1) : "∞"} standard deviations from its recent mean ${verdict.mean.toFixed(1)}`,
+        });
+    }
+    return trips;
+  };
+
+  const apply = (agent: AgentInfo, trips: ReadonlyArray<Trip>): Effect.Effect<void, TripwireTripped> =>
+    Effect.gen(function* () {
+      let worst: Trip | undefined;
+      for (const trip of trips) {
+        yield* options.events.publish({
+          type: "tripwire.triggered",
+          tree: agent.tree,
+          address: agent.address,
+          id: agent.id,
+          ...trip,
+        });
+        if (trip.action !== "warn" && (worst === undefined || severity[trip.action] > severity[worst.action]))
+          worst = trip;
+      }
+      if (worst === undefined || worst.action === "warn") return;
+      return yield* new TripwireTripped({
+        reason: "tripwire",
+        tripwire: worst.tripwire,
+        action: worst.action,
+        measurement: worst.measurement,
+        threshold: worst.threshold,
+      });
+    });
+
+  const observe = (m: Measurement, skipLimits = false) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => apply(m.agent, evaluate(m, now, skipLimits)));
+
+  const stepLimit = (agent: AgentInfo) => {
+    const own = settingsOf(agent).limits.maxStepMs;
+    const registered = (options.definitions?.() ?? [])
+      .filter((d) => d.metric === "stepMs")
+      .map((d) => ({ limit: d.threshold, action: d.action, name: d.name }));
+    const all = [...(own ? [{ ...own, name: "maxStepMs" }] : []), ...registered];
+    return all.sort((a, b) => a.limit - b.limit)[0];
+  };
+
+  const guardStep = <A, E, R>(agent: AgentInfo, step: Effect.Effect<A, E, R>) =>
+    Effect.gen(function* () {
+      const start = yield* Clock.currentTimeMillis;
+      const limit = stepLimit(agent);
+      const overrun = Effect.gen(function* () {
+        yield* Effect.sleep(Duration.millis(limit?.limit ?? 0));
+        const elapsed = (yield* Clock.currentTimeMillis) - start;
+        const trip: Trip = {
+          tripwire: limit?.name ?? "maxStepMs",
+          measurement: elapsed,
+          threshold: limit?.limit ?? 0,
+          action: limit?.action ?? "warn",
+          reason: `step still running after ${elapsed} ms (${limit?.name ?? "maxStepMs"} ${limit?.limit})`,
+        };
+        return yield* apply(agent, [trip]);
+      });
+      let result: A;
+      if (limit === undefined) result = yield* step;
+      else if (limit.action === "warn") {
+        const watcher = yield* Effect.fork(overrun);
+        result = yield* Effect.ensuring(step, Fiber.interrupt(watcher));
+      } else {
+        result = yield* Effect.raceFirst(
+          step,
+          Effect.flatMap(overrun, () => Effect.never),
+        );
+      }
+      const elapsed = (yield* Clock.currentTimeMillis) - start;
+      yield* observe({ metric: "stepMs", value: elapsed, agent }, true);
+      return result;
+    });
+
+  return { observe: (m) => observe(m), guardStep };
+};
