@@ -1,0 +1,135 @@
+/**
+ * Versioned, idempotent schema migrations for the SQL stores (PGlite and Postgres alike).
+ * Applied versions are recorded in `arbor_schema_migrations`; each runs once, in a transaction,
+ * under an advisory lock so two processes starting together do not race.
+ */
+import { Clock, Effect } from "effect";
+import { KnowledgeConfigError, type StoreError } from "./errors.ts";
+import { SqlClient } from "./sql-client.ts";
+
+/** One schema step. `sql` gets the settings that shape the schema (the embedding dimension). */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: (settings: { readonly dimension: number }) => string;
+  /** The step shapes vectors: it waits until a caller that knows the embedding dimension migrates. */
+  readonly needsDimension?: boolean;
+}
+
+/** The schema, in order. Append only: never edit a released step. */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    name: "graph",
+    sql: () => `
+      CREATE TABLE arbor_meta (key text PRIMARY KEY, value jsonb NOT NULL);
+      CREATE TABLE arbor_nodes (
+        id text PRIMARY KEY,
+        type text NOT NULL,
+        name text NOT NULL,
+        properties jsonb NOT NULL DEFAULT '{}',
+        created_at double precision NOT NULL,
+        updated_at double precision NOT NULL
+      );
+      CREATE INDEX arbor_nodes_type ON arbor_nodes (type);
+      CREATE INDEX arbor_nodes_name ON arbor_nodes (lower(name));
+      CREATE TABLE arbor_edges (
+        id bigserial PRIMARY KEY,
+        src text NOT NULL,
+        dst text NOT NULL,
+        type text NOT NULL,
+        properties jsonb NOT NULL DEFAULT '{}',
+        valid_from double precision NOT NULL,
+        valid_to double precision
+      );
+      CREATE INDEX arbor_edges_src ON arbor_edges (src, type);
+      CREATE INDEX arbor_edges_dst ON arbor_edges (dst, type);
+      CREATE TABLE arbor_facts (
+        id bigserial PRIMARY KEY,
+        entity text NOT NULL,
+        attribute text NOT NULL,
+        value jsonb NOT NULL,
+        valid_from double precision NOT NULL,
+        valid_to double precision,
+        expires_at double precision
+      );
+      CREATE INDEX arbor_facts_entity ON arbor_facts (entity, attribute);
+    `,
+  },
+  {
+    version: 2,
+    name: "documents and chunks",
+    needsDimension: true,
+    sql: ({ dimension }) => `
+      INSERT INTO arbor_meta (key, value) VALUES ('embedding_dimension', '${dimension}'::jsonb);
+      CREATE TABLE arbor_documents (
+        id text PRIMARY KEY,
+        hash text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}',
+        chunks integer NOT NULL,
+        updated_at double precision NOT NULL
+      );
+      CREATE TABLE arbor_chunks (
+        id text PRIMARY KEY,
+        document_id text NOT NULL,
+        ord integer NOT NULL,
+        text text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}',
+        embedding vector(${dimension}) NOT NULL,
+        tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+      );
+      CREATE INDEX arbor_chunks_document ON arbor_chunks (document_id);
+      CREATE INDEX arbor_chunks_tsv ON arbor_chunks USING gin (tsv);
+      CREATE INDEX arbor_chunks_metadata ON arbor_chunks USING gin (metadata jsonb_path_ops);
+      CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops);
+    `,
+  },
+];
+
+const LOCK_KEY = 7_261_626_3;
+
+/**
+ * Applies every migration not yet applied. Safe to run at every start and from several processes.
+ * Without a `dimension` it stops before the first step that needs one (the graph store's case).
+ * Fails with `dimension_mismatch` when the database was created for another embedding dimension.
+ */
+export const migrate = (settings: {
+  readonly dimension?: number;
+}): Effect.Effect<void, StoreError | KnowledgeConfigError, SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    yield* sql.transaction(
+      Effect.gen(function* () {
+        yield* sql.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+        yield* sql.exec(
+          "CREATE TABLE IF NOT EXISTS arbor_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at double precision NOT NULL)",
+        );
+        const applied = new Set(
+          (yield* sql.query<{ version: number }>("SELECT version FROM arbor_schema_migrations")).map(
+            (r) => r.version,
+          ),
+        );
+        for (const step of migrations) {
+          if (applied.has(step.version)) continue;
+          if (step.needsDimension && settings.dimension === undefined) break;
+          yield* sql.exec(step.sql({ dimension: settings.dimension ?? 0 }));
+          const now = yield* Clock.currentTimeMillis;
+          yield* sql.query(
+            "INSERT INTO arbor_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            [step.version, step.name, now],
+          );
+        }
+      }),
+    );
+    if (settings.dimension === undefined) return;
+    const stored = yield* sql.query<{ value: unknown }>(
+      "SELECT value FROM arbor_meta WHERE key = 'embedding_dimension'",
+    );
+    const dimension = stored[0]?.value;
+    if (dimension !== settings.dimension) {
+      return yield* new KnowledgeConfigError({
+        reason: "dimension_mismatch",
+        detail: `the database holds ${String(dimension)}-dimensional embeddings but the embedder makes ${settings.dimension}; use another data dir / database or the same embedder`,
+      });
+    }
+  });

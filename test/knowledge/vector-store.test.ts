@@ -1,0 +1,178 @@
+/**
+ * Contract suite of `SqlClient` + `VectorStore`, run against PGlite in process and against `pg`
+ * over the Postgres wire (pglite-socket).
+ */
+import { Effect, Layer } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate } from "../../knowledge/migrations.ts";
+import { SqlClient } from "../../knowledge/sql-client.ts";
+import {
+  type ChunkRecord,
+  layerSqlVectorStore,
+  makeSqlVectorStore,
+  VectorStore,
+} from "../../knowledge/vector-store.ts";
+import { runtimeOf, type SqlAdapter, sqlAdapters } from "./support.ts";
+
+const D = 8;
+const unit = (i: number): number[] =>
+  Array.from({ length: D }, (_, k) => (k === i % D ? 1 : 0.05 * ((i + k) % 3)));
+const chunk = (
+  id: string,
+  doc: string,
+  text: string,
+  axis: number,
+  metadata: Record<string, unknown> = {},
+): ChunkRecord => ({
+  id,
+  documentId: doc,
+  ord: 0,
+  text,
+  metadata,
+  embedding: unit(axis),
+});
+
+describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
+  let adapter: SqlAdapter;
+  let rt: ReturnType<typeof runtimeOf<VectorStore | SqlClient, unknown>>;
+  beforeAll(async () => {
+    adapter = await make();
+    rt = runtimeOf(
+      layerSqlVectorStore({ dimension: D, bulkThreshold: 20 }).pipe(Layer.provideMerge(adapter.layer)),
+    );
+  });
+  afterAll(async () => {
+    await rt.dispose();
+    await adapter.close();
+  });
+
+  it("applies each migration once, however often it runs", async () => {
+    await rt.run(migrate({ dimension: D }));
+    await rt.run(migrate({ dimension: D }));
+    const versions = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.query<{ version: number }>("SELECT version FROM arbor_schema_migrations ORDER BY version"),
+      ),
+    );
+    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+  });
+
+  it("refuses to open a database made for another embedding dimension", async () => {
+    const error = await rt.fail(makeSqlVectorStore({ dimension: D * 2 }));
+    expect(error).toMatchObject({
+      _tag: "KnowledgeConfigError",
+      reason: "dimension_mismatch",
+      fault: "config",
+    });
+  });
+
+  it("rolls a failed transaction back", async () => {
+    const attempt = Effect.flatMap(SqlClient, (sql) =>
+      sql.transaction(
+        Effect.gen(function* () {
+          yield* sql.query("INSERT INTO arbor_meta (key, value) VALUES ('rollback-probe', '1'::jsonb)");
+          return yield* Effect.fail("boom" as const);
+        }),
+      ),
+    );
+    expect(await rt.fail(attempt)).toBe("boom");
+    const rows = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.query("SELECT key FROM arbor_meta WHERE key = 'rollback-probe'"),
+      ),
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it("finds the nearest chunks first and honours metadata filters", async () => {
+    await rt.run(
+      Effect.flatMap(VectorStore, (store) =>
+        store.upsert([
+          chunk("a1", "doc-a", "Alpha chunk about cats", 1, { lang: "en" }),
+          chunk("a2", "doc-a", "Alpha chunk about dogs", 2, { lang: "en" }),
+          chunk("b1", "doc-b", "Beta Katzen", 1, { lang: "de" }),
+        ]),
+      ),
+    );
+    const hits = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3 })));
+    expect(
+      hits
+        .map((h) => h.chunkId)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(["a1", "b1"]);
+    expect(hits[0]!.score).toBeCloseTo(1, 5);
+    const german = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, filter: { lang: "de" } })),
+    );
+    expect(german.map((h) => h.chunkId)).toEqual(["b1"]);
+  });
+
+  it("matches keywords with English stemming, any word, best first", async () => {
+    await rt.run(
+      Effect.flatMap(VectorStore, (store) =>
+        store.upsert([
+          chunk("k1", "doc-k", "The runner was running quickly past the river", 3),
+          chunk("k2", "doc-k", "A quiet river bank", 4),
+        ]),
+      ),
+    );
+    const hits = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchKeyword({ text: "runs by the river!", k: 5 })),
+    );
+    expect(hits.map((h) => h.chunkId)).toEqual(["k1", "k2"]);
+    const filtered = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchKeyword({ text: "cats", k: 5, filter: { lang: "de" } })),
+    );
+    expect(filtered).toEqual([]);
+  });
+
+  it("rejects vectors of the wrong dimension and empty queries with typed errors", async () => {
+    const wrong = await rt.fail(
+      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: [1, 2, 3], k: 1 })),
+    );
+    expect(wrong).toMatchObject({ _tag: "KnowledgeInputError", reason: "bad_dimension", fault: "user" });
+    const badChunk = await rt.fail(
+      Effect.flatMap(VectorStore, (s) => s.upsert([{ ...chunk("x", "d", "t", 0), embedding: [1] }])),
+    );
+    expect(badChunk).toMatchObject({ reason: "bad_dimension" });
+    const empty = await rt.fail(Effect.flatMap(VectorStore, (s) => s.searchKeyword({ text: " ?! ", k: 1 })));
+    expect(empty).toMatchObject({ _tag: "KnowledgeInputError", reason: "empty_query" });
+  });
+
+  it("replaces a document's chunks atomically and deletes documents", async () => {
+    const doc = { id: "doc-r", hash: "h1", metadata: { source: "test" }, chunks: 2 };
+    await rt.run(
+      Effect.flatMap(VectorStore, (s) =>
+        s.replaceDocument(doc, [chunk("r1", "doc-r", "old one", 5), chunk("r2", "doc-r", "old two", 6)]),
+      ),
+    );
+    await rt.run(
+      Effect.flatMap(VectorStore, (s) =>
+        s.replaceDocument({ ...doc, hash: "h2", chunks: 1 }, [chunk("r3", "doc-r", "new text", 5)]),
+      ),
+    );
+    expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.getDocument("doc-r")))).toMatchObject({
+      hash: "h2",
+      chunks: 1,
+      metadata: { source: "test" },
+    });
+    const chunks = await rt.run(Effect.flatMap(VectorStore, (s) => s.getChunks(["r1", "r2", "r3"])));
+    expect(chunks.map((c) => c.chunkId)).toEqual(["r3"]);
+    expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.deleteDocument("doc-r")))).toBe(true);
+    expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.getChunks(["r3"])))).toEqual([]);
+  });
+
+  it("bulk loads (index rebuilt) and still agrees with exact search", async () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      ...chunk(`bulk-${i}`, "doc-bulk", `bulk chunk ${i}`, i),
+      embedding: unit(i).map((x, k) => x + ((i * 7 + k * 3) % 11) / 50),
+    }));
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert(many)));
+    expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.count()))).toBeGreaterThanOrEqual(60);
+    const query = unit(3).map((x, k) => x + k / 40);
+    const approx = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: query, k: 5 })));
+    const exact = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchExact({ vector: query, k: 5 })));
+    expect(approx.map((h) => h.chunkId)).toEqual(exact.map((h) => h.chunkId));
+  });
+});
