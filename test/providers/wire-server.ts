@@ -1,0 +1,99 @@
+/**
+ * A local HTTP server on 127.0.0.1 that answers like a provider: JSON, SSE or NDJSON bodies,
+ * any status and headers. It records every request (path, query, headers, parsed body) so tests
+ * can assert what the adapter sent.
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One request as the server saw it. */
+export interface Recorded {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+/** What to answer. */
+export interface Reply {
+  readonly status?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly json?: unknown;
+  readonly text?: string;
+  /** Server-sent events: `data` objects are JSON-encoded, strings sent as they are. */
+  readonly sse?: ReadonlyArray<{ readonly event?: string; readonly data: unknown }>;
+  /** Newline-delimited JSON (Ollama streaming). */
+  readonly ndjson?: ReadonlyArray<unknown>;
+}
+
+/** A running server. */
+export interface WireServer {
+  readonly url: string;
+  readonly requests: Array<Recorded>;
+  readonly close: () => Promise<void>;
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+
+/** Starts a server; `answer` gets each request and its index (0-based). */
+export const startWireServer = async (
+  answer: (req: Recorded, index: number) => Reply,
+): Promise<WireServer> => {
+  const requests: Array<Recorded> = [];
+  const server = createServer(async (req, res) => {
+    const raw = await readBody(req);
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {}
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+    const recorded: Recorded = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers,
+      body,
+    };
+    requests.push(recorded);
+    const reply = answer(recorded, requests.length - 1);
+    const status = reply.status ?? 200;
+    if (reply.sse) {
+      res.writeHead(status, { "content-type": "text/event-stream", ...reply.headers });
+      for (const e of reply.sse)
+        res.write(
+          `${e.event ? `event: ${e.event}\n` : ""}data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n\n`,
+        );
+      res.end();
+    } else if (reply.ndjson) {
+      res.writeHead(status, { "content-type": "application/x-ndjson", ...reply.headers });
+      for (const line of reply.ndjson) res.write(`${JSON.stringify(line)}\n`);
+      res.end();
+    } else if (reply.json !== undefined) {
+      res.writeHead(status, { "content-type": "application/json", ...reply.headers });
+      res.end(JSON.stringify(reply.json));
+    } else {
+      res.writeHead(status, { "content-type": "text/plain", ...reply.headers });
+      res.end(reply.text ?? "");
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+};
