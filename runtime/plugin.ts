@@ -7,15 +7,22 @@
 import type { Effect, Scope } from "effect";
 import type { PluginError, Problem } from "./errors.ts";
 import type { EventBus } from "./events.ts";
-import type { Guardrail } from "./guardrail.ts";
+import type { Guardrail, GuardrailRunner } from "./guardrail.ts";
 import type { ModelProvider, ModelRouter, ProviderLookup } from "./model.ts";
-import type { ToolDefinition } from "./tool.ts";
-import type { TripwireAction } from "./tripwire.ts";
+import type { ToolDefinition, ToolRunner } from "./tool.ts";
+import type { TripwireAction, TripwireMonitor } from "./tripwire.ts";
 
-/** A pure micro-agent handler: `(state, message) → [state, reply]`. Runs synchronously on the hot path. */
+/**
+ * A pure micro-agent handler: `(state, message) → [state, reply]`, optionally `[state, reply, { exit }]`
+ * to exit normally after replying. Runs synchronously on the hot path; throwing is an abnormal exit
+ * (the supervisor decides).
+ */
 export interface MicroHandler<S = unknown> {
   readonly initial: () => S;
-  readonly handle: (state: S, message: string) => readonly [S, string];
+  readonly handle: (
+    state: S,
+    message: string,
+  ) => readonly [S, string] | readonly [S, string, { readonly exit: string }];
 }
 
 /** A tripwire contribution: a metric it watches and a default threshold and action. */
@@ -41,21 +48,39 @@ export interface SpecSection {
   ) => { readonly value: unknown } | { readonly problems: ReadonlyArray<Problem> };
 }
 
+/** Read access to registered contributions of one kind (the current level, then the levels above). */
+export interface ContributionLookup<T> {
+  readonly get: (name: string) => T | undefined;
+  readonly names: () => ReadonlyArray<string>;
+  readonly all: () => ReadonlyArray<T>;
+}
+
 /** What a plugin's setup may register. Registrations made in a scope are removed when it closes. */
 export interface PluginHost {
   readonly registerProvider: (provider: ModelProvider) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerTool: (tool: ToolDefinition) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerGuardrail: (guardrail: Guardrail) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerTripwire: (tripwire: TripwireDefinition) => Effect.Effect<void, PluginError, Scope.Scope>;
-  readonly registerHandler: (
-    name: string,
-    handler: MicroHandler,
-  ) => Effect.Effect<void, PluginError, Scope.Scope>;
+  readonly registerSpecSection: (section: SpecSection) => Effect.Effect<void, PluginError, Scope.Scope>;
+  readonly registerHandler: <S>(name: string, handler: MicroHandler<S>) => Effect.Effect<void, PluginError, Scope.Scope>;
   /** Replaces the model router (the economic router does this); the previous one comes back when the scope closes. */
   readonly installModelRouter: (
     make: (providers: ProviderLookup) => ModelRouter,
   ) => Effect.Effect<void, PluginError, Scope.Scope>;
+  /** Replaces how tool calls are run (the tool registry plugin does this). */
+  readonly installToolRunner: (
+    make: (tools: ContributionLookup<ToolDefinition>) => ToolRunner,
+  ) => Effect.Effect<void, PluginError, Scope.Scope>;
+  /** Replaces how guardrails are evaluated (the guardrails plugin does this). */
+  readonly installGuardrailRunner: (
+    make: (guardrails: ContributionLookup<Guardrail>) => GuardrailRunner,
+  ) => Effect.Effect<void, PluginError, Scope.Scope>;
+  /** Replaces how tripwires are watched (the tripwires plugin does this). */
+  readonly installTripwireMonitor: (
+    make: (tripwires: ContributionLookup<TripwireDefinition>) => TripwireMonitor,
+  ) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly providers: ProviderLookup;
+  readonly tools: ContributionLookup<ToolDefinition>;
   readonly events: EventBus;
   /** The runtime configuration file's contents (`arbor.config.json`), unvalidated: validate your own section. */
   readonly config: Readonly<Record<string, unknown>>;

@@ -1,0 +1,159 @@
+/**
+ * The scripted provider: the offline model. An agent's `model.script` is a list of steps —
+ * `{ "text": "…" }`, `{ "toolCalls": [{ "name": "…", "args": {…} }] }`, `{ "error": "…" }` (a provider
+ * error), `{ "crash": "…" }` (the agent fails abnormally), each optionally with `"delayMs": n`.
+ * Steps are consumed one per model call, in order, per agent address; the position survives restarts
+ * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
+ * then succeeds. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
+ * latest user message and `{{tool}}` by the latest tool result.
+ *
+ * It registers through the same port as the network providers and powers the offline demo, the
+ * tests and the benchmarks.
+ */
+import { Chunk, Effect, Either, ParseResult, Schema, Stream } from "effect";
+import type { Problem } from "../../runtime/errors.ts";
+import {
+  type ChatMessage,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type ModelStreamEvent,
+  ProviderError,
+} from "../../runtime/model.ts";
+import { definePlugin } from "../../runtime/plugin.ts";
+
+const ScriptStep = Schema.Struct({
+  text: Schema.optional(Schema.String),
+  toolCalls: Schema.optional(
+    Schema.Array(Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown) })),
+  ),
+  error: Schema.optional(Schema.String),
+  crash: Schema.optional(Schema.String),
+  delayMs: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+});
+type ScriptStep = Schema.Schema.Type<typeof ScriptStep>;
+
+const Script = Schema.Array(ScriptStep).pipe(
+  Schema.minItems(1, { message: () => "a script needs at least one step" }),
+);
+const Options = Schema.Struct({ script: Script });
+
+const kinds = ["text", "toolCalls", "error", "crash"] as const;
+
+/** Validates the `model` options of a scripted agent; problems carry JSON paths below `path`. */
+export const validateScript = (options: unknown, path: string): ReadonlyArray<Problem> => {
+  const decoded = Schema.decodeUnknownEither(Options, { errors: "all", onExcessProperty: "error" })(options);
+  if (Either.isLeft(decoded)) {
+    return ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
+      path: `${path}${issue.path.map((s) => (typeof s === "number" ? `[${s}]` : `.${String(s)}`)).join("")}`,
+      message:
+        issue._tag === "Unexpected"
+          ? "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)"
+          : issue.message,
+    }));
+  }
+  return decoded.right.script.flatMap((step, i) => {
+    const present = kinds.filter((k) => step[k] !== undefined);
+    return present.length === 1
+      ? []
+      : [
+          {
+            path: `${path}.script[${i}]`,
+            message: `a step needs exactly one of text, toolCalls, error, crash (found ${present.length === 0 ? "none" : present.join(", ")})`,
+          },
+        ];
+  });
+};
+
+const approxTokens = (text: string): number => Math.ceil(text.length / 4);
+
+const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
+  [...messages].reverse().find((m) => m.role === role)?.content ?? "";
+
+/** Makes a scripted provider with its own positions (one per runtime). */
+export const makeScriptedProvider = (): ModelProvider & {
+  readonly validate: typeof validateScript;
+  /** Forgets every position (a new run of the same script). */
+  readonly reset: () => void;
+} => {
+  const positions = new Map<string, number>();
+
+  const next = (request: ModelRequest): Effect.Effect<{ step: ScriptStep; index: number }, ProviderError> =>
+    Effect.suspend(() => {
+      const decoded = Schema.decodeUnknownEither(Options)(request.options ?? {});
+      if (Either.isLeft(decoded))
+        return Effect.fail(
+          new ProviderError({
+            reason: "bad_request",
+            provider: "scripted",
+            retryable: false,
+            detail: "model.script is missing or invalid",
+          }),
+        );
+      const script = decoded.right.script;
+      const index = positions.get(request.context.address) ?? 0;
+      positions.set(request.context.address, index + 1);
+      return Effect.succeed({ step: script[Math.min(index, script.length - 1)]!, index });
+    });
+
+  const generate = (request: ModelRequest): Effect.Effect<ModelResponse, ProviderError> =>
+    Effect.gen(function* () {
+      const { step, index } = yield* next(request);
+      if (step.delayMs) yield* Effect.sleep(step.delayMs);
+      if (step.crash !== undefined) return yield* Effect.die(new Error(step.crash));
+      if (step.error !== undefined)
+        return yield* new ProviderError({
+          reason: "scripted",
+          provider: "scripted",
+          model: request.model,
+          retryable: false,
+          detail: step.error,
+        });
+      const text = (step.text ?? "")
+        .replaceAll("{{input}}", lastOf(request.messages, "user"))
+        .replaceAll("{{tool}}", lastOf(request.messages, "tool"));
+      const toolCalls = (step.toolCalls ?? []).map((call, i) => ({
+        id: `call_${index}_${i}`,
+        name: call.name,
+        args: call.args ?? {},
+      }));
+      return {
+        text,
+        toolCalls,
+        usage: {
+          inputTokens: request.messages.reduce((sum, m) => sum + approxTokens(m.content), 0),
+          outputTokens:
+            approxTokens(text) + toolCalls.reduce((sum, c) => sum + approxTokens(JSON.stringify(c.args)), 0),
+        },
+        finishReason: toolCalls.length > 0 ? "tool_calls" : "stop",
+        provider: "scripted",
+        model: request.model,
+      } satisfies ModelResponse;
+    });
+
+  return {
+    name: "scripted",
+    validate: validateScript,
+    reset: () => positions.clear(),
+    generate,
+    stream: (request) =>
+      Stream.unwrap(
+        Effect.map(generate(request), (response) => {
+          const words = response.text.split(/(?<=\s)/).filter((w) => w.length > 0);
+          const events: ModelStreamEvent[] = [
+            ...words.map((text) => ({ type: "text-delta" as const, text })),
+            ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
+            { type: "finish", usage: response.usage, finishReason: response.finishReason },
+          ];
+          return Stream.fromChunk(Chunk.fromIterable(events));
+        }),
+      ),
+  };
+};
+
+/** The scripted provider as a plugin. */
+export const scriptedPlugin = definePlugin({
+  name: "scripted",
+  version: "1.0.0",
+  setup: (host) => host.registerProvider(makeScriptedProvider()),
+});

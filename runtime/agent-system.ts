@@ -1,0 +1,179 @@
+/**
+ * `makeAgentSystem`: the runtime. It owns the event bus, the router, the plugin registry and the
+ * running trees, and implements the public `AgentSystemService` API that protocols and TypeScript
+ * users call. Scoped: closing its scope stops every tree (in order), then unloads plugins in
+ * reverse load order.
+ */
+import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
+import type { AgentCell } from "./agent/cell.ts";
+import { makeCounters } from "./counters.ts";
+import { noTools } from "./defaults.ts";
+import { NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
+import { type EventBus, makeEventBus } from "./events.ts";
+import type { Plugin } from "./plugin.ts";
+import { Registry } from "./plugin-host.ts";
+import { Router } from "./router.ts";
+import { type CompileContext, compileTree } from "./spec/compile.ts";
+import { AgentSystem, type AgentSystemService, type SpawnOptions, type TreeHandle } from "./system.ts";
+import { Tree, type TreeEnd } from "./tree.ts";
+
+export interface AgentSystemOptions {
+  /** Runtime-level plugins, loaded in dependency order. */
+  readonly plugins?: ReadonlyArray<Plugin>;
+  /** The configuration file's contents; each plugin validates its own section. */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/** The runtime service plus the internals tests and the CLI's run command need. */
+export interface ArborRuntime extends AgentSystemService {
+  readonly router: Router;
+  readonly registry: Registry;
+  /** Resolves when the tree has stopped, with how it ended. */
+  readonly awaitTree: (treeId: string) => Effect.Effect<TreeEnd, NotFound>;
+  /** Live trees (internal; for inspection and the no-orphan checks). */
+  readonly trees: () => ReadonlyArray<Tree>;
+  readonly events: EventBus;
+}
+
+const uniqueId = (name: string, taken: (id: string) => boolean): string => {
+  if (!taken(name)) return name;
+  for (let n = 2; ; n++) if (!taken(`${name}-${n}`)) return `${name}-${n}`;
+};
+
+export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect<ArborRuntime, PluginError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const clock = yield* Effect.clock;
+    const now = () => clock.unsafeCurrentTimeMillis();
+    const events = yield* makeEventBus(now);
+    const counters = makeCounters();
+    const router = new Router(counters, events);
+    const config = options.config ?? {};
+    const registry = new Registry(undefined, events, config);
+    const systemScope = yield* Effect.scope;
+    yield* registry.load(options.plugins ?? [], systemScope);
+    const runtime = yield* Effect.runtime<never>();
+    const runDetached = (effect: Effect.Effect<void>) => void Runtime.runFork(runtime)(effect);
+    const trees = new Map<string, Tree>();
+    // Added after the plugins: runs before they unload.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...trees.values()].reverse(), (tree) => tree.stop("runtime shutting down", "stopped"), { discard: true }),
+    );
+
+    const findTree = (treeId: string) =>
+      Effect.suspend(() => {
+        const tree = trees.get(treeId);
+        return tree ? Effect.succeed(tree) : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
+      });
+    const findCell = (to: string) =>
+      Effect.suspend(() => {
+        const cell = router.resolve(to) as AgentCell | undefined;
+        return cell ? Effect.succeed(cell) : Effect.fail(new NotFound({ reason: "agent_not_found", target: to }));
+      });
+
+    const spawnTree = (spec: unknown, spawn: SpawnOptions = {}): Effect.Effect<TreeHandle, SpecInvalid | PluginError> =>
+      Effect.gen(function* () {
+        const name =
+          typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string"
+            ? (spec as { name: string }).name
+            : "tree";
+        const treeId = uniqueId(name, (id) => trees.has(id));
+        const treeScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
+        const treeRegistry = new Registry(registry, events, config, treeId);
+        const loaded = yield* Effect.either(treeRegistry.load(spawn.plugins ?? [], treeScope));
+        if (Either.isLeft(loaded)) {
+          yield* Scope.close(treeScope, Exit.void);
+          return yield* loaded.left;
+        }
+        const providers = treeRegistry.lookup("provider");
+        const compileContext: CompileContext = {
+          providers: { get: providers.get, names: providers.names },
+          hasHandler: (h) => treeRegistry.lookup("handler").get(h) !== undefined,
+          hasTool: (t) => treeRegistry.lookup("tool").get(t) !== undefined,
+          sections: treeRegistry.lookup("section").all(),
+          treeId,
+        };
+        const compiled = compileTree(spec, compileContext);
+        if (Either.isLeft(compiled)) {
+          yield* Scope.close(treeScope, Exit.void);
+          return yield* compiled.left;
+        }
+        const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(treeScope));
+        const run = yield* FiberSet.runtime(fibers)<never>();
+        const tree = new Tree({
+          compiled: compiled.right,
+          tenant: spawn.tenant,
+          events,
+          now,
+          router,
+          counters,
+          registry: treeRegistry,
+          scope: treeScope,
+          fibers,
+          run: (effect) => run(effect),
+          runDetached,
+          compileContext,
+          onStopped: (t) => trees.delete(t.treeId),
+        });
+        trees.set(treeId, tree);
+        tree.start();
+        return { treeId, name: tree.name, root: tree.root.address };
+      });
+
+    const service: ArborRuntime = {
+      spawnTree,
+      listTrees: () => Effect.sync(() => [...trees.values()].map((t) => t.summary())),
+      inspect: (treeId) => Effect.map(findTree(treeId), (t) => t.inspect()),
+      stopTree: (treeId, reason = "stopped by request") =>
+        Effect.flatMap(findTree(treeId), (t) => Effect.asVoid(t.stop(reason, "stopped"))),
+      treeOf: (to) =>
+        Effect.suspend(() => {
+          const direct = trees.get(to);
+          if (direct) return Effect.succeed(direct.summary());
+          return Effect.flatMap(findCell(to), (cell) => Effect.map(findTree(cell.treeId), (t) => t.summary()));
+        }),
+      send: (to, message) => router.send(to, message),
+      ask: (to, input, askOptions) => {
+        const ask = router.ask(to, input);
+        const timeoutMs = askOptions?.timeoutMs;
+        return timeoutMs === undefined
+          ? ask
+          : ask.pipe(
+              Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }) }),
+            );
+      },
+      stopAgent: (to, reason = "stopped by request") =>
+        Effect.flatMap(findCell(to), (cell) => {
+          if (!cell.parent) return Effect.asVoid(Effect.flatMap(findTree(cell.treeId), (t) => t.stop(reason, "stopped")));
+          return Effect.sync(() => {
+            cell.stop(reason, true);
+            cell.parent?.supervisor?.remove(cell);
+          });
+        }),
+      killAgent: (to, reason = "killed by request") => Effect.map(findCell(to), (cell) => cell.kill(reason)),
+      stats: () =>
+        Effect.sync(() => ({
+          trees: trees.size,
+          agentsLive: [...trees.values()].reduce((sum, t) => sum + t.agentCount(), 0),
+          ...counters,
+        })),
+      events,
+      providers: { get: (n) => registry.lookup("provider").get(n), names: () => registry.lookup("provider").names() },
+      get tools() {
+        const make = registry.factory("toolRunner");
+        return make ? make(registry.lookup("tool")) : noTools;
+      },
+      router,
+      registry,
+      awaitTree: (treeId) =>
+        Effect.suspend(() => {
+          const tree = trees.get(treeId);
+          return tree ? Effect.flatMap(Effect.succeed(tree), (t) => t.awaitEnd()) : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
+        }),
+      trees: () => [...trees.values()],
+    };
+    return service;
+  });
+
+/** The runtime as a Layer (scoped): `Layer<AgentSystem, PluginError>`. */
+export const layerAgentSystem = (options: AgentSystemOptions = {}): Layer.Layer<AgentSystem, PluginError> =>
+  Layer.scoped(AgentSystem, makeAgentSystem(options));

@@ -1,0 +1,31 @@
+/**
+ * A message in an agent's mailbox. `ask` envelopes carry `settle`, called exactly once with the
+ * reply or a typed failure; `tell` and `input` envelopes publish their outcome as events instead.
+ */
+import type { Exit } from "effect";
+import type { AskError, Reply } from "../system.ts";
+
+export interface Envelope {
+  readonly kind: "ask" | "tell" | "input";
+  readonly input: string;
+  requestId?: string;
+  settle?: (exit: Exit.Exit<Reply, AskError>) => void;
+  /** The asker gave up (timeout, interruption): skip it, or drop its reply. */
+  cancelled?: boolean;
+}
+
+let nextRequest = 0;
+
+/** A short unique request id, made only when something needs to name the request. */
+export const requestIdOf = (envelope: Envelope): string => {
+  if (envelope.requestId === undefined) envelope.requestId = `rq_${(nextRequest++).toString(36)}`;
+  return envelope.requestId;
+};
+
+/** Settles an envelope once; later calls are ignored so every request gets exactly one answer. */
+export const settle = (envelope: Envelope, exit: Exit.Exit<Reply, AskError>): void => {
+  const done = envelope.settle;
+  if (!done) return;
+  envelope.settle = undefined;
+  if (!envelope.cancelled) done(exit);
+};

@@ -1,0 +1,75 @@
+/**
+ * Light actor logic for micro agents, where message volume is. A micro agent with a handler is an
+ * XState `fromTransition` actor: the handler runs synchronously inside `send`, no statechart, no
+ * fiber, no event per message. A micro agent driven by a model is a `fromCallback` actor that runs one
+ * step at a time.
+ */
+import { Exit } from "effect";
+import { fromCallback, fromTransition } from "xstate";
+import type { MicroHandler } from "../plugin.ts";
+import { type Envelope, settle } from "./envelope.ts";
+import type { StepOutcome } from "./step-outcome.ts";
+
+const zeroUsage = { inputTokens: 0, outputTokens: 0 };
+
+/** What a handler micro needs from its cell. */
+export interface MicroHost {
+  /** The handler threw: the agent fails abnormally; `envelope` is kept for the next incarnation. */
+  readonly handlerCrashed: (envelope: Envelope, reason: string) => void;
+  /** The handler asked to exit normally. */
+  readonly handlerExited: (reason: string) => void;
+}
+
+export interface MicroState {
+  readonly host: MicroHost;
+  readonly handler: MicroHandler;
+  readonly user: unknown;
+  readonly handled: number;
+}
+
+export type MicroEvent = { readonly type: "MSG"; readonly envelope: Envelope };
+
+/** The transition every handler micro shares: run the handler, settle the envelope. */
+export const microTransition = (state: MicroState, event: MicroEvent): MicroState => {
+  if (event.type !== "MSG") return state; // XState's own events (stop) carry no envelope
+  const envelope = event.envelope;
+  let result: ReturnType<MicroHandler["handle"]>;
+  try {
+    result = state.handler.handle(state.user, envelope.input);
+  } catch (error) {
+    state.host.handlerCrashed(envelope, error instanceof Error ? error.message : String(error));
+    return state;
+  }
+  if (envelope.settle) settle(envelope, Exit.succeed({ output: result[1], usage: zeroUsage }));
+  if (result[2]) state.host.handlerExited(result[2].exit);
+  return { host: state.host, handler: state.handler, user: result[0], handled: state.handled + 1 };
+};
+
+/** Handler micro logic; input is the cell and the handler. */
+export const microHandlerLogic = fromTransition(
+  microTransition,
+  ({ input }: { input: { host: MicroHost; handler: MicroHandler } }): MicroState => ({
+    host: input.host,
+    handler: input.handler,
+    user: input.handler.initial(),
+    handled: 0,
+  }),
+);
+
+/** What a model micro needs from its cell: the same step runner as full agents. */
+export interface MicroModelHost {
+  readonly runStep: (envelope: Envelope, report: (outcome: StepOutcome) => void) => () => void;
+  readonly stepEnded: (envelope: Envelope, outcome: StepOutcome) => void;
+}
+
+/** Model micro logic: runs the step for each task it receives; stopping it interrupts the running step. */
+export const microModelLogic = fromCallback<MicroEvent, { host: MicroModelHost }>(({ input, receive }) => {
+  let cancel: (() => void) | undefined;
+  receive((event) => {
+    cancel = input.host.runStep(event.envelope, (outcome) => {
+      cancel = undefined;
+      input.host.stepEnded(event.envelope, outcome);
+    });
+  });
+  return () => cancel?.();
+});

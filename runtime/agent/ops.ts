@@ -1,0 +1,40 @@
+/**
+ * What a running agent can do through tools (`spawn_agent`, `send_to_agent`, `handoff`): spawn below
+ * itself within the kind rules and limits, send and ask through the router. A target without a
+ * leading `/` is resolved relative to the agent: its own child first, then a sibling.
+ */
+import { Effect, Either } from "effect";
+import { NotAllowed, Timeout } from "../errors.ts";
+import type { AgentOps } from "../tool.ts";
+import type { AgentCell } from "./cell.ts";
+
+const resolveTarget = (cell: AgentCell, to: string): string => {
+  if (to.startsWith("/") || cell.tree.router.resolve(to)) return to;
+  const child = `${cell.address}/${to}`;
+  if (cell.tree.router.resolve(child)) return child;
+  return cell.parent ? `${cell.parent.address}/${to}` : child;
+};
+
+export const agentOps = (cell: AgentCell): AgentOps => ({
+  spawn: (spec) =>
+    Effect.suspend(() => {
+      if (!cell.supervisor)
+        return Effect.fail(new NotAllowed({ reason: "kind", address: cell.address, detail: "a micro agent cannot spawn" }));
+      return Either.match(cell.supervisor.spawn(spec), {
+        onLeft: (error) => Effect.fail(error),
+        onRight: (child) => Effect.succeed({ address: child.address, id: child.id }),
+      });
+    }),
+  send: (to, message) => Effect.suspend(() => cell.tree.router.send(resolveTarget(cell, to), message)),
+  ask: (to, input, timeoutMs = 60_000) =>
+    Effect.suspend(() => {
+      const target = resolveTarget(cell, to);
+      return cell.tree.router.ask(target, input).pipe(
+        Effect.timeoutFail({
+          duration: timeoutMs,
+          onTimeout: () => new Timeout({ reason: "timeout", target, afterMs: timeoutMs }),
+        }),
+        Effect.map((reply) => reply.output),
+      );
+    }),
+});

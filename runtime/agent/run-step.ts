@@ -1,0 +1,55 @@
+/**
+ * Runs one agent step as a fiber owned by the tree and turns its exit into a `StepOutcome`:
+ * success → reply; a typed failure → a failed reply (the agent carries on); a defect or a tripwire
+ * `halt` → crash (abnormal exit, the supervisor decides); a tripwire `stop-tree` → the tree stops.
+ * Interruption (the actor was stopped) reports nothing.
+ */
+import { Cause, Exit, Option } from "effect";
+import type { AskError } from "../system.ts";
+import type { AgentCell } from "./cell.ts";
+import type { Envelope } from "./envelope.ts";
+import { step } from "./step.ts";
+import type { StepOutcome } from "./step-outcome.ts";
+
+const describeDefect = (defect: unknown): string =>
+  defect instanceof Error ? defect.message : typeof defect === "string" ? defect : JSON.stringify(defect);
+
+/** Classifies a finished step. Exported for tests of the classification itself. */
+export const outcomeOf = (exit: Exit.Exit<{ output: string; usage: StepOutcome extends never ? never : { inputTokens: number; outputTokens: number }; exit?: string }, AskError>): StepOutcome | undefined => {
+  if (Exit.isSuccess(exit)) {
+    const { output, usage, exit: exitReason } = exit.value;
+    return { _tag: "Replied", reply: { output, usage }, ...(exitReason !== undefined ? { exit: exitReason } : {}) };
+  }
+  const cause = exit.cause;
+  const failure = Cause.failureOption(cause);
+  if (Option.isSome(failure)) {
+    const error = failure.value;
+    if (error._tag === "TripwireTripped") {
+      return error.action === "stop-tree"
+        ? { _tag: "StopTree", reason: error.message }
+        : { _tag: "Crashed", reason: error.message };
+    }
+    return { _tag: "Failed", error };
+  }
+  const defect = Cause.dieOption(cause);
+  if (Option.isSome(defect)) return { _tag: "Crashed", reason: describeDefect(defect.value) };
+  return undefined; // interrupted
+};
+
+export const runStepFiber = (
+  cell: AgentCell,
+  envelope: Envelope,
+  report: (outcome: StepOutcome) => void,
+): (() => void) => {
+  const fiber = cell.tree.run(step(cell, envelope));
+  let cancelled = false;
+  fiber.addObserver((exit) => {
+    if (cancelled) return;
+    const outcome = outcomeOf(exit);
+    if (outcome) report(outcome);
+  });
+  return () => {
+    cancelled = true;
+    fiber.unsafeInterruptAsFork(fiber.id());
+  };
+};

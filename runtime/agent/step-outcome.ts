@@ -1,0 +1,11 @@
+/**
+ * How an agent step ended: a reply, a typed failure for the asker (the agent carries on), a crash
+ * (abnormal exit: the supervisor decides), or a normal exit requested by the agent's logic.
+ */
+import type { AskError, Reply } from "../system.ts";
+
+export type StepOutcome =
+  | { readonly _tag: "Replied"; readonly reply: Reply; readonly exit?: string }
+  | { readonly _tag: "Failed"; readonly error: AskError }
+  | { readonly _tag: "Crashed"; readonly reason: string }
+  | { readonly _tag: "StopTree"; readonly reason: string };

@@ -1,0 +1,49 @@
+/**
+ * One agent step, sequenced: delegate to children (when the agent has children and no tools) →
+ * guardrails on the input → the model, with tool calls, until it answers → guardrails on the output.
+ * Tripwires watch tokens, tool calls and the step's wall time. The pieces live beside this file.
+ */
+import { Effect } from "effect";
+import type { ChatMessage, Usage } from "../model.ts";
+import type { AskError } from "../system.ts";
+import type { AgentCell } from "./cell.ts";
+import { delegateToChildren } from "./delegate.ts";
+import type { Envelope } from "./envelope.ts";
+import { runModelWithTools } from "./tool-loop.ts";
+
+/** What a successful step produces. `exit` asks for a normal exit after replying. */
+export interface StepResult {
+  readonly output: string;
+  readonly usage: Usage;
+  readonly exit?: string;
+}
+
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+});
+
+export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepResult, AskError> => {
+  const { services } = cell.tree;
+  const info = cell.info;
+  const body = Effect.gen(function* () {
+    const visibleTools = services.tools().visible(info);
+    const delegated =
+      visibleTools.length === 0 && cell.supervisor && cell.supervisor.children.length > 0
+        ? yield* delegateToChildren(cell, envelope.input)
+        : undefined;
+    const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
+    const destination = cell.agent.model?.provider === "scripted" ? "local" : "network";
+    const input = yield* services.guardrails().check({ stage: "input", text: task, agent: info, destination });
+    const messages: ChatMessage[] = [];
+    const system = [cell.agent.spec.role ? `You are the ${cell.agent.spec.role}.` : "", cell.agent.spec.instructions ?? ""]
+      .filter((s) => s.length > 0)
+      .join("\n");
+    if (system.length > 0) messages.push({ role: "system", content: system });
+    messages.push({ role: "user", content: input });
+    const answer = yield* runModelWithTools(cell, messages, visibleTools, destination);
+    const output = yield* services.guardrails().check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    return { output, usage: delegated ? addUsage(answer.usage, delegated.usage) : answer.usage };
+  });
+  return services.tripwires().guardStep(info, body);
+};

@@ -1,0 +1,87 @@
+/**
+ * The model ↔ tools loop of one step: call the model; if it asks for tools, check each call with the
+ * guardrails, run it through the tool registry (which always returns exactly one result per call),
+ * give the results back, and call the model again, up to `maxToolRounds`.
+ */
+import { Effect, Either } from "effect";
+import { NotAllowed } from "../errors.ts";
+import type { ChatMessage, ToolSpec, Usage } from "../model.ts";
+import type { AskError } from "../system.ts";
+import type { ToolResult } from "../tool.ts";
+import type { AgentCell } from "./cell.ts";
+import { agentOps } from "./ops.ts";
+
+export interface ModelAnswer {
+  readonly text: string;
+  readonly usage: Usage;
+}
+
+export const runModelWithTools = (
+  cell: AgentCell,
+  initial: ReadonlyArray<ChatMessage>,
+  tools: ReadonlyArray<ToolSpec>,
+  destination: "network" | "local",
+): Effect.Effect<ModelAnswer, AskError> =>
+  Effect.gen(function* () {
+    const { services, counters } = cell.tree;
+    const info = cell.info;
+    const choice = cell.agent.model;
+    if (!choice) {
+      return yield* new NotAllowed({ reason: "kind", address: cell.address, detail: "this agent has no model" });
+    }
+    const messages = [...initial];
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    let toolCalls = 0;
+    for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
+      const response = yield* services.models().generate(choice, {
+        messages,
+        ...(tools.length > 0 ? { tools } : {}),
+        ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
+        ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
+        context: {
+          tree: cell.treeId,
+          address: cell.address,
+          agentId: cell.id,
+          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
+        },
+      });
+      usage.inputTokens += response.usage.inputTokens;
+      usage.outputTokens += response.usage.outputTokens;
+      counters.providerCalls++;
+      counters.tokens += response.usage.inputTokens + response.usage.outputTokens;
+      yield* services.tripwires().observe({ metric: "tokens", value: usage.inputTokens + usage.outputTokens, agent: info });
+      if (response.toolCalls.length === 0) return { text: response.text, usage };
+      messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
+      for (const call of response.toolCalls) {
+        const checked = yield* Effect.either(
+          services.guardrails().check({
+            stage: "tool",
+            text: JSON.stringify(call.args ?? {}),
+            agent: info,
+            destination,
+            tool: { name: call.name, args: call.args },
+          }),
+        );
+        const result: ToolResult = Either.isLeft(checked)
+          ? { callId: call.id, name: call.name, ok: false, content: `refused: ${checked.left.message}` }
+          : yield* services.tools().call({ ...call, args: parseOr(checked.right, call.args) }, { agent: info, ops: agentOps(cell) });
+        messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
+      }
+      toolCalls += response.toolCalls.length;
+      yield* services.tripwires().observe({ metric: "toolCalls", value: toolCalls, agent: info });
+    }
+    return yield* new NotAllowed({
+      reason: "limit",
+      address: cell.address,
+      detail: `the model kept calling tools after ${cell.agent.maxToolRounds} rounds (raise maxToolRounds if that is expected)`,
+    });
+  });
+
+/** Guardrails may redact tool arguments; the tool gets the redacted arguments when they still parse. */
+const parseOr = (text: string, fallback: unknown): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+};

@@ -1,0 +1,142 @@
+/**
+ * The one router: every message between agents, and from outside, is delivered by address
+ * (`/<tree>/<name>/…`) or id through it, into the target's bounded mailbox. A message that a full
+ * mailbox drops or refuses is counted and evented, never silently lost.
+ */
+import { Effect, Exit } from "effect";
+import type { Envelope } from "./agent/envelope.ts";
+import type { Mailbox } from "./agent/mailbox.ts";
+import type { Counters } from "./counters.ts";
+import { MailboxFull, NotFound } from "./errors.ts";
+import type { EventBus } from "./events.ts";
+import type { AskError, Reply } from "./system.ts";
+
+/** Anything the router can deliver to: an agent cell. */
+export interface Routable {
+  readonly address: string;
+  readonly id: string;
+  readonly treeId: string;
+  readonly mailbox: Mailbox<Envelope>;
+  /** `full` when the mailbox is at capacity; `gone` when the agent has stopped for good. */
+  readonly deliver: (envelope: Envelope) => "ok" | "full" | "gone";
+}
+
+type Offered = "ok" | "dropped" | MailboxFull | NotFound;
+
+export class Router {
+  private readonly table = new Map<string, Routable>();
+
+  constructor(
+    private readonly counters: Counters,
+    private readonly events: EventBus,
+  ) {}
+
+  register(target: Routable): void {
+    this.table.set(target.address, target);
+    this.table.set(target.id, target);
+  }
+
+  unregister(target: Routable): void {
+    if (this.table.get(target.address) === target) this.table.delete(target.address);
+    if (this.table.get(target.id) === target) this.table.delete(target.id);
+  }
+
+  resolve(to: string): Routable | undefined {
+    return this.table.get(to);
+  }
+
+  /**
+   * Fire and forget, synchronously: the hot path. Returns `full` instead of waiting when a
+   * backpressure mailbox is full (use `send` to wait).
+   */
+  tell(to: string, message: string): "ok" | "not_found" | "full" | "dropped" {
+    const target = this.table.get(to);
+    if (target === undefined) return "not_found";
+    const envelope: Envelope = { kind: "tell", input: message };
+    const delivered = target.deliver(envelope);
+    if (delivered === "ok") {
+      this.counters.messagesRouted++;
+      return "ok";
+    }
+    if (delivered === "gone") return "not_found";
+    if (target.mailbox.overflow === "backpressure") return "full";
+    this.refused(target, envelope);
+    return "dropped";
+  }
+
+  /** Fire and forget; waits for space when the target applies backpressure. */
+  send(to: string, message: string): Effect.Effect<void, NotFound | MailboxFull> {
+    return Effect.async<void, NotFound | MailboxFull>((resume) => {
+      const cancel = this.offer(to, { kind: "tell", input: message }, (offered) => {
+        if (offered === "ok" || offered === "dropped") resume(Effect.void);
+        else resume(Effect.fail(offered));
+      });
+      return Effect.sync(cancel);
+    });
+  }
+
+  /** Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the request. */
+  ask(to: string, input: string): Effect.Effect<Reply, AskError> {
+    return Effect.async<Reply, AskError>((resume) => {
+      const envelope: Envelope = { kind: "ask", input, settle: (exit) => resume(exit) };
+      let target: Routable | undefined;
+      const cancel = this.offer(to, envelope, (offered) => {
+        if (offered === "dropped") resume(Exit.fail(this.fullError(this.table.get(to)!, "drop-newest")));
+        else if (offered !== "ok") resume(Exit.fail(offered));
+      });
+      target = this.table.get(to);
+      return Effect.sync(() => {
+        cancel();
+        envelope.cancelled = true;
+        target?.mailbox.remove(envelope);
+      });
+    });
+  }
+
+  /** Delivers with the target's overflow policy; calls `done` once. Returns a canceller for a waiting sender. */
+  private offer(to: string, envelope: Envelope, done: (offered: Offered) => void): () => void {
+    const target = this.table.get(to);
+    if (target === undefined) {
+      done(new NotFound({ reason: "agent_not_found", target: to }));
+      return () => {};
+    }
+    let cancelWait: (() => void) | undefined;
+    const attempt = (): void => {
+      cancelWait = undefined;
+      const delivered = target.deliver(envelope);
+      if (delivered === "ok") {
+        this.counters.messagesRouted++;
+        done("ok");
+      } else if (delivered === "gone") {
+        done(new NotFound({ reason: "agent_not_found", target: to }));
+      } else if (target.mailbox.overflow === "backpressure") {
+        cancelWait = target.mailbox.waitForSpace(attempt);
+      } else {
+        const policy = target.mailbox.overflow;
+        this.refused(target, envelope);
+        done(policy === "drop-newest" && envelope.kind !== "ask" ? "dropped" : this.fullError(target, policy));
+      }
+    };
+    attempt();
+    return () => cancelWait?.();
+  }
+
+  private fullError(target: Routable, policy: "fail" | "drop-newest"): MailboxFull {
+    return new MailboxFull({ reason: "mailbox_full", address: target.address, capacity: target.mailbox.capacity, policy });
+  }
+
+  private refused(target: Routable, envelope: Envelope): void {
+    const policy = target.mailbox.overflow === "drop-newest" ? "drop-newest" : "fail";
+    target.mailbox.dropped++;
+    this.counters.messagesDropped++;
+    this.events.publishSync({
+      type: "message.dropped",
+      tree: target.treeId,
+      address: target.address,
+      id: target.id,
+      reason: `mailbox full (capacity ${target.mailbox.capacity}); ${envelope.kind} ${policy === "fail" ? "refused" : "dropped"}`,
+      policy,
+      capacity: target.mailbox.capacity,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The tree spec, described once with Effect Schema. Names are stable: later tooling (the wire
+ * protocol, the inspector, persisted trees) depends on them.
+ */
+import { Schema } from "effect";
+
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative({ message: () => "must be a whole number ≥ 0" }));
+const PositiveInt = Schema.Int.pipe(Schema.positive({ message: () => "must be a whole number > 0" }));
+
+/** Agent and tree names: one address segment. */
+export const Name = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+    message: () => "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  }),
+);
+
+export const AgentKindSchema = Schema.Literal("parent", "child", "micro").annotations({
+  message: () => 'unknown kind: expected "parent", "child" or "micro"',
+});
+
+export const Backoff = Schema.Struct({ minMs: NonNegativeInt, maxMs: NonNegativeInt });
+
+export const Supervision = Schema.Struct({
+  strategy: Schema.optional(Schema.Literal("one_for_one", "one_for_all", "rest_for_one")),
+  maxRestarts: Schema.optional(NonNegativeInt),
+  periodMs: Schema.optional(PositiveInt),
+  backoff: Schema.optional(Backoff),
+});
+
+export const RestartType = Schema.Literal("permanent", "transient", "temporary");
+
+export const Mailbox = Schema.Struct({
+  capacity: Schema.optional(PositiveInt),
+  overflow: Schema.optional(Schema.Literal("backpressure", "drop-newest", "fail")),
+});
+
+/**
+ * The model an agent uses: an explicit provider (+ model) or a routing profile; other keys (such as the
+ * scripted provider's `script`) are provider options, validated by the provider.
+ */
+export const ModelSpec = Schema.Struct(
+  {
+    provider: Schema.optional(Schema.String),
+    model: Schema.optional(Schema.String),
+    profile: Schema.optional(Schema.String),
+    temperature: Schema.optional(Schema.Number.pipe(Schema.between(0, 2))),
+    maxTokens: Schema.optional(PositiveInt),
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+);
+
+export interface AgentSpec {
+  readonly name: string;
+  readonly kind: "parent" | "child" | "micro";
+  readonly role?: string | undefined;
+  readonly instructions?: string | undefined;
+  readonly input?: string | undefined;
+  readonly model?: Schema.Schema.Type<typeof ModelSpec> | undefined;
+  readonly handler?: string | undefined;
+  readonly supervision?: Schema.Schema.Type<typeof Supervision> | undefined;
+  readonly restart?: "permanent" | "transient" | "temporary" | undefined;
+  readonly mailbox?: Schema.Schema.Type<typeof Mailbox> | undefined;
+  readonly maxToolRounds?: number | undefined;
+  readonly guardrails?: unknown;
+  readonly tripwires?: unknown;
+  readonly tools?: unknown;
+  readonly children?: ReadonlyArray<AgentSpec> | undefined;
+}
+
+/** One agent of a tree, children nested. `guardrails`, `tripwires`, `tools` are validated by their plugins. */
+export const AgentSpecSchema: Schema.Schema<AgentSpec> = Schema.Struct({
+  name: Name,
+  kind: AgentKindSchema,
+  role: Schema.optional(Schema.String),
+  instructions: Schema.optional(Schema.String),
+  input: Schema.optional(Schema.String),
+  model: Schema.optional(ModelSpec),
+  handler: Schema.optional(Schema.String),
+  supervision: Schema.optional(Supervision),
+  restart: Schema.optional(RestartType),
+  mailbox: Schema.optional(Mailbox),
+  maxToolRounds: Schema.optional(PositiveInt),
+  guardrails: Schema.optional(Schema.Unknown),
+  tripwires: Schema.optional(Schema.Unknown),
+  tools: Schema.optional(Schema.Unknown),
+  children: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<AgentSpec> => AgentSpecSchema))),
+});
+
+export const Limits = Schema.Struct({
+  maxDepth: Schema.optional(PositiveInt),
+  maxChildren: Schema.optional(PositiveInt),
+  maxAgents: Schema.optional(PositiveInt),
+});
+
+/** A whole tree. */
+export const TreeSpecSchema = Schema.Struct({
+  name: Name,
+  description: Schema.optional(Schema.String),
+  root: AgentSpecSchema,
+  limits: Schema.optional(Limits),
+});
+
+export type TreeSpec = Schema.Schema.Type<typeof TreeSpecSchema>;
+
+/** Defaults applied when a spec leaves a setting out. */
+export const defaults = {
+  supervision: { strategy: "one_for_one", maxRestarts: 3, periodMs: 5000, backoff: { minMs: 10, maxMs: 1000 } },
+  restart: "permanent",
+  mailbox: { capacity: 1024, overflow: "backpressure" },
+  limits: { maxDepth: 16, maxChildren: 10_000, maxAgents: 100_000 },
+  maxToolRounds: 8,
+} as const;

@@ -1,0 +1,200 @@
+/**
+ * A running tree: its cells, its scope (the tree's plugins and every fiber its agents fork live in
+ * it), and its end. Stopping a tree stops the root — and so every agent, children before parents,
+ * last started first — then closes the scope, which interrupts any fiber left and unloads the tree's
+ * plugins. Nothing of a stopped tree stays behind.
+ */
+import { Deferred, Effect, type Either, Exit, type Fiber, FiberId, FiberSet, Scope } from "effect";
+import { AgentCell } from "./agent/cell.ts";
+import type { StepServices, TreeHost } from "./agent/host.ts";
+import type { Counters } from "./counters.ts";
+import { directModelRouter, noGuardrails, noTools, noTripwires } from "./defaults.ts";
+import type { SpecInvalid } from "./errors.ts";
+import type { EventBus } from "./events.ts";
+import type { MicroHandler } from "./plugin.ts";
+import type { Registry } from "./plugin-host.ts";
+import type { Router } from "./router.ts";
+import { type CompiledAgent, type CompiledTree, type CompileContext, compileAgent } from "./spec/compile.ts";
+import type { AgentNode, TreeSummary } from "./system.ts";
+
+/** How a tree ended. */
+export interface TreeEnd {
+  readonly status: "completed" | "stopped" | "failed";
+  readonly reason: string;
+}
+
+export interface TreeOptions {
+  readonly compiled: CompiledTree;
+  readonly tenant: string | undefined;
+  readonly events: EventBus;
+  readonly now: () => number;
+  readonly router: Router;
+  readonly counters: Counters;
+  readonly registry: Registry;
+  readonly scope: Scope.CloseableScope;
+  readonly fibers: FiberSet.FiberSet<unknown, unknown>;
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>;
+  /** Forks outside the tree (for the tree's own shutdown). */
+  readonly runDetached: (effect: Effect.Effect<void>) => void;
+  readonly compileContext: CompileContext;
+  readonly onStopped: (tree: Tree) => void;
+}
+
+export class Tree implements TreeHost {
+  readonly treeId: string;
+  readonly name: string;
+  readonly tenant: string | undefined;
+  readonly events: EventBus;
+  readonly now: () => number;
+  readonly router: Router;
+  readonly counters: Counters;
+  readonly limits: CompiledTree["limits"];
+  readonly startedAt: number;
+  status: "running" | "stopping" | "stopped" = "running";
+  readonly root: AgentCell;
+  readonly ended: Deferred.Deferred<TreeEnd>;
+  private live = 0;
+  private built: { version: number; services: ReturnType<Tree["build"]> } | undefined;
+
+  constructor(private readonly options: TreeOptions) {
+    this.treeId = options.compiled.treeId;
+    this.name = options.compiled.spec.name;
+    this.tenant = options.tenant;
+    this.events = options.events;
+    this.now = options.now;
+    this.router = options.router;
+    this.counters = options.counters;
+    this.limits = options.compiled.limits;
+    this.startedAt = options.now();
+    this.ended = Deferred.unsafeMake<TreeEnd>(FiberId.none);
+    this.root = new AgentCell(this, options.compiled.root, undefined);
+  }
+
+  start(): void {
+    this.events.publishSync({ type: "tree.started", tree: this.treeId, address: `/${this.treeId}`, id: this.treeId, name: this.name });
+    this.root.start();
+  }
+
+  run<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
+    return this.options.run(effect);
+  }
+
+  readonly services: StepServices = {
+    models: () => this.current().models,
+    guardrails: () => this.current().guardrails,
+    tools: () => this.current().tools,
+    tripwires: () => this.current().tripwires,
+  };
+
+  private current() {
+    const version = this.options.registry.version;
+    if (!this.built || this.built.version !== version) this.built = { version, services: this.build() };
+    return this.built.services;
+  }
+
+  private build() {
+    const registry = this.options.registry;
+    const providers = registry.lookup("provider");
+    return {
+      models: (registry.factory("router") ?? directModelRouter)({ get: providers.get, names: providers.names }),
+      tools: registry.factory("toolRunner")?.(registry.lookup("tool")) ?? noTools,
+      guardrails: registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails,
+      tripwires: registry.factory("tripwireMonitor")?.(registry.lookup("tripwire")) ?? noTripwires,
+    };
+  }
+
+  handler(name: string): MicroHandler | undefined {
+    return this.options.registry.lookup("handler").get(name);
+  }
+
+  agentCount(): number {
+    return this.live;
+  }
+  agentStarted(): void {
+    this.live++;
+  }
+  agentStopped(): void {
+    this.live--;
+  }
+
+  compileChild(raw: unknown, parent: CompiledAgent): Either.Either<CompiledAgent, SpecInvalid> {
+    return compileAgent(raw, parent, this.options.compileContext, this.limits);
+  }
+
+  rootExited(reason: string, normal: boolean): void {
+    this.options.runDetached(this.stop(reason, normal ? "completed" : "failed"));
+  }
+
+  stopTree(reason: string): void {
+    this.options.runDetached(this.stop(reason, "stopped"));
+  }
+
+  /** Stops everything in order and waits until nothing of the tree is left. Idempotent. */
+  stop(reason: string, status: TreeEnd["status"]): Effect.Effect<TreeEnd> {
+    return Effect.suspend(() => {
+      if (this.status !== "running") return Deferred.await(this.ended);
+      this.status = "stopping";
+      this.root.stop(reason, status !== "failed", status === "failed" ? "gave_up" : "stopped");
+      return Scope.close(this.options.scope, Exit.void).pipe(
+        Effect.zipRight(
+          Effect.sync(() => {
+            this.status = "stopped";
+            this.events.publishSync({ type: "tree.stopped", tree: this.treeId, address: `/${this.treeId}`, id: this.treeId, reason, status });
+            this.options.onStopped(this);
+          }),
+        ),
+        Effect.zipRight(Deferred.succeed(this.ended, { status, reason })),
+        Effect.zipRight(Deferred.await(this.ended)),
+      );
+    });
+  }
+
+  /** Resolves when the tree has stopped. */
+  awaitEnd(): Effect.Effect<TreeEnd> {
+    return Deferred.await(this.ended);
+  }
+
+  /** Fibers still running in the tree (zero once it has stopped). */
+  runningFibers(): Effect.Effect<number> {
+    return FiberSet.size(this.options.fibers);
+  }
+
+  summary(): TreeSummary {
+    return {
+      treeId: this.treeId,
+      name: this.name,
+      root: this.root.address,
+      ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
+      status: this.status,
+      agents: this.live,
+      startedAt: this.startedAt,
+    };
+  }
+
+  inspect(): AgentNode {
+    const node = (cell: AgentCell): AgentNode => ({
+      id: cell.id,
+      address: cell.address,
+      name: cell.agent.name,
+      kind: cell.agent.kind,
+      ...(cell.agent.spec.role !== undefined ? { role: cell.agent.spec.role } : {}),
+      status: cell.status === "down" ? "restarting" : cell.status,
+      state: cell.state,
+      restarts: cell.restarts,
+      mailbox: { size: cell.mailbox.size, capacity: cell.mailbox.capacity, dropped: cell.mailbox.dropped },
+      children: (cell.supervisor?.children ?? []).map(node),
+    });
+    return node(this.root);
+  }
+
+  /** Every cell of the tree (for the no-orphan checks). */
+  cells(): ReadonlyArray<AgentCell> {
+    const out: AgentCell[] = [];
+    const walk = (cell: AgentCell) => {
+      out.push(cell);
+      for (const child of cell.supervisor?.children ?? []) walk(child);
+    };
+    walk(this.root);
+    return out;
+  }
+}
