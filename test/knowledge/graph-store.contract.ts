@@ -43,20 +43,20 @@ export const graphStoreContract = (
   });
 
   it("stores nodes and finds them by id, by name ignoring case, and by property", async () => {
-    const got = await run((g) => g.getNodes([p + "ada", p + "acme", p + "nobody"]));
-    expect(got.map((n) => n.id).sort()).toEqual([p + "acme", p + "ada"]);
-    expect(got.find((n) => n.id === p + "ada")).toEqual(node("ada"));
+    const got = await run((g) => g.getNodes([`${p}ada`, `${p}acme`, `${p}nobody`]));
+    expect(got.map((n) => n.id).sort()).toEqual([`${p}acme`, `${p}ada`]);
+    expect(got.find((n) => n.id === `${p}ada`)).toEqual(node("ada"));
     const byName = await run((g) => g.findByName(["acme corp"]));
-    expect(byName.map((n) => n.id)).toContain(p + "acme");
+    expect(byName.map((n) => n.id)).toContain(`${p}acme`);
     const byProp = await run((g) => g.findByProperty("org", "n", "acme"));
-    expect(byProp.map((n) => n.id)).toEqual([p + "acme"]);
+    expect(byProp.map((n) => n.id)).toEqual([`${p}acme`]);
   });
 
   it("closes a single-valued relation when a contradicting one arrives, keeping history", async () => {
     await run((g) =>
       g.relate({
-        from: p + "ada",
-        to: p + "acme",
+        from: `${p}ada`,
+        to: `${p}acme`,
         type: "works_at",
         properties: {},
         time: 100,
@@ -65,8 +65,8 @@ export const graphStoreContract = (
     );
     const second = await run((g) =>
       g.relate({
-        from: p + "ada",
-        to: p + "zed",
+        from: `${p}ada`,
+        to: `${p}zed`,
         type: "works_at",
         properties: { role: "cto" },
         time: 200,
@@ -75,25 +75,25 @@ export const graphStoreContract = (
     );
     expect(second.closed).toBe(1);
     const now = await run((g) =>
-      g.edgesOf({ ids: [p + "ada"], direction: "out", types: ["works_at"], asOf: 250 }),
+      g.edgesOf({ ids: [`${p}ada`], direction: "out", types: ["works_at"], asOf: 250 }),
     );
-    expect(now.map((e) => e.to)).toEqual([p + "zed"]);
+    expect(now.map((e) => e.to)).toEqual([`${p}zed`]);
     const then = await run((g) =>
-      g.edgesOf({ ids: [p + "ada"], direction: "out", types: ["works_at"], asOf: 150 }),
+      g.edgesOf({ ids: [`${p}ada`], direction: "out", types: ["works_at"], asOf: 150 }),
     );
-    expect(then.map((e) => e.to)).toEqual([p + "acme"]);
-    const history = await run((g) => g.edgesOf({ ids: [p + "ada"], direction: "out", types: ["works_at"] }));
+    expect(then.map((e) => e.to)).toEqual([`${p}acme`]);
+    const history = await run((g) => g.edgesOf({ ids: [`${p}ada`], direction: "out", types: ["works_at"] }));
     expect(history.map((e) => [e.to, e.validFrom, e.validTo])).toEqual([
-      [p + "acme", 100, 200],
-      [p + "zed", 200, null],
+      [`${p}acme`, 100, 200],
+      [`${p}zed`, 200, null],
     ]);
   });
 
   it("keeps many-valued relations side by side and reuses an identical one", async () => {
     await run((g) =>
       g.relate({
-        from: p + "bob",
-        to: p + "cy",
+        from: `${p}bob`,
+        to: `${p}cy`,
         type: "knows",
         properties: {},
         time: 10,
@@ -102,8 +102,8 @@ export const graphStoreContract = (
     );
     await run((g) =>
       g.relate({
-        from: p + "bob",
-        to: p + "dee",
+        from: `${p}bob`,
+        to: `${p}dee`,
         type: "knows",
         properties: {},
         time: 11,
@@ -112,8 +112,8 @@ export const graphStoreContract = (
     );
     const again = await run((g) =>
       g.relate({
-        from: p + "bob",
-        to: p + "cy",
+        from: `${p}bob`,
+        to: `${p}cy`,
         type: "knows",
         properties: { since: 2020 },
         time: 12,
@@ -123,11 +123,11 @@ export const graphStoreContract = (
     expect(again.edge.validFrom).toBe(10);
     expect(again.edge.properties).toEqual({ since: 2020 });
     const edges = await run((g) =>
-      g.edgesOf({ ids: [p + "bob"], direction: "out", types: ["knows"], asOf: 20 }),
+      g.edgesOf({ ids: [`${p}bob`], direction: "out", types: ["knows"], asOf: 20 }),
     );
-    expect(edges.map((e) => e.to).sort()).toEqual([p + "cy", p + "dee"]);
+    expect(edges.map((e) => e.to).sort()).toEqual([`${p}cy`, `${p}dee`]);
     await run((g) => g.updateEdge(again.edge.id, { weight: 2 }));
-    const updated = await run((g) => g.edgesOf({ ids: [p + "cy"], direction: "in", types: ["knows"] }));
+    const updated = await run((g) => g.edgesOf({ ids: [`${p}cy`], direction: "in", types: ["knows"] }));
     expect(updated[0]!.properties).toEqual({ since: 2020, weight: 2 });
   });
 
@@ -135,33 +135,33 @@ export const graphStoreContract = (
     // ada -works_at-> zed (t=200); bob -knows-> cy, dee; cy -mentors-> ada
     await run((g) =>
       g.relate({
-        from: p + "cy",
-        to: p + "ada",
+        from: `${p}cy`,
+        to: `${p}ada`,
         type: "mentors",
         properties: {},
         time: 300,
         cardinality: "many",
       }),
     );
-    const one = await run((g) => g.neighbors({ id: p + "cy", depth: 1, asOf: 400 }));
-    expect(one.nodes.map((n) => n.id).sort()).toEqual([p + "ada", p + "bob", p + "cy"]);
-    const two = await run((g) => g.neighbors({ id: p + "cy", depth: 2, asOf: 400 }));
-    expect(two.nodes.map((n) => n.id).sort()).toEqual([p + "ada", p + "bob", p + "cy", p + "dee", p + "zed"]);
+    const one = await run((g) => g.neighbors({ id: `${p}cy`, depth: 1, asOf: 400 }));
+    expect(one.nodes.map((n) => n.id).sort()).toEqual([`${p}ada`, `${p}bob`, `${p}cy`]);
+    const two = await run((g) => g.neighbors({ id: `${p}cy`, depth: 2, asOf: 400 }));
+    expect(two.nodes.map((n) => n.id).sort()).toEqual([`${p}ada`, `${p}bob`, `${p}cy`, `${p}dee`, `${p}zed`]);
     expect(two.edges.every((e) => e.validTo === null)).toBe(true);
-    const knowsOnly = await run((g) => g.neighbors({ id: p + "cy", depth: 2, types: ["knows"], asOf: 400 }));
-    expect(knowsOnly.nodes.map((n) => n.id).sort()).toEqual([p + "bob", p + "cy", p + "dee"]);
-    const before = await run((g) => g.neighbors({ id: p + "cy", depth: 2, asOf: 250 }));
-    expect(before.nodes.map((n) => n.id)).not.toContain(p + "ada");
+    const knowsOnly = await run((g) => g.neighbors({ id: `${p}cy`, depth: 2, types: ["knows"], asOf: 400 }));
+    expect(knowsOnly.nodes.map((n) => n.id).sort()).toEqual([`${p}bob`, `${p}cy`, `${p}dee`]);
+    const before = await run((g) => g.neighbors({ id: `${p}cy`, depth: 2, asOf: 250 }));
+    expect(before.nodes.map((n) => n.id)).not.toContain(`${p}ada`);
   });
 
   it("finds the shortest paths between two nodes", async () => {
     const paths = await run((g) =>
-      g.paths({ from: p + "dee", to: p + "zed", maxDepth: 5, limit: 3, asOf: 400 }),
+      g.paths({ from: `${p}dee`, to: `${p}zed`, maxDepth: 5, limit: 3, asOf: 400 }),
     );
-    expect(paths[0]!.nodes).toEqual([p + "dee", p + "bob", p + "cy", p + "ada", p + "zed"]);
+    expect(paths[0]!.nodes).toEqual([`${p}dee`, `${p}bob`, `${p}cy`, `${p}ada`, `${p}zed`]);
     expect(paths[0]!.edges.map((e) => e.type)).toEqual(["knows", "knows", "mentors", "works_at"]);
     const tooShort = await run((g) =>
-      g.paths({ from: p + "dee", to: p + "zed", maxDepth: 2, limit: 3, asOf: 400 }),
+      g.paths({ from: `${p}dee`, to: `${p}zed`, maxDepth: 2, limit: 3, asOf: 400 }),
     );
     expect(tooShort).toEqual([]);
   });
@@ -175,8 +175,8 @@ export const graphStoreContract = (
     );
     await run((g) =>
       g.relate({
-        from: p + "kid",
-        to: p + "root",
+        from: `${p}kid`,
+        to: `${p}root`,
         type: "spawned_by",
         properties: {},
         time: 1,
@@ -185,8 +185,8 @@ export const graphStoreContract = (
     );
     await run((g) =>
       g.relate({
-        from: p + "grandkid",
-        to: p + "kid",
+        from: `${p}grandkid`,
+        to: `${p}kid`,
         type: "spawned_by",
         properties: {},
         time: 2,
@@ -195,8 +195,8 @@ export const graphStoreContract = (
     );
     await run((g) =>
       g.relate({
-        from: p + "kid",
-        to: p + "peer",
+        from: `${p}kid`,
+        to: `${p}peer`,
         type: "handed_off_to",
         properties: { task: "t" },
         time: 3,
@@ -204,17 +204,17 @@ export const graphStoreContract = (
       }),
     );
     const family = await run((g) =>
-      g.connected({ id: p + "grandkid", types: ["spawned_by", "handed_off_to"] }),
+      g.connected({ id: `${p}grandkid`, types: ["spawned_by", "handed_off_to"] }),
     );
     expect(family.map((e) => [e.from, e.type, e.to])).toEqual([
-      [p + "kid", "spawned_by", p + "root"],
-      [p + "grandkid", "spawned_by", p + "kid"],
-      [p + "kid", "handed_off_to", p + "peer"],
+      [`${p}kid`, "spawned_by", `${p}root`],
+      [`${p}grandkid`, "spawned_by", `${p}kid`],
+      [`${p}kid`, "handed_off_to", `${p}peer`],
     ]);
   });
 
   it("supersedes a fact with a new value, keeps identical ones, and keeps multi-valued ones", async () => {
-    const e = p + "ada";
+    const e = `${p}ada`;
     expect(
       await run((g) =>
         g.setFact({ entity: e, attribute: "city", value: "Paris", time: 10, multi: false, expiresAt: null }),
@@ -259,7 +259,7 @@ export const graphStoreContract = (
   });
 
   it("hides expired facts and forgets on request", async () => {
-    const e = p + "bob";
+    const e = `${p}bob`;
     await run((g) =>
       g.setFact({ entity: e, attribute: "mood", value: "busy", time: 10, multi: false, expiresAt: 50 }),
     );
@@ -280,17 +280,17 @@ export const graphStoreContract = (
     await run((g) => g.upsertNodes([node("tmp", "chunk")], 1));
     await run((g) =>
       g.relate({
-        from: p + "tmp",
-        to: p + "ada",
+        from: `${p}tmp`,
+        to: `${p}ada`,
         type: "mentions",
         properties: {},
         time: 1,
         cardinality: "many",
       }),
     );
-    await run((g) => g.deleteNodes([p + "tmp"]));
-    expect(await run((g) => g.getNodes([p + "tmp"]))).toEqual([]);
-    expect(await run((g) => g.edgesOf({ ids: [p + "ada"], direction: "in", types: ["mentions"] }))).toEqual(
+    await run((g) => g.deleteNodes([`${p}tmp`]));
+    expect(await run((g) => g.getNodes([`${p}tmp`]))).toEqual([]);
+    expect(await run((g) => g.edgesOf({ ids: [`${p}ada`], direction: "in", types: ["mentions"] }))).toEqual(
       [],
     );
   });
