@@ -76,6 +76,8 @@ export class ArborClient {
       handshakeTimeout: options.connectTimeoutMs ?? 10_000,
       perMessageDeflate: false,
     });
+    // A refused or failed handshake still emits "error" after we have rejected; never let it go unhandled.
+    ws.on("error", () => {});
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(new ConnectionClosed(1006, error.message));
       ws.once("unexpected-response", (_req, res) => {

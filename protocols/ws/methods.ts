@@ -111,13 +111,14 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       }),
     "tree.list": (_, caller) =>
       Effect.map(system.listTrees(), (trees) => ({ trees: trees.filter((t) => t.tenant === caller.tenant) })),
-    "tree.inspect": ({ treeId }, caller) => Effect.zipRight(ownTree(treeId, caller), system.inspect(treeId)),
+    "tree.inspect": ({ treeId }, caller) =>
+      Effect.flatMap(ownTree(treeId, caller), () => system.inspect(treeId)),
     "tree.stop": ({ treeId, reason }, caller) =>
-      Effect.zipRight(ownTree(treeId, caller), system.stopTree(treeId, reason)).pipe(
+      Effect.flatMap(ownTree(treeId, caller), () => system.stopTree(treeId, reason)).pipe(
         Effect.as({ treeId, stopped: true as const }),
       ),
     "agent.send": ({ to, message }, caller) =>
-      Effect.zipRight(ownAgent(to, caller), system.send(to, message)).pipe(
+      Effect.flatMap(ownAgent(to, caller), () => system.send(to, message)).pipe(
         Effect.as({ sent: true as const }),
       ),
     "agent.ask": ({ to, input, timeoutMs }, caller) =>
@@ -126,11 +127,11 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
         system.ask(to, input, timeoutMs === undefined ? undefined : { timeoutMs }),
       ).pipe(Effect.map((reply) => ({ output: reply.output, usage: reply.usage }))),
     "agent.stop": ({ to, reason }, caller) =>
-      Effect.zipRight(ownAgent(to, caller), system.stopAgent(to, reason)).pipe(
+      Effect.flatMap(ownAgent(to, caller), () => system.stopAgent(to, reason)).pipe(
         Effect.as({ stopped: true as const }),
       ),
     "agent.kill": ({ to, reason }, caller) =>
-      Effect.zipRight(ownAgent(to, caller), system.killAgent(to, reason ?? "killed by operator")).pipe(
+      Effect.flatMap(ownAgent(to, caller), () => system.killAgent(to, reason ?? "killed by operator")).pipe(
         Effect.as({ killed: true as const }),
       ),
     "events.subscribe": ({ treeId, types }, caller) =>

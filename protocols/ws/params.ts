@@ -16,14 +16,32 @@ export const decodeParams = <A, I>(
   schema: Schema.Schema<A, I, never>,
   params: unknown,
 ): Either.Either<A, RpcFailure> => {
+  if (Array.isArray(params)) {
+    return Either.left(
+      rpcFailure(
+        RpcCode.invalidParams,
+        "invalid_params",
+        "user",
+        "invalid params: Arbor methods take named params (an object)",
+        {
+          problems: [{ path: "$.params", message: "expected an object, got an array" }],
+        },
+      ),
+    );
+  }
   const decoded = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(
     params ?? {},
   );
   if (Either.isRight(decoded)) return Either.right(decoded.right);
-  const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
+  const all = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
     path: pathOf(issue.path),
     message: issue._tag === "Unexpected" ? "unknown parameter" : issue.message,
   }));
+  // An optional field reports its value twice (the refinement, then "Expected undefined"); keep the useful one.
+  const problems = all.filter(
+    (p) =>
+      !/^Expected undefined, actual/.test(p.message) || all.filter((q) => q.path === p.path).length === 1,
+  );
   const summary = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
   return Either.left(
     rpcFailure(RpcCode.invalidParams, "invalid_params", "user", `invalid params: ${summary}`, { problems }),

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { Clock, Data, Deferred, Effect, FiberSet, Runtime, type Scope } from "effect";
+import { Clock, Data, Deferred, Effect, FiberId, FiberSet, Runtime, type Scope } from "effect";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Fault } from "../../runtime/errors.ts";
 import { AgentSystem, type AgentSystemService } from "../../runtime/system.ts";
@@ -218,20 +218,22 @@ export const makeWsServer = (
         if (shuttingDown) return Deferred.await(done);
         shuttingDown = true;
         return Effect.gen(function* () {
-          const closed = Effect.async<void>((resume) => {
-            http.close(() => resume(Effect.void));
-            http.closeIdleConnections();
-          });
+          const listening = Deferred.unsafeMake<void>(FiberId.none);
+          http.close(() => Deferred.unsafeDone(listening, Effect.void));
+          http.closeIdleConnections();
           const notice = notification("server.shutdown", { reason });
           for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(notice);
-          yield* FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(options.shutdownGraceMs));
+          // Finalizers run uninterruptibly; the waits below must be interruptible for their timeouts to work.
+          yield* Effect.interruptible(
+            FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(options.shutdownGraceMs)),
+          );
           yield* Deferred.succeed(abort, undefined);
-          yield* FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(1_000));
+          yield* Effect.interruptible(FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(1_000)));
           for (const treeId of [...spawnedTrees].reverse())
             yield* Effect.ignore(system.stopTree(treeId, reason));
           for (const ws of sockets) ws.close(shutdownCloseCode, reason);
           wss.close();
-          yield* closed.pipe(Effect.timeoutOption(2_000));
+          yield* Effect.interruptible(Deferred.await(listening).pipe(Effect.timeoutOption(2_000)));
           http.closeAllConnections();
           for (const ws of sockets) ws.terminate();
         }).pipe(Effect.ensuring(Deferred.succeed(done, undefined)));
