@@ -20,6 +20,8 @@ export interface GuardrailRunnerOptions {
   /** Read on every check, so guardrails registered or removed later take effect at once. */
   readonly guardrails: () => ReadonlyArray<Guardrail>;
   readonly events: EventBus;
+  /** Addresses already told that their PII redaction is off; share it across rebuilt runners. */
+  readonly noticed?: Set<string>;
 }
 
 const origin = (agent: AgentInfo) => ({ tree: agent.tree, address: agent.address, id: agent.id });
@@ -30,7 +32,7 @@ const origin = (agent: AgentInfo) => ({ tree: agent.tree, address: agent.address
  * reason saying redaction is off, so the run says so.
  */
 export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailRunner => {
-  const warnedOff = new Set<string>();
+  const warnedOff = options.noticed ?? new Set<string>();
   const noticeIfOff = (subject: GuardrailSubject) =>
     Effect.suspend(() => {
       if (subject.destination !== "network" || warnedOff.has(subject.agent.address)) return Effect.void;

@@ -18,11 +18,32 @@ import {
 import { type AnomalyWindow, makeAnomalyWindow } from "./anomaly.ts";
 import { type LimitKey, readTripwireSettings, type TripwireSettings } from "./settings.ts";
 
+/**
+ * The running totals and windows a monitor keeps. Separate from the monitor so a monitor rebuilt
+ * (the plugin host rebuilds runners when registrations change) keeps counting where it was.
+ */
+export interface TripwireState {
+  readonly agentTotals: Map<string, Map<string, number>>;
+  readonly treeTotals: Map<string, Map<string, number>>;
+  readonly spawnTimes: Map<string, number[]>;
+  readonly windows: Map<string, AnomalyWindow>;
+}
+
+/** Fresh, empty state. */
+export const makeTripwireState = (): TripwireState => ({
+  agentTotals: new Map(),
+  treeTotals: new Map(),
+  spawnTimes: new Map(),
+  windows: new Map(),
+});
+
 /** What the monitor needs. */
 export interface TripwireMonitorOptions {
   readonly events: EventBus;
   /** Tripwires registered through the plugin host; they apply to every agent. Read on every measurement. */
   readonly definitions?: () => ReadonlyArray<TripwireDefinition>;
+  /** Shared state; a fresh one when absent. */
+  readonly state?: TripwireState;
 }
 
 /** One tripwire that fired. */
@@ -66,12 +87,12 @@ const settingsOf = (agent: AgentInfo): TripwireSettings => {
   return settings;
 };
 
-/** Makes the monitor. State lives as long as the monitor (one per runtime). */
+/**
+ * Makes the monitor. Gotcha: `tokens` and `costUsd` measurements are *added up* (per agent and per
+ * tree), so report what each model call used, not a running total.
+ */
 export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMonitor => {
-  const agentTotals = new Map<string, Map<string, number>>();
-  const treeTotals = new Map<string, Map<string, number>>();
-  const spawnTimes = new Map<string, number[]>();
-  const windows = new Map<string, AnomalyWindow>();
+  const { agentTotals, treeTotals, spawnTimes, windows } = options.state ?? makeTripwireState();
 
   const addTo = (totals: Map<string, Map<string, number>>, key: string, metric: string, value: number) => {
     let byMetric = totals.get(key);

@@ -1,0 +1,124 @@
+/**
+ * `read_file`, `write_file` and `list_dir`, confined to a root directory: the agent's
+ * `tools.root` from the spec, else the root the tools plugin was configured with. Absolute paths,
+ * `..` escapes and symbolic links that lead out of the root are refused.
+ */
+import { appendFile, lstat, mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { Effect, Schema } from "effect";
+import type { ToolContext, ToolDefinition } from "../../../runtime/tool.ts";
+import { defineTool } from "../define.ts";
+import { readToolSettings } from "../settings.ts";
+
+const attempt = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, string> =>
+  Effect.tryPromise({
+    try: run,
+    catch: (error) => {
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT") return `${what}: no such file or directory`;
+      if (code === "EISDIR") return `${what}: is a directory`;
+      if (code === "ENOTDIR") return `${what}: not a directory`;
+      return `${what}: ${error instanceof Error ? error.message : String(error)}`;
+    },
+  });
+
+const within = (root: string, path: string) => {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
+};
+
+/** The nearest existing ancestor of `path` (itself included), for paths about to be created. */
+const nearestExisting = async (path: string): Promise<string> => {
+  let current = path;
+  for (;;) {
+    try {
+      await lstat(current);
+      return current;
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return current;
+      current = parent;
+    }
+  }
+};
+
+/**
+ * Resolves a path an agent gave against its root, refusing anything that leaves it.
+ * Gotcha: the check follows symbolic links (through `realpath`), so a link inside the root that
+ * points outside is refused even though its name looks harmless.
+ */
+export const confine = (
+  ctx: ToolContext,
+  fallbackRoot: string | undefined,
+  path: string,
+): Effect.Effect<{ readonly root: string; readonly target: string }, string> =>
+  Effect.gen(function* () {
+    const configured = readToolSettings(ctx.agent.settings.tools).root ?? fallbackRoot;
+    if (configured === undefined)
+      return yield* Effect.fail(
+        "file tools are not configured: set tools.root in the spec or the tools plugin",
+      );
+    if (isAbsolute(path))
+      return yield* Effect.fail(`absolute paths are refused: give a path relative to the root`);
+    const root = yield* attempt("root", () => realpath(configured));
+    const target = resolve(root, path);
+    if (!within(root, target)) return yield* Effect.fail(`path ${path} leaves the root`);
+    const existing = yield* attempt(path, () => nearestExisting(target));
+    const real = yield* attempt(path, () => realpath(existing));
+    if (!within(root, real))
+      return yield* Effect.fail(`path ${path} leads out of the root through a symbolic link`);
+    return { root, target };
+  });
+
+const MAX_READ_BYTES = 1_000_000;
+
+/** The three file tools. `root` is the fallback root for agents whose spec sets none. */
+export const fileTools = (root: string | undefined): ReadonlyArray<ToolDefinition> => [
+  defineTool({
+    name: "read_file",
+    description: "Read a UTF-8 text file under the workspace root. Paths are relative to the root.",
+    input: Schema.Struct({ path: Schema.String.annotations({ description: "path relative to the root" }) }),
+    run: ({ path }, ctx) =>
+      Effect.gen(function* () {
+        const { target } = yield* confine(ctx, root, path);
+        const info = yield* attempt(path, () => lstat(target));
+        if (info.isDirectory()) return yield* Effect.fail(`${path}: is a directory (use list_dir)`);
+        if (info.size > MAX_READ_BYTES)
+          return yield* Effect.fail(
+            `${path}: ${info.size} bytes is over the ${MAX_READ_BYTES} byte read limit`,
+          );
+        return yield* attempt(path, () => readFile(target, "utf8"));
+      }),
+  }),
+  defineTool({
+    name: "write_file",
+    description:
+      "Write a UTF-8 text file under the workspace root, creating parent folders. Set append to add to the end.",
+    input: Schema.Struct({
+      path: Schema.String.annotations({ description: "path relative to the root" }),
+      content: Schema.String,
+      append: Schema.optional(Schema.Boolean),
+    }),
+    run: ({ path, content, append }, ctx) =>
+      Effect.gen(function* () {
+        const { target } = yield* confine(ctx, root, path);
+        yield* attempt(path, () => mkdir(dirname(target), { recursive: true }));
+        yield* attempt(path, () => (append ? appendFile(target, content) : writeFile(target, content)));
+        return `wrote ${Buffer.byteLength(content)} bytes to ${path}`;
+      }),
+  }),
+  defineTool({
+    name: "list_dir",
+    description: "List a folder under the workspace root; folders end with '/'. Without a path, the root.",
+    input: Schema.Struct({ path: Schema.optional(Schema.String) }),
+    run: ({ path }, ctx) =>
+      Effect.gen(function* () {
+        const { target } = yield* confine(ctx, root, path ?? ".");
+        const entries = yield* attempt(path ?? ".", () => readdir(target, { withFileTypes: true }));
+        return entries
+          .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.name))
+          .sort()
+          .join("\n");
+      }),
+  }),
+];

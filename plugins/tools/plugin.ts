@@ -1,0 +1,50 @@
+/**
+ * The tool registry plugin: registers the built-in tools (`spawn_agent`, `send_to_agent`,
+ * `handoff`, `read_file`, `write_file`, `list_dir`), owns the `tools` spec section, and installs
+ * the runner the agent step calls.
+ */
+import { Effect } from "effect";
+import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
+import { agentTools } from "./builtin/agents.ts";
+import { fileTools } from "./builtin/files.ts";
+import { makeToolRunner } from "./runner.ts";
+import { toolsSection } from "./settings.ts";
+
+/** Options of the tools plugin. */
+export interface ToolsPluginOptions {
+  /** Root of the file tools for agents whose spec sets no `tools.root`; else `config.tools.root`. */
+  readonly root?: string;
+  /** Timeout for tools that set none. Default 30 s. */
+  readonly defaultTimeoutMs?: number;
+}
+
+/**
+ * Makes the tools plugin. Gotcha: without a root (here, in `config.tools.root`, or in the spec) the
+ * file tools still show, and answer that they are not configured.
+ */
+export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
+  definePlugin({
+    name: "tools",
+    version: "0.1.0",
+    setup: (host) =>
+      Effect.gen(function* () {
+        const configured = host.config.tools;
+        const configRoot =
+          typeof configured === "object" && configured !== null && "root" in configured
+            ? String((configured as { root: unknown }).root)
+            : undefined;
+        yield* host.registerSpecSection(toolsSection);
+        for (const tool of [...agentTools(host.events), ...fileTools(options.root ?? configRoot)])
+          yield* host.registerTool(tool);
+        yield* host.installToolRunner((tools) =>
+          makeToolRunner({
+            tools: tools.all,
+            events: host.events,
+            ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
+          }),
+        );
+      }),
+  });
+
+/** The tools plugin with its defaults (file root from `config.tools.root`). */
+export const toolsPlugin: Plugin = makeToolsPlugin();

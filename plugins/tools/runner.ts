@@ -1,0 +1,179 @@
+/**
+ * The tool runner the agent step calls. `visible` offers an agent only the tools it may use;
+ * `call` runs one call and never fails: an unknown, forbidden, unavailable or guarded tool, invalid
+ * arguments, a handler error, a timeout, a crash or an interruption all become exactly one
+ * `ok: false` result the model can read. Every call publishes `tool.called` and `tool.result`
+ * (values truncated for the event stream).
+ */
+import { Cause, Duration, Effect, Exit, Option } from "effect";
+import type { AgentInfo } from "../../runtime/agent-info.ts";
+import type { EventBus } from "../../runtime/events.ts";
+import type { GuardrailRunner } from "../../runtime/guardrail.ts";
+import type { ToolCall, ToolSpec } from "../../runtime/model.ts";
+import type { ToolContext, ToolDefinition, ToolResult, ToolRunner } from "../../runtime/tool.ts";
+import { readToolSettings, type ToolSettings, toolAllowed } from "./settings.ts";
+
+/** What the runner needs. */
+export interface ToolRunnerOptions {
+  /** The tools registered through the plugin host; read on every call. */
+  readonly tools: () => ReadonlyArray<ToolDefinition>;
+  readonly events: EventBus;
+  /** When given, tool arguments and tool output pass the `tool` stage guardrails. */
+  readonly guardrails?: GuardrailRunner;
+  /** Timeout for tools that set none and agents whose spec sets none. Default 30 s. */
+  readonly defaultTimeoutMs?: number;
+  /** Longest value kept in `tool.called` / `tool.result` events. Default 2000 characters. */
+  readonly maxEventChars?: number;
+}
+
+const cache = new WeakMap<object, ToolSettings>();
+const settingsOf = (agent: AgentInfo): ToolSettings => {
+  const raw = agent.settings.tools;
+  if (typeof raw !== "object" || raw === null) return readToolSettings(raw);
+  let settings = cache.get(raw);
+  if (settings === undefined) {
+    settings = readToolSettings(raw);
+    cache.set(raw, settings);
+  }
+  return settings;
+};
+
+/** Whether the tool's own permissions admit the agent's kind and role. */
+export const permitted = (tool: ToolDefinition, agent: AgentInfo): boolean => {
+  const { kinds, roles } = tool.permissions ?? {};
+  if (kinds !== undefined && !kinds.includes(agent.kind)) return false;
+  if (roles !== undefined && (agent.role === undefined || !roles.includes(agent.role))) return false;
+  return true;
+};
+
+const usable = (tool: ToolDefinition, agent: AgentInfo) =>
+  permitted(tool, agent) && toolAllowed(settingsOf(agent), tool.name);
+
+/** Cuts a string to `max` characters, saying how much was left out. */
+export const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… [truncated ${text.length - max} characters]`;
+
+const show = (value: unknown): string =>
+  typeof value === "string" ? value : (JSON.stringify(value) ?? "null");
+
+/** Like `show`, but keeps JSON values as values in events when they are small enough. */
+const forEvent = (value: unknown, max: number): unknown => {
+  const text = show(value);
+  return text.length <= max ? value : truncate(text, max);
+};
+
+/** Makes the runner. */
+export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
+  const maxEventChars = options.maxEventChars ?? 2000;
+  const find = (name: string) => options.tools().find((tool) => tool.name === name);
+
+  const visible = (agent: AgentInfo): ReadonlyArray<ToolSpec> =>
+    options
+      .tools()
+      .filter((tool) => usable(tool, agent) && (tool.available?.() ?? true))
+      .map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
+
+  /** Everything between `tool.called` and `tool.result`; fails with the message the model will read. */
+  const execute = (call: ToolCall, ctx: ToolContext): Effect.Effect<string, string> =>
+    Effect.gen(function* () {
+      const agent = ctx.agent;
+      const tool = find(call.name);
+      if (tool === undefined) {
+        const names = visible(agent).map((t) => t.name);
+        return yield* Effect.fail(
+          `unknown tool "${call.name}"; tools you can call: ${names.length > 0 ? names.join(", ") : "none"}`,
+        );
+      }
+      if (!usable(tool, agent))
+        return yield* Effect.fail(
+          `tool "${call.name}" is not allowed for this agent (${agent.kind}${agent.role ? `, role ${agent.role}` : ""})`,
+        );
+      if (!(tool.available?.() ?? true))
+        return yield* Effect.fail(
+          `tool "${call.name}" is unavailable right now (its server is restarting); try later`,
+        );
+      const settings = settingsOf(agent);
+      const guard = (text: string, result: boolean) =>
+        options.guardrails === undefined
+          ? Effect.succeed(text)
+          : options.guardrails
+              .check({
+                stage: "tool",
+                text,
+                agent,
+                destination: "local",
+                tool: { name: call.name, args: call.args, ...(result ? { result } : {}) },
+              })
+              .pipe(
+                Effect.mapError(
+                  (v) => `${result ? "tool output withheld" : "tool call blocked"}: ${v.message}`,
+                ),
+              );
+      yield* guard(show(call.args), false);
+      const args = yield* tool
+        .validate(call.args)
+        .pipe(
+          Effect.mapError(
+            (problem) =>
+              `invalid arguments for "${call.name}": ${problem}\nexpected input schema: ${JSON.stringify(tool.inputSchema)}`,
+          ),
+        );
+      const timeoutMs = Math.min(
+        tool.timeoutMs ?? Number.POSITIVE_INFINITY,
+        settings.timeoutMs ?? options.defaultTimeoutMs ?? 30_000,
+      );
+      const outcome = yield* tool.run(args, ctx).pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(timeoutMs),
+          onTimeout: () => `tool "${call.name}" timed out after ${timeoutMs} ms`,
+        }),
+        Effect.catchAllDefect((defect) =>
+          Effect.fail(
+            `tool "${call.name}" crashed: ${defect instanceof Error ? defect.message : String(defect)}`,
+          ),
+        ),
+      );
+      const text = yield* guard(show(outcome), true);
+      return settings.maxResultChars === undefined ? text : truncate(text, settings.maxResultChars);
+    });
+
+  const call = (toolCall: ToolCall, ctx: ToolContext): Effect.Effect<ToolResult> => {
+    const origin = { tree: ctx.agent.tree, address: ctx.agent.address, id: ctx.agent.id };
+    const finish = (ok: boolean, content: string, reason?: string) =>
+      options.events.publish({
+        type: "tool.result",
+        ...origin,
+        tool: toolCall.name,
+        callId: toolCall.id,
+        ok,
+        result: forEvent(content, maxEventChars),
+        ...(reason === undefined ? {} : { reason }),
+      });
+    return Effect.gen(function* () {
+      yield* options.events.publish({
+        type: "tool.called",
+        ...origin,
+        tool: toolCall.name,
+        callId: toolCall.id,
+        args: forEvent(toolCall.args, maxEventChars),
+      });
+      const exit = yield* Effect.exit(execute(toolCall, ctx));
+      if (Exit.isSuccess(exit)) {
+        yield* finish(true, exit.value);
+        return { callId: toolCall.id, name: toolCall.name, ok: true, content: exit.value };
+      }
+      const failure = Cause.failureOption(exit.cause);
+      const message = Option.isSome(failure)
+        ? failure.value
+        : `tool "${toolCall.name}" failed: ${Cause.pretty(exit.cause)}`;
+      yield* finish(false, message, message.split("\n")[0]);
+      return { callId: toolCall.id, name: toolCall.name, ok: false, content: message };
+    }).pipe(
+      Effect.onInterrupt(() =>
+        finish(false, "interrupted: the agent stopped before the tool finished", "interrupted"),
+      ),
+    );
+  };
+
+  return { visible, call };
+};

@@ -1,0 +1,133 @@
+/**
+ * The `tools` section of the tree spec: which tools an agent may see and call, where the file
+ * tools are confined, and limits. A subtree may narrow it, never widen it.
+ *
+ * ```json
+ * "tools": { "allow": ["read_file", "list_dir", "mcp.everything.*"], "deny": ["write_file"],
+ *            "root": "./workspace", "timeoutMs": 10000, "maxResultChars": 8000 }
+ * ```
+ * Names in `allow` / `deny` may end in `*` (a prefix match).
+ */
+import { isAbsolute, relative, resolve } from "node:path";
+import { Either, ParseResult, Schema } from "effect";
+import type { Problem } from "../../runtime/errors.ts";
+import type { SpecSection } from "../../runtime/plugin.ts";
+
+const Positive = Schema.Number.pipe(Schema.int(), Schema.positive());
+
+/** The section as written. */
+export const ToolSettingsInput = Schema.Struct({
+  allow: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+  deny: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+  root: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { exact: true }),
+  timeoutMs: Schema.optionalWith(Positive, { exact: true }),
+  maxResultChars: Schema.optionalWith(Positive, { exact: true }),
+});
+
+/** Resolved tool settings of one agent. `root` is an absolute path once resolved. */
+export interface ToolSettings {
+  readonly allow: ReadonlyArray<string> | undefined;
+  readonly deny: ReadonlyArray<string>;
+  readonly root: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly maxResultChars: number | undefined;
+}
+
+/** No restrictions beyond each tool's own permissions. */
+export const defaultToolSettings: ToolSettings = {
+  allow: undefined,
+  deny: [],
+  root: undefined,
+  timeoutMs: undefined,
+  maxResultChars: undefined,
+};
+
+/** Whether `name` matches a pattern (`exact` or `prefix*`). */
+export const nameMatches = (pattern: string, name: string): boolean =>
+  pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+
+/** Whether the settings let an agent use the tool named `name`. */
+export const toolAllowed = (settings: ToolSettings, name: string): boolean =>
+  (settings.allow === undefined || settings.allow.some((p) => nameMatches(p, name))) &&
+  !settings.deny.some((p) => nameMatches(p, name));
+
+const decode = Schema.decodeUnknownEither(ToolSettingsInput, { errors: "all", onExcessProperty: "error" });
+
+const isResolved = (value: unknown): value is ToolSettings =>
+  typeof value === "object" && value !== null && "deny" in value && "maxResultChars" in value;
+
+const inside = (root: string, path: string) => {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+};
+
+const resolveLevel = (above: ToolSettings, own: typeof ToolSettingsInput.Type): ToolSettings => {
+  const min = (a: number | undefined, b: number | undefined) =>
+    a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  return {
+    allow: own.allow ?? above.allow,
+    deny: [...new Set([...above.deny, ...(own.deny ?? [])])],
+    root: own.root === undefined ? above.root : resolve(above.root ?? process.cwd(), own.root),
+    timeoutMs: min(above.timeoutMs, own.timeoutMs),
+    maxResultChars: min(above.maxResultChars, own.maxResultChars),
+  };
+};
+
+/** Reads an agent's resolved settings (`AgentInfo.settings.tools`). */
+export const readToolSettings = (value: unknown): ToolSettings => {
+  if (isResolved(value)) return value;
+  if (value === undefined) return defaultToolSettings;
+  const decoded = decode(value);
+  return Either.isRight(decoded) ? resolveLevel(defaultToolSettings, decoded.right) : defaultToolSettings;
+};
+
+/** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
+const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> => {
+  const byPath = new Map<string, string[]>();
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const at = [path, ...issue.path.map(String)].join(".");
+    const message = issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message;
+    byPath.set(at, [...(byPath.get(at) ?? []), message]);
+  }
+  return [...byPath].map(([at, messages]) => ({ path: at, message: messages.join("; or ") }));
+};
+
+/**
+ * The spec section. Below the top level, `allow` may only name tools the level above allows,
+ * `deny` accumulates, `root` must stay inside the root above, and limits may only go down.
+ * A relative `root` is resolved against the root above, or the working directory at the top.
+ */
+export const toolsSection: SpecSection = {
+  key: "tools",
+  validate: (value, path) =>
+    Either.match(decode(value), { onLeft: (e) => toProblems(e, path), onRight: () => [] }),
+  merge: (inherited, own, path) => {
+    const above = readToolSettings(inherited);
+    if (own === undefined) return { value: above };
+    const decoded = decode(own);
+    if (Either.isLeft(decoded)) return { problems: toProblems(decoded.left, path) };
+    const merged = resolveLevel(above, decoded.right);
+    const problems: Problem[] = [];
+    const allowedAbove = above.allow;
+    if (decoded.right.allow !== undefined && allowedAbove !== undefined) {
+      const wider = decoded.right.allow.filter((p) => !allowedAbove.some((q) => nameMatches(q, p)));
+      if (wider.length > 0)
+        problems.push({
+          path: `${path}.allow`,
+          message: `cannot allow tools not allowed above: ${wider.join(", ")}`,
+        });
+    }
+    if (above.root !== undefined && merged.root !== undefined && !inside(above.root, merged.root))
+      problems.push({
+        path: `${path}.root`,
+        message: `root ${merged.root} is outside the root above (${above.root})`,
+      });
+    for (const key of ["timeoutMs", "maxResultChars"] as const) {
+      const was = above[key];
+      const now = decoded.right[key];
+      if (was !== undefined && now !== undefined && now > was)
+        problems.push({ path: `${path}.${key}`, message: `cannot raise ${key} from ${was} to ${now}` });
+    }
+    return problems.length > 0 ? { problems } : { value: merged };
+  },
+};
