@@ -8,14 +8,14 @@ import { Cause, Exit, Option } from "effect";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import type { Envelope } from "./envelope.ts";
-import { step } from "./step.ts";
+import { type StepResult, step } from "./step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
 
 const describeDefect = (defect: unknown): string =>
   defect instanceof Error ? defect.message : typeof defect === "string" ? defect : JSON.stringify(defect);
 
 /** Classifies a finished step. Exported for tests of the classification itself. */
-export const outcomeOf = (exit: Exit.Exit<{ output: string; usage: StepOutcome extends never ? never : { inputTokens: number; outputTokens: number }; exit?: string }, AskError>): StepOutcome | undefined => {
+export const outcomeOf = (exit: Exit.Exit<StepResult, AskError>): StepOutcome | undefined => {
   if (Exit.isSuccess(exit)) {
     const { output, usage, exit: exitReason } = exit.value;
     return { _tag: "Replied", reply: { output, usage }, ...(exitReason !== undefined ? { exit: exitReason } : {}) };
@@ -24,6 +24,7 @@ export const outcomeOf = (exit: Exit.Exit<{ output: string; usage: StepOutcome e
   const failure = Cause.failureOption(cause);
   if (Option.isSome(failure)) {
     const error = failure.value;
+    if (error._tag === "GuardrailViolation" && error.fatal) return { _tag: "Crashed", reason: error.message };
     if (error._tag === "TripwireTripped") {
       return error.action === "stop-tree"
         ? { _tag: "StopTree", reason: error.message }
@@ -43,11 +44,15 @@ export const runStepFiber = (
 ): (() => void) => {
   const fiber = cell.tree.run(step(cell, envelope));
   let cancelled = false;
-  fiber.addObserver((exit) => {
-    if (cancelled) return;
-    const outcome = outcomeOf(exit);
-    if (outcome) report(outcome);
-  });
+  // Reported on a later microtask: a step that ends synchronously (a scripted crash) must not
+  // re-enter the cell or its supervisor while they are still starting this incarnation.
+  fiber.addObserver((exit) =>
+    queueMicrotask(() => {
+      if (cancelled) return;
+      const outcome = outcomeOf(exit);
+      if (outcome) report(outcome);
+    }),
+  );
   return () => {
     cancelled = true;
     fiber.unsafeInterruptAsFork(fiber.id());

@@ -1,0 +1,96 @@
+/**
+ * The live tree view of `arbor run` on a terminal: the tree with each agent's kind, state and
+ * restarts, redrawn in place as events arrive, and the latest notable events under it.
+ * Off a terminal it prints one readable line per notable event instead.
+ */
+import type { ArborEvent } from "../../runtime/events.ts";
+import type { AgentNode } from "../../runtime/system.ts";
+
+const color = (code: number, text: string, on: boolean) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+const stateColor: Record<string, number> = { idle: 32, working: 33, restarting: 35, down: 31, stopped: 90, failed: 31 };
+
+/** Renders a tree as lines with box-drawing branches. */
+export const renderTree = (root: AgentNode, ansi: boolean): string[] => {
+  const lines: string[] = [];
+  const walk = (node: AgentNode, prefix: string, last: boolean, top: boolean) => {
+    const branch = top ? "" : last ? "└─ " : "├─ ";
+    const label = `${node.name} ${color(90, `(${node.kind}${node.role ? `, ${node.role}` : ""})`, ansi)}`;
+    const state = node.status === "running" ? node.state : node.status;
+    const restarts = node.restarts > 0 ? color(35, ` ↻${node.restarts}`, ansi) : "";
+    const queued = node.mailbox.size > 0 ? color(90, ` ✉${node.mailbox.size}`, ansi) : "";
+    lines.push(`${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}`);
+    const childPrefix = top ? "" : prefix + (last ? "   " : "│  ");
+    node.children.forEach((child, i) => walk(child, childPrefix, i === node.children.length - 1, false));
+  };
+  walk(root, "", true, true);
+  return lines;
+};
+
+/** One readable line for the events a person wants to see; undefined for the rest. */
+export const describeEvent = (event: ArborEvent): string | undefined => {
+  switch (event.type) {
+    case "agent.failed":
+      return `✗ ${event.address} failed: ${event.reason}`;
+    case "agent.restarted":
+      return `↻ ${event.address} restarted (#${event.restarts}, after ${event.delayMs} ms): ${event.reason}`;
+    case "agent.escalated":
+      return `⇧ ${event.address} escalated: ${event.reason}`;
+    case "agent.replied":
+      return `← ${event.address}: ${event.output.split("\n")[0]}`;
+    case "agent.task":
+      return `→ ${event.address}: ${event.input.split("\n")[0]}`;
+    case "message.dropped":
+      return `! ${event.address}: ${event.reason}`;
+    case "tree.stopped":
+      return `■ tree ${event.tree} ${event.status}: ${event.reason}`;
+    case "tool.called":
+      return `⚙ ${event.address} → ${event.tool}`;
+    case "guardrail.blocked":
+    case "guardrail.redacted":
+      return `⛨ ${event.address} ${event.type.split(".")[1]} by ${event.policy}`;
+    case "tripwire.triggered":
+      return `⚡ ${event.address} ${event.tripwire}: ${event.measurement} > ${event.threshold} (${event.action})`;
+    default:
+      return undefined;
+  }
+};
+
+/** Redraws the tree in place on a terminal, at most every `intervalMs`. */
+export class LiveView {
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly recent: string[] = [];
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly inspect: () => AgentNode | undefined,
+    private readonly header: () => string,
+    private readonly intervalMs = 80,
+  ) {}
+
+  event(event: ArborEvent): void {
+    const line = describeEvent(event);
+    if (line) {
+      this.recent.push(line);
+      if (this.recent.length > 6) this.recent.shift();
+    }
+    this.timer ??= setTimeout(() => this.draw(), this.intervalMs);
+  }
+
+  /** Draws now and stops the timer (the last frame stays on screen). */
+  finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draw();
+  }
+
+  private draw(): void {
+    this.timer = undefined;
+    const root = this.inspect();
+    const lines = [this.header(), ...(root ? renderTree(root, true) : []), "", ...this.recent.map((l) => `  ${l}`)];
+    const clear = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : "";
+    this.out.write(`${clear}${lines.join("\n")}\n`);
+    this.drawn = lines.length;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `arbor run <spec>`: runs a tree in process on the embedded defaults, gives the root its task,
+ * and exits 0 when the root completes (1 when it fails, 2 for bad input). `--json` prints one event
+ * per line and a final `run.summary` line.
+ */
+import { parseArgs } from "node:util";
+import { Cause, Effect, Exit } from "effect";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { loadConfig } from "../../runtime/config.ts";
+import type { ArborEvent } from "../../runtime/events.ts";
+import { runTree } from "../../runtime/run.ts";
+import { loadSpecFile } from "../../runtime/spec/load.ts";
+import { defaultPlugins } from "../preset.ts";
+import { type Command, ExitCode } from "./command.ts";
+import { describeEvent, LiveView } from "./live-view.ts";
+
+const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
+
+Runs a tree in process and gives its root a task.
+
+Options:
+  --input <text>     the root's task (default: root.input from the spec)
+  --json             one JSON event per line on stdout, ending with a run.summary line
+  --config <file>    configuration file (default: ./arbor.config.json if present)
+  --timeout <ms>     give up after this long (default: no limit)
+
+Examples:
+  arbor run examples/demo.json
+  arbor run examples/crash-once.json --json
+  arbor run examples/demo.json --input "Plan a three-day trip to Lisbon"`;
+
+const fail = (message: string, code: number = ExitCode.usage): number => {
+  process.stderr.write(`arbor run: ${message}\n`);
+  return code;
+};
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run a tree in process and give its root a task",
+  usage,
+  run: async (argv) => {
+    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+    const options = {
+      input: { type: "string" },
+      json: { type: "boolean", default: false },
+      config: { type: "string" },
+      timeout: { type: "string" },
+      connect: { type: "string" },
+    } as const;
+    try {
+      parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    } catch (error) {
+      return fail(`${(error as Error).message}\n\n${usage}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) return fail(`expected one spec file, got ${positionals.length}\n\n${usage}`);
+    const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) return fail("--timeout takes a positive number of milliseconds");
+    if (values.connect !== undefined) return fail("--connect needs the WebSocket client, which is not part of this build yet");
+    const json = values.json;
+    const tty = !json && process.stdout.isTTY === true;
+
+    const program = Effect.gen(function* () {
+      const spec = yield* loadSpecFile(positionals[0]!);
+      const { file, config } = yield* loadConfig(values.config);
+      const system = yield* makeAgentSystem({ plugins: defaultPlugins(config), config });
+      if (!json) process.stderr.write(`arbor: providers: ${system.providers.names().join(", ")}; config: ${file ?? "none (embedded defaults)"}\n`);
+      let view: LiveView | undefined;
+      system.events.listen((event: ArborEvent) => {
+        if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
+        else if (view) view.event(event);
+        else {
+          const line = describeEvent(event);
+          if (line) process.stdout.write(`${line}\n`);
+        }
+      });
+      if (tty) {
+        const started = Date.now();
+        view = new LiveView(
+          process.stdout,
+          () => {
+            const tree = system.trees()[0];
+            return tree ? tree.inspect() : undefined;
+          },
+          () => `arbor run ${positionals[0]}  ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
+      }
+      const summary = yield* runTree(system, spec, {
+        ...(values.input !== undefined ? { input: values.input } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+      view?.finish();
+      return summary;
+    });
+
+    const exit = await Effect.runPromiseExit(Effect.scoped(program));
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.failureOption(exit.cause);
+      if (failure._tag === "Some") {
+        if (json) process.stdout.write(`${JSON.stringify({ type: "run.error", error: failure.value._tag, message: failure.value.message })}\n`);
+        return fail(failure.value.message, ExitCode.usage);
+      }
+      return fail(`internal error: ${Cause.pretty(exit.cause)}`, ExitCode.failed);
+    }
+    const summary = exit.value;
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      process.stdout.write(
+        summary.status === "completed"
+          ? `\n✓ completed in ${summary.durationMs} ms (${summary.restarts} restarts, ${summary.usage.inputTokens}+${summary.usage.outputTokens} tokens)\n\n${summary.output}\n`
+          : `\n✗ ${summary.status}: ${summary.reason ?? "unknown reason"}\n`,
+      );
+    }
+    return summary.status === "completed" ? ExitCode.ok : ExitCode.failed;
+  },
+};
