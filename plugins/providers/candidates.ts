@@ -1,0 +1,125 @@
+/**
+ * Candidate planning: a spec's model choice (a profile, or an explicit provider+model) becomes an
+ * ordered list of callable targets, skipping providers that are not configured; and the error
+ * returned when every candidate failed.
+ */
+import { Either } from "effect";
+import { type ModelChoice, ProviderError, type ProviderLookup } from "../../runtime/model.ts";
+import type { Target } from "./attempt.ts";
+import { builtinName, CATALOG, PROVIDER_NAMES } from "./catalog.ts";
+import type { RoutingState } from "./hub.ts";
+import { priceOf } from "./profiles.ts";
+
+/** The candidates of a call, or why there are none. */
+export type Plan = Either.Either<ReadonlyArray<Target>, ProviderError>;
+
+const unavailable = (provider: string, detail: string, model?: string) =>
+  new ProviderError({
+    reason: "unavailable",
+    provider,
+    ...(model ? { model } : {}),
+    retryable: false,
+    detail,
+  });
+
+/** Resolves one provider+model to a callable target, or says why it cannot be called. */
+const targetFor = (
+  state: RoutingState,
+  lookup: ProviderLookup,
+  provider: string,
+  model: string | undefined,
+): Either.Either<Target, ProviderError> => {
+  const builtin = builtinName(provider);
+  if (builtin) {
+    const resolved = state.config.providers[builtin];
+    const driver = state.drivers.get(builtin);
+    const pool = state.pools.get(builtin);
+    const m = model ?? CATALOG[builtin].defaultModel;
+    if (!resolved.configured || !driver || !pool)
+      return Either.left(unavailable(builtin, `${builtin} is not available: ${resolved.howToConfigure}`, m));
+    return Either.right({
+      kind: "builtin",
+      provider: builtin,
+      model: m,
+      driver,
+      pool,
+      price: priceOf(state.config.profiles, builtin, m),
+    });
+  }
+  const impl = lookup.get(provider);
+  if (!impl)
+    return Either.left(
+      unavailable(
+        provider,
+        `unknown provider ${provider}; registered: ${[...new Set([...PROVIDER_NAMES, ...lookup.names()])].join(", ")}`,
+      ),
+    );
+  const m = model ?? "";
+  return Either.right({
+    kind: "external",
+    provider,
+    model: m,
+    impl,
+    price: priceOf(state.config.profiles, provider, m),
+  });
+};
+
+/**
+ * The ordered candidates for a choice. Unavailable candidates of a profile are skipped; when none
+ * is left the error names what to set.
+ */
+export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
+  if (choice.provider !== undefined)
+    return Either.map(targetFor(state, lookup, choice.provider, choice.model), (t) => [t]);
+  const profileName = choice.profile ?? state.config.routing.defaultProfile;
+  if (profileName === undefined)
+    return Either.left(
+      new ProviderError({
+        reason: "bad_request",
+        provider: "router",
+        retryable: false,
+        detail: 'the model choice names neither a provider nor a profile (e.g. {"profile":"cheap"})',
+      }),
+    );
+  const profile = state.config.profiles[profileName];
+  if (!profile)
+    return Either.left(
+      new ProviderError({
+        reason: "bad_request",
+        provider: "router",
+        retryable: false,
+        detail: `no profile named ${profileName}; known: ${Object.keys(state.config.profiles).join(", ")}`,
+      }),
+    );
+  const targets: Array<Target> = [];
+  const missing: Array<string> = [];
+  for (const candidate of profile) {
+    const t = targetFor(state, lookup, candidate.provider, candidate.model);
+    if (Either.isRight(t)) targets.push({ ...t.right, price: candidate });
+    else missing.push(t.left.detail);
+  }
+  if (targets.length === 0)
+    return Either.left(
+      unavailable(
+        "router",
+        `no provider of profile ${profileName} is available: ${[...new Set(missing)].join("; ")}`,
+      ),
+    );
+  return Either.right(targets);
+};
+
+/** Picks the error to return when every candidate failed: all rate-limited → the earliest retry. */
+export const finalError = (errors: ReadonlyArray<ProviderError>): ProviderError => {
+  const limited = errors.filter((e) => e.reason === "rate_limited" || e.reason === "circuit_open");
+  if (errors.length > 1 && limited.length === errors.length) {
+    const earliest = Math.min(...limited.map((e) => e.retryAfterMs ?? Number.POSITIVE_INFINITY));
+    return new ProviderError({
+      reason: "rate_limited",
+      provider: "router",
+      retryable: true,
+      ...(Number.isFinite(earliest) ? { retryAfterMs: earliest } : {}),
+      detail: `every candidate is rate-limited or open (${errors.map((e) => `${e.provider}/${e.model ?? "?"}`).join(", ")}); earliest retry in ${Number.isFinite(earliest) ? earliest : "?"} ms`,
+    });
+  }
+  return errors[errors.length - 1]!;
+};

@@ -1,0 +1,144 @@
+/**
+ * The steps the router sequences around attempts: walking the fallback chain, checking budgets,
+ * shaping the request, settling a stream's bookkeeping, and recording cache hits.
+ */
+import { Clock, Effect, Stream } from "effect";
+import {
+  type CallContext,
+  type ModelChoice,
+  type ModelRequest,
+  type ModelResponse,
+  type ModelStreamEvent,
+  ProviderError,
+} from "../../runtime/model.ts";
+import { eventBase, type Report, type Target } from "./attempt.ts";
+import { finalError } from "./candidates.ts";
+import type { ProviderHub, RoutingState } from "./hub.ts";
+
+/** Walks the candidates in order, falling back on retryable errors. */
+export const walk = <A>(
+  hub: ProviderHub,
+  targets: ReadonlyArray<Target>,
+  context: CallContext | undefined,
+  one: (target: Target) => Effect.Effect<A, ProviderError>,
+): Effect.Effect<A, ProviderError> =>
+  Effect.gen(function* () {
+    const errors: Array<ProviderError> = [];
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      const result = yield* Effect.either(one(target));
+      if (result._tag === "Right") return result.right;
+      errors.push(result.left);
+      const next = targets[i + 1];
+      if (!result.left.retryable || !next) break;
+      yield* hub.events.publish({
+        ...eventBase(context),
+        type: "provider.fallback",
+        from: `${target.provider}/${target.model}`,
+        to: `${next.provider}/${next.model}`,
+        reason: result.left.reason,
+      });
+    }
+    return yield* finalError(errors);
+  });
+
+/** Fails when a budget that applies to the caller is used up, and publishes `budget.exceeded`. */
+export const checkBudget = (hub: ProviderHub, state: RoutingState, context: CallContext | undefined) => {
+  if (!context) return Effect.void;
+  const breach = hub.budgets.check(context, state.config.budgets);
+  if (!breach) return Effect.void;
+  return Effect.zipRight(
+    hub.events.publish({
+      ...eventBase(context),
+      type: "budget.exceeded",
+      scope: breach.scope,
+      limit: breach.limit,
+      reason: breach.reason,
+    }),
+    Effect.fail(
+      new ProviderError({
+        reason: "budget_exceeded",
+        provider: "router",
+        retryable: false,
+        detail: breach.reason,
+      }),
+    ),
+  );
+};
+
+/** The request one target gets: the choice's settings over the agent's. */
+export const requestFor = (
+  choice: ModelChoice,
+  request: Omit<ModelRequest, "model" | "options">,
+  model: string,
+): ModelRequest => {
+  const temperature = choice.temperature ?? request.temperature;
+  const maxTokens = choice.maxTokens ?? request.maxTokens;
+  return {
+    ...request,
+    model,
+    ...(temperature !== undefined ? { temperature } : {}),
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+    ...(choice.options ? { options: choice.options } : {}),
+  };
+};
+
+/** Reports a stream's outcome when it finishes or fails; deltas pass through untouched. */
+export const settleStream = (
+  events: Stream.Stream<ModelStreamEvent, ProviderError>,
+  report: Report,
+): Stream.Stream<ModelStreamEvent, ProviderError> => {
+  let settled = false;
+  return events.pipe(
+    Stream.tap((event) => {
+      if (event.type !== "finish" || settled) return Effect.void;
+      settled = true;
+      return report.ok(event.usage, event.finishReason);
+    }),
+    Stream.tapError((error) => {
+      if (settled) return Effect.void;
+      settled = true;
+      return report.fail(error);
+    }),
+    Stream.ensuring(
+      Effect.suspend(() => {
+        if (settled) return Effect.void;
+        settled = true;
+        return report.ok({ inputTokens: 0, outputTokens: 0 });
+      }),
+    ),
+  );
+};
+
+/** A cache hit is still a call in the ledger and on the event stream, with `cached: true` and no cost. */
+export const recordCacheHit = (hub: ProviderHub, context: CallContext | undefined, hit: ModelResponse) =>
+  Effect.gen(function* () {
+    const time = yield* Clock.currentTimeMillis;
+    yield* hub.ledger.record({
+      time,
+      ...eventBase(context),
+      agentId: context?.agentId ?? "",
+      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
+      operation: "chat",
+      provider: hit.provider,
+      model: hit.model,
+      inputTokens: hit.usage.inputTokens,
+      outputTokens: hit.usage.outputTokens,
+      costUsd: 0,
+      latencyMs: 0,
+      outcome: "ok",
+      cached: true,
+    });
+    yield* hub.events.publish({
+      ...eventBase(context),
+      type: "provider.call",
+      provider: hit.provider,
+      model: hit.model,
+      inputTokens: hit.usage.inputTokens,
+      outputTokens: hit.usage.outputTokens,
+      costUsd: 0,
+      latencyMs: 0,
+      outcome: "ok",
+      cached: true,
+    });
+  });
