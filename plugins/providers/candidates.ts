@@ -64,11 +64,42 @@ const targetFor = (
   });
 };
 
+/** Plans made for one routing state; a reload makes a new state, so stale plans are dropped with it. */
+const memo = new WeakMap<RoutingState, Map<string, Plan>>();
+
 /**
  * The ordered candidates for a choice. Unavailable candidates of a profile are skipped; when none
- * is left the error names what to set.
+ * is left the error names what to set. Plans over built-in providers are memoized per routing
+ * state (they depend on nothing else); plans naming plugin-registered providers are not, since
+ * registrations come and go.
  */
 export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
+  const key =
+    choice.provider !== undefined
+      ? `p\u0000${choice.provider}\u0000${choice.model ?? ""}`
+      : `f\u0000${choice.profile ?? ""}`;
+  let plans = memo.get(state);
+  const known = plans?.get(key);
+  if (known) return known;
+  const plan = makePlan(state, lookup, choice);
+  const named =
+    choice.provider !== undefined
+      ? [choice.provider]
+      : (state.config.profiles[choice.profile ?? state.config.routing.defaultProfile ?? ""] ?? []).map(
+          (c) => c.provider,
+        );
+  const external = named.some((name) => builtinName(name) === undefined);
+  if (!external) {
+    if (!plans) {
+      plans = new Map();
+      memo.set(state, plans);
+    }
+    plans.set(key, plan);
+  }
+  return plan;
+};
+
+const makePlan = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
   if (choice.provider !== undefined)
     return Either.map(targetFor(state, lookup, choice.provider, choice.model), (t) => [t]);
   const profileName = choice.profile ?? state.config.routing.defaultProfile;
