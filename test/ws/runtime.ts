@@ -1,0 +1,66 @@
+/**
+ * The real runtime for end-to-end tests: `makeAgentSystem` with the scripted provider and the
+ * built-in micro handlers, guardrails and tripwires, and the WebSocket server on it, in one scope.
+ */
+import { Effect, Exit, Scope } from "effect";
+import { guardrailsPlugin } from "../../plugins/guardrails/plugin.ts";
+import { builtinHandlersPlugin } from "../../plugins/handlers/builtin.ts";
+import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
+import { tripwiresPlugin } from "../../plugins/tripwires/plugin.ts";
+import type { ExtraMethods } from "../../protocols/ws/methods.ts";
+import type { WsServerOptions } from "../../protocols/ws/options.ts";
+import { makeWsServer } from "../../protocols/ws/server.ts";
+import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
+import { AgentSystem } from "../../runtime/system.ts";
+import type { Running } from "./harness.ts";
+
+/** A running runtime + server; `close` shuts the server down gracefully, then the runtime. */
+export interface RunningRuntime extends Running {
+  readonly runtime: ArborRuntime;
+}
+
+/** Starts the real runtime and a server on it (port 0, 127.0.0.1). */
+export const startRuntimeServer = async (
+  options: Partial<WsServerOptions> = {},
+  extra: ExtraMethods = {},
+): Promise<RunningRuntime> => {
+  const scope = Effect.runSync(Scope.make());
+  const { runtime, server } = await Effect.runPromise(
+    Effect.gen(function* () {
+      const runtime = yield* makeAgentSystem({
+        plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, tripwiresPlugin],
+      });
+      const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, extra).pipe(
+        Effect.provideService(AgentSystem, runtime),
+      );
+      return { runtime, server };
+    }).pipe(Scope.extend(scope)),
+  );
+  return {
+    runtime,
+    system: runtime,
+    server,
+    url: server.url,
+    httpUrl: `http://127.0.0.1:${server.port}`,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  };
+};
+
+/** A small tree: a scripted parent with two micro children (echo, upper) and a scripted child. */
+export const demoSpec = (name = "demo") => ({
+  name,
+  root: {
+    name: "lead",
+    kind: "parent",
+    model: { provider: "scripted", script: [{ text: "lead heard: {{input}}" }] },
+    children: [
+      { name: "echo", kind: "micro", handler: "echo" },
+      { name: "upper", kind: "micro", handler: "upper" },
+      {
+        name: "writer",
+        kind: "child",
+        model: { provider: "scripted", script: [{ text: "draft: {{input}}" }] },
+      },
+    ],
+  },
+});
