@@ -11,7 +11,7 @@ import { AgentFailed } from "../errors.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
-import { type Envelope, requestIdOf, settle } from "./envelope.ts";
+import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
 import { Mailbox } from "./mailbox.ts";
 import { agentMachine, type MachineHost } from "./machine.ts";
@@ -40,6 +40,9 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   private busy = false;
   private startedOnce = false;
   private infoCache: AgentInfo | undefined;
+  private lastCrash = "";
+  /** `agent.stopped` was published for the latest incarnation. */
+  private announcedStop = false;
 
   constructor(
     readonly tree: TreeHost,
@@ -81,6 +84,7 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   /** Starts a new incarnation, then the children in spec order. */
   start(): void {
     this.incarnation++;
+    this.announcedStop = false;
     this.status = "running";
     if (!this.startedOnce) {
       this.tree.router.register(this);
@@ -114,7 +118,12 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     if (this.current) {
       const retry = this.current;
       this.current = undefined;
-      if (!retry.cancelled) this.mailbox.unshift(retry);
+      retry.crashes = (retry.crashes ?? 0) + 1;
+      if (retry.crashes >= maxTaskCrashes) {
+        const detail = `the task crashed the agent ${retry.crashes} times (last: ${this.lastCrash}); it is not tried again`;
+        settle(retry, Exit.fail(new AgentFailed({ reason: "crashed", address: this.address, detail })));
+        this.tree.events.publishSync({ type: "agent.request_failed", tree: this.treeId, address: this.address, id: this.id, requestId: requestIdOf(retry), reason: detail });
+      } else if (!retry.cancelled) this.mailbox.unshift(retry);
     }
     this.pull();
   }
@@ -219,6 +228,7 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   fail(reason: string, force = false): void {
     if (this.status !== "running" && !(force && this.status === "down")) return;
     this.tree.counters.errors++;
+    this.lastCrash = reason;
     this.tree.events.publishSync({
       type: "agent.failed",
       tree: this.treeId,
@@ -277,9 +287,11 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     this.mailbox.wakeAll();
     this.tree.router.unregister(this);
     this.tree.agentStopped();
+    if (!this.announcedStop) this.publishStopped(reason, normal); // its last incarnation crashed: say it is gone for good
   }
 
   publishStopped(reason: string, normal: boolean): void {
+    this.announcedStop = true;
     this.tree.events.publishSync({
       type: "agent.stopped",
       tree: this.treeId,

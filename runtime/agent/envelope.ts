@@ -12,7 +12,15 @@ export interface Envelope {
   settle?: (exit: Exit.Exit<Reply, AskError>) => void;
   /** The asker gave up (timeout, interruption): skip it, or drop its reply. */
   cancelled?: boolean;
+  /** How many incarnations crashed while processing it. */
+  crashes?: number;
 }
+
+/**
+ * A task that crashed its agent this many times is not tried again: the asker gets a typed failure
+ * and the restarted agent goes on with its mailbox (a poison message must not loop forever).
+ */
+export const maxTaskCrashes = 3;
 
 let nextRequest = 0;
 

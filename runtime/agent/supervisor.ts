@@ -19,6 +19,7 @@ export class Supervisor {
 
   /** Starts (or restarts, after this agent restarted) the spec's children, in spec order. */
   startChildren(): void {
+    this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity, as in OTP
     if (this.children.length === 0) {
       this.children = this.cell.agent.children.map((agent) => new AgentCell(this.cell.tree, agent, this.cell));
     }

@@ -67,13 +67,37 @@ const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Probl
   return undefined;
 };
 
-const schemaProblems = (raw: unknown, schema: Schema.Schema<unknown, unknown>, prefix: ReadonlyArray<PropertyKey>): ReadonlyArray<Problem> => {
+const schemaProblems = (
+  raw: unknown,
+  schema: Schema.Schema<unknown, unknown>,
+  prefix: ReadonlyArray<PropertyKey>,
+): ReadonlyArray<Problem> => {
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(raw);
   if (Either.isRight(result)) return [];
-  return ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-    path: pathOf([...prefix, ...issue.path]),
-    message: issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message,
-  }));
+  return mergeAlternatives(
+    ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
+      path: pathOf([...prefix, ...issue.path]),
+      message: issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message,
+    })),
+  );
+};
+
+/** A literal union reports one "Expected X, actual Y" per member: say it once, listing the choices. */
+const mergeAlternatives = (problems: ReadonlyArray<Problem>): ReadonlyArray<Problem> => {
+  const out: Problem[] = [];
+  const expectedAt = new Map<string, { expected: string[]; actual: string; index: number }>();
+  for (const problem of problems) {
+    const match = /^Expected (.+), actual (.+)$/.exec(problem.message);
+    const seen = match ? expectedAt.get(problem.path) : undefined;
+    if (match && seen) {
+      seen.expected.push(match[1]!);
+      out[seen.index] = { path: problem.path, message: `expected one of ${seen.expected.join(", ")}; got ${seen.actual}` };
+    } else {
+      if (match) expectedAt.set(problem.path, { expected: [match[1]!], actual: match[2]!, index: out.length });
+      out.push(problem);
+    }
+  }
+  return out;
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
