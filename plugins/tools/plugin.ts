@@ -12,15 +12,15 @@ import { toolsSection } from "./settings.ts";
 
 /** Options of the tools plugin. */
 export interface ToolsPluginOptions {
-  /** Root of the file tools for agents whose spec sets no `tools.root`; else `config.tools.root`. */
+  /** Root of the file tools (else `config.tools.root`); without one the file tools are not registered. */
   readonly root?: string;
   /** Timeout for tools that set none. Default 30 s. */
   readonly defaultTimeoutMs?: number;
 }
 
 /**
- * Makes the tools plugin. Gotcha: without a root (here, in `config.tools.root`, or in the spec) the
- * file tools still show, and answer that they are not configured.
+ * Makes the tools plugin. Gotcha: the file tools exist only when a root is configured (here or in
+ * `config.tools.root`): the operator grants file access; a spec's `tools.root` can only narrow it.
  */
 export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
   definePlugin({
@@ -34,8 +34,9 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
             ? String((configured as { root: unknown }).root)
             : undefined;
         yield* host.registerSpecSection(toolsSection);
-        for (const tool of [...agentTools(host.events), ...fileTools(options.root ?? configRoot)])
-          yield* host.registerTool(tool);
+        const root = options.root ?? configRoot;
+        const builtins = [...agentTools(host.events), ...(root === undefined ? [] : fileTools(root))];
+        for (const tool of builtins) yield* host.registerTool(tool);
         yield* host.installToolRunner((tools) =>
           makeToolRunner({
             tools: tools.all,

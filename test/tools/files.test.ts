@@ -89,3 +89,11 @@ describe("file tools", () => {
     expect(none.content).toMatch(/file tools are not configured: set tools.root/);
   });
 });
+
+describe("file tools under a configured root", () => {
+  it("refuse a spec root outside the configured one", async () => {
+    const escaped = await call("list_dir", {}, agent({ root: base }), join(root, "notes"));
+    expect(escaped.ok).toBe(false);
+    expect(escaped.content).toMatch(/outside the configured root/);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * `read_file`, `write_file` and `list_dir`, confined to a root directory: the agent's
- * `tools.root` from the spec, else the root the tools plugin was configured with. Absolute paths,
- * `..` escapes and symbolic links that lead out of the root are refused.
+ * `tools.root` from the spec (inside the configured root, when there is one), else the root the
+ * tools plugin was configured with. Absolute paths, `..` escapes and symbolic links that lead out
+ * of the root are refused.
  */
 import { appendFile, lstat, mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
@@ -53,11 +54,20 @@ export const confine = (
   path: string,
 ): Effect.Effect<{ readonly root: string; readonly target: string }, string> =>
   Effect.gen(function* () {
-    const configured = readToolSettings(ctx.agent.settings.tools).root ?? fallbackRoot;
+    const fromSpec = readToolSettings(ctx.agent.settings.tools).root;
+    const configured = fromSpec ?? fallbackRoot;
     if (configured === undefined)
-      return yield* Effect.fail(
-        "file tools are not configured: set tools.root in the spec or the tools plugin",
-      );
+      return yield* Effect.fail("file tools are not configured: set tools.root in the config or the spec");
+    if (fromSpec !== undefined && fallbackRoot !== undefined) {
+      const [outer, inner] = yield* Effect.all([
+        attempt("root", () => realpath(fallbackRoot)),
+        attempt("root", () => realpath(fromSpec)),
+      ]);
+      if (!within(outer, inner))
+        return yield* Effect.fail(
+          `the spec's tools.root ${fromSpec} is outside the configured root ${fallbackRoot}`,
+        );
+    }
     if (isAbsolute(path))
       return yield* Effect.fail(`absolute paths are refused: give a path relative to the root`);
     const root = yield* attempt("root", () => realpath(configured));

@@ -1,0 +1,204 @@
+/**
+ * The issue's "done when", end to end on the real runtime: the scripted model drives an MCP tool,
+ * the built-in agent tools, PII redaction and the step-time tripwire, all seen in the event stream.
+ */
+import { resolve } from "node:path";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { guardrailsPlugin } from "../../plugins/guardrails/plugin.ts";
+import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
+import { mcpPlugin } from "../../plugins/tools/mcp/plugin.ts";
+import { toolsPlugin } from "../../plugins/tools/plugin.ts";
+import { tripwiresPlugin } from "../../plugins/tripwires/plugin.ts";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import type { ArborEvent } from "../../runtime/events.ts";
+import { runTree } from "../../runtime/run.ts";
+
+const plugins = [scriptedPlugin, guardrailsPlugin, tripwiresPlugin, toolsPlugin];
+
+const runSpec = (spec: unknown, config: Record<string, unknown> = {}, extra = [] as typeof plugins) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const system = yield* makeAgentSystem({ plugins: [...plugins, ...extra], config });
+        const events: ArborEvent[] = [];
+        system.events.listen((e) => events.push(e));
+        const summary = yield* runTree(system, spec, { timeoutMs: 20_000 });
+        return { summary, events };
+      }),
+    ),
+  );
+
+const scripted = (script: ReadonlyArray<Record<string, unknown>>) => ({ provider: "scripted", script });
+
+describe("guardrails, tripwires and tools in the runtime", () => {
+  it("lets a scripted model call mcp.everything.echo and shows the call and its result", async () => {
+    const config = {
+      mcp: {
+        servers: {
+          everything: { command: resolve("node_modules/.bin/mcp-server-everything"), args: ["stdio"] },
+        },
+      },
+    };
+    const spec = {
+      name: "mcp-demo",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "say hello",
+        model: scripted([
+          { toolCalls: [{ name: "mcp.everything.echo", args: { message: "hello" } }] },
+          { text: "the tool said: {{tool}}" },
+        ]),
+      },
+    };
+    const { summary, events } = await runSpec(spec, config, [mcpPlugin]);
+    expect(summary).toMatchObject({ status: "completed", output: "the tool said: Echo: hello" });
+    expect(events.filter((e) => e.type.startsWith("tool."))).toMatchObject([
+      {
+        type: "tool.called",
+        tool: "mcp.everything.echo",
+        args: { message: "hello" },
+        address: "/mcp-demo/root",
+      },
+      { type: "tool.result", tool: "mcp.everything.echo", ok: true, result: "Echo: hello" },
+    ]);
+  });
+
+  it("redacts an email in the input before the model sees it", async () => {
+    const spec = {
+      name: "pii-demo",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "Reply to jane.doe@example.com about the invoice",
+        guardrails: { pii: "always" },
+        model: scripted([{ text: "the model saw: {{input}}" }]),
+      },
+    };
+    const { summary, events } = await runSpec(spec);
+    expect(summary.output).toBe("the model saw: Reply to [EMAIL] about the invoice");
+    expect(events.find((e) => e.type === "guardrail.redacted")).toMatchObject({
+      stage: "input",
+      policy: "pii",
+      redactions: [{ kind: "email", count: 1 }],
+    });
+    expect(JSON.stringify(events.filter((e) => e.type !== "agent.task"))).not.toContain(
+      "jane.doe@example.com",
+    );
+  });
+
+  it("halts a step slower than maxStepMs; the supervisor restarts the agent", async () => {
+    const spec = {
+      name: "slow-demo",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "go",
+        tools: { allow: [] },
+        supervision: {
+          strategy: "one_for_one",
+          maxRestarts: 3,
+          periodMs: 60_000,
+          backoff: { minMs: 1, maxMs: 5 },
+        },
+        model: scripted([{ text: "team says: {{input}}" }]),
+        children: [
+          {
+            name: "worker",
+            kind: "child",
+            tripwires: { maxStepMs: 50, action: "halt" },
+            model: scripted([{ delayMs: 5_000, text: "too late" }, { text: "on time" }]),
+          },
+        ],
+      },
+    };
+    const { events } = await runSpec(spec);
+    expect(events.find((e) => e.type === "tripwire.triggered")).toMatchObject({
+      address: "/slow-demo/root/worker",
+      tripwire: "maxStepMs",
+      threshold: 50,
+      action: "halt",
+    });
+    expect(events.some((e) => e.type === "agent.restarted" && e.address === "/slow-demo/root/worker")).toBe(
+      true,
+    );
+  });
+
+  it("spawns a helper, asks it, and hands off to it with the built-in agent tools", async () => {
+    const helper = { name: "helper", kind: "child", model: scripted([{ text: "helped with: {{input}}" }]) };
+    const spec = {
+      name: "team",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "start",
+        model: scripted([
+          { toolCalls: [{ name: "spawn_agent", args: { spec: helper } }] },
+          {
+            toolCalls: [
+              { name: "send_to_agent", args: { to: "helper", message: "the report", await: true } },
+            ],
+          },
+          {
+            toolCalls: [
+              { name: "handoff", args: { to: "helper", task: "the rest", reason: "done here", await: true } },
+            ],
+          },
+          { text: "last tool said: {{tool}}" },
+        ]),
+      },
+    };
+    const { summary, events } = await runSpec(spec);
+    expect(summary.output).toBe("last tool said: helped with: the rest");
+    const results = events.filter((e) => e.type === "tool.result");
+    expect(results.map((e) => e.type === "tool.result" && [e.tool, e.ok])).toEqual([
+      ["spawn_agent", true],
+      ["send_to_agent", true],
+      ["handoff", true],
+    ]);
+    expect(results[1]).toMatchObject({ result: "helped with: the report" });
+    expect(events.find((e) => e.type === "handoff")).toMatchObject({
+      address: "/team/root",
+      to: "helper",
+      task: "the rest",
+      reason: "done here",
+    });
+    expect(events.some((e) => e.type === "agent.spawned" && e.address === "/team/root/helper")).toBe(true);
+  });
+
+  it("refuses a spec whose subtree loosens guardrails or tripwires", async () => {
+    const spec = {
+      name: "loose",
+      root: {
+        name: "root",
+        kind: "parent",
+        guardrails: { pii: "always" },
+        tripwires: { maxStepMs: 1000 },
+        model: scripted([{ text: "x" }]),
+        children: [
+          {
+            name: "c",
+            kind: "child",
+            guardrails: { pii: "off" },
+            tripwires: { maxStepMs: 9000 },
+            model: scripted([{ text: "x" }]),
+          },
+        ],
+      },
+    };
+    const error = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* makeAgentSystem({ plugins });
+          return yield* Effect.flip(system.spawnTree(spec));
+        }),
+      ),
+    );
+    expect(error._tag).toBe("SpecInvalid");
+    expect(error.message).toMatch(/children\[0\]\.guardrails\.pii: cannot loosen PII redaction/);
+    expect(error.message).toMatch(
+      /children\[0\]\.tripwires\.maxStepMs: cannot raise maxStepMs from 1000 to 9000/,
+    );
+  });
+});
