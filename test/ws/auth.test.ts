@@ -2,14 +2,12 @@
  * Who may connect: bearer tokens in the Authorization header or the browser subprotocol, loopback-only
  * without a token, refusing to bind beyond loopback without one, and tenants kept apart.
  */
-import { Effect, Either, Exit, Scope } from "effect";
+import { Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { ArborClient, ConnectionClosed, RpcError } from "../../protocols/client/index.ts";
 import { resolveServerOptions } from "../../protocols/ws/options.ts";
-import { makeWsServer } from "../../protocols/ws/server.ts";
-import { AgentSystem } from "../../runtime/system.ts";
-import { openRaw, type Running, startServer } from "./harness.ts";
-import { makeStubSystem } from "./stub-system.ts";
+import { openRaw } from "./harness.ts";
+import { demoSpec, type RunningRuntime, startRuntimeServer } from "./runtime.ts";
 
 const tokenA = "token-for-tenant-a-0123456789";
 const tokenB = "token-for-tenant-b-0123456789";
@@ -18,7 +16,7 @@ const tokens = [
   { token: tokenB, tenant: "b" },
 ];
 
-let running: Running | undefined;
+let running: RunningRuntime | undefined;
 const clients: Array<ArborClient> = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close();
@@ -33,7 +31,7 @@ const connect = async (url: string, token?: string) => {
 
 describe("authentication", () => {
   it("refuses upgrades without a valid token with 401 and accepts the header or the subprotocol", async () => {
-    running = await startServer(makeStubSystem().system, { tokens });
+    running = await startRuntimeServer({ tokens });
     await expect(openRaw(running.url)).rejects.toThrow("HTTP 401");
     await expect(openRaw(running.url, { authorization: "Bearer wrong-token-wrong-token" })).rejects.toThrow(
       "HTTP 401",
@@ -51,7 +49,7 @@ describe("authentication", () => {
   });
 
   it("without a token accepts loopback clients but refuses cross-site browser origins", async () => {
-    running = await startServer(makeStubSystem().system);
+    running = await startRuntimeServer();
     const local = await connect(running.url);
     expect(await local.trees()).toEqual([]);
     await expect(openRaw(running.url, { origin: "https://evil.example" })).rejects.toThrow("HTTP 403");
@@ -60,20 +58,16 @@ describe("authentication", () => {
   });
 
   it("refuses to listen beyond loopback without a token", async () => {
-    const scope = Effect.runSync(Scope.make());
-    const exit = await Effect.runPromiseExit(
-      makeWsServer({ host: "0.0.0.0", port: 0 }).pipe(
-        Effect.provideService(AgentSystem, makeStubSystem().system),
-        Scope.extend(scope),
-      ),
+    await expect(startRuntimeServer({ host: "0.0.0.0" })).rejects.toThrow(
+      /refusing to listen on 0\.0\.0\.0 without a token/,
     );
-    await Effect.runPromise(Scope.close(scope, Exit.void));
-    expect(Exit.isFailure(exit)).toBe(true);
-    expect(JSON.stringify(exit)).toContain("insecure_bind");
+    // With a token it may.
+    running = await startRuntimeServer({ host: "0.0.0.0", tokens });
+    expect(running.server.host).toBe("0.0.0.0");
   });
 
   it("keeps /metrics behind the token when tokens are configured", async () => {
-    running = await startServer(makeStubSystem().system, { tokens });
+    running = await startRuntimeServer({ tokens });
     expect((await fetch(`${running.httpUrl}/metrics`)).status).toBe(401);
     const ok = await fetch(`${running.httpUrl}/metrics`, { headers: { authorization: `Bearer ${tokenB}` } });
     expect(ok.status).toBe(200);
@@ -98,10 +92,10 @@ describe("authentication", () => {
 
 describe("tenant isolation", () => {
   it("lets a tenant neither see nor touch another tenant's trees and agents", async () => {
-    running = await startServer(makeStubSystem().system, { tokens });
+    running = await startRuntimeServer({ tokens });
     const a = await connect(running.url, tokenA);
     const b = await connect(running.url, tokenB);
-    const tree = await a.spawn({ name: "secret" });
+    const tree = await a.spawn(demoSpec("secret"));
     expect((await a.trees()).map((t) => t.treeId)).toEqual([tree.treeId]);
     expect(await b.trees()).toEqual([]);
     const denied = async (p: Promise<unknown>) => {
@@ -123,19 +117,19 @@ describe("tenant isolation", () => {
     // Unknown and foreign look the same: no probing.
     const unknown = await denied(b.inspect("no-such-tree"));
     expect(unknown.message).toBe(`tree not found: no-such-tree`);
-    expect((await a.ask(tree.root, "hi")).output).toBe("echo: hi");
+    expect((await a.ask(`${tree.root}/upper`, "hi")).output).toBe("HI");
   });
 
   it("delivers a tree's events only to its own tenant's subscribers", async () => {
-    running = await startServer(makeStubSystem().system, { tokens });
+    running = await startRuntimeServer({ tokens });
     const a = await connect(running.url, tokenA);
     const b = await connect(running.url, tokenB);
     const seenA: Array<string> = [];
     const seenB: Array<string> = [];
-    await a.subscribe({}, (e) => seenA.push(`${e.type} ${e.tree}`));
-    await b.subscribe({}, (e) => seenB.push(`${e.type} ${e.tree}`));
-    const ta = await a.spawn({ name: "alpha" });
-    const tb = await b.spawn({ name: "beta" });
+    await a.subscribe({ types: ["tree.*"] }, (e) => seenA.push(`${e.type} ${e.tree}`));
+    await b.subscribe({ types: ["tree.*"] }, (e) => seenB.push(`${e.type} ${e.tree}`));
+    const ta = await a.spawn(demoSpec("alpha"));
+    const tb = await b.spawn(demoSpec("beta"));
     await a.stopTree(ta.treeId);
     await b.stopTree(tb.treeId);
     await expect.poll(() => seenA.length).toBe(2);
@@ -147,16 +141,21 @@ describe("tenant isolation", () => {
 
 describe("client", () => {
   it("rejects pending calls with ConnectionClosed when the server goes away", async () => {
-    const stub = makeStubSystem();
-    running = await startServer(stub.system, { shutdownGraceMs: 0 });
+    running = await startRuntimeServer({ shutdownGraceMs: 0 });
     const c = await connect(running.url);
-    const tree = await c.spawn({ name: "t" });
-    stub.gate.close();
-    const pending = c.ask(tree.root, "never").then(
+    const { root } = await c.spawn({
+      name: "slow",
+      root: {
+        name: "lead",
+        kind: "child",
+        model: { provider: "scripted", script: [{ text: "late", delayMs: 600_000 }] },
+      },
+    });
+    const pending = c.ask(root, "never").then(
       () => undefined,
       (e: unknown) => e,
     );
-    await expect.poll(stub.waiting).toBe(1);
+    await expect.poll(async () => (await c.trees())[0]?.status).toBe("running");
     await running.close();
     running = undefined;
     const error = await pending;

@@ -1,13 +1,14 @@
 /**
  * Protocol-level behaviour over a real socket on 127.0.0.1: framing, every standard error code,
  * batches, limits, a flood of malformed frames, frame size, health and metrics. These do not depend
- * on agent behaviour, so they run against a small in-test runtime (see stub-system.ts).
+ * on agent behaviour beyond the built-in handlers and the scripted provider.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { openRaw, type RawSocket, type Running, startServer } from "./harness.ts";
-import { makeStubSystem } from "./stub-system.ts";
+import { defaultServerOptions } from "../../protocols/ws/options.ts";
+import { openRaw, type RawSocket } from "./harness.ts";
+import { demoSpec, type RunningRuntime, startRuntimeServer } from "./runtime.ts";
 
-let running: Running | undefined;
+let running: RunningRuntime | undefined;
 const sockets: Array<RawSocket> = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close();
@@ -15,8 +16,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-const start = async (options: Parameters<typeof startServer>[1] = {}) => {
-  running = await startServer(makeStubSystem().system, options);
+const start = async (options: Parameters<typeof startRuntimeServer>[0] = {}) => {
+  running = await startRuntimeServer(options);
   return running;
 };
 const open = async (url: string, headers: Record<string, string> = {}) => {
@@ -132,7 +133,6 @@ describe("limits", () => {
   });
 
   it("refuses requests above the rate with rate_limited and a retry hint", async () => {
-    const { defaultServerOptions } = await import("../../protocols/ws/options.ts");
     const { url } = await start({
       limits: { ...defaultServerOptions.limits, ratePerSecond: 0.001, rateBurst: 3 },
     });
@@ -152,19 +152,30 @@ describe("limits", () => {
   });
 
   it("refuses requests beyond maxInFlight with overloaded while earlier ones still complete", async () => {
-    const { defaultServerOptions } = await import("../../protocols/ws/options.ts");
-    const stub = makeStubSystem();
-    running = await startServer(stub.system, { limits: { ...defaultServerOptions.limits, maxInFlight: 2 } });
+    running = await startRuntimeServer({ limits: { ...defaultServerOptions.limits, maxInFlight: 2 } });
     const s = await open(running.url);
-    const { root } = (await s.call("tree.spawn", { spec: { name: "t" } })).result as { root: string };
-    stub.gate.close();
+    const slowSpec = {
+      name: "slow",
+      root: {
+        name: "lead",
+        kind: "child",
+        model: { provider: "scripted", script: [{ text: "late", delayMs: 600_000 }] },
+      },
+    };
+    const { treeId, root } = (await s.call("tree.spawn", { spec: slowSpec })).result as {
+      treeId: string;
+      root: string;
+    };
     const first = s.call("agent.ask", { to: root, input: "1" });
     const second = s.call("agent.ask", { to: root, input: "2" });
     const third = await s.call("agent.ask", { to: root, input: "3" });
     expect(third.error).toMatchObject({ code: -32007, data: { reason: "too_many_in_flight", limit: 2 } });
-    stub.gate.open();
-    expect((await first).result).toMatchObject({ output: "echo: 1" });
-    expect((await second).result).toMatchObject({ output: "echo: 2" });
+    // Stopping the tree (from another connection) answers the two in flight; this one then takes requests again.
+    const admin = await open(running.url);
+    expect((await admin.call("tree.stop", { treeId })).result).toEqual({ treeId, stopped: true });
+    expect((await first).error).toMatchObject({ code: -32009, data: { reason: "stopped" } });
+    expect((await second).error).toMatchObject({ code: -32009 });
+    expect((await s.call("tree.list")).result).toEqual({ trees: [] });
   });
 
   it("survives a flood of malformed frames: every one answered, other clients unaffected", async () => {
@@ -209,7 +220,7 @@ describe("HTTP endpoints", () => {
     const s = await open(url);
     s.sendText("nope");
     await s.next();
-    await s.call("tree.spawn", { spec: { name: "m" } });
+    await s.call("tree.spawn", { spec: demoSpec("m") });
     const health = await fetch(`${httpUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok" });
@@ -218,6 +229,7 @@ describe("HTTP endpoints", () => {
     const text = await metrics.text();
     expect(text).toMatch(/^# TYPE arbor_agents_live gauge$/m);
     expect(text).toMatch(/^arbor_trees 1$/m);
+    expect(text).toMatch(/^arbor_agents_live 4$/m);
     expect(text).toMatch(/^arbor_ws_connections 1$/m);
     expect(text).toMatch(/^arbor_ws_errors_total\{code="-32700"\} 1$/m);
     expect((await fetch(`${httpUrl}/nope`)).status).toBe(404);
