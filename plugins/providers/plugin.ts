@@ -9,7 +9,7 @@ import type { ModelProvider, ModelRouter } from "../../runtime/model.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
 import { CATALOG, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
 import type { Env } from "./config.ts";
-import type { ProviderConfigError } from "./errors.ts";
+import { ProviderConfigError } from "./errors.ts";
 import { makeProviderHub, type ProviderHub } from "./hub.ts";
 import { makeMemoryLedger, type UsageLedger } from "./ledger.ts";
 import { makeEconomicRouter } from "./router.ts";
@@ -21,8 +21,11 @@ export interface ProvidersPluginOptions {
   readonly env?: Env;
   /** Where calls are recorded; an in-memory ledger when omitted. */
   readonly ledger?: UsageLedger;
-  /** How `reload()` without an argument re-reads the runtime config (e.g. the lead's config loader). */
-  readonly readConfig?: () => Effect.Effect<Readonly<Record<string, unknown>>, ProviderConfigError>;
+  /**
+   * How `reload()` without an argument re-reads the runtime config, e.g.
+   * `() => Effect.map(loadConfig(path), (c) => c.config)`. Its failure is reported as a config error.
+   */
+  readonly readConfig?: () => Effect.Effect<Readonly<Record<string, unknown>>, Error>;
 }
 
 /** The plugin value plus its operator handles. */
@@ -105,7 +108,18 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
       Effect.gen(function* () {
         const live = hub;
         if (!live) return yield* notLoaded();
-        const raw = config ?? (options.readConfig ? yield* options.readConfig() : loadedConfig);
+        const raw =
+          config ??
+          (options.readConfig
+            ? yield* Effect.mapError(
+                options.readConfig(),
+                (error) =>
+                  new ProviderConfigError({
+                    reason: "invalid_config",
+                    problems: [{ path: "$", message: error.message }],
+                  }),
+              )
+            : loadedConfig);
         const next = live.reload(raw, env());
         if (Either.isLeft(next)) return yield* next.left;
         loadedConfig = raw;
