@@ -36,4 +36,5 @@ export {
   type ProviderStatusEntry,
   type ProvidersStatus,
   providersStatus,
+  providersStatusFromConfig,
 } from "./status.ts";

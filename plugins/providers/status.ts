@@ -3,11 +3,15 @@
  * per provider configured / available / cooling, per-key counters by fingerprint, open circuits.
  * Keys appear only as fingerprints.
  */
-import { Clock, Effect } from "effect";
+import { Clock, Effect, Either } from "effect";
+import { makeEventBus } from "../../runtime/events.ts";
 import { PROVIDER_NAMES } from "./catalog.ts";
 import type { CircuitState } from "./circuit-breaker.ts";
-import type { ProviderHub } from "./hub.ts";
+import type { Env } from "./config.ts";
+import type { ProviderConfigError } from "./errors.ts";
+import { makeProviderHub, type ProviderHub } from "./hub.ts";
 import type { KeySnapshot } from "./key-pool.ts";
+import { makeMemoryLedger } from "./ledger.ts";
 
 /** One provider's status. */
 export interface ProviderStatusEntry {
@@ -112,3 +116,20 @@ export const formatProviderStatus = (status: ProvidersStatus): string => {
   lines.push(`cache: ${status.cache.enabled ? `on (${status.cache.entries} entries)` : "off"}`);
   return lines.join("\n");
 };
+
+/**
+ * The status straight from a configuration and environment, without a running runtime (for
+ * `arbor providers status` outside `arbor serve`): every key shows as ready with zero counters.
+ */
+export const providersStatusFromConfig = (
+  config: Readonly<Record<string, unknown>>,
+  env: Env,
+): Effect.Effect<ProvidersStatus, ProviderConfigError> =>
+  Effect.flatMap(
+    makeEventBus(() => 0),
+    (events) =>
+      Either.match(makeProviderHub({ config, env, ledger: makeMemoryLedger({ maxRecords: 1 }), events }), {
+        onLeft: (error) => Effect.fail(error),
+        onRight: (hub) => providersStatus(hub),
+      }),
+  );

@@ -14,6 +14,7 @@ import {
 import { Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadProvidersConfig } from "../../plugins/providers/config.ts";
+import { formatProviderStatus, providersStatusFromConfig } from "../../plugins/providers/status.ts";
 import { makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 
 describe("provider configuration", () => {
@@ -71,6 +72,25 @@ describe("provider configuration", () => {
     expect(config.cache).toEqual({ enabled: true, ttlMs: 1000, maxEntries: 1000 });
     expect(config.budgets.perTree).toEqual({ maxTokens: 10 });
     expect(Object.keys(config.profiles)).toEqual(["cheap", "balanced", "quality"]);
+  });
+
+  it("shows status from configuration alone, keys by fingerprint", async () => {
+    const status = await run(
+      providersStatusFromConfig(
+        { providers: { anthropic: { apiKey: "sk-ant-status-0000ZZZZ" } } },
+        { GROQ_API_KEY: "gsk-status-0000YYYY" },
+      ),
+    );
+    const byName = Object.fromEntries(status.providers.map((p) => [p.name, p]));
+    expect(byName.anthropic).toMatchObject({
+      state: "available",
+      keys: [{ fingerprint: "…ZZZZ", cooling: false }],
+    });
+    expect(byName.groq).toMatchObject({ state: "available", keys: [{ fingerprint: "…YYYY" }] });
+    expect(byName.openai).toMatchObject({ state: "not_configured", keys: [] });
+    const printed = formatProviderStatus(status);
+    expect(printed).not.toContain("sk-ant-status-0000ZZZZ");
+    expect(printed).toContain("set OPENAI_API_KEY");
   });
 
   it("lists every problem with its path", () => {
