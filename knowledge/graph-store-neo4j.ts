@@ -15,6 +15,7 @@ import {
   GraphStore,
   type GraphStoreService,
 } from "./graph-store.ts";
+import { canonicalJson } from "./internal/json.ts";
 import { cypher, pathsStatement, reachStatement, type Statement, schemaStatements } from "./neo4j/cypher.ts";
 
 /** Where the Neo4j server is (`NEO4J_URI`, `NEO4J_USER`, `NEO4J_PASSWORD`). */
@@ -26,14 +27,6 @@ export interface Neo4jOptions {
 }
 
 type Record_ = Readonly<Record<string, unknown>>;
-
-/** JSON with sorted keys, so equal values compare equal as text. */
-export const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 
 const parse = (text: unknown): Record<string, unknown> =>
   typeof text === "string" ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -168,7 +161,8 @@ export const makeNeo4jGraphStore = (options: Neo4jOptions) =>
             cardinality === "one"
               ? num((await run(tx, cypher.closeOthers, { from, type, to, time }))[0]?.closed ?? 0)
               : 0;
-          const current = (await run(tx, cypher.findCurrent, { from, type, to }))[0];
+          const current =
+            cardinality === "event" ? undefined : (await run(tx, cypher.findCurrent, { from, type, to }))[0];
           if (current) {
             const merged = { ...parse(current.props), ...properties };
             const updated = await run(tx, cypher.setEdgeProps, {

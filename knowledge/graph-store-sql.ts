@@ -157,11 +157,14 @@ export const makeSqlGraphStore: Effect.Effect<
                 )
               : [];
           const props = JSON.stringify(properties);
-          const same = yield* sql.query<EdgeRow>(
-            `UPDATE arbor_edges SET properties = properties || $4::jsonb
-              WHERE src = $1 AND dst = $2 AND type = $3 AND valid_to IS NULL RETURNING ${EDGE}`,
-            [from, to, type, props],
-          );
+          const same =
+            cardinality === "event"
+              ? []
+              : yield* sql.query<EdgeRow>(
+                  `UPDATE arbor_edges SET properties = properties || $4::jsonb
+                    WHERE src = $1 AND dst = $2 AND type = $3 AND valid_to IS NULL RETURNING ${EDGE}`,
+                  [from, to, type, props],
+                );
           const edge =
             same[0] ??
             (yield* sql.query<EdgeRow>(

@@ -70,7 +70,8 @@ export interface GraphStoreService {
   /**
    * Adds a relation valid from `time`. When `cardinality` is `"one"`, current relations of the same
    * type from the same node to another node are closed at `time` (history keeps them). An
-   * identical current relation is reused (its properties updated), so relating twice is idempotent.
+   * identical current relation is reused (its properties updated), so relating twice is idempotent —
+   * except with `"event"`, which always adds a relation (one per occurrence, e.g. each handoff).
    */
   readonly relate: (input: {
     readonly from: string;
@@ -78,7 +79,7 @@ export interface GraphStoreService {
     readonly type: string;
     readonly properties: Readonly<Record<string, unknown>>;
     readonly time: number;
-    readonly cardinality: "one" | "many";
+    readonly cardinality: "one" | "many" | "event";
   }) => Effect.Effect<{ readonly edge: GraphEdge; readonly closed: number }, StoreError>;
   /** Merges `properties` into an edge's properties. */
   readonly updateEdge: (

@@ -131,6 +131,23 @@ export const graphStoreContract = (
     expect(updated[0]!.properties).toEqual({ since: 2020, weight: 2 });
   });
 
+  it("adds one relation per event with cardinality event", async () => {
+    for (const task of ["first", "second"]) {
+      await run((g) =>
+        g.relate({
+          from: `${p}ev1`,
+          to: `${p}ev2`,
+          type: "asked",
+          properties: { task },
+          time: 5,
+          cardinality: "event",
+        }),
+      );
+    }
+    const asked = await run((g) => g.edgesOf({ ids: [`${p}ev1`], direction: "out", types: ["asked"] }));
+    expect(asked.map((e) => e.properties.task)).toEqual(["first", "second"]);
+  });
+
   it("walks neighbours to depth k in both directions, filtered by relation type and time", async () => {
     // ada -works_at-> zed (t=200); bob -knows-> cy, dee; cy -mentors-> ada
     await run((g) =>

@@ -1,0 +1,116 @@
+/**
+ * Splits text and Markdown into chunks by structure: sections (headings), then paragraphs, then
+ * sentences, then (for a sentence longer than the limit) plain character windows. Chunks within a
+ * section overlap by the last sentences of the previous chunk, up to `overlapChars`.
+ */
+
+/** Chunking limits, in characters. */
+export interface ChunkOptions {
+  /** Largest chunk (default 1200 characters, about 300 tokens). */
+  readonly maxChars?: number;
+  /** How much of the previous chunk's tail a chunk repeats (default 150). */
+  readonly overlapChars?: number;
+}
+
+/** One chunk: its text and the headings above it. */
+export interface TextChunk {
+  readonly ord: number;
+  readonly text: string;
+  readonly headings: ReadonlyArray<string>;
+}
+
+interface Section {
+  readonly headings: ReadonlyArray<string>;
+  readonly body: string;
+}
+
+const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
+
+/** Sections of a Markdown text (plain text is one section with no headings). Code fences are kept whole. */
+const sections = (text: string): ReadonlyArray<Section> => {
+  const out: Section[] = [];
+  let path: string[] = [];
+  let lines: string[] = [];
+  let fenced = false;
+  const flush = () => {
+    const body = lines.join("\n").trim();
+    if (body) out.push({ headings: [...path], body });
+    lines = [];
+  };
+  for (const line of text.replace(/\r\n?/g, "\n").split("\n")) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const heading = fenced ? null : HEADING.exec(line);
+    if (heading) {
+      flush();
+      const level = heading[1]!.length;
+      path = [...path.slice(0, level - 1), heading[2]!];
+      continue;
+    }
+    lines.push(line);
+  }
+  flush();
+  return out;
+};
+
+const sentences = (paragraph: string): ReadonlyArray<string> =>
+  paragraph
+    .match(/[^.!?\n]+(?:[.!?]+["')\]]*|\n|$)\s*/g)
+    ?.map((s) => s.trim())
+    .filter(Boolean) ?? [paragraph];
+
+/** Pieces no longer than `max`: paragraphs, else sentences, else character windows. */
+const pieces = (body: string, max: number): ReadonlyArray<string> =>
+  body
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .flatMap((p) =>
+      p.length <= max
+        ? [p]
+        : sentences(p).flatMap((s) =>
+            s.length <= max
+              ? [s]
+              : Array.from({ length: Math.ceil(s.length / max) }, (_, i) => s.slice(i * max, (i + 1) * max)),
+          ),
+    );
+
+/** The tail of `text` made of whole sentences, at most `limit` characters ("" when none fits). */
+const tail = (text: string, limit: number): string => {
+  if (limit <= 0) return "";
+  const parts = sentences(text);
+  let out = "";
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const next = out ? `${parts[i]} ${out}` : parts[i]!;
+    if (next.length > limit) break;
+    out = next;
+  }
+  return out;
+};
+
+/** Chunks `text` (plain or Markdown). Deterministic: the same text always gives the same chunks. */
+export const chunkText = (text: string, options: ChunkOptions = {}): ReadonlyArray<TextChunk> => {
+  const max = Math.max(50, options.maxChars ?? 1200);
+  const overlap = Math.min(Math.max(0, options.overlapChars ?? 150), Math.floor(max / 3));
+  const chunks: TextChunk[] = [];
+  for (const section of sections(text)) {
+    let current = "";
+    let carried = ""; // the overlap that opened `current`
+    const emit = () => {
+      if (current && current !== carried)
+        chunks.push({ ord: chunks.length, text: current, headings: section.headings });
+      carried = tail(current, overlap);
+      current = carried;
+    };
+    for (const piece of pieces(section.body, max - overlap - 2)) {
+      const joined = current ? `${current}\n\n${piece}` : piece;
+      if (joined.length > max && current) {
+        emit();
+        current = current ? `${current}\n\n${piece}` : piece;
+      } else {
+        current = joined;
+      }
+    }
+    emit();
+  }
+  return chunks;
+};

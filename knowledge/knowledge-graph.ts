@@ -1,0 +1,350 @@
+/**
+ * `KnowledgeGraph`: the agents' memory. Entities, typed relations with validity intervals, facts in
+ * two tiers (working memory in process, long-term in the stores), episodes, agent lineage, and RAG
+ * over documents — on whichever `GraphStore`, `VectorStore` and `Embedder` are provided.
+ *
+ * Its `memory.*` operations take and return the wire shapes in `wire.ts`.
+ */
+import { Clock, Context, Effect, Layer } from "effect";
+import type { EventBus } from "../runtime/events.ts";
+import type { ChunkOptions } from "./chunker.ts";
+import { Embedder } from "./embedder.ts";
+import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { type GraphEdge, type GraphNode, type GraphPath, GraphStore, MAX_DEPTH } from "./graph-store.ts";
+import { findMentions } from "./internal/mentions.ts";
+import { ingestDocument } from "./rag/ingest.ts";
+import { searchChunks } from "./rag/retrieve.ts";
+import { VectorStore } from "./vector-store.ts";
+import type {
+  IngestParams,
+  IngestResult,
+  LineageEdge,
+  LineageParams,
+  LineageResult,
+  NeighborsParams,
+  NeighborsResult,
+  RecallParams,
+  RecallResult,
+  RelateParams,
+  RelateResult,
+  RememberParams,
+  RememberResult,
+  SearchParams,
+  SearchResult,
+  WireEdge,
+} from "./wire.ts";
+import { makeWorkingMemory } from "./working-memory.ts";
+
+/** Every failure of a memory operation. */
+export type MemoryError = KnowledgeInputError | StoreError | EmbedError;
+
+/** The lineage relation types, written from the runtime's event stream. */
+export const LINEAGE_TYPES = ["spawned_by", "supervised_by", "handed_off_to"] as const;
+
+/** The node id of an agent in the graph: `agent:<address>`. */
+export const agentNodeId = (address: string): string => `agent:${address}`;
+
+/** An episode: something an agent said or did, linked to it and to the entities it mentions. */
+export interface EpisodeInput {
+  readonly id: string;
+  readonly kind: "message" | "tool_result" | "handoff";
+  readonly agent: { readonly tree: string; readonly address: string; readonly id: string };
+  readonly text: string;
+  readonly time: number;
+  readonly properties?: Readonly<Record<string, unknown>>;
+}
+
+/** The memory service. */
+export interface KnowledgeGraphService {
+  readonly remember: (params: RememberParams) => Effect.Effect<RememberResult, MemoryError>;
+  readonly recall: (params: RecallParams) => Effect.Effect<RecallResult, MemoryError>;
+  /** Closes the current facts of an entity (one attribute or all), in both tiers. */
+  readonly forget: (params: {
+    readonly entity: string;
+    readonly attribute?: string;
+  }) => Effect.Effect<{ readonly forgotten: number }, MemoryError>;
+  readonly relate: (params: RelateParams) => Effect.Effect<RelateResult, MemoryError>;
+  readonly neighbors: (params: NeighborsParams) => Effect.Effect<NeighborsResult, MemoryError>;
+  readonly paths: (params: {
+    readonly from: string;
+    readonly to: string;
+    readonly maxDepth?: number;
+    readonly asOf?: number;
+  }) => Effect.Effect<{ readonly paths: ReadonlyArray<GraphPath> }, MemoryError>;
+  readonly entity: (id: string) => Effect.Effect<GraphNode, MemoryError>;
+  /** Creates or updates an entity (name defaults to the id). */
+  readonly upsertEntity: (entity: {
+    readonly id: string;
+    readonly type: string;
+    readonly name?: string;
+    readonly properties?: Readonly<Record<string, unknown>>;
+  }) => Effect.Effect<GraphNode, MemoryError>;
+  readonly recordEpisode: (episode: EpisodeInput) => Effect.Effect<void, MemoryError>;
+  readonly ingest: (params: IngestParams) => Effect.Effect<IngestResult, MemoryError>;
+  readonly search: (params: SearchParams) => Effect.Effect<SearchResult, MemoryError>;
+  readonly lineage: (params: LineageParams) => Effect.Effect<LineageResult, MemoryError>;
+}
+
+/** The memory service tag. */
+export class KnowledgeGraph extends Context.Tag("arbor/knowledge/KnowledgeGraph")<
+  KnowledgeGraph,
+  KnowledgeGraphService
+>() {}
+
+/** Settings of the memory model. */
+export interface KnowledgeGraphOptions {
+  /** Attributes that hold several values at once (a new value does not supersede the others). */
+  readonly multiValued?: ReadonlyArray<string>;
+  /** Relation types with one current target per source (default: `spawned_by`, `supervised_by`). */
+  readonly singleValuedRelations?: ReadonlyArray<string>;
+  /** Working memory: at most `capacity` facts; a `ttlMs` up to `maxTtlMs` (default 15 min) stays in process. */
+  readonly workingMemory?: { readonly capacity?: number; readonly maxTtlMs?: number };
+  readonly chunking?: ChunkOptions;
+  /** When given, every write publishes `memory.written`. */
+  readonly events?: EventBus;
+}
+
+const unknownEntity = (id: string) =>
+  new KnowledgeInputError({ reason: "unknown_entity", detail: `no entity with id ${JSON.stringify(id)}` });
+
+const wireEdge = (e: GraphEdge): WireEdge => ({ ...e });
+
+/** Makes the memory service on the provided stores and embedder. */
+export const makeKnowledgeGraph = (
+  options: KnowledgeGraphOptions = {},
+): Effect.Effect<KnowledgeGraphService, KnowledgeConfigError, GraphStore | VectorStore | Embedder> =>
+  Effect.gen(function* () {
+    const graph = yield* GraphStore;
+    const vectors = yield* VectorStore;
+    const embedder = yield* Embedder;
+    if (embedder.dimension !== vectors.dimension) {
+      return yield* new KnowledgeConfigError({
+        reason: "dimension_mismatch",
+        detail: `embedder ${embedder.name} makes ${embedder.dimension}-dimensional vectors but the vector store holds ${vectors.dimension}`,
+      });
+    }
+    const multi = new Set(options.multiValued ?? []);
+    const single = new Set(options.singleValuedRelations ?? ["spawned_by", "supervised_by"]);
+    const working = makeWorkingMemory(options.workingMemory ?? {});
+    const maxWorkingTtl = options.workingMemory?.maxTtlMs ?? 15 * 60_000;
+    const written = (kind: "fact" | "relation" | "entity" | "episode" | "document", key: string) =>
+      options.events
+        ? options.events.publish({ type: "memory.written", tree: "", address: "/", id: "memory", kind, key })
+        : Effect.void;
+
+    const requireNode = (id: string) =>
+      Effect.flatMap(graph.getNodes([id]), (nodes) =>
+        nodes[0] ? Effect.succeed(nodes[0]) : Effect.fail(unknownEntity(id)),
+      );
+    /** Creates a plain entity for an id nobody declared yet (remember/relate may name new things). */
+    const ensureNodes = (ids: ReadonlyArray<string>, now: number) =>
+      Effect.gen(function* () {
+        const known = new Set((yield* graph.getNodes(ids)).map((n) => n.id));
+        const missing = [...new Set(ids)].filter((id) => !known.has(id));
+        yield* graph.upsertNodes(
+          missing.map((id) => ({ id, type: "entity", name: id, properties: {} })),
+          now,
+        );
+      });
+
+    const service: KnowledgeGraphService = {
+      remember: ({ entity, attribute, value, ttlMs }) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          yield* ensureNodes([entity], now);
+          const isMulti = multi.has(attribute);
+          if (ttlMs !== undefined && ttlMs <= maxWorkingTtl) {
+            const set = yield* working.set({ entity, attribute, value, ttlMs, multi: isMulti });
+            yield* written("fact", `${entity}.${attribute}`);
+            return {
+              entity,
+              attribute,
+              superseded: set.superseded,
+              tier: "working" as const,
+              expiresAt: set.expiresAt,
+            };
+          }
+          const expiresAt = ttlMs === undefined ? null : now + ttlMs;
+          if (!isMulti) yield* working.forget(entity, attribute); // the long-term value wins from now on
+          const result = yield* graph.setFact({
+            entity,
+            attribute,
+            value,
+            time: now,
+            multi: isMulti,
+            expiresAt,
+          });
+          yield* written("fact", `${entity}.${attribute}`);
+          return { entity, attribute, superseded: result.superseded, tier: "long_term" as const, expiresAt };
+        }),
+      recall: ({ entity, attribute, asOf, history }) =>
+        Effect.gen(function* () {
+          yield* requireNode(entity);
+          const now = yield* Clock.currentTimeMillis;
+          const at = asOf ?? now;
+          const stored = yield* graph.facts({
+            entity,
+            ...(attribute === undefined ? {} : { attribute }),
+            asOf: at,
+            history: history === true,
+          });
+          const fresh = yield* working.get(entity, attribute, at);
+          // A working-memory value of a single-valued attribute overrides the stored one.
+          const shadowed = new Set(fresh.filter((f) => !multi.has(f.attribute)).map((f) => f.attribute));
+          const facts = [
+            ...stored.filter((f) => history === true || !shadowed.has(f.attribute)),
+            ...fresh,
+          ].map((f) => ({
+            attribute: f.attribute,
+            value: f.value,
+            validFrom: f.validFrom,
+            validTo: f.validTo,
+          }));
+          return { facts };
+        }),
+      forget: ({ entity, attribute }) =>
+        Effect.gen(function* () {
+          yield* requireNode(entity);
+          const now = yield* Clock.currentTimeMillis;
+          const a = yield* working.forget(entity, attribute);
+          const b = yield* graph.forget({
+            entity,
+            ...(attribute === undefined ? {} : { attribute }),
+            time: now,
+          });
+          yield* written("fact", `${entity}.${attribute ?? "*"}`);
+          return { forgotten: a + b };
+        }),
+      relate: ({ from, to, type, properties }) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          yield* ensureNodes([from, to], now);
+          const { edge, closed } = yield* graph.relate({
+            from,
+            to,
+            type,
+            properties: properties ?? {},
+            time: now,
+            cardinality: single.has(type) ? "one" : "many",
+          });
+          yield* written("relation", `${from}-${type}->${to}`);
+          return { edge: wireEdge(edge), closed };
+        }),
+      neighbors: ({ id, depth, types, asOf }) =>
+        Effect.gen(function* () {
+          yield* requireNode(id);
+          const now = yield* Clock.currentTimeMillis;
+          const sub = yield* graph.neighbors({
+            id,
+            depth: depth ?? 1,
+            ...(types ? { types } : {}),
+            asOf: asOf ?? now,
+          });
+          return { nodes: sub.nodes, edges: sub.edges.map(wireEdge) };
+        }),
+      paths: ({ from, to, maxDepth, asOf }) =>
+        Effect.gen(function* () {
+          yield* requireNode(from);
+          yield* requireNode(to);
+          const now = yield* Clock.currentTimeMillis;
+          const depth = Math.min(MAX_DEPTH, Math.max(1, Math.floor(maxDepth ?? 4)));
+          return { paths: yield* graph.paths({ from, to, maxDepth: depth, limit: 5, asOf: asOf ?? now }) };
+        }),
+      entity: requireNode,
+      upsertEntity: ({ id, type, name, properties }) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          const node = { id, type, name: name ?? id, properties: properties ?? {} };
+          yield* graph.upsertNodes([node], now);
+          yield* written("entity", id);
+          return node;
+        }),
+      recordEpisode: (episode) =>
+        Effect.gen(function* () {
+          const agentId = agentNodeId(episode.agent.address);
+          yield* ensureNodes([agentId], episode.time);
+          yield* graph.upsertNodes(
+            [
+              {
+                id: episode.id,
+                type: "episode",
+                name: episode.kind,
+                properties: {
+                  kind: episode.kind,
+                  text: episode.text.slice(0, 4000),
+                  tree: episode.agent.tree,
+                  address: episode.agent.address,
+                  agentId: episode.agent.id,
+                  time: episode.time,
+                  ...episode.properties,
+                },
+              },
+            ],
+            episode.time,
+          );
+          yield* graph.relate({
+            from: episode.id,
+            to: agentId,
+            type: "produced_by",
+            properties: {},
+            time: episode.time,
+            cardinality: "one",
+          });
+          const [mentioned] = yield* findMentions(graph, [episode.text]);
+          for (const entity of mentioned ?? []) {
+            yield* graph.relate({
+              from: episode.id,
+              to: entity.id,
+              type: "mentions",
+              properties: {},
+              time: episode.time,
+              cardinality: "many",
+            });
+          }
+          yield* written("episode", episode.id);
+        }),
+      ingest: (params) =>
+        Effect.tap(
+          ingestDocument({ graph, vectors, embedder, chunking: options.chunking ?? {} }, params),
+          (r) => (r.changed ? written("document", r.documentId) : Effect.void),
+        ),
+      search: (params) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          searchChunks({ graph, vectors, embedder }, params, now),
+        ),
+      lineage: ({ agent }) =>
+        Effect.gen(function* () {
+          const node = agent.startsWith("agent:")
+            ? yield* requireNode(agent)
+            : agent.startsWith("/")
+              ? yield* requireNode(agentNodeId(agent))
+              : ((yield* graph.findByProperty("agent", "agentId", agent))[0] ??
+                (yield* Effect.fail(unknownEntity(agent))));
+          const edges = yield* graph.connected({ id: node.id, types: [...LINEAGE_TYPES] });
+          const strip = (id: string) => (id.startsWith("agent:") ? id.slice("agent:".length) : id);
+          return {
+            edges: edges.map((e): LineageEdge => {
+              const p = e.properties;
+              return {
+                type: e.type as LineageEdge["type"],
+                from: strip(e.from),
+                to: strip(e.to),
+                time: e.validFrom,
+                endedAt: e.validTo,
+                ...(typeof p.task === "string" ? { task: p.task } : {}),
+                ...(typeof p.reason === "string" ? { reason: p.reason } : {}),
+                ...(typeof p.result === "string" ? { result: p.result } : {}),
+                ...(typeof p.error === "string" ? { error: p.error } : {}),
+              };
+            }),
+          };
+        }),
+    };
+    return service;
+  });
+
+/** The memory service as a layer over the stores and embedder. */
+export const layerKnowledgeGraph = (
+  options: KnowledgeGraphOptions = {},
+): Layer.Layer<KnowledgeGraph, KnowledgeConfigError, GraphStore | VectorStore | Embedder> =>
+  Layer.effect(KnowledgeGraph, makeKnowledgeGraph(options));

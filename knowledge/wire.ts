@@ -1,0 +1,182 @@
+/**
+ * The `memory.*` operations on the wire: param schemas (Effect Schema, also the JSON Schema given
+ * to models as tool inputs) and result shapes. The names and shapes are the contract the
+ * WebSocket server and the agent tools share.
+ */
+import { Schema } from "effect";
+import { MAX_DEPTH } from "./graph-store.ts";
+
+const Id = Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(512));
+const Time = Schema.Number.pipe(Schema.finite(), Schema.nonNegative());
+/** A JSON value (not `undefined`, not a function). */
+const JsonValue = Schema.Unknown.pipe(
+  Schema.filter((v) => v !== undefined && typeof v !== "function" && typeof v !== "symbol", {
+    message: () => "value must be JSON (a string, number, boolean, null, array or object)",
+  }),
+);
+
+/** `memory.remember {entity, attribute, value, ttlMs?}` */
+export const RememberParams = Schema.Struct({
+  entity: Id.annotations({ description: "the entity the fact is about, e.g. `user:alice`" }),
+  attribute: Id.annotations({ description: "what is remembered, e.g. `favourite_colour`" }),
+  value: JsonValue.annotations({ description: "the value (any JSON)" }),
+  ttlMs: Schema.optional(
+    Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
+      description: "forget after this many milliseconds (short TTLs live in working memory only)",
+    }),
+  ),
+});
+export type RememberParams = typeof RememberParams.Type;
+/** What `memory.remember` answers. */
+export interface RememberResult {
+  readonly entity: string;
+  readonly attribute: string;
+  /** How many older values this one closed. */
+  readonly superseded: number;
+  readonly tier: "working" | "long_term";
+  readonly expiresAt: number | null;
+}
+
+/** `memory.recall {entity, attribute?, asOf?, history?}` */
+export const RecallParams = Schema.Struct({
+  entity: Id,
+  attribute: Schema.optional(Id),
+  asOf: Schema.optional(Time.annotations({ description: "epoch ms: the facts as they were then" })),
+  history: Schema.optional(
+    Schema.Boolean.annotations({ description: "every value ever held, with intervals" }),
+  ),
+});
+export type RecallParams = typeof RecallParams.Type;
+/** One recalled fact; `validTo: null` means it still holds. */
+export interface RecalledFact {
+  readonly attribute: string;
+  readonly value: unknown;
+  readonly validFrom: number;
+  readonly validTo: number | null;
+}
+/** What `memory.recall` answers. */
+export interface RecallResult {
+  readonly facts: ReadonlyArray<RecalledFact>;
+}
+
+/** `memory.relate {from, to, type, properties?}` */
+export const RelateParams = Schema.Struct({
+  from: Id,
+  to: Id,
+  type: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).annotations({
+    description: "relation type, e.g. `works_at` (letters, digits, underscore)",
+  }),
+  properties: Schema.optional(Schema.Record({ key: Schema.String, value: JsonValue })),
+});
+export type RelateParams = typeof RelateParams.Type;
+/** A relation as the wire shows it. */
+export interface WireEdge {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly validFrom: number;
+  readonly validTo: number | null;
+}
+/** What `memory.relate` answers. */
+export interface RelateResult {
+  readonly edge: WireEdge;
+  /** How many contradicting relations it closed (single-valued relation types only). */
+  readonly closed: number;
+}
+
+/** `memory.neighbors {id, depth?, types?, asOf?}` */
+export const NeighborsParams = Schema.Struct({
+  id: Id,
+  depth: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, MAX_DEPTH))),
+  types: Schema.optional(Schema.Array(Schema.String)),
+  asOf: Schema.optional(Time),
+});
+export type NeighborsParams = typeof NeighborsParams.Type;
+/** A node as the wire shows it. */
+export interface WireNode {
+  readonly id: string;
+  readonly type: string;
+  readonly name: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+}
+/** What `memory.neighbors` answers. */
+export interface NeighborsResult {
+  readonly nodes: ReadonlyArray<WireNode>;
+  readonly edges: ReadonlyArray<WireEdge>;
+}
+
+/** `memory.ingest {documentId, text, metadata?}` */
+export const IngestParams = Schema.Struct({
+  documentId: Id,
+  text: Schema.String,
+  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: JsonValue })),
+});
+export type IngestParams = typeof IngestParams.Type;
+/** What `memory.ingest` answers; `changed: false` when the same content was already ingested. */
+export interface IngestResult {
+  readonly documentId: string;
+  readonly chunks: number;
+  readonly changed: boolean;
+}
+
+/** Retrieval modes. */
+export const SearchMode = Schema.Literal("vector", "keyword", "hybrid");
+export type SearchMode = typeof SearchMode.Type;
+
+/** `memory.search {query, k?, mode?, filter?}` */
+export const SearchParams = Schema.Struct({
+  query: Schema.String.annotations({ description: "what to look for, in words" }),
+  k: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100))),
+  mode: Schema.optional(SearchMode),
+  filter: Schema.optional(
+    Schema.Record({
+      key: Schema.String,
+      value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean),
+    }).annotations({
+      description: 'chunk metadata that must match exactly, e.g. {"lang": "en"}',
+    }),
+  ),
+});
+export type SearchParams = typeof SearchParams.Type;
+/** Each retriever's 1-based rank of a result (absent when that retriever did not find it). */
+export interface SearchRanks {
+  readonly vector?: number;
+  readonly keyword?: number;
+  readonly graph?: number;
+}
+/** One search result. */
+export interface SearchHit {
+  readonly documentId: string;
+  readonly chunkId: string;
+  readonly text: string;
+  readonly score: number;
+  readonly ranks: SearchRanks;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+/** What `memory.search` answers. */
+export interface SearchResult {
+  readonly results: ReadonlyArray<SearchHit>;
+}
+
+/** `memory.lineage {agent}`: an agent's address or id. */
+export const LineageParams = Schema.Struct({ agent: Id });
+export type LineageParams = typeof LineageParams.Type;
+/** One lineage edge: `from` and `to` are agent addresses; `time` is when it began. */
+export interface LineageEdge {
+  readonly type: "spawned_by" | "supervised_by" | "handed_off_to";
+  readonly from: string;
+  readonly to: string;
+  readonly time: number;
+  readonly endedAt: number | null;
+  /** For `handed_off_to`: the task, the reason, and the result (or error) once the target answered. */
+  readonly task?: string;
+  readonly reason?: string;
+  readonly result?: string;
+  readonly error?: string;
+}
+/** What `memory.lineage` answers. */
+export interface LineageResult {
+  readonly edges: ReadonlyArray<LineageEdge>;
+}
