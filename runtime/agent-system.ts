@@ -40,7 +40,9 @@ const uniqueId = (name: string, taken: (id: string) => boolean): string => {
   for (let n = 2; ; n++) if (!taken(`${name}-${n}`)) return `${name}-${n}`;
 };
 
-export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect<ArborRuntime, PluginError, Scope.Scope> =>
+export const makeAgentSystem = (
+  options: AgentSystemOptions = {},
+): Effect.Effect<ArborRuntime, PluginError, Scope.Scope> =>
   Effect.gen(function* () {
     const clock = yield* Effect.clock;
     const now = () => clock.unsafeCurrentTimeMillis();
@@ -56,21 +58,30 @@ export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect
     const trees = new Map<string, Tree>();
     // Added after the plugins: runs before they unload.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...trees.values()].reverse(), (tree) => tree.stop("runtime shutting down", "stopped"), { discard: true }),
+      Effect.forEach([...trees.values()].reverse(), (tree) => tree.stop("runtime shutting down", "stopped"), {
+        discard: true,
+      }),
     );
 
     const findTree = (treeId: string) =>
       Effect.suspend(() => {
         const tree = trees.get(treeId);
-        return tree ? Effect.succeed(tree) : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
+        return tree
+          ? Effect.succeed(tree)
+          : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
       });
     const findCell = (to: string) =>
       Effect.suspend(() => {
         const cell = router.resolve(to) as AgentCell | undefined;
-        return cell ? Effect.succeed(cell) : Effect.fail(new NotFound({ reason: "agent_not_found", target: to }));
+        return cell
+          ? Effect.succeed(cell)
+          : Effect.fail(new NotFound({ reason: "agent_not_found", target: to }));
       });
 
-    const spawnTree = (spec: unknown, spawn: SpawnOptions = {}): Effect.Effect<TreeHandle, SpecInvalid | PluginError> =>
+    const spawnTree = (
+      spec: unknown,
+      spawn: SpawnOptions = {},
+    ): Effect.Effect<TreeHandle, SpecInvalid | PluginError> =>
       Effect.gen(function* () {
         const name =
           typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string"
@@ -129,7 +140,9 @@ export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect
         Effect.suspend(() => {
           const direct = trees.get(to);
           if (direct) return Effect.succeed(direct.summary());
-          return Effect.flatMap(findCell(to), (cell) => Effect.map(findTree(cell.treeId), (t) => t.summary()));
+          return Effect.flatMap(findCell(to), (cell) =>
+            Effect.map(findTree(cell.treeId), (t) => t.summary()),
+          );
         }),
       send: (to, message) => router.send(to, message),
       ask: (to, input, askOptions) => {
@@ -138,12 +151,16 @@ export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect
         return timeoutMs === undefined
           ? ask
           : ask.pipe(
-              Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }) }),
+              Effect.timeoutFail({
+                duration: timeoutMs,
+                onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }),
+              }),
             );
       },
       stopAgent: (to, reason = "stopped by request") =>
         Effect.flatMap(findCell(to), (cell) => {
-          if (!cell.parent) return Effect.asVoid(Effect.flatMap(findTree(cell.treeId), (t) => t.stop(reason, "stopped")));
+          if (!cell.parent)
+            return Effect.asVoid(Effect.flatMap(findTree(cell.treeId), (t) => t.stop(reason, "stopped")));
           return Effect.sync(() => {
             cell.stop(reason, true);
             cell.parent?.supervisor?.remove(cell);
@@ -157,7 +174,10 @@ export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect
           ...counters,
         })),
       events,
-      providers: { get: (n) => registry.lookup("provider").get(n), names: () => registry.lookup("provider").names() },
+      providers: {
+        get: (n) => registry.lookup("provider").get(n),
+        names: () => registry.lookup("provider").names(),
+      },
       get tools() {
         const make = registry.factory("toolRunner");
         return make ? make(registry.lookup("tool")) : noTools;
@@ -167,7 +187,9 @@ export const makeAgentSystem = (options: AgentSystemOptions = {}): Effect.Effect
       awaitTree: (treeId) =>
         Effect.suspend(() => {
           const tree = trees.get(treeId);
-          return tree ? Effect.flatMap(Effect.succeed(tree), (t) => t.awaitEnd()) : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
+          return tree
+            ? Effect.flatMap(Effect.succeed(tree), (t) => t.awaitEnd())
+            : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
         }),
       trees: () => [...trees.values()],
     };

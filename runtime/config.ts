@@ -25,7 +25,10 @@ export interface LoadedConfig {
 }
 
 /** Reads the config file; `explicit` is the `--config` value when given. */
-export const loadConfig = (explicit?: string, cwd = process.cwd()): Effect.Effect<LoadedConfig, ConfigError> =>
+export const loadConfig = (
+  explicit?: string,
+  cwd = process.cwd(),
+): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.suspend((): Effect.Effect<LoadedConfig, ConfigError> => {
     const file = resolve(cwd, explicit ?? "arbor.config.json");
     if (!explicit && !existsSync(file)) return Effect.succeed({ file: undefined, config: {} });
@@ -33,15 +36,29 @@ export const loadConfig = (explicit?: string, cwd = process.cwd()): Effect.Effec
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      return Effect.fail(new ConfigError({ reason: "unreadable", file, detail: `cannot read it (${(error as Error).message})` }));
+      return Effect.fail(
+        new ConfigError({
+          reason: "unreadable",
+          file,
+          detail: `cannot read it (${(error as Error).message})`,
+        }),
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      return Effect.fail(new ConfigError({ reason: "not_json", file, detail: `not valid JSON: ${(error as Error).message}` }));
+      return Effect.fail(
+        new ConfigError({ reason: "not_json", file, detail: `not valid JSON: ${(error as Error).message}` }),
+      );
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      return Effect.fail(new ConfigError({ reason: "not_object", file, detail: "must be a JSON object with sections such as providers, mcp, knowledge" }));
+      return Effect.fail(
+        new ConfigError({
+          reason: "not_object",
+          file,
+          detail: "must be a JSON object with sections such as providers, mcp, knowledge",
+        }),
+      );
     return Effect.succeed({ file, config: parsed as Record<string, unknown> });
   });

@@ -4,7 +4,13 @@
  */
 import { Effect, Stream } from "effect";
 import type { GuardrailRunner } from "./guardrail.ts";
-import { type ModelChoice, type ModelProvider, type ModelRouter, ProviderError, type ProviderLookup } from "./model.ts";
+import {
+  type ModelChoice,
+  type ModelProvider,
+  type ModelRouter,
+  ProviderError,
+  type ProviderLookup,
+} from "./model.ts";
 import type { ToolRunner } from "./tool.ts";
 import type { TripwireMonitor } from "./tripwire.ts";
 
@@ -34,14 +40,22 @@ export const directModelRouter = (providers: ProviderLookup): ModelRouter => ({
     Effect.suspend(() => {
       const provider = pick(providers, choice);
       if (provider instanceof ProviderError) return Effect.fail(provider);
-      return provider.generate({ ...request, model: choice.model ?? "default", ...(choice.options ? { options: choice.options } : {}) });
+      return provider.generate({
+        ...request,
+        model: choice.model ?? "default",
+        ...(choice.options ? { options: choice.options } : {}),
+      });
     }),
   stream: (choice, request) =>
     Stream.unwrap(
       Effect.sync(() => {
         const provider = pick(providers, choice);
         if (provider instanceof ProviderError) return Stream.fail(provider);
-        return provider.stream({ ...request, model: choice.model ?? "default", ...(choice.options ? { options: choice.options } : {}) });
+        return provider.stream({
+          ...request,
+          model: choice.model ?? "default",
+          ...(choice.options ? { options: choice.options } : {}),
+        });
       }),
     ),
   embed: (choice, request) =>
@@ -50,7 +64,12 @@ export const directModelRouter = (providers: ProviderLookup): ModelRouter => ({
       if (provider instanceof ProviderError) return Effect.fail(provider);
       if (!provider.embed)
         return Effect.fail(
-          new ProviderError({ reason: "unavailable", provider: provider.name, retryable: false, detail: "this provider offers no embeddings" }),
+          new ProviderError({
+            reason: "unavailable",
+            provider: provider.name,
+            retryable: false,
+            detail: "this provider offers no embeddings",
+          }),
         );
       return provider.embed({ ...request, ...(choice.model !== undefined ? { model: choice.model } : {}) });
     }),
@@ -60,7 +79,12 @@ export const directModelRouter = (providers: ProviderLookup): ModelRouter => ({
 export const noTools: ToolRunner = {
   visible: () => [],
   call: (call) =>
-    Effect.succeed({ callId: call.id, name: call.name, ok: false, content: `unknown tool "${call.name}": no tools are registered` }),
+    Effect.succeed({
+      callId: call.id,
+      name: call.name,
+      ok: false,
+      content: `unknown tool "${call.name}": no tools are registered`,
+    }),
 };
 
 /** No guardrails: text passes unchanged. */

@@ -72,7 +72,9 @@ export class Registry {
       names: () => [...new Set([...(this.parent?.lookup(kind).names() ?? []), ...this.maps[kind].keys()])],
       all: () => {
         const own = this.maps[kind];
-        const inherited = (this.parent?.lookup(kind).all() ?? []).filter((item) => !own.has((item as { name?: string }).name ?? ""));
+        const inherited = (this.parent?.lookup(kind).all() ?? []).filter(
+          (item) => !own.has((item as { name?: string }).name ?? ""),
+        );
         return [...inherited, ...own.values()];
       },
     };
@@ -90,7 +92,11 @@ export class Registry {
   private add<K extends keyof Kinds>(kind: K, name: string, value: Kinds[K], plugin: string) {
     return Effect.gen(this, function* () {
       if (this.maps[kind].has(name)) {
-        return yield* new PluginError({ reason: "duplicate", plugin, detail: `a ${kind} named "${name}" is already registered` });
+        return yield* new PluginError({
+          reason: "duplicate",
+          plugin,
+          detail: `a ${kind} named "${name}" is already registered`,
+        });
       }
       this.maps[kind].set(name, value);
       this.ownVersion++;
@@ -152,7 +158,9 @@ export class Registry {
           plugin.setup(this.hostFor(plugin.name)).pipe(
             Scope.extend(pluginScope),
             Effect.catchAllDefect((defect) =>
-              Effect.fail(new PluginError({ reason: "setup_failed", plugin: plugin.name, detail: String(defect) })),
+              Effect.fail(
+                new PluginError({ reason: "setup_failed", plugin: plugin.name, detail: String(defect) }),
+              ),
             ),
           ),
         );
@@ -184,7 +192,9 @@ export const orderPlugins = (
     const byName = new Map<string, Plugin>();
     for (const plugin of plugins) {
       if (byName.has(plugin.name) || alreadyLoaded(plugin.name))
-        return Effect.fail(new PluginError({ reason: "duplicate", plugin: plugin.name, detail: "loaded twice" }));
+        return Effect.fail(
+          new PluginError({ reason: "duplicate", plugin: plugin.name, detail: "loaded twice" }),
+        );
       byName.set(plugin.name, plugin);
     }
     const order: Plugin[] = [];
@@ -193,13 +203,21 @@ export const orderPlugins = (
       const mark = state.get(plugin.name);
       if (mark === "done") return undefined;
       if (mark === "visiting")
-        return new PluginError({ reason: "cycle", plugin: plugin.name, detail: `requires form a cycle: ${[...chain, plugin.name].join(" → ")}` });
+        return new PluginError({
+          reason: "cycle",
+          plugin: plugin.name,
+          detail: `requires form a cycle: ${[...chain, plugin.name].join(" → ")}`,
+        });
       state.set(plugin.name, "visiting");
       for (const dependency of plugin.requires ?? []) {
         const required = byName.get(dependency);
         if (!required) {
           if (alreadyLoaded(dependency)) continue;
-          return new PluginError({ reason: "missing_dependency", plugin: plugin.name, detail: `requires "${dependency}", which is not loaded` });
+          return new PluginError({
+            reason: "missing_dependency",
+            plugin: plugin.name,
+            detail: `requires "${dependency}", which is not loaded`,
+          });
         }
         const error = visit(required, [...chain, plugin.name]);
         if (error) return error;

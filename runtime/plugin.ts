@@ -62,7 +62,10 @@ export interface PluginHost {
   readonly registerGuardrail: (guardrail: Guardrail) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerTripwire: (tripwire: TripwireDefinition) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerSpecSection: (section: SpecSection) => Effect.Effect<void, PluginError, Scope.Scope>;
-  readonly registerHandler: <S>(name: string, handler: MicroHandler<S>) => Effect.Effect<void, PluginError, Scope.Scope>;
+  readonly registerHandler: <S>(
+    name: string,
+    handler: MicroHandler<S>,
+  ) => Effect.Effect<void, PluginError, Scope.Scope>;
   /** Replaces the model router (the economic router does this); the previous one comes back when the scope closes. */
   readonly installModelRouter: (
     make: (providers: ProviderLookup) => ModelRouter,

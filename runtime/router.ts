@@ -114,7 +114,9 @@ export class Router {
       } else {
         const policy = target.mailbox.overflow;
         this.refused(target, envelope);
-        done(policy === "drop-newest" && envelope.kind !== "ask" ? "dropped" : this.fullError(target, policy));
+        done(
+          policy === "drop-newest" && envelope.kind !== "ask" ? "dropped" : this.fullError(target, policy),
+        );
       }
     };
     attempt();
@@ -122,7 +124,12 @@ export class Router {
   }
 
   private fullError(target: Routable, policy: "fail" | "drop-newest"): MailboxFull {
-    return new MailboxFull({ reason: "mailbox_full", address: target.address, capacity: target.mailbox.capacity, policy });
+    return new MailboxFull({
+      reason: "mailbox_full",
+      address: target.address,
+      capacity: target.mailbox.capacity,
+      policy,
+    });
   }
 
   private refused(target: Routable, envelope: Envelope): void {

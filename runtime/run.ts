@@ -48,13 +48,21 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
     });
     let treeId = "";
     const started = Date.now();
-    const handle = yield* system.spawnTree(withoutRootInput, options).pipe(Effect.tapError(() => Effect.sync(stopListening)));
+    const handle = yield* system
+      .spawnTree(withoutRootInput, options)
+      .pipe(Effect.tapError(() => Effect.sync(stopListening)));
     treeId = handle.treeId;
     const tree = system.trees().find((t) => t.treeId === treeId)!;
     const answer =
       input === undefined
         ? Either.left({ message: "no task: give the root one with --input or root.input in the spec" })
-        : yield* Effect.either(system.ask(handle.root, input, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}));
+        : yield* Effect.either(
+            system.ask(
+              handle.root,
+              input,
+              options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
+            ),
+          );
     const end = yield* tree.stop(
       Either.isRight(answer) ? "root completed its task" : answer.left.message,
       Either.isRight(answer) ? "completed" : "failed",
@@ -65,7 +73,9 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
       tree: treeId,
       status: end.status,
       output: Either.isRight(answer) ? answer.right.output : null,
-      ...(Either.isLeft(answer) || end.status !== "completed" ? { reason: Either.isLeft(answer) ? answer.left.message : end.reason } : {}),
+      ...(Either.isLeft(answer) || end.status !== "completed"
+        ? { reason: Either.isLeft(answer) ? answer.left.message : end.reason }
+        : {}),
       restarts,
       liveAgents: tree.cells().filter((c) => c.actorAlive).length,
       runningFibers: yield* tree.runningFibers(),

@@ -14,7 +14,7 @@ import type { EventBus } from "./events.ts";
 import type { MicroHandler } from "./plugin.ts";
 import type { Registry } from "./plugin-host.ts";
 import type { Router } from "./router.ts";
-import { type CompiledAgent, type CompiledTree, type CompileContext, compileAgent } from "./spec/compile.ts";
+import { type CompileContext, type CompiledAgent, type CompiledTree, compileAgent } from "./spec/compile.ts";
 import type { AgentNode, TreeSummary } from "./system.ts";
 
 /** How a tree ended. */
@@ -71,7 +71,13 @@ export class Tree implements TreeHost {
   }
 
   start(): void {
-    this.events.publishSync({ type: "tree.started", tree: this.treeId, address: `/${this.treeId}`, id: this.treeId, name: this.name });
+    this.events.publishSync({
+      type: "tree.started",
+      tree: this.treeId,
+      address: `/${this.treeId}`,
+      id: this.treeId,
+      name: this.name,
+    });
     this.root.start();
   }
 
@@ -96,7 +102,10 @@ export class Tree implements TreeHost {
     const registry = this.options.registry;
     const providers = registry.lookup("provider");
     return {
-      models: (registry.factory("router") ?? directModelRouter)({ get: providers.get, names: providers.names }),
+      models: (registry.factory("router") ?? directModelRouter)({
+        get: providers.get,
+        names: providers.names,
+      }),
       tools: registry.factory("toolRunner")?.(registry.lookup("tool")) ?? noTools,
       guardrails: registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails,
       tripwires: registry.factory("tripwireMonitor")?.(registry.lookup("tripwire")) ?? noTripwires,
@@ -139,7 +148,14 @@ export class Tree implements TreeHost {
         Effect.zipRight(
           Effect.sync(() => {
             this.status = "stopped";
-            this.events.publishSync({ type: "tree.stopped", tree: this.treeId, address: `/${this.treeId}`, id: this.treeId, reason, status });
+            this.events.publishSync({
+              type: "tree.stopped",
+              tree: this.treeId,
+              address: `/${this.treeId}`,
+              id: this.treeId,
+              reason,
+              status,
+            });
             this.options.onStopped(this);
           }),
         ),

@@ -8,7 +8,14 @@ import type { AgentNode } from "../../runtime/system.ts";
 
 const color = (code: number, text: string, on: boolean) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
 
-const stateColor: Record<string, number> = { idle: 32, working: 33, restarting: 35, down: 31, stopped: 90, failed: 31 };
+const stateColor: Record<string, number> = {
+  idle: 32,
+  working: 33,
+  restarting: 35,
+  down: 31,
+  stopped: 90,
+  failed: 31,
+};
 
 /** Renders a tree as lines with box-drawing branches. */
 export const renderTree = (root: AgentNode, ansi: boolean): string[] => {
@@ -19,9 +26,13 @@ export const renderTree = (root: AgentNode, ansi: boolean): string[] => {
     const state = node.status === "running" ? node.state : node.status;
     const restarts = node.restarts > 0 ? color(35, ` ↻${node.restarts}`, ansi) : "";
     const queued = node.mailbox.size > 0 ? color(90, ` ✉${node.mailbox.size}`, ansi) : "";
-    lines.push(`${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}`);
+    lines.push(
+      `${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}`,
+    );
     const childPrefix = top ? "" : prefix + (last ? "   " : "│  ");
-    node.children.forEach((child, i) => walk(child, childPrefix, i === node.children.length - 1, false));
+    node.children.forEach((child, i) => {
+      walk(child, childPrefix, i === node.children.length - 1, false);
+    });
   };
   walk(root, "", true, true);
   return lines;
@@ -88,7 +99,12 @@ export class LiveView {
   private draw(): void {
     this.timer = undefined;
     const root = this.inspect();
-    const lines = [this.header(), ...(root ? renderTree(root, true) : []), "", ...this.recent.map((l) => `  ${l}`)];
+    const lines = [
+      this.header(),
+      ...(root ? renderTree(root, true) : []),
+      "",
+      ...this.recent.map((l) => `  ${l}`),
+    ];
     const clear = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : "";
     this.out.write(`${clear}${lines.join("\n")}\n`);
     this.drawn = lines.length;

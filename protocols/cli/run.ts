@@ -53,10 +53,13 @@ export const runCommand: Command = {
       return fail(`${(error as Error).message}\n\n${usage}`);
     }
     const { values, positionals } = parsed;
-    if (positionals.length !== 1) return fail(`expected one spec file, got ${positionals.length}\n\n${usage}`);
+    if (positionals.length !== 1)
+      return fail(`expected one spec file, got ${positionals.length}\n\n${usage}`);
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) return fail("--timeout takes a positive number of milliseconds");
-    if (values.connect !== undefined) return fail("--connect needs the WebSocket client, which is not part of this build yet");
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0))
+      return fail("--timeout takes a positive number of milliseconds");
+    if (values.connect !== undefined)
+      return fail("--connect needs the WebSocket client, which is not part of this build yet");
     const json = values.json;
     const tty = !json && process.stdout.isTTY === true;
 
@@ -64,7 +67,10 @@ export const runCommand: Command = {
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
       const system = yield* makeAgentSystem({ plugins: defaultPlugins(config), config });
-      if (!json) process.stderr.write(`arbor: providers: ${system.providers.names().join(", ")}; config: ${file ?? "none (embedded defaults)"}\n`);
+      if (!json)
+        process.stderr.write(
+          `arbor: providers: ${system.providers.names().join(", ")}; config: ${file ?? "none (embedded defaults)"}\n`,
+        );
       let view: LiveView | undefined;
       system.events.listen((event: ArborEvent) => {
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -97,7 +103,10 @@ export const runCommand: Command = {
     if (Exit.isFailure(exit)) {
       const failure = Cause.failureOption(exit.cause);
       if (failure._tag === "Some") {
-        if (json) process.stdout.write(`${JSON.stringify({ type: "run.error", error: failure.value._tag, message: failure.value.message })}\n`);
+        if (json)
+          process.stdout.write(
+            `${JSON.stringify({ type: "run.error", error: failure.value._tag, message: failure.value.message })}\n`,
+          );
         return fail(failure.value.message, ExitCode.usage);
       }
       return fail(`internal error: ${Cause.pretty(exit.cause)}`, ExitCode.failed);

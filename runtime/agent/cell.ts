@@ -13,8 +13,8 @@ import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
-import { Mailbox } from "./mailbox.ts";
 import { agentMachine, type MachineHost } from "./machine.ts";
+import { Mailbox } from "./mailbox.ts";
 import { type MicroHost, type MicroModelHost, microHandlerLogic, microModelLogic } from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
@@ -41,6 +41,7 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   private startedOnce = false;
   private infoCache: AgentInfo | undefined;
   private lastCrash = "";
+  private pulling = false;
   /** `agent.stopped` was published for the latest incarnation. */
   private announcedStop = false;
 
@@ -112,7 +113,8 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
         ...(this.parent ? { parent: this.parent.address } : {}),
         incarnation: this.incarnation,
       });
-      if (this.agent.spec.input !== undefined) this.mailbox.offer({ kind: "input", input: this.agent.spec.input });
+      if (this.agent.spec.input !== undefined)
+        this.mailbox.offer({ kind: "input", input: this.agent.spec.input });
     }
     this.supervisor?.startChildren();
     if (this.current) {
@@ -122,7 +124,14 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
       if (retry.crashes >= maxTaskCrashes) {
         const detail = `the task crashed the agent ${retry.crashes} times (last: ${this.lastCrash}); it is not tried again`;
         settle(retry, Exit.fail(new AgentFailed({ reason: "crashed", address: this.address, detail })));
-        this.tree.events.publishSync({ type: "agent.request_failed", tree: this.treeId, address: this.address, id: this.id, requestId: requestIdOf(retry), reason: detail });
+        this.tree.events.publishSync({
+          type: "agent.request_failed",
+          tree: this.treeId,
+          address: this.address,
+          id: this.id,
+          requestId: requestIdOf(retry),
+          reason: detail,
+        });
       } else if (!retry.cancelled) this.mailbox.unshift(retry);
     }
     this.pull();
@@ -146,13 +155,23 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
 
   /** Hands the next queued task to the incarnation when it is free. */
   pull(): void {
-    if (this.status !== "running" || this.busy || !this.actor) return;
+    if (this.status !== "running" || this.busy || this.pulling || !this.actor) return;
+    this.pulling = true;
+    try {
+      this.pullOne();
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  private pullOne(): void {
+    if (!this.actor) return;
     let envelope = this.mailbox.take();
     while (envelope?.cancelled) envelope = this.mailbox.take();
     if (!envelope) return;
     if (this.agent.spec.handler !== undefined) {
       this.actor.send({ type: "MSG", envelope });
-      if (this.status === "running") this.pull();
+      if (this.status === "running") queueMicrotask(() => this.pull());
       return;
     }
     this.busy = true;
@@ -275,7 +294,11 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   }
 
   /** Stops for good: subtree first, then fails every pending request and leaves the router. */
-  stop(reason: string, normal: boolean, failure: AgentFailed["reason"] = normal ? "stopped" : "gave_up"): void {
+  stop(
+    reason: string,
+    normal: boolean,
+    failure: AgentFailed["reason"] = normal ? "stopped" : "gave_up",
+  ): void {
     if (this.status === "stopped" || this.status === "failed") return;
     this.supervisor?.stopChildren(reason, normal);
     this.halt(reason, true, normal);

@@ -3,16 +3,16 @@
  * a way to fork fibers that the tree owns, the router, the step's services and the registries.
  */
 import type { Effect, Either, Fiber } from "effect";
+import type { Counters } from "../counters.ts";
 import type { SpecInvalid } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { GuardrailRunner } from "../guardrail.ts";
 import type { ModelRouter } from "../model.ts";
 import type { MicroHandler } from "../plugin.ts";
+import type { Router } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { ToolRunner } from "../tool.ts";
 import type { TripwireMonitor } from "../tripwire.ts";
-import type { Counters } from "../counters.ts";
-import type { Router } from "../router.ts";
 
 /** The services an agent step calls, looked up per call so hot reloads apply to the next step. */
 export interface StepServices {

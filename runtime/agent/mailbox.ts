@@ -94,9 +94,10 @@ export class Mailbox<T> {
     for (const wake of waiters) wake();
   }
 
+  /** Wakes one waiting sender on a later microtask, never inside the taker's own call. */
   private wakeOne(): void {
     const wake = this.waiters.shift();
-    if (wake) wake();
+    if (wake) queueMicrotask(wake);
   }
 
   private grow(): void {

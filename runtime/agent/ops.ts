@@ -19,7 +19,9 @@ export const agentOps = (cell: AgentCell): AgentOps => ({
   spawn: (spec) =>
     Effect.suspend(() => {
       if (!cell.supervisor)
-        return Effect.fail(new NotAllowed({ reason: "kind", address: cell.address, detail: "a micro agent cannot spawn" }));
+        return Effect.fail(
+          new NotAllowed({ reason: "kind", address: cell.address, detail: "a micro agent cannot spawn" }),
+        );
       return Either.match(cell.supervisor.spawn(spec), {
         onLeft: (error) => Effect.fail(error),
         onRight: (child) => Effect.succeed({ address: child.address, id: child.id }),

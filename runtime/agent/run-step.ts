@@ -18,7 +18,11 @@ const describeDefect = (defect: unknown): string =>
 export const outcomeOf = (exit: Exit.Exit<StepResult, AskError>): StepOutcome | undefined => {
   if (Exit.isSuccess(exit)) {
     const { output, usage, exit: exitReason } = exit.value;
-    return { _tag: "Replied", reply: { output, usage }, ...(exitReason !== undefined ? { exit: exitReason } : {}) };
+    return {
+      _tag: "Replied",
+      reply: { output, usage },
+      ...(exitReason !== undefined ? { exit: exitReason } : {}),
+    };
   }
   const cause = exit.cause;
   const failure = Cause.failureOption(cause);

@@ -34,15 +34,22 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
     const destination = cell.agent.model?.provider === "scripted" ? "local" : "network";
-    const input = yield* services.guardrails().check({ stage: "input", text: task, agent: info, destination });
+    const input = yield* services
+      .guardrails()
+      .check({ stage: "input", text: task, agent: info, destination });
     const messages: ChatMessage[] = [];
-    const system = [cell.agent.spec.role ? `You are the ${cell.agent.spec.role}.` : "", cell.agent.spec.instructions ?? ""]
+    const system = [
+      cell.agent.spec.role ? `You are the ${cell.agent.spec.role}.` : "",
+      cell.agent.spec.instructions ?? "",
+    ]
       .filter((s) => s.length > 0)
       .join("\n");
     if (system.length > 0) messages.push({ role: "system", content: system });
     messages.push({ role: "user", content: input });
     const answer = yield* runModelWithTools(cell, messages, visibleTools, destination);
-    const output = yield* services.guardrails().check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    const output = yield* services
+      .guardrails()
+      .check({ stage: "output", text: answer.text, agent: info, destination: "local" });
     return { output, usage: delegated ? addUsage(answer.usage, delegated.usage) : answer.usage };
   });
   return services.tripwires().guardStep(info, body);

@@ -21,7 +21,9 @@ export class Supervisor {
   startChildren(): void {
     this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity, as in OTP
     if (this.children.length === 0) {
-      this.children = this.cell.agent.children.map((agent) => new AgentCell(this.cell.tree, agent, this.cell));
+      this.children = this.cell.agent.children.map(
+        (agent) => new AgentCell(this.cell.tree, agent, this.cell),
+      );
     }
     for (const child of this.children) {
       if (child.status === "down" || child.status === "restarting" || child.incarnation === 0) child.start();
@@ -61,9 +63,13 @@ export class Supervisor {
       Either.left(new NotAllowed({ reason: "limit", address: this.cell.address, detail }));
     if (this.cell.status !== "running") return deny("cannot spawn while not running");
     if (this.children.length >= tree.limits.maxChildren)
-      return deny(`already has ${this.children.length} children (limits.maxChildren ${tree.limits.maxChildren})`);
+      return deny(
+        `already has ${this.children.length} children (limits.maxChildren ${tree.limits.maxChildren})`,
+      );
     if (tree.agentCount() >= tree.limits.maxAgents)
-      return deny(`the tree already has ${tree.agentCount()} agents (limits.maxAgents ${tree.limits.maxAgents})`);
+      return deny(
+        `the tree already has ${tree.agentCount()} agents (limits.maxAgents ${tree.limits.maxAgents})`,
+      );
     return Either.map(tree.compileChild(raw, this.cell.agent), (agent) => {
       const child = new AgentCell(tree, agent, this.cell, true);
       this.children.push(child);
@@ -76,7 +82,8 @@ export class Supervisor {
   childExited(child: AgentCell, reason: string, normal: boolean): void {
     const tree = this.cell.tree;
     if (this.cell.status !== "running") return; // we are going down ourselves
-    const restartType = child.dynamic && child.agent.spec.restart === undefined ? "temporary" : child.agent.restart;
+    const restartType =
+      child.dynamic && child.agent.spec.restart === undefined ? "temporary" : child.agent.restart;
     if (restartType === "temporary" || (restartType === "transient" && normal)) {
       child.stop(reason, normal, normal ? "stopped" : "crashed");
       if (restartType === "temporary") this.remove(child);

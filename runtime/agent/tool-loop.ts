@@ -27,7 +27,11 @@ export const runModelWithTools = (
     const info = cell.info;
     const choice = cell.agent.model;
     if (!choice) {
-      return yield* new NotAllowed({ reason: "kind", address: cell.address, detail: "this agent has no model" });
+      return yield* new NotAllowed({
+        reason: "kind",
+        address: cell.address,
+        detail: "this agent has no model",
+      });
     }
     const messages = [...initial];
     const usage = { inputTokens: 0, outputTokens: 0 };
@@ -49,7 +53,9 @@ export const runModelWithTools = (
       usage.outputTokens += response.usage.outputTokens;
       counters.providerCalls++;
       counters.tokens += response.usage.inputTokens + response.usage.outputTokens;
-      yield* services.tripwires().observe({ metric: "tokens", value: usage.inputTokens + usage.outputTokens, agent: info });
+      yield* services
+        .tripwires()
+        .observe({ metric: "tokens", value: usage.inputTokens + usage.outputTokens, agent: info });
       if (response.toolCalls.length === 0) return { text: response.text, usage };
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
       for (const call of response.toolCalls) {
@@ -64,7 +70,12 @@ export const runModelWithTools = (
         );
         const result: ToolResult = Either.isLeft(checked)
           ? { callId: call.id, name: call.name, ok: false, content: `refused: ${checked.left.message}` }
-          : yield* services.tools().call({ ...call, args: parseOr(checked.right, call.args) }, { agent: info, ops: agentOps(cell) });
+          : yield* services
+              .tools()
+              .call(
+                { ...call, args: parseOr(checked.right, call.args) },
+                { agent: info, ops: agentOps(cell) },
+              );
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
       toolCalls += response.toolCalls.length;

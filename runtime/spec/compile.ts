@@ -56,9 +56,12 @@ const pathOf = (segments: ReadonlyArray<PropertyKey>): string =>
 /** Finds object cycles (possible through YAML aliases or specs built in code) before decoding recurses into them. */
 const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Problem | undefined => {
   if (typeof value !== "object" || value === null) return undefined;
-  if (ancestors.has(value)) return { path, message: "cycle: this object contains itself; a tree must be finite" };
+  if (ancestors.has(value))
+    return { path, message: "cycle: this object contains itself; a tree must be finite" };
   ancestors.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
   for (const [segment, child] of entries) {
     const found = findCycle(child, path + segment, ancestors);
     if (found) return found;
@@ -91,16 +94,21 @@ const mergeAlternatives = (problems: ReadonlyArray<Problem>): ReadonlyArray<Prob
     const seen = match ? expectedAt.get(problem.path) : undefined;
     if (match && seen) {
       seen.expected.push(match[1]!);
-      out[seen.index] = { path: problem.path, message: `expected one of ${seen.expected.join(", ")}; got ${seen.actual}` };
+      out[seen.index] = {
+        path: problem.path,
+        message: `expected one of ${seen.expected.join(", ")}; got ${seen.actual}`,
+      };
     } else {
-      if (match) expectedAt.set(problem.path, { expected: [match[1]!], actual: match[2]!, index: out.length });
+      if (match)
+        expectedAt.set(problem.path, { expected: [match[1]!], actual: match[2]!, index: out.length });
       out.push(problem);
     }
   }
   return out;
 };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 const toModelChoice = (model: Record<string, unknown>): ModelChoice => {
   const { provider, model: name, profile, temperature, maxTokens, ...options } = model;
@@ -124,7 +132,11 @@ interface Base {
 export const compileTree = (raw: unknown, ctx: CompileContext): Either.Either<CompiledTree, SpecInvalid> =>
   compile(raw, ctx, undefined);
 
-const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Either.Either<CompiledTree, SpecInvalid> => {
+const compile = (
+  raw: unknown,
+  ctx: CompileContext,
+  base: Base | undefined,
+): Either.Either<CompiledTree, SpecInvalid> => {
   const cycle = findCycle(raw, "$", new Set());
   if (cycle) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [cycle] }));
   const problems: Problem[] = base
@@ -133,8 +145,14 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
   const tree = base ? { root: raw, limits: base.limits } : isRecord(raw) ? raw : {};
   const limitsRaw = isRecord(tree.limits) ? tree.limits : {};
   const limit = (key: keyof typeof defaults.limits) =>
-    typeof limitsRaw[key] === "number" && (limitsRaw[key] as number) > 0 ? (limitsRaw[key] as number) : defaults.limits[key];
-  const limits = { maxDepth: limit("maxDepth"), maxChildren: limit("maxChildren"), maxAgents: limit("maxAgents") };
+    typeof limitsRaw[key] === "number" && (limitsRaw[key] as number) > 0
+      ? (limitsRaw[key] as number)
+      : defaults.limits[key];
+  const limits = {
+    maxDepth: limit("maxDepth"),
+    maxChildren: limit("maxChildren"),
+    maxAgents: limit("maxAgents"),
+  };
   let agents = 0;
 
   const walk = (
@@ -148,10 +166,17 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
     if (!isRecord(node)) return undefined;
     agents++;
     const name = typeof node.name === "string" ? node.name : "?";
-    const kind = node.kind === "parent" || node.kind === "child" || node.kind === "micro" ? node.kind : undefined;
+    const kind =
+      node.kind === "parent" || node.kind === "child" || node.kind === "micro" ? node.kind : undefined;
     const address = `${parentAddress}/${name}`;
-    if (depth > limits.maxDepth) problems.push({ path, message: `too deep: depth ${depth} exceeds limits.maxDepth ${limits.maxDepth}` });
-    if (kind === "parent" && parentKind === "child") problems.push({ path: `${path}.kind`, message: "a child agent cannot have a parent agent below it (children may only spawn children and micro agents)" });
+    if (depth > limits.maxDepth)
+      problems.push({ path, message: `too deep: depth ${depth} exceeds limits.maxDepth ${limits.maxDepth}` });
+    if (kind === "parent" && parentKind === "child")
+      problems.push({
+        path: `${path}.kind`,
+        message:
+          "a child agent cannot have a parent agent below it (children may only spawn children and micro agents)",
+      });
     if (kind && parentKind === "micro") problems.push({ path, message: "a micro agent cannot spawn" });
 
     // Model: own or inherited; validated by its provider.
@@ -166,19 +191,28 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
             message: `unknown provider "${model.provider}" (available: ${ctx.providers.names().join(", ") || "none"})`,
           });
         } else {
-          const validate = (provider as { validate?: (o: unknown, p: string) => ReadonlyArray<Problem> }).validate;
+          const validate = (provider as { validate?: (o: unknown, p: string) => ReadonlyArray<Problem> })
+            .validate;
           if (validate) problems.push(...validate(model.options ?? {}, `${path}.model`));
         }
       } else if (model.profile === undefined) {
-        problems.push({ path: `${path}.model`, message: 'name a "provider" (e.g. "scripted") or a routing "profile"' });
+        problems.push({
+          path: `${path}.model`,
+          message: 'name a "provider" (e.g. "scripted") or a routing "profile"',
+        });
       }
     }
     const handler = typeof node.handler === "string" ? node.handler : undefined;
     if (handler !== undefined) {
-      if (kind !== undefined && kind !== "micro") problems.push({ path: `${path}.handler`, message: "only micro agents take a handler" });
-      else if (!ctx.hasHandler(handler)) problems.push({ path: `${path}.handler`, message: `unknown handler "${handler}"` });
+      if (kind !== undefined && kind !== "micro")
+        problems.push({ path: `${path}.handler`, message: "only micro agents take a handler" });
+      else if (!ctx.hasHandler(handler))
+        problems.push({ path: `${path}.handler`, message: `unknown handler "${handler}"` });
     } else if (!model && kind) {
-      problems.push({ path, message: "no model: set `model` on this agent or an ancestor (or a `handler` on a micro agent)" });
+      problems.push({
+        path,
+        message: "no model: set `model` on this agent or an ancestor (or a `handler` on a micro agent)",
+      });
     }
     if (Array.isArray(node.tools)) {
       node.tools.forEach((tool, i) => {
@@ -188,7 +222,12 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
     }
     const sup = isRecord(node.supervision) ? node.supervision : {};
     const backoff = isRecord(sup.backoff) ? sup.backoff : undefined;
-    if (backoff && typeof backoff.minMs === "number" && typeof backoff.maxMs === "number" && backoff.minMs > backoff.maxMs)
+    if (
+      backoff &&
+      typeof backoff.minMs === "number" &&
+      typeof backoff.maxMs === "number" &&
+      backoff.minMs > backoff.maxMs
+    )
       problems.push({ path: `${path}.supervision.backoff`, message: "minMs must not exceed maxMs" });
 
     // Plugin-owned sections: validate, then merge with what is inherited (tighten only).
@@ -208,14 +247,22 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
     }
 
     const rawChildren = Array.isArray(node.children) ? node.children : [];
-    if (rawChildren.length > 0 && kind === "micro") problems.push({ path: `${path}.children`, message: "a micro agent cannot have children" });
+    if (rawChildren.length > 0 && kind === "micro")
+      problems.push({ path: `${path}.children`, message: "a micro agent cannot have children" });
     if (rawChildren.length > limits.maxChildren)
-      problems.push({ path: `${path}.children`, message: `${rawChildren.length} children exceed limits.maxChildren ${limits.maxChildren}` });
+      problems.push({
+        path: `${path}.children`,
+        message: `${rawChildren.length} children exceed limits.maxChildren ${limits.maxChildren}`,
+      });
     const seen = new Map<string, number>();
     rawChildren.forEach((child, i) => {
       if (isRecord(child) && typeof child.name === "string") {
         const first = seen.get(child.name);
-        if (first !== undefined) problems.push({ path: `${path}.children[${i}].name`, message: `duplicate sibling name "${child.name}" (also at children[${first}])` });
+        if (first !== undefined)
+          problems.push({
+            path: `${path}.children[${i}].name`,
+            message: `duplicate sibling name "${child.name}" (also at children[${first}])`,
+          });
         else seen.set(child.name, i);
       }
     });
@@ -242,7 +289,9 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
       restart: (node.restart as CompiledAgent["restart"]) ?? defaults.restart,
       mailbox: {
         capacity: (isRecord(node.mailbox) && (node.mailbox.capacity as number)) || defaults.mailbox.capacity,
-        overflow: ((isRecord(node.mailbox) && node.mailbox.overflow) as CompiledAgent["mailbox"]["overflow"]) || defaults.mailbox.overflow,
+        overflow:
+          ((isRecord(node.mailbox) && node.mailbox.overflow) as CompiledAgent["mailbox"]["overflow"]) ||
+          defaults.mailbox.overflow,
       },
       maxToolRounds: (node.maxToolRounds as number) ?? defaults.maxToolRounds,
       settings,
@@ -256,9 +305,15 @@ const compile = (raw: unknown, ctx: CompileContext, base: Base | undefined): Eit
         settings: { ...base.parent.settings },
       })
     : walk(tree.root, "$.root", 0, `/${ctx.treeId}`, undefined, { model: undefined, settings: {} });
-  if (agents > limits.maxAgents) problems.push({ path: "$.root", message: `${agents} agents exceed limits.maxAgents ${limits.maxAgents}` });
+  if (agents > limits.maxAgents)
+    problems.push({
+      path: "$.root",
+      message: `${agents} agents exceed limits.maxAgents ${limits.maxAgents}`,
+    });
   if (problems.length > 0 || !root) {
-    const unique = problems.filter((p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i);
+    const unique = problems.filter(
+      (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
+    );
     return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: unique }));
   }
   return Either.right({ spec: raw as TreeSpec, treeId: ctx.treeId, root, agents, limits });
@@ -270,4 +325,5 @@ export const compileAgent = (
   parent: CompiledAgent,
   ctx: CompileContext,
   limits: CompiledTree["limits"],
-): Either.Either<CompiledAgent, SpecInvalid> => Either.map(compile(raw, ctx, { parent, limits }), (tree) => tree.root);
+): Either.Either<CompiledAgent, SpecInvalid> =>
+  Either.map(compile(raw, ctx, { parent, limits }), (tree) => tree.root);

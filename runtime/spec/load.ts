@@ -24,10 +24,18 @@ export const loadSpecFile = (file: string): Effect.Effect<unknown, SpecFileError
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      return Effect.fail(new SpecFileError({ reason: "unreadable", file, detail: `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }));
+      return Effect.fail(
+        new SpecFileError({
+          reason: "unreadable",
+          file,
+          detail: `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        }),
+      );
     }
     try {
-      return Effect.succeed(/\.ya?ml$/i.test(file) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text));
+      return Effect.succeed(
+        /\.ya?ml$/i.test(file) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text),
+      );
     } catch (error) {
       return Effect.fail(new SpecFileError({ reason: "unparsable", file, detail: (error as Error).message }));
     }

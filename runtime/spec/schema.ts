@@ -104,7 +104,12 @@ export type TreeSpec = Schema.Schema.Type<typeof TreeSpecSchema>;
 
 /** Defaults applied when a spec leaves a setting out. */
 export const defaults = {
-  supervision: { strategy: "one_for_one", maxRestarts: 3, periodMs: 5000, backoff: { minMs: 10, maxMs: 1000 } },
+  supervision: {
+    strategy: "one_for_one",
+    maxRestarts: 3,
+    periodMs: 5000,
+    backoff: { minMs: 10, maxMs: 1000 },
+  },
   restart: "permanent",
   mailbox: { capacity: 1024, overflow: "backpressure" },
   limits: { maxDepth: 16, maxChildren: 10_000, maxAgents: 100_000 },

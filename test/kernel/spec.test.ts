@@ -30,7 +30,12 @@ describe("tree spec validation", () => {
         children: [
           { name: "w", kind: "worker" },
           { name: "w", kind: "child", children: [{ name: "p", kind: "parent" }] },
-          { name: "m", kind: "micro", handler: "echo", children: [{ name: "x", kind: "micro", handler: "echo" }] },
+          {
+            name: "m",
+            kind: "micro",
+            handler: "echo",
+            children: [{ name: "x", kind: "micro", handler: "echo" }],
+          },
           { name: "t", kind: "child", tools: ["no_such_tool"], modle: {} },
         ],
       },
@@ -50,12 +55,18 @@ describe("tree spec validation", () => {
         "$.root.children[3].modle",
       ]),
     );
-    const byPath = (path: string) => problems.filter((p) => p.path === path).map((p) => p.message).join(" | ");
+    const byPath = (path: string) =>
+      problems
+        .filter((p) => p.path === path)
+        .map((p) => p.message)
+        .join(" | ");
     expect(byPath("$.root.model.provider")).toMatch(/unknown provider "nope".*scripted/);
     expect(byPath("$.root.children[1].name")).toMatch(/duplicate sibling name "w"/);
     expect(byPath("$.root.children[2].children")).toMatch(/micro agent cannot have children/);
     expect(byPath("$.root.children[1].children[0].kind")).toMatch(/child agent cannot have a parent/);
-    expect(byPath("$.root.children[0].kind")).toMatch(/expected one of "parent", "child", "micro"; got "worker"/);
+    expect(byPath("$.root.children[0].kind")).toMatch(
+      /expected one of "parent", "child", "micro"; got "worker"/,
+    );
     expect(byPath("$.root.children[3].tools[0]")).toMatch(/unknown tool "no_such_tool"/);
     expect(byPath("$.root.children[3].modle")).toMatch(/unknown field/);
   });
@@ -64,15 +75,26 @@ describe("tree spec validation", () => {
     const root: Record<string, unknown> = { name: "lead", kind: "parent", model: scripted };
     root.children = [root];
     const problems = await problemsOf({ name: "loop", root });
-    expect(problems).toEqual([expect.objectContaining({ path: "$.root.children[0]", message: expect.stringMatching(/cycle/) })]);
+    expect(problems).toEqual([
+      expect.objectContaining({ path: "$.root.children[0]", message: expect.stringMatching(/cycle/) }),
+    ]);
   });
 
   it("checks limits: depth and children per agent", async () => {
-    const deep = { name: "a", kind: "child", children: [{ name: "b", kind: "child", children: [{ name: "c", kind: "micro", handler: "echo" }] }] };
+    const deep = {
+      name: "a",
+      kind: "child",
+      children: [{ name: "b", kind: "child", children: [{ name: "c", kind: "micro", handler: "echo" }] }],
+    };
     const problems = await problemsOf({
       name: "limits",
       limits: { maxDepth: 2, maxChildren: 1 },
-      root: { name: "lead", kind: "parent", model: scripted, children: [deep, { name: "z", kind: "micro", handler: "echo" }] },
+      root: {
+        name: "lead",
+        kind: "parent",
+        model: scripted,
+        children: [deep, { name: "z", kind: "micro", handler: "echo" }],
+      },
     });
     expect(problems.map((p) => p.message).join("\n")).toMatch(/depth 3 exceeds limits.maxDepth 2/);
     expect(problems.map((p) => p.message).join("\n")).toMatch(/2 children exceed limits.maxChildren 1/);
@@ -84,7 +106,13 @@ describe("tree spec validation", () => {
       root: {
         name: "lead",
         kind: "parent",
-        children: [{ name: "w", kind: "child", model: { provider: "scripted", script: [{ text: "a", crash: "b" }, { dleayMs: 3 }] } }],
+        children: [
+          {
+            name: "w",
+            kind: "child",
+            model: { provider: "scripted", script: [{ text: "a", crash: "b" }, { dleayMs: 3 }] },
+          },
+        ],
       },
     });
     expect(problems).toEqual(
@@ -109,7 +137,11 @@ describe("tree spec validation", () => {
       }),
     );
     expect(tree.handle).toEqual({ treeId: "ok", name: "ok", root: "/ok/lead" });
-    expect(tree.node.children[0]).toMatchObject({ address: "/ok/lead/w", kind: "child", mailbox: { capacity: 1024 } });
+    expect(tree.node.children[0]).toMatchObject({
+      address: "/ok/lead/w",
+      kind: "child",
+      mailbox: { capacity: 1024 },
+    });
     expect(tree.reply.output).toBe("ok");
   });
 

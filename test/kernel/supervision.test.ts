@@ -5,7 +5,12 @@ import { agentOps } from "../../runtime/agent/ops.ts";
 import { AgentFailed, NotAllowed, NotFound } from "../../runtime/errors.ts";
 import { count, makeTestSystem, run, typesAt, waitFor } from "./support.ts";
 
-const crashy = (name: string, restart?: string) => ({ name, kind: "micro", handler: "crashy", ...(restart ? { restart } : {}) });
+const crashy = (name: string, restart?: string) => ({
+  name,
+  kind: "micro",
+  handler: "crashy",
+  ...(restart ? { restart } : {}),
+});
 const fast = { minMs: 1, maxMs: 5 };
 const tree = (strategy: string, children: unknown[], extra: Record<string, unknown> = {}) => ({
   name: "t",
@@ -45,7 +50,10 @@ describe("supervision strategies", () => {
         yield* system.spawnTree(tree("one_for_all", [crashy("a"), crashy("b"), crashy("c")]));
         yield* system.killAgent("/t/sup/b", "drill");
         yield* waitFor(events, (es) => count(es, "agent.restarted") === 3);
-        expect(events.filter((e) => e.type === "agent.stopped").map((e) => e.address)).toEqual(["/t/sup/c", "/t/sup/a"]);
+        expect(events.filter((e) => e.type === "agent.stopped").map((e) => e.address)).toEqual([
+          "/t/sup/c",
+          "/t/sup/a",
+        ]);
         expect(restartedAddresses(events)).toEqual(["/t/sup/a", "/t/sup/b", "/t/sup/c"]);
       }),
     );
@@ -58,7 +66,10 @@ describe("supervision strategies", () => {
         yield* system.spawnTree(tree("rest_for_one", [crashy("a"), crashy("b"), crashy("c"), crashy("d")]));
         yield* system.killAgent("/t/sup/b", "drill");
         yield* waitFor(events, (es) => count(es, "agent.restarted") === 3);
-        expect(events.filter((e) => e.type === "agent.stopped").map((e) => e.address)).toEqual(["/t/sup/d", "/t/sup/c"]);
+        expect(events.filter((e) => e.type === "agent.stopped").map((e) => e.address)).toEqual([
+          "/t/sup/d",
+          "/t/sup/c",
+        ]);
         expect(restartedAddresses(events)).toEqual(["/t/sup/b", "/t/sup/c", "/t/sup/d"]);
       }),
     );
@@ -70,7 +81,9 @@ describe("restart types", () => {
     await run(
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
-        yield* system.spawnTree(tree("one_for_one", [{ name: "p", kind: "micro", handler: "finisher", restart: "permanent" }]));
+        yield* system.spawnTree(
+          tree("one_for_one", [{ name: "p", kind: "micro", handler: "finisher", restart: "permanent" }]),
+        );
         expect((yield* system.ask("/t/sup/p", "job")).output).toBe("done:job");
         yield* waitFor(events, (es) => count(es, "agent.restarted", "/t/sup/p") === 1);
         expect(typesAt(events, "/t/sup/p")).toEqual(["agent.spawned", "agent.stopped", "agent.restarted"]);
@@ -90,7 +103,11 @@ describe("restart types", () => {
         );
         yield* system.ask("/t/sup/fin", "job");
         yield* system.killAgent("/t/sup/cr", "drill");
-        yield* waitFor(events, (es) => count(es, "agent.restarted", "/t/sup/cr") === 1 && count(es, "agent.stopped", "/t/sup/fin") === 1);
+        yield* waitFor(
+          events,
+          (es) =>
+            count(es, "agent.restarted", "/t/sup/cr") === 1 && count(es, "agent.stopped", "/t/sup/fin") === 1,
+        );
         expect(count(events, "agent.restarted", "/t/sup/fin")).toBe(0);
         const gone = yield* Effect.flip(system.ask("/t/sup/fin", "again"));
         expect(gone).toBeInstanceOf(NotFound);
@@ -136,31 +153,49 @@ describe("restart intensity and escalation", () => {
                 supervision: { maxRestarts: 1, periodMs: 60_000, backoff: fast },
                 children: [crashy("leaf")],
               },
-              { name: "slow", kind: "child", model: { provider: "scripted", script: [{ delayMs: 60_000, text: "late" }] } },
+              {
+                name: "slow",
+                kind: "child",
+                model: { provider: "scripted", script: [{ delayMs: 60_000, text: "late" }] },
+              },
             ],
           },
         });
         const pending = yield* Effect.fork(system.ask("/esc/root/slow", "take your time"));
         const crashLeaf = (n: number) =>
           Effect.gen(function* () {
-            yield* waitFor(events, (es) => count(es, "agent.spawned") >= 4 && (n === 0 || count(es, "agent.restarted") >= n));
+            yield* waitFor(
+              events,
+              (es) => count(es, "agent.spawned") >= 4 && (n === 0 || count(es, "agent.restarted") >= n),
+            );
             yield* system.killAgent("/esc/root/mid/leaf", "drill");
           });
         yield* crashLeaf(0); // mid restarts leaf (1 restart within mid's period)
         yield* crashLeaf(1); // mid exceeds its intensity → escalates; root restarts mid
-        yield* waitFor(events, (es) => count(es, "agent.escalated", "/esc/root/mid") === 1 && count(es, "agent.restarted", "/esc/root/mid") === 1);
+        yield* waitFor(
+          events,
+          (es) =>
+            count(es, "agent.escalated", "/esc/root/mid") === 1 &&
+            count(es, "agent.restarted", "/esc/root/mid") === 1,
+        );
         yield* crashLeaf(2); // fresh mid restarts leaf
         yield* crashLeaf(3); // mid escalates again → root exceeds → tree stops
         const end = yield* system.awaitTree(handle.treeId).pipe(Effect.orElseSucceed(() => undefined));
         yield* waitFor(events, (es) => count(es, "tree.stopped") === 1);
         const stopped = events.find((e) => e.type === "tree.stopped");
-        expect(stopped).toMatchObject({ status: "failed", reason: expect.stringMatching(/restart intensity exceeded.*\/esc\/root\/mid/) });
+        expect(stopped).toMatchObject({
+          status: "failed",
+          reason: expect.stringMatching(/restart intensity exceeded.*\/esc\/root\/mid/),
+        });
         expect(count(events, "agent.escalated", "/esc/root/mid")).toBe(2);
         expect(count(events, "agent.escalated", "/esc/root")).toBe(1);
         expect(end === undefined || end.status === "failed").toBe(true);
         const failure = yield* Fiber.join(pending).pipe(Effect.flip);
         expect(failure).toBeInstanceOf(AgentFailed);
-        expect(failure).toMatchObject({ address: "/esc/root/slow", detail: expect.stringMatching(/restart intensity exceeded/) });
+        expect(failure).toMatchObject({
+          address: "/esc/root/slow",
+          detail: expect.stringMatching(/restart intensity exceeded/),
+        });
         expect(system.trees()).toHaveLength(0);
       }),
     );
@@ -187,11 +222,24 @@ describe("tasks survive crashes", () => {
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
         yield* system.spawnTree(
-          tree("one_for_one", [{ name: "w", kind: "child", model: { provider: "scripted", script: [{ crash: "boom" }, { text: "second time lucky" }] } }]),
+          tree("one_for_one", [
+            {
+              name: "w",
+              kind: "child",
+              model: { provider: "scripted", script: [{ crash: "boom" }, { text: "second time lucky" }] },
+            },
+          ]),
         );
         const reply = yield* system.ask("/t/sup/w", "do it");
         expect(reply.output).toBe("second time lucky");
-        expect(typesAt(events, "/t/sup/w")).toEqual(["agent.spawned", "agent.task", "agent.failed", "agent.restarted", "agent.task", "agent.replied"]);
+        expect(typesAt(events, "/t/sup/w")).toEqual([
+          "agent.spawned",
+          "agent.task",
+          "agent.failed",
+          "agent.restarted",
+          "agent.task",
+          "agent.replied",
+        ]);
       }),
     );
   });
@@ -200,12 +248,23 @@ describe("tasks survive crashes", () => {
     await run(
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
-        yield* system.spawnTree(tree("one_for_one", [{ name: "w", kind: "child", model: { provider: "scripted", script: [{ delayMs: 300, text: "finally" }] } }]));
+        yield* system.spawnTree(
+          tree("one_for_one", [
+            {
+              name: "w",
+              kind: "child",
+              model: { provider: "scripted", script: [{ delayMs: 300, text: "finally" }] },
+            },
+          ]),
+        );
         const asked = yield* Effect.fork(system.ask("/t/sup/w", "slow job"));
         yield* waitFor(events, (es) => count(es, "agent.task", "/t/sup/w") === 1);
         yield* system.killAgent("/t/sup/w", "fault drill");
         expect((yield* Fiber.join(asked)).output).toBe("finally");
-        expect(events.find((e) => e.type === "agent.failed")).toMatchObject({ address: "/t/sup/w", reason: "fault drill" });
+        expect(events.find((e) => e.type === "agent.failed")).toMatchObject({
+          address: "/t/sup/w",
+          reason: "fault drill",
+        });
         expect(count(events, "agent.replied", "/t/sup/w")).toBe(1);
       }),
     );
@@ -217,16 +276,29 @@ describe("kinds and limits at runtime", () => {
     await run(
       Effect.gen(function* () {
         const { system } = yield* makeTestSystem();
-        yield* system.spawnTree({ ...tree("one_for_one", [{ name: "c", kind: "child" }, crashy("m")]), limits: { maxChildren: 2 } });
+        yield* system.spawnTree({
+          ...tree("one_for_one", [{ name: "c", kind: "child" }, crashy("m")]),
+          limits: { maxChildren: 2 },
+        });
         const cell = (address: string) => system.router.resolve(address) as AgentCell;
-        const micro = yield* Effect.flip(agentOps(cell("/t/sup/m")).spawn({ name: "x", kind: "micro", handler: "echo" }));
+        const micro = yield* Effect.flip(
+          agentOps(cell("/t/sup/m")).spawn({ name: "x", kind: "micro", handler: "echo" }),
+        );
         expect(micro).toBeInstanceOf(NotAllowed);
         expect(micro.message).toMatch(/micro agent cannot spawn/);
-        const parentBelowChild = yield* Effect.flip(agentOps(cell("/t/sup/c")).spawn({ name: "p", kind: "parent" }));
+        const parentBelowChild = yield* Effect.flip(
+          agentOps(cell("/t/sup/c")).spawn({ name: "p", kind: "parent" }),
+        );
         expect(parentBelowChild.message).toMatch(/child agent cannot have a parent/);
-        const full = yield* Effect.flip(agentOps(cell("/t/sup")).spawn({ name: "third", kind: "micro", handler: "echo" }));
+        const full = yield* Effect.flip(
+          agentOps(cell("/t/sup")).spawn({ name: "third", kind: "micro", handler: "echo" }),
+        );
         expect(full.message).toMatch(/limits.maxChildren 2/);
-        const ok = yield* agentOps(cell("/t/sup/c")).spawn({ name: "helper", kind: "micro", handler: "upper" });
+        const ok = yield* agentOps(cell("/t/sup/c")).spawn({
+          name: "helper",
+          kind: "micro",
+          handler: "upper",
+        });
         expect(ok.address).toBe("/t/sup/c/helper");
         expect((yield* system.ask(ok.id, "hi")).output).toBe("HI");
         expect(Either.isRight(Either.right(ok))).toBe(true);

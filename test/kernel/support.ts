@@ -48,11 +48,18 @@ export const run = <A, E>(program: Effect.Effect<A, E, Scope.Scope>): Promise<A>
   Effect.runPromise(Effect.scoped(program));
 
 /** Waits (live clock) until `predicate` holds for the recorded events; fails after `ms`. */
-export const waitFor = (events: ReadonlyArray<ArborEvent>, predicate: (events: ReadonlyArray<ArborEvent>) => boolean, ms = 5000) =>
+export const waitFor = (
+  events: ReadonlyArray<ArborEvent>,
+  predicate: (events: ReadonlyArray<ArborEvent>) => boolean,
+  ms = 5000,
+) =>
   Effect.promise(async () => {
     const deadline = Date.now() + ms;
     while (!predicate(events)) {
-      if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; events: ${events.map((e) => `${e.type}@${e.address}`).join(", ")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `condition not met within ${ms} ms; events: ${events.map((e) => `${e.type}@${e.address}`).join(", ")}`,
+        );
       await new Promise((r) => setTimeout(r, 2));
     }
   });
