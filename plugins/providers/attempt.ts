@@ -104,9 +104,10 @@ export const attempt = <A>(
       });
     }
     const pool = target.kind === "builtin" ? target.pool : undefined;
-    for (;;) {
+    // Each key is tried at most once per call, even when a provider says `Retry-After: 0`.
+    for (let tries = 0; ; tries++) {
       const now = yield* Clock.currentTimeMillis;
-      const acquired = pool ? pool.acquire(now) : undefined;
+      const acquired = pool ? (tries < pool.keys.length ? pool.acquire(now) : pool.nextFreeAt()) : undefined;
       if (acquired && "retryAtMs" in acquired) {
         const wait = Math.max(0, acquired.retryAtMs - now);
         return yield* new ProviderError({

@@ -46,6 +46,8 @@ export interface KeyPool {
   readonly keys: ReadonlyArray<KeyState>;
   /** The next key not cooling at `now`, or the earliest time one will be free. */
   readonly acquire: (now: number) => KeyState | { readonly retryAtMs: number };
+  /** When the first key is free again (now or later), without taking one. */
+  readonly nextFreeAt: () => { readonly retryAtMs: number };
   /** Puts a key in cooldown; returns when it ends. */
   readonly cool: (key: KeyState, now: number, retryAfterMs: number | undefined) => number;
   readonly succeeded: (key: KeyState, tokens: number) => void;
@@ -92,6 +94,7 @@ export const makeKeyPool = (
       }
       return { retryAtMs: earliest };
     },
+    nextFreeAt: () => ({ retryAtMs: Math.min(...keys.map((k) => k.coolingUntil)) }),
     cool: (key, now, retryAfterMs) => {
       const backoff = Math.min(settings.maxMs, settings.baseMs * 2 ** key.streak);
       key.streak++;

@@ -118,4 +118,18 @@ describe("failure paths", () => {
       reason: "malformed_response",
     });
   });
+
+  it("tries each key once per call even when the provider says Retry-After: 0", async () => {
+    const s = await serve(() => ({
+      status: 429,
+      headers: { "retry-after": "0" },
+      json: { error: { message: "rl" } },
+    }));
+    const { router } = makeRig({}, { OPENAI_API_KEYS: `${KEY1},${KEY2}`, OPENAI_BASE_URL: `${s.url}/v1` });
+    const error = await runFailure(
+      router.generate({ provider: "openai", model: "gpt-4o-mini" }, prompt("Hi")),
+    );
+    expect(error).toMatchObject({ reason: "rate_limited", retryAfterMs: 0 });
+    expect(s.requests).toHaveLength(2);
+  });
 });

@@ -259,6 +259,26 @@ describe("economic router", () => {
     await slow.close();
   });
 
+  it("keeps a cooling key cooling across a reload that keeps it", async () => {
+    const s = await serve(() => ({
+      status: 429,
+      headers: { "retry-after": "30" },
+      json: { error: { message: "rl" } },
+    }));
+    const env = { OPENAI_API_KEY: "sk-stays-0000DDDD", OPENAI_BASE_URL: `${s.url}/v1` };
+    const { router, hub } = makeRig({}, env);
+    const program = Effect.gen(function* () {
+      yield* Effect.flip(router.generate({ provider: "openai", model: "gpt-4o-mini" }, prompt("Hi")));
+      hub.reload({}, { ...env, OPENAI_API_KEYS: "sk-added-0000EEEE" });
+      return yield* providersStatus(hub);
+    });
+    const status = await run(program);
+    expect(status.providers.find((p) => p.name === "openai")!.keys).toEqual([
+      expect.objectContaining({ fingerprint: "…EEEE", cooling: false }),
+      expect.objectContaining({ fingerprint: "…DDDD", cooling: true, coolingUntil: 30_000, cooldowns: 1 }),
+    ]);
+  });
+
   it("keeps the old configuration when a reload is invalid", async () => {
     const { hub } = makeRig({ profiles }, { OPENAI_API_KEY: "sk-keep-0000CCCC" });
     const result = hub.reload({ providers: { opneai: { apiKey: "x" } } }, {});
