@@ -28,10 +28,7 @@ export const PROVIDER_NAMES = [
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** Other names people use for a built-in provider. */
-export const PROVIDER_ALIASES: Readonly<Record<string, ProviderName>> = {
-  gemini: "google",
-  vertex: "google",
-};
+export const PROVIDER_ALIASES: Readonly<Record<string, ProviderName>> = { gemini: "google" };
 
 /** Static facts about one built-in provider. */
 export interface CatalogEntry {

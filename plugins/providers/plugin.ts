@@ -7,7 +7,7 @@ import { Effect, Either } from "effect";
 import { PluginError } from "../../runtime/errors.ts";
 import type { ModelProvider, ModelRouter } from "../../runtime/model.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
-import { CATALOG, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import { CATALOG, PROVIDER_ALIASES, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
 import type { Env } from "./config.ts";
 import { ProviderConfigError } from "./errors.ts";
 import { makeProviderHub, type ProviderHub } from "./hub.ts";
@@ -46,8 +46,8 @@ export interface ProvidersPlugin extends Plugin {
 }
 
 /** A built-in provider as the host sees it: every call goes through the router, so keys rotate. */
-const hostedProvider = (name: ProviderName, router: ModelRouter): ModelProvider => ({
-  name,
+const hostedProvider = (name: ProviderName, router: ModelRouter, as: string = name): ModelProvider => ({
+  name: as,
   generate: ({ model, options, ...request }) =>
     router.generate({ provider: name, model, ...(options ? { options } : {}) }, request),
   stream: ({ model, options, ...request }) =>
@@ -88,6 +88,8 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
         const live = made.right;
         const hosted = makeEconomicRouter(live)(host.providers);
         for (const name of PROVIDER_NAMES) yield* host.registerProvider(hostedProvider(name, hosted));
+        for (const [alias, name] of Object.entries(PROVIDER_ALIASES))
+          yield* host.registerProvider(hostedProvider(name, hosted, alias));
         yield* host.installModelRouter(makeEconomicRouter(live));
         hub = live;
         loadedConfig = host.config;

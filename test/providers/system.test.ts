@@ -78,6 +78,27 @@ describe("providers plugin in a runtime", () => {
     });
   });
 
+  it("accepts the gemini alias in a spec and calls the Gemini API", async () => {
+    const s = await serve(() => ({
+      json: {
+        candidates: [{ content: { role: "model", parts: [{ text: "hallo" }] }, finishReason: "STOP" }],
+        usageMetadata: { promptTokenCount: 2, candidatesTokenCount: 1, totalTokenCount: 3 },
+      },
+    }));
+    const plugin = providersPlugin({
+      env: { GEMINI_API_KEY: "AIza-system-0000GGGG", GEMINI_BASE_URL: `${s.url}/v1beta` },
+    });
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const system = yield* makeAgentSystem({ plugins: [plugin] });
+        const tree = yield* system.spawnTree(spec({ provider: "gemini", model: "gemini-2.0-flash" }));
+        return yield* system.ask(tree.root, "Hallo?");
+      }),
+    );
+    expect((await Effect.runPromise(program)).output).toBe("hallo");
+    expect(s.requests[0]!.path).toBe("/v1beta/models/gemini-2.0-flash:generateContent");
+  });
+
   it("refuses to load with an invalid providers section, naming the problem", async () => {
     const plugin = providersPlugin({ env: {} });
     const exit = await Effect.runPromiseExit(
