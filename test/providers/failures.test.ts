@@ -3,7 +3,7 @@
  * policy refusals, a provider that is down (network error → fallback), and a stream that breaks
  * mid-way.
  */
-import { Chunk, Stream } from "effect";
+import { Chunk, Effect, Fiber, Stream, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
 import { makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 
@@ -131,5 +131,54 @@ describe("failure paths", () => {
     );
     expect(error).toMatchObject({ reason: "rate_limited", retryAfterMs: 0 });
     expect(s.requests).toHaveLength(2);
+  });
+
+  it("times out a provider that does not answer (on Effect's Clock) and falls back", async () => {
+    let arrived: () => void = () => {};
+    const hungUp = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const s = await serve((req) => {
+      if (req.path.startsWith("/openai")) {
+        arrived();
+        return { hang: true };
+      }
+      return {
+        json: {
+          id: "c",
+          object: "chat.completion",
+          created: 1,
+          model: "llama-3.1-8b-instant",
+          choices: [{ index: 0, message: { role: "assistant", content: "in time" }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        },
+      };
+    });
+    const { router, events } = makeRig(
+      {
+        profiles: {
+          p: [
+            { provider: "openai", model: "gpt-4o-mini" },
+            { provider: "groq", model: "llama-3.1-8b-instant" },
+          ],
+        },
+        routing: { timeoutMs: 5000 },
+      },
+      {
+        OPENAI_API_KEY: KEY1,
+        OPENAI_BASE_URL: `${s.url}/openai/v1`,
+        GROQ_API_KEY: KEY2,
+        GROQ_BASE_URL: `${s.url}/groq/v1`,
+      },
+    );
+    const program = Effect.gen(function* () {
+      const call = yield* Effect.fork(router.generate({ profile: "p" }, prompt("Hi")));
+      yield* Effect.promise(() => hungUp);
+      yield* TestClock.adjust("5 seconds");
+      return yield* Fiber.join(call);
+    });
+    const res = await run(program);
+    expect(res.text).toBe("in time");
+    expect(events.find((e) => e.type === "provider.fallback")).toMatchObject({ reason: "timeout" });
   });
 });

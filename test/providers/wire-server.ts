@@ -25,6 +25,8 @@ export interface Reply {
   readonly sse?: ReadonlyArray<{ readonly event?: string; readonly data: unknown }>;
   /** Newline-delimited JSON (Ollama streaming). */
   readonly ndjson?: ReadonlyArray<unknown>;
+  /** Never answer (the connection stays open until the server closes). */
+  readonly hang?: boolean;
 }
 
 /** A running server. */
@@ -66,6 +68,7 @@ export const startWireServer = async (
     requests.push(recorded);
     const reply = answer(recorded, requests.length - 1);
     const status = reply.status ?? 200;
+    if (reply.hang) return;
     if (reply.sse) {
       res.writeHead(status, { "content-type": "text/event-stream", ...reply.headers });
       for (const e of reply.sse)
