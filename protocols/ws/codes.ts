@@ -26,6 +26,7 @@ export const RpcCode = {
   notAllowed: -32011,
   pluginError: -32012,
   shuttingDown: -32013,
+  configInvalid: -32014,
 } as const;
 
 /** One of the codes above. */
@@ -119,6 +120,9 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
       return RpcCode.invalidParams;
     case "PluginError":
       return RpcCode.pluginError;
+    case "ProviderConfigError":
+    case "ConfigError":
+      return RpcCode.configInvalid;
     default:
       return RpcCode.internalError;
   }

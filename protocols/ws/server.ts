@@ -231,6 +231,8 @@ export const makeWsServer = (
           yield* Effect.interruptible(FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(1_000)));
           for (const treeId of [...spawnedTrees].reverse())
             yield* Effect.ignore(system.stopTree(treeId, reason));
+          // Let subscribers see the trees stop before their connections close.
+          yield* hub.drain(1_000);
           for (const ws of sockets) ws.close(shutdownCloseCode, reason);
           wss.close();
           yield* Effect.interruptible(Deferred.await(listening).pipe(Effect.timeoutOption(2_000)));

@@ -43,6 +43,8 @@ export interface EventHub {
   readonly removeAll: (subscriber: Subscriber) => void;
   readonly count: (subscriber: Subscriber) => number;
   readonly counters: () => HubCounters;
+  /** Waits until every event published so far has been fanned out (bounded by `maxMs`). */
+  readonly drain: (maxMs: number) => Effect.Effect<void>;
 }
 
 interface Subscription {
@@ -128,13 +130,22 @@ export const makeEventHub = (
       });
 
     const queue = yield* system.events.subscribe;
+    let busy = false;
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeBetween(queue, 1, 1024), (chunk) =>
-          Effect.forEach(chunk, fanOut, { discard: true }),
-        ),
+        Effect.flatMap(Queue.takeBetween(queue, 1, 1024), (chunk) => {
+          busy = true;
+          return Effect.forEach(chunk, fanOut, { discard: true }).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                busy = false;
+              }),
+            ),
+          );
+        }),
       ),
     );
+    const idle = Effect.map(Queue.size(queue), (size) => size === 0 && !busy);
 
     const connectionOf = (subscriber: Subscriber): Connection => {
       let conn = connections.get(subscriber);
@@ -174,5 +185,11 @@ export const makeEventHub = (
       },
       count: (subscriber) => connections.get(subscriber)?.subscriptions.size ?? 0,
       counters: () => ({ subscriptions, eventsSent, eventsDropped, slowConsumersClosed }),
+      drain: (maxMs) =>
+        Effect.interruptible(
+          Effect.repeat(Effect.zipLeft(idle, Effect.sleep(1)), { until: (done) => done }).pipe(
+            Effect.timeoutOption(maxMs),
+          ),
+        ).pipe(Effect.asVoid),
     };
   });

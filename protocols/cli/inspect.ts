@@ -1,0 +1,141 @@
+/**
+ * `arbor inspect --connect ws://…/rpc [treeId]`: prints the live tree(s) of a running server —
+ * each agent's kind, state and restarts. `--watch` redraws on every event until Ctrl-C; `--json`
+ * prints machine output (one tree per line).
+ */
+import { parseArgs } from "node:util";
+import { ArborClient } from "../client/client.ts";
+import { ConnectionClosed, RpcError } from "../client/errors.ts";
+import { type Command, ExitCode } from "./command.ts";
+import { describeEvent, renderTree } from "./live-view.ts";
+
+const usage = `Usage: arbor inspect --connect <ws://host:port/rpc> [treeId] [options]
+
+Prints the live tree of a running server (all of your trees when no id is given).
+
+Options:
+  --connect <url>    the server's WebSocket endpoint (default: $ARBOR_URL or ws://127.0.0.1:7420/rpc)
+  --token <token>    bearer token (default: $ARBOR_TOKEN)
+  --watch            redraw on every event until Ctrl-C (needs a treeId)
+  --json             one JSON object per tree on stdout
+
+Examples:
+  arbor inspect --connect ws://127.0.0.1:7420/rpc
+  arbor inspect --connect ws://127.0.0.1:7420/rpc demo --watch`;
+
+const fail = (message: string, code: number = ExitCode.usage): number => {
+  process.stderr.write(`arbor inspect: ${message}\n`);
+  return code;
+};
+
+/** A human-readable line for a client-side failure. */
+export const describeClientError = (error: unknown): string =>
+  error instanceof RpcError
+    ? `${error.message} (${error.reason}, code ${error.code})`
+    : error instanceof ConnectionClosed
+      ? error.message
+      : String(error);
+
+/** The default endpoint: `$ARBOR_URL`, else the local default port. */
+export const defaultUrl = (): string => process.env.ARBOR_URL ?? "ws://127.0.0.1:7420/rpc";
+
+const watch = async (client: ArborClient, treeId: string): Promise<number> => {
+  const ansi = process.stdout.isTTY === true;
+  let drawn = 0;
+  const recent: Array<string> = [];
+  let pending = false;
+  const draw = async () => {
+    if (pending) return;
+    pending = true;
+    try {
+      const root = await client.inspect(treeId);
+      const lines = [
+        `arbor inspect ${treeId}  (Ctrl-C to stop)`,
+        ...renderTree(root, ansi),
+        "",
+        ...recent.map((l) => `  ${l}`),
+      ];
+      const clear = ansi && drawn > 0 ? `\x1b[${drawn}A\x1b[J` : "";
+      process.stdout.write(`${clear}${lines.join("\n")}\n`);
+      drawn = lines.length;
+    } catch {
+      // The tree stopped; the tree.stopped line says so.
+    } finally {
+      pending = false;
+    }
+  };
+  const stopped = new Promise<number>((resolve) => {
+    void client.subscribe({ treeId }, (event) => {
+      const line = describeEvent(event);
+      if (line) {
+        recent.push(line);
+        if (recent.length > 8) recent.shift();
+      }
+      if (event.type === "tree.stopped") {
+        process.stdout.write(`${line ?? "tree stopped"}\n`);
+        resolve(ExitCode.ok);
+      } else void draw();
+    });
+    client.onClose((error) => resolve(fail(error.message, ExitCode.failed)));
+    process.once("SIGINT", () => resolve(ExitCode.ok));
+  });
+  await draw();
+  return stopped;
+};
+
+/** The `inspect` command module. */
+export const inspectCommand: Command = {
+  name: "inspect",
+  summary: "print the live tree of a running server (--connect ws://…)",
+  usage,
+  run: async (argv) => {
+    const options = {
+      connect: { type: "string" },
+      token: { type: "string" },
+      watch: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    } as const;
+    let parsed: ReturnType<
+      typeof parseArgs<{ options: typeof options; strict: true; allowPositionals: true }>
+    >;
+    try {
+      parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    } catch (error) {
+      return fail(`${(error as Error).message}\n\n${usage}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length > 1) return fail(`expected at most one tree id, got ${positionals.length}`);
+    const treeId = positionals[0];
+    if (values.watch && treeId === undefined) return fail("--watch needs a tree id");
+    let client: ArborClient;
+    try {
+      client = await ArborClient.connect(
+        values.connect ?? defaultUrl(),
+        values.token ? { token: values.token } : {},
+      );
+    } catch (error) {
+      return fail(describeClientError(error), ExitCode.failed);
+    }
+    try {
+      if (values.watch && treeId !== undefined) return await watch(client, treeId);
+      const ids = treeId !== undefined ? [treeId] : (await client.trees()).map((t) => t.treeId);
+      if (ids.length === 0 && !values.json) process.stdout.write("no trees running\n");
+      for (const id of ids) {
+        const root = await client.inspect(id);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ treeId: id, root })}\n`
+            : `${id}\n${renderTree(root, process.stdout.isTTY === true).join("\n")}\n`,
+        );
+      }
+      return ExitCode.ok;
+    } catch (error) {
+      return fail(
+        describeClientError(error),
+        error instanceof RpcError && error.fault === "user" ? ExitCode.usage : ExitCode.failed,
+      );
+    } finally {
+      await client.close();
+    }
+  },
+};

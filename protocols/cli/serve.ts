@@ -1,0 +1,142 @@
+/**
+ * `arbor serve`: the runtime as a server. Embedded defaults (the default plugin preset, scripted
+ * provider unless keys are configured), a WebSocket JSON-RPC endpoint at `/rpc`, `/healthz` and
+ * `/metrics`. SIGINT/SIGTERM shut down gracefully and exit 0; a second signal exits at once.
+ */
+import { parseArgs } from "node:util";
+import { Cause, Deferred, Effect, Either, Exit } from "effect";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { loadConfig } from "../../runtime/config.ts";
+import { AgentSystem } from "../../runtime/system.ts";
+import { defaultPlugins } from "../preset.ts";
+import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
+import { resolveServerOptions } from "../ws/options.ts";
+import { makeWsServer } from "../ws/server.ts";
+import { type Command, ExitCode } from "./command.ts";
+
+const usage = `Usage: arbor serve [options]
+
+Runs the Arbor runtime as a WebSocket JSON-RPC 2.0 server (see docs/server.md).
+
+Options:
+  --host <addr>      address to bind (default 127.0.0.1; anything else needs a token)
+  --port <n>         port (default 7420; 0 picks a free one)
+  --config <file>    configuration file (default: ./arbor.config.json if present)
+  --json             print the listening address as one JSON line (for scripts)
+
+Auth: set ARBOR_TOKEN (or server.token / server.tokens in the config) to require a bearer token.
+Without one, only loopback clients are accepted.
+
+Examples:
+  arbor serve
+  ARBOR_TOKEN=$(openssl rand -hex 24) arbor serve --host 0.0.0.0 --port 7420
+  arbor inspect --connect ws://127.0.0.1:7420/rpc`;
+
+const fail = (message: string, code: number = ExitCode.usage): number => {
+  process.stderr.write(`arbor serve: ${message}\n`);
+  return code;
+};
+
+/** Resolves when the process gets SIGINT or SIGTERM; a second signal exits immediately. */
+const untilSignal = (signalled: Deferred.Deferred<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let count = 0;
+      const handler = (signal: NodeJS.Signals) => {
+        count += 1;
+        if (count > 1) process.exit(ExitCode.failed);
+        process.stderr.write(`arbor serve: ${signal}: shutting down gracefully (again to force)\n`);
+        Deferred.unsafeDone(signalled, Exit.succeed(signal));
+      };
+      process.on("SIGINT", handler);
+      process.on("SIGTERM", handler);
+      return handler;
+    }),
+    (handler) =>
+      Effect.sync(() => {
+        process.off("SIGINT", handler);
+        process.off("SIGTERM", handler);
+      }),
+  );
+
+/** The `serve` command module. */
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run the runtime as a WebSocket JSON-RPC server",
+  usage,
+  run: async (argv) => {
+    const options = {
+      host: { type: "string" },
+      port: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean", default: false },
+    } as const;
+    let values: { host?: string; port?: string; config?: string; json?: boolean };
+    try {
+      ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+    } catch (error) {
+      return fail(`${(error as Error).message}\n\n${usage}`);
+    }
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
+      return fail("--port takes a whole number from 0 to 65535");
+    }
+
+    const program = Effect.gen(function* () {
+      const { file, config } = yield* loadConfig(values.config);
+      const resolved = resolveServerOptions(config.server, process.env, {
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(port !== undefined ? { port } : {}),
+      });
+      if (Either.isLeft(resolved)) {
+        return yield* Effect.fail(
+          new Error(
+            `invalid server settings:\n${resolved.left.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`,
+          ),
+        );
+      }
+      const serverOptions = resolved.right;
+      const plugins = defaultPlugins(config);
+      const system = yield* makeAgentSystem({ plugins, config });
+      const providers = findProvidersPlugin(plugins);
+      const server = yield* makeWsServer(serverOptions, providers ? providerMethods(providers) : {}).pipe(
+        Effect.provideService(AgentSystem, system),
+      );
+      const base = `http://${new URL(server.url).host}`;
+      if (values.json) {
+        process.stdout.write(
+          `${JSON.stringify({ type: "serve.listening", url: server.url, port: server.port })}\n`,
+        );
+      } else {
+        const auth =
+          serverOptions.tokens.length === 0
+            ? "loopback clients only (no token configured)"
+            : `bearer token required (${serverOptions.tokens.length} token${serverOptions.tokens.length > 1 ? "s" : ""})`;
+        process.stdout.write(
+          [
+            `arbor serve: listening on ${server.url}`,
+            `  health   ${base}/healthz    metrics ${base}/metrics`,
+            `  auth     ${auth}`,
+            `  runtime  providers: ${system.providers.names().join(", ") || "none"}; config: ${file ?? "none (embedded defaults)"}`,
+            `  connect  arbor inspect --connect ${server.url}`,
+            `           node examples/ws-session.mjs ${server.url}`,
+            "",
+          ].join("\n"),
+        );
+      }
+      const signalled = yield* Deferred.make<string>();
+      yield* untilSignal(signalled);
+      const signal = yield* Deferred.await(signalled);
+      yield* server.shutdown(`server shutting down (${signal})`);
+    });
+
+    const exit = await Effect.runPromiseExit(Effect.scoped(program));
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.failureOption(exit.cause);
+      if (failure._tag === "Some") return fail((failure.value as Error).message, ExitCode.usage);
+      return fail(`internal error: ${Cause.pretty(exit.cause)}`, ExitCode.failed);
+    }
+    process.stderr.write("arbor serve: stopped\n");
+    return ExitCode.ok;
+  },
+};

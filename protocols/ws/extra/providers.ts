@@ -1,0 +1,47 @@
+/**
+ * `providers.status {}` and `providers.reload {}` over the providers plugin's operator handles.
+ * Provider configuration is runtime-wide, so reloading it is reserved to the operator tenants
+ * (`local`, i.e. loopback without a token, and `default`, the `ARBOR_TOKEN` holder); other
+ * tenants get -32001. Status never carries keys, only fingerprints.
+ */
+import { Effect, Schema } from "effect";
+import type { ProvidersPlugin } from "../../../plugins/providers/plugin.ts";
+import { localTenant } from "../auth.ts";
+import { RpcCode, rpcFailure, toRpcFailure } from "../codes.ts";
+import type { ExtraMethods, MethodDef } from "../methods.ts";
+import { defaultTenant } from "../options.ts";
+
+const operatorTenants = new Set([localTenant, defaultTenant]);
+
+const NoParams = Schema.Struct({}) as unknown as MethodDef["params"];
+
+/** The `providers.*` methods for a loaded providers plugin. */
+export const providerMethods = (plugin: ProvidersPlugin): ExtraMethods => ({
+  "providers.status": {
+    params: NoParams,
+    run: () => Effect.mapError(plugin.status(), toRpcFailure),
+  },
+  "providers.reload": {
+    params: NoParams,
+    run: (_params, caller) =>
+      operatorTenants.has(caller.tenant)
+        ? Effect.mapError(plugin.reload(), toRpcFailure)
+        : Effect.fail(
+            rpcFailure(
+              RpcCode.unauthorized,
+              "operator_only",
+              "user",
+              "providers.reload changes runtime-wide configuration; use the operator token (ARBOR_TOKEN)",
+            ),
+          ),
+  },
+});
+
+/** Finds the providers plugin in a plugin list (it carries `status` and `reload`). */
+export const findProvidersPlugin = (
+  plugins: ReadonlyArray<{ readonly name: string }>,
+): ProvidersPlugin | undefined =>
+  plugins.find(
+    (p): p is ProvidersPlugin =>
+      p.name === "providers" && typeof (p as Partial<ProvidersPlugin>).status === "function",
+  );

@@ -1,0 +1,165 @@
+/**
+ * The CLI modules as a user runs them, as real processes: `arbor serve` on embedded defaults
+ * (graceful SIGTERM with a request in flight, exit 0), `arbor inspect --connect`, and
+ * `arbor run <spec> --connect` driving a remote server through a crash and a restart.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ArborClient, RpcError } from "../../protocols/client/index.ts";
+
+const main = join(import.meta.dirname, "fixtures", "cli-main.ts");
+const dir = mkdtempSync(join(tmpdir(), "arbor-ws-cli-"));
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly lines: Array<string>;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
+  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+    env: { ...process.env, ...env, ARBOR_TOKEN: env.ARBOR_TOKEN ?? "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Array<string> = [];
+  createInterface({ input: child.stdout! }).on("line", (l) => lines.push(l));
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, lines, stderr: () => err, exited };
+};
+
+const run = async (args: ReadonlyArray<string>) => {
+  const p = start(args);
+  const code = await p.exited;
+  return { code, lines: p.lines, stderr: p.stderr() };
+};
+
+const spec = {
+  name: "remote",
+  root: {
+    name: "lead",
+    kind: "parent",
+    input: "hello there",
+    model: { provider: "scripted", script: [{ text: "lead heard: {{input}}" }] },
+    children: [
+      { name: "echo", kind: "micro", handler: "echo" },
+      {
+        name: "writer",
+        kind: "child",
+        model: { provider: "scripted", script: [{ crash: "first try fails" }, { text: "draft: {{input}}" }] },
+      },
+    ],
+  },
+};
+
+let server: Proc;
+let url = "";
+beforeAll(async () => {
+  const config = join(dir, "arbor.config.json");
+  writeFileSync(config, JSON.stringify({ server: { shutdownGraceMs: 200 } }));
+  server = start(["serve", "--port", "0", "--json", "--config", config]);
+  const first = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: server.child.stdout! });
+    rl.once("line", resolve);
+    server.exited.then((code) => reject(new Error(`serve exited with ${code}: ${server.stderr()}`)));
+  });
+  url = (JSON.parse(first) as { url: string }).url;
+});
+afterAll(() => {
+  if (server.child.exitCode === null) server.child.kill("SIGKILL");
+});
+
+describe("arbor run --connect and arbor inspect --connect", () => {
+  it("runs a spec on the server, showing the crash and restart, with a JSON summary", async () => {
+    const specFile = join(dir, "remote.json");
+    writeFileSync(specFile, JSON.stringify(spec));
+    const { code, lines } = await run(["run-connect", specFile, "--connect", url, "--json"]);
+    expect(code).toBe(0);
+    const events = lines.map((l) => JSON.parse(l) as { type: string; address?: string });
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["agent.failed", "agent.restarted", "tree.stopped"]),
+    );
+    expect(events.at(-1)).toMatchObject({
+      type: "run.summary",
+      status: "completed",
+      restarts: 1,
+      output: expect.stringContaining("[writer] draft: hello there"),
+    });
+  });
+
+  it("reports an invalid spec with exit code 2 and the JSON path of the problem", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ name: "bad", root: { name: "x", kind: "mikro" } }));
+    const { code, stderr } = await run(["run-connect", bad, "--connect", url]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('$.root.kind: expected one of "parent", "child", "micro"');
+  });
+
+  it("prints the live tree, and JSON with --json", async () => {
+    const client = await ArborClient.connect(url);
+    const { treeId } = await client.spawn({ ...spec, name: "shown" });
+    const text = await run(["inspect", "--connect", url, treeId]);
+    expect(text.code).toBe(0);
+    expect(text.lines[0]).toBe(treeId);
+    expect(text.lines.join("\n")).toMatch(/lead[\s\S]*echo[\s\S]*writer/);
+    const json = await run(["inspect", "--connect", url, "--json"]);
+    expect(json.code).toBe(0);
+    const trees = json.lines.map(
+      (l) => JSON.parse(l) as { treeId: string; root: { children: Array<{ name: string }> } },
+    );
+    expect(trees.find((t) => t.treeId === treeId)?.root.children.map((c) => c.name)).toEqual([
+      "echo",
+      "writer",
+    ]);
+    const missing = await run(["inspect", "--connect", url, "nope"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("tree not found: nope");
+    await client.close();
+  });
+});
+
+describe("arbor serve", () => {
+  it("refuses to bind beyond loopback without a token", async () => {
+    const { code, stderr } = await run(["serve", "--host", "0.0.0.0", "--port", "0"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("refusing to listen on 0.0.0.0 without a token");
+  });
+
+  it("shuts down gracefully on SIGTERM: in-flight requests fail clearly, trees stop, exit 0", async () => {
+    const client = await ArborClient.connect(url);
+    const { treeId, root } = await client.spawn({
+      name: "slow",
+      root: {
+        name: "lead",
+        kind: "child",
+        model: { provider: "scripted", script: [{ text: "late", delayMs: 600_000 }] },
+      },
+    });
+    const stopped: Array<string> = [];
+    await client.subscribe({ types: ["tree.stopped"] }, (e) => stopped.push(e.tree));
+    const notices: Array<string> = [];
+    client.onShutdown((reason) => notices.push(reason));
+    const pending = client.ask(root, "never answered").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await client.trees(); // the ask is admitted before this answers
+    server.child.kill("SIGTERM");
+    const error = await pending;
+    expect(error).toBeInstanceOf(RpcError);
+    expect((error as RpcError).reason).toBe("shutting_down");
+    expect(notices).toEqual(["server shutting down (SIGTERM)"]);
+    expect(await server.exited).toBe(0);
+    expect(stopped).toContain(treeId);
+    expect(server.stderr()).toContain("arbor serve: stopped");
+    expect(client.closed).toBe(true);
+  });
+});
