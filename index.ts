@@ -1,0 +1,44 @@
+/**
+ * Arbor's public API. Effect users: `makeAgentSystem` / `layerAgentSystem` and the `AgentSystem`
+ * service. Everyone else: `createArbor()`, a Promise face of the same runtime.
+ */
+
+export { builtinHandlersPlugin } from "./plugins/handlers/builtin.ts";
+export { makeScriptedProvider, scriptedPlugin } from "./plugins/providers/scripted.ts";
+export { type Arbor, type ArborOptions, createArbor } from "./protocols/embedded.ts";
+export { defaultPlugins } from "./protocols/preset.ts";
+export type { AgentInfo } from "./runtime/agent-info.ts";
+export {
+  type AgentSystemOptions,
+  type ArborRuntime,
+  layerAgentSystem,
+  makeAgentSystem,
+} from "./runtime/agent-system.ts";
+export { ConfigError, loadConfig } from "./runtime/config.ts";
+export * from "./runtime/errors.ts";
+export type { AgentKind, ArborEvent, ArborEventType, EventBus } from "./runtime/events.ts";
+export type { Guardrail, GuardrailRunner, GuardrailVerdict } from "./runtime/guardrail.ts";
+export { GuardrailViolation } from "./runtime/guardrail.ts";
+export type {
+  ChatMessage,
+  ModelChoice,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelRouter,
+  ToolCall,
+} from "./runtime/model.ts";
+export { ProviderError } from "./runtime/model.ts";
+export { definePlugin, type MicroHandler, type Plugin, type PluginHost } from "./runtime/plugin.ts";
+export { type RunOptions, type RunSummary, runTree } from "./runtime/run.ts";
+export type { AgentSpec, TreeSpec } from "./runtime/spec/schema.ts";
+export {
+  type AgentNode,
+  AgentSystem,
+  type AgentSystemService,
+  type Reply,
+  type TreeHandle,
+} from "./runtime/system.ts";
+export type { ToolDefinition, ToolRunner } from "./runtime/tool.ts";
+export type { TripwireMonitor } from "./runtime/tripwire.ts";
+export { TripwireTripped } from "./runtime/tripwire.ts";

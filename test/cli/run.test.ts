@@ -1,0 +1,104 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const exec = promisify(execFile);
+
+/** Runs the real `arbor` binary; resolves with exit code and output even when it fails. */
+const arbor = async (...args: string[]) => {
+  try {
+    const { stdout, stderr } = await exec("node", ["bin/arbor.mjs", ...args], {
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe("arbor run", () => {
+  it("crash-once: shows the failure, the restart and a completed root, ending with a summary (exit 0)", async () => {
+    const { code, stdout } = await arbor("run", "examples/crash-once.json", "--json");
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    const types = events.map((e) => e.type);
+    expect(types.indexOf("agent.failed")).toBeGreaterThan(-1);
+    expect(types.indexOf("agent.restarted")).toBeGreaterThan(types.indexOf("agent.failed"));
+    expect(events.find((e) => e.type === "agent.failed")).toMatchObject({
+      address: "/crash-once/lead/worker",
+      reason: "boom",
+    });
+    expect(events.at(-1)).toMatchObject({
+      type: "run.summary",
+      status: "completed",
+      output: "Summary ready.",
+      restarts: 1,
+      liveAgents: 0,
+      runningFibers: 0,
+    });
+  });
+
+  it("escalation: the tree stops with the reason and the exit code is 1", async () => {
+    const { code, stdout } = await arbor("run", "examples/escalation.yaml", "--json");
+    expect(code).toBe(1);
+    const summary = jsonLines(stdout).at(-1)!;
+    expect(summary).toMatchObject({ type: "run.summary", status: "failed", output: null, liveAgents: 0 });
+    expect(String(summary.reason)).toMatch(/restart intensity exceeded/);
+  });
+
+  it("--input gives the root its task; the human output shows the answer", async () => {
+    const { code, stdout } = await arbor("run", "examples/demo.json", "--input", "Plan a weekend in Porto");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/✓ completed/);
+    expect(stdout).toMatch(/Plan a weekend in Porto/);
+    expect(stdout).toMatch(/\[researcher\] Found 3 neighbourhoods/);
+  });
+
+  it("an invalid spec is refused with every problem by JSON path (exit 2)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-"));
+    const file = join(dir, "bad.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "bad",
+        root: {
+          name: "x",
+          kind: "boss",
+          children: [
+            { name: "m", kind: "micro" },
+            { name: "m", kind: "micro" },
+          ],
+        },
+      }),
+    );
+    const { code, stderr } = await arbor("run", file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/\$\.root\.kind: expected one of "parent", "child", "micro"; got "boss"/);
+    expect(stderr).toMatch(/\$\.root\.children\[1\]\.name: duplicate sibling name "m"/);
+  });
+
+  it("unknown options and missing files get a clear message and exit 2", async () => {
+    expect(await arbor("run", "examples/demo.json", "--frobnicate")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown option '--frobnicate'/),
+    });
+    expect(await arbor("run", "nope.json")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/nope.json: cannot read it \(ENOENT\)/),
+    });
+    expect(await arbor("frob")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown command "frob"/),
+    });
+  });
+});
