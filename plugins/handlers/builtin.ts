@@ -5,7 +5,7 @@
 import { Effect } from "effect";
 import { definePlugin, type MicroHandler } from "../../runtime/plugin.ts";
 
-const stateless = (f: (message: string) => string): MicroHandler<null> => ({
+const stateless = (f: (message: string) => string): MicroHandler => ({
   initial: () => null,
   handle: (state, message) => [state, f(message)],
 });
