@@ -3,7 +3,12 @@
  * (`doGenerate`/`doStream`/`doEmbed`): the package speaks the vendor's wire format, Arbor keeps
  * retries, rotation and fallback (the LanguageModel level has no retries of its own).
  */
-import type { EmbeddingModelV4, LanguageModelV4, LanguageModelV4StreamPart } from "@ai-sdk/provider";
+import type {
+  EmbeddingModelV4,
+  LanguageModelV4,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4StreamPart,
+} from "@ai-sdk/provider";
 import { Clock, Duration, Effect, Stream } from "effect";
 import { ProviderError } from "../../runtime/model.ts";
 import { fromContent, makeStreamMapper, toCallOptions, toFinishReason, toUsage } from "./ai-sdk-convert.ts";
@@ -52,6 +57,26 @@ const call = <A>(
     }),
   );
 
+/**
+ * An answer with no content and no finish reason at all is not an answer but a body the provider
+ * package could not make sense of (its schemas are lenient). Undefined when the answer is fine.
+ * Gotcha: a prompt the provider blocked is an answer, with `finishReason: "content_filter"`.
+ */
+const emptyAnswer = (
+  provider: string,
+  model: string,
+  result: LanguageModelV4GenerateResult,
+): ProviderError | undefined =>
+  result.content.length > 0 || result.finishReason.raw !== undefined
+    ? undefined
+    : new ProviderError({
+        provider,
+        model,
+        reason: "malformed_response",
+        retryable: false,
+        detail: "the answer has neither content nor a finish reason",
+      });
+
 /** Makes a driver over an AI SDK provider package. */
 export const makeAiSdkDriver = (options: AiSdkDriverOptions): ProviderDriver => {
   const { name, timeoutMs } = options;
@@ -79,17 +104,22 @@ export const makeAiSdkDriver = (options: AiSdkDriverOptions): ProviderDriver => 
   return {
     name,
     generate: (secret, request) =>
-      Effect.map(
+      Effect.flatMap(
         call(name, request.model, secret, timeoutMs, (signal) =>
           chat(secret, request.model).doGenerate(toCallOptions(request, signal)),
         ),
-        (result) => ({
-          ...fromContent(result.content),
-          usage: toUsage(result.usage),
-          finishReason: toFinishReason(result.finishReason),
-          provider: name,
-          model: request.model,
-        }),
+        (result) => {
+          const empty = emptyAnswer(name, request.model, result);
+          return empty
+            ? Effect.fail(empty)
+            : Effect.succeed({
+                ...fromContent(result.content),
+                usage: toUsage(result.usage),
+                finishReason: toFinishReason(result.finishReason),
+                provider: name,
+                model: request.model,
+              });
+        },
       ),
     stream: (secret, request) =>
       Effect.map(

@@ -168,4 +168,17 @@ describe("Google (Gemini) adapter", () => {
     expect(error).toMatchObject({ reason: "bad_request", retryable: false, provider: "google" });
     expect(error.message).toContain("Invalid JSON payload");
   });
+
+  it("returns a blocked prompt (promptFeedback.blockReason) as a content_filter answer", async () => {
+    const s = await serve(() => ({
+      json: { promptFeedback: { blockReason: "SAFETY" }, usageMetadata: { promptTokenCount: 4 } },
+    }));
+    const res = await run(rigFor(s).router.generate(choice, prompt("something unsafe")));
+    expect(res).toMatchObject({
+      text: "",
+      toolCalls: [],
+      finishReason: "content_filter",
+      usage: { inputTokens: 4 },
+    });
+  });
 });
