@@ -58,23 +58,24 @@ const sentences = (paragraph: string): ReadonlyArray<string> =>
     ?.map((s) => s.trim())
     .filter(Boolean) ?? [paragraph];
 
-/** Pieces no longer than `max`: paragraphs, else sentences, else character windows. */
-const pieces = (body: string, max: number): ReadonlyArray<string> =>
+/** Pieces no longer than `max`: paragraphs, else sentences, else character windows; `para` numbers the paragraph. */
+const pieces = (body: string, max: number): ReadonlyArray<{ readonly text: string; readonly para: number }> =>
   body
     .split(/\n\s*\n/)
     .map((p) => p.trim())
     .filter(Boolean)
-    .flatMap((p) =>
-      p.length <= max
+    .flatMap((p, para) =>
+      (p.length <= max
         ? [p]
         : sentences(p).flatMap((s) =>
             s.length <= max
               ? [s]
               : Array.from({ length: Math.ceil(s.length / max) }, (_, i) => s.slice(i * max, (i + 1) * max)),
-          ),
+          )
+      ).map((text) => ({ text, para })),
     );
 
-/** The tail of `text` made of whole sentences, at most `limit` characters ("" when none fits). */
+/** The tail of `text` to repeat: whole sentences when they fit in `limit`, else the last words that do. */
 const tail = (text: string, limit: number): string => {
   if (limit <= 0) return "";
   const parts = sentences(text);
@@ -84,7 +85,10 @@ const tail = (text: string, limit: number): string => {
     if (next.length > limit) break;
     out = next;
   }
-  return out;
+  if (out) return out;
+  const cut = text.slice(-limit);
+  const space = cut.search(/\s/);
+  return space >= 0 ? cut.slice(space).trim() : "";
 };
 
 /** Chunks `text` (plain or Markdown). Deterministic: the same text always gives the same chunks. */
@@ -95,6 +99,7 @@ export const chunkText = (text: string, options: ChunkOptions = {}): ReadonlyArr
   for (const section of sections(text)) {
     let current = "";
     let carried = ""; // the overlap that opened `current`
+    let lastPara = -1;
     const emit = () => {
       if (current && current !== carried)
         chunks.push({ ord: chunks.length, text: current, headings: section.headings });
@@ -102,13 +107,10 @@ export const chunkText = (text: string, options: ChunkOptions = {}): ReadonlyArr
       current = carried;
     };
     for (const piece of pieces(section.body, max - overlap - 2)) {
-      const joined = current ? `${current}\n\n${piece}` : piece;
-      if (joined.length > max && current) {
-        emit();
-        current = current ? `${current}\n\n${piece}` : piece;
-      } else {
-        current = joined;
-      }
+      const sep = piece.para === lastPara ? " " : "\n\n";
+      lastPara = piece.para;
+      if (current && current.length + sep.length + piece.text.length > max) emit();
+      current = current ? `${current}${current === carried ? "\n\n" : sep}${piece.text}` : piece.text;
     }
     emit();
   }

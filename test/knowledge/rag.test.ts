@@ -1,0 +1,192 @@
+/**
+ * RAG end to end on an in-process PGlite with the offline embedder: chunking, idempotent ingest,
+ * vector / keyword / hybrid retrieval with filters, graph expansion, fusion order, and the
+ * budgeted context with citations.
+ */
+import { Effect, Layer } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chunkText } from "../../knowledge/chunker.ts";
+import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
+import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
+import {
+  KnowledgeGraph,
+  type KnowledgeGraphService,
+  layerKnowledgeGraph,
+} from "../../knowledge/knowledge-graph.ts";
+import { buildContext } from "../../knowledge/rag/context.ts";
+import { fuseByRank } from "../../knowledge/rag/retrieve.ts";
+import type { ChunkHit } from "../../knowledge/vector-store.ts";
+import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
+import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
+
+const D = 256;
+let adapter: SqlAdapter;
+let rt: ReturnType<typeof runtimeOf<KnowledgeGraph, unknown>>;
+const withKg = <A, E>(body: (kg: KnowledgeGraphService) => Effect.Effect<A, E>) =>
+  rt.run(Effect.flatMap(KnowledgeGraph, body));
+
+const GUIDE = `# Gardening guide
+
+## Tomatoes
+
+Tomatoes need full sun and regular watering. Stake the plants early so the stems do not break.
+
+Pinch out side shoots every week during summer.
+
+## Roses
+
+Roses prefer rich soil. Prune roses in late winter, cutting just above an outward-facing bud.
+`;
+
+beforeAll(async () => {
+  adapter = await pgliteAdapter();
+  const stores = Layer.mergeAll(
+    layerSqlGraphStore,
+    layerSqlVectorStore({ dimension: D }),
+    layerHashingEmbedder({ dimension: D }),
+  );
+  rt = runtimeOf(
+    layerKnowledgeGraph({ chunking: { maxChars: 200, overlapChars: 60 } }).pipe(
+      Layer.provide(stores),
+      Layer.provide(adapter.layer),
+    ),
+  );
+});
+afterAll(async () => {
+  await rt.dispose();
+  await adapter.close();
+});
+
+describe("chunking", () => {
+  it("splits by headings, then paragraphs and sentences, with overlap and a size limit", () => {
+    const chunks = chunkText(GUIDE, { maxChars: 120, overlapChars: 50 });
+    expect(chunks.every((c) => c.text.length <= 120)).toBe(true);
+    expect(chunks.map((c) => c.headings.at(-1))).toContain("Roses");
+    expect(chunks.find((c) => c.text.includes("Prune roses"))!.headings).toEqual([
+      "Gardening guide",
+      "Roses",
+    ]);
+    // consecutive chunks of one section share their boundary sentence
+    const tomato = chunks.filter((c) => c.headings.at(-1) === "Tomatoes");
+    expect(tomato.length).toBeGreaterThan(1);
+    const opening = tomato[1]!.text.split("\n\n")[0]!;
+    expect(opening.length).toBeGreaterThan(10);
+    expect(tomato[0]!.text.endsWith(opening)).toBe(true);
+    expect(chunkText(GUIDE)).toEqual(chunkText(GUIDE));
+  });
+});
+
+describe("ingest", () => {
+  it("is idempotent by content hash and replaces the chunks of a changed document", async () => {
+    const results = await withKg((kg) =>
+      Effect.gen(function* () {
+        const first = yield* kg.ingest({ documentId: "guide", text: GUIDE, metadata: { lang: "en" } });
+        const again = yield* kg.ingest({ documentId: "guide", text: GUIDE, metadata: { lang: "en" } });
+        const changed = yield* kg.ingest({
+          documentId: "guide",
+          text: GUIDE.replace("late winter", "early spring"),
+          metadata: { lang: "en" },
+        });
+        const hits = yield* kg.search({ query: "prune roses winter spring", mode: "keyword", k: 10 });
+        return { first, again, changed, hits };
+      }),
+    );
+    expect(results.first.changed).toBe(true);
+    expect(results.first.chunks).toBeGreaterThan(1);
+    expect(results.again).toEqual({ ...results.first, changed: false });
+    expect(results.changed.changed).toBe(true);
+    const texts = results.hits.results.map((h) => h.text).join("\n");
+    expect(texts).toContain("early spring");
+    expect(texts).not.toContain("late winter");
+  });
+
+  it("refuses an empty document", async () => {
+    const error = await rt.run(
+      Effect.flip(Effect.flatMap(KnowledgeGraph, (kg) => kg.ingest({ documentId: "e", text: " \n " }))),
+    );
+    expect(error).toMatchObject({ _tag: "KnowledgeInputError", reason: "empty_document" });
+  });
+});
+
+describe("retrieval", () => {
+  beforeAll(async () => {
+    await withKg((kg) =>
+      Effect.gen(function* () {
+        yield* kg.upsertEntity({ id: "person:ada", type: "person", name: "Ada Lovelace" });
+        yield* kg.upsertEntity({ id: "machine:ae", type: "machine", name: "Analytical Engine" });
+        yield* kg.relate({ from: "person:ada", to: "machine:ae", type: "wrote_about" });
+        yield* kg.ingest({
+          documentId: "engine",
+          text: "The Analytical Engine was a proposed mechanical general-purpose computer designed by Charles Babbage.",
+          metadata: { lang: "en", topic: "history" },
+        });
+        yield* kg.ingest({
+          documentId: "bees",
+          text: "Honey bees communicate the direction of flowers with a waggle dance.",
+          metadata: { lang: "en", topic: "nature" },
+        });
+        yield* kg.ingest({
+          documentId: "bienen",
+          text: "Honigbienen zeigen die Richtung der Blumen mit einem Schwänzeltanz. Honey bees dance.",
+          metadata: { lang: "de", topic: "nature" },
+        });
+      }),
+    );
+  });
+
+  it("vector and keyword modes find the matching passage first, with their own ranks", async () => {
+    const { vector, keyword } = await withKg((kg) =>
+      Effect.gen(function* () {
+        return {
+          vector: yield* kg.search({ query: "waggle dance of honey bees", mode: "vector", k: 3 }),
+          keyword: yield* kg.search({ query: "waggle dance", mode: "keyword", k: 3 }),
+        };
+      }),
+    );
+    expect(vector.results[0]).toMatchObject({ documentId: "bees", chunkId: "bees#0", ranks: { vector: 1 } });
+    expect(vector.results[0]!.score).toBeGreaterThan(0.3);
+    // any query word may match: the German page's "Honey bees dance" matches "dance", ranked lower
+    expect(keyword.results.map((r) => r.documentId)).toEqual(["bees", "bienen"]);
+    expect(keyword.results[0]!.ranks).toEqual({ keyword: 1 });
+  });
+
+  it("filters by metadata in every mode", async () => {
+    for (const mode of ["vector", "keyword", "hybrid"] as const) {
+      const { results } = await withKg((kg) =>
+        kg.search({ query: "honey bees dance", mode, k: 5, filter: { lang: "de" } }),
+      );
+      expect(results.map((r) => r.documentId)).toEqual(["bienen"]);
+    }
+  });
+
+  it("hybrid search reaches passages through the graph: a person's name finds what mentions her work", async () => {
+    const { results } = await withKg((kg) => kg.search({ query: "Ada Lovelace", k: 5 }));
+    const engine = results.find((r) => r.documentId === "engine");
+    expect(engine).toBeDefined();
+    expect(engine!.ranks.graph).toBe(1);
+    expect(results[0]!.documentId).toBe("engine");
+  });
+
+  it("fuses ranked lists by reciprocal rank: agreement beats a single first place", () => {
+    const hit = (id: string): ChunkHit => ({ chunkId: id, documentId: id, text: id, metadata: {}, score: 0 });
+    const fused = fuseByRank(
+      { vector: [hit("a"), hit("b"), hit("c")], keyword: [hit("b"), hit("e")], graph: [hit("d")] },
+      4,
+    );
+    // b: 1/62 + 1/61; a and d: 1/61 (tie broken by id); e: 1/62; c (1/63) falls outside k
+    expect(fused.map((h) => h.chunkId)).toEqual(["b", "a", "d", "e"]);
+    expect(fused[0]!.ranks).toEqual({ vector: 2, keyword: 1 });
+    expect(fused[0]!.score).toBeCloseTo(1 / 62 + 1 / 61, 10);
+    expect(fused[2]!.ranks).toEqual({ graph: 1 });
+  });
+
+  it("builds a budgeted context with numbered citations", async () => {
+    const small = await withKg((kg) => buildContext(kg, { query: "honey bees dance", budgetTokens: 30 }));
+    const large = await withKg((kg) => buildContext(kg, { query: "honey bees dance", budgetTokens: 2000 }));
+    expect(small.tokens).toBeLessThanOrEqual(30);
+    expect(large.citations.length).toBeGreaterThan(small.citations.length);
+    expect(large.text).toContain("[1] (");
+    expect(large.citations[0]).toMatchObject({ n: 1 });
+    expect(large.text).toContain(large.citations[0]!.documentId);
+  });
+});
