@@ -12,10 +12,13 @@ import { type GuardrailSettings, readGuardrailSettings } from "./settings.ts";
 
 const cache = new WeakMap<object, GuardrailSettings>();
 
-/** The resolved guardrail settings of the agent a subject belongs to (cached per settings object). */
-export const settingsOf = (subject: GuardrailSubject): GuardrailSettings => {
+/**
+ * The resolved guardrail settings of the agent a subject belongs to (cached per settings object);
+ * `base` (the runtime config's level) applies to agents whose spec sets none.
+ */
+export const settingsOf = (subject: GuardrailSubject, base?: GuardrailSettings): GuardrailSettings => {
   const raw = subject.agent.settings.guardrails;
-  if (typeof raw !== "object" || raw === null) return readGuardrailSettings(raw);
+  if (typeof raw !== "object" || raw === null) return readGuardrailSettings(raw, base);
   let settings = cache.get(raw);
   if (settings === undefined) {
     settings = readGuardrailSettings(raw);
@@ -32,58 +35,58 @@ const withoutAllowed = (text: string, allow: ReadonlyArray<string> | undefined):
   (allow ?? []).reduce((acc, source) => acc.replace(new RegExp(source, "g"), " "), text);
 
 /** `maxInputChars` / `maxOutputChars`: a text longer than the limit is blocked. */
-export const lengthGuardrail: Guardrail = {
+const makeLengthGuardrail = (base?: GuardrailSettings): Guardrail => ({
   name: "max-length",
   stages: ["input", "output"],
   check: (subject) =>
     Effect.sync(() => {
-      const settings = settingsOf(subject);
+      const settings = settingsOf(subject, base);
       const limit = subject.stage === "input" ? settings.maxInputChars : settings.maxOutputChars;
       return limit !== undefined && subject.text.length > limit
         ? block("max-length", `${subject.stage} is ${subject.text.length} characters, the limit is ${limit}`)
         : pass;
     }),
-};
+});
 
 /** `deny` patterns: a text matching one (outside the `allow` exceptions) is blocked. */
-export const denyGuardrail: Guardrail = {
+const makeDenyGuardrail = (base?: GuardrailSettings): Guardrail => ({
   name: "deny",
   stages: ["input", "output", "tool"],
   check: (subject) =>
     Effect.sync(() => {
-      const settings = settingsOf(subject);
+      const settings = settingsOf(subject, base);
       if (settings.deny.length === 0) return pass;
       const text = withoutAllowed(subject.text, settings.allow);
       const hit = settings.deny.find((source) => new RegExp(source, "i").test(text));
       return hit === undefined ? pass : block("deny", `matches the deny pattern /${hit}/`);
     }),
-};
+});
 
 /** Prompt-injection heuristics on input and on tool output (`injection: false` turns them off). */
-export const injectionGuardrail: Guardrail = {
+const makeInjectionGuardrail = (base?: GuardrailSettings): Guardrail => ({
   name: "injection",
   stages: ["input", "tool"],
   check: (subject) =>
     Effect.sync(() => {
-      if (!settingsOf(subject).injection) return pass;
+      if (!settingsOf(subject, base).injection) return pass;
       if (subject.stage === "tool" && !isToolResult(subject)) return pass;
       const rule = detectInjection(subject.text, isToolResult(subject));
       if (rule === undefined) return pass;
       const where = isToolResult(subject) ? `output of tool ${subject.tool?.name}` : subject.stage;
       return block("injection", `possible prompt injection in the ${where} (${rule})`);
     }),
-};
+});
 
 /**
  * PII redaction of text on its way to a model (input, tool output) or out of the agent (output).
  * Mode `network` redacts only when `destination` is `network`; `always` redacts everything.
  */
-export const piiGuardrail: Guardrail = {
+const makePiiGuardrail = (base?: GuardrailSettings): Guardrail => ({
   name: "pii",
   stages: ["input", "output", "tool"],
   check: (subject) =>
     Effect.sync(() => {
-      const settings = settingsOf(subject);
+      const settings = settingsOf(subject, base);
       if (settings.pii === "off") return pass;
       if (settings.pii === "network" && subject.destination !== "network") return pass;
       if (subject.stage === "tool" && !isToolResult(subject)) return pass;
@@ -91,12 +94,27 @@ export const piiGuardrail: Guardrail = {
       const { text, redactions } = redactPii(subject.text, undefined, allow);
       return redactions.length === 0 ? pass : { action: "redact", policy: "pii", text, redactions };
     }),
-};
+});
 
-/** Every built-in, in the order they run. */
-export const builtinGuardrails: ReadonlyArray<Guardrail> = [
-  lengthGuardrail,
-  denyGuardrail,
-  injectionGuardrail,
-  piiGuardrail,
+/**
+ * The built-ins, in the order they run. `base` is the runtime config's `guardrails` level; it
+ * applies to agents whose spec sets none.
+ */
+export const makeBuiltinGuardrails = (base?: GuardrailSettings): ReadonlyArray<Guardrail> => [
+  makeLengthGuardrail(base),
+  makeDenyGuardrail(base),
+  makeInjectionGuardrail(base),
+  makePiiGuardrail(base),
 ];
+
+/** `maxInputChars` / `maxOutputChars`: a text longer than the limit is blocked. */
+export const lengthGuardrail: Guardrail = makeLengthGuardrail();
+/** `deny` patterns: a text matching one (outside the `allow` exceptions) is blocked. */
+export const denyGuardrail: Guardrail = makeDenyGuardrail();
+/** Prompt-injection heuristics on input and on tool output. */
+export const injectionGuardrail: Guardrail = makeInjectionGuardrail();
+/** PII redaction. */
+export const piiGuardrail: Guardrail = makePiiGuardrail();
+
+/** Every built-in with no config level, in the order they run. */
+export const builtinGuardrails: ReadonlyArray<Guardrail> = makeBuiltinGuardrails();

@@ -14,6 +14,8 @@ export {
   defaultGuardrailSettings,
   type GuardrailSettings,
   guardrailsSection,
+  makeGuardrailsSection,
   type PiiMode,
+  readGuardrailConfig,
   readGuardrailSettings,
 } from "./settings.ts";

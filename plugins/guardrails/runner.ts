@@ -14,6 +14,7 @@ import {
   GuardrailViolation,
 } from "../../runtime/guardrail.ts";
 import { settingsOf } from "./builtins.ts";
+import type { GuardrailSettings } from "./settings.ts";
 
 /** What the runner needs: the guardrails registered through the plugin host, and the event bus. */
 export interface GuardrailRunnerOptions {
@@ -22,6 +23,8 @@ export interface GuardrailRunnerOptions {
   readonly events: EventBus;
   /** Addresses already told that their PII redaction is off; share it across rebuilt runners. */
   readonly noticed?: Set<string>;
+  /** The runtime config's `guardrails` level, for agents whose spec sets none. */
+  readonly base?: GuardrailSettings;
 }
 
 const origin = (agent: AgentInfo) => ({ tree: agent.tree, address: agent.address, id: agent.id });
@@ -36,7 +39,7 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
   const noticeIfOff = (subject: GuardrailSubject) =>
     Effect.suspend(() => {
       if (subject.destination !== "network" || warnedOff.has(subject.agent.address)) return Effect.void;
-      if (settingsOf(subject).pii !== "off") return Effect.void;
+      if (settingsOf(subject, options.base).pii !== "off") return Effect.void;
       warnedOff.add(subject.agent.address);
       return options.events.publish({
         type: "guardrail.redacted",
@@ -81,7 +84,7 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
             stage: subject.stage,
             policy: verdict.policy,
             detail: verdict.reason,
-            fatal: settingsOf(subject).fatal,
+            fatal: settingsOf(subject, options.base).fatal,
           });
         }
         return text;

@@ -92,15 +92,33 @@ const isResolved = (value: unknown): value is GuardrailSettings =>
 const piiRank: Record<PiiMode, number> = { off: 0, network: 1, always: 2 };
 
 /**
- * Reads an agent's resolved settings (`AgentInfo.settings.guardrails`). Invalid or absent input
- * yields the defaults; validation happens earlier, when the spec is loaded.
+ * Reads an agent's resolved settings (`AgentInfo.settings.guardrails`). Absent settings yield
+ * `base` (the runtime config's level, else the defaults); validation happens when the spec loads.
  */
-export const readGuardrailSettings = (value: unknown): GuardrailSettings => {
+export const readGuardrailSettings = (
+  value: unknown,
+  base: GuardrailSettings = defaultGuardrailSettings,
+): GuardrailSettings => {
   if (isResolved(value)) return value;
-  if (value === undefined) return defaultGuardrailSettings;
+  if (value === undefined) return base;
   return Either.match(decode(value), {
-    onLeft: () => defaultGuardrailSettings,
+    onLeft: () => base,
     onRight: (input) => applyLevel(undefined, input),
+  });
+};
+
+/**
+ * Validates the runtime config's `guardrails` section: the level above every tree. Absent means
+ * none (trees start from the defaults, and a tree's root may turn PII redaction off).
+ */
+export const readGuardrailConfig = (
+  value: unknown,
+  path = "config.guardrails",
+): Either.Either<GuardrailSettings | undefined, ReadonlyArray<Problem>> => {
+  if (value === undefined) return Either.right(undefined);
+  return Either.match(decode(value), {
+    onLeft: (error) => Either.left(toProblems(error, path)),
+    onRight: (input) => Either.right(applyLevel(undefined, input)),
   });
 };
 
@@ -150,18 +168,18 @@ const loosening = (
 };
 
 /**
- * The spec section. The top level (runtime config, or a tree's root: nothing inherited and no
- * `children[` in the path) may turn PII redaction off explicitly; below it every level may only
- * add or tighten, starting from the defaults when nothing above set the section.
- * The merged value is fully resolved (`GuardrailSettings`).
+ * Makes the spec section. The top level — the runtime config when it has a `guardrails` section
+ * (`base`), else a tree's root (nothing inherited and no `children[` in the path) — may turn PII
+ * redaction off explicitly; below it every level may only add or tighten, starting from the
+ * defaults when nothing above set the section. The merged value is resolved (`GuardrailSettings`).
  */
-export const guardrailsSection: SpecSection = {
+export const makeGuardrailsSection = (base?: GuardrailSettings): SpecSection => ({
   key: "guardrails",
   validate: (value, path) =>
     Either.match(decode(value), { onLeft: (e) => toProblems(e, path), onRight: () => [] }),
   merge: (inherited, own, path) => {
-    const top = inherited === undefined && !path.includes("children[");
-    const above = top ? undefined : readGuardrailSettings(inherited);
+    const top = inherited === undefined && base === undefined && !path.includes("children[");
+    const above = top ? undefined : readGuardrailSettings(inherited, base);
     if (own === undefined) return { value: above ?? defaultGuardrailSettings };
     const decoded = decode(own);
     if (Either.isLeft(decoded)) return { problems: toProblems(decoded.left, path) };
@@ -169,4 +187,7 @@ export const guardrailsSection: SpecSection = {
     const problems = loosening(above, decoded.right, path);
     return problems.length > 0 ? { problems } : { value: applyLevel(above, decoded.right) };
   },
-};
+});
+
+/** The spec section for a runtime whose config has no `guardrails` section. */
+export const guardrailsSection: SpecSection = makeGuardrailsSection();

@@ -7,4 +7,11 @@ export { contentToText, type McpConnection, type McpToolInfo, superviseMcpServer
 export { makeMcpPlugin, mcpPlugin, mcpToolName } from "./mcp/plugin.ts";
 export { makeToolsPlugin, type ToolsPluginOptions, toolsPlugin } from "./plugin.ts";
 export { makeToolRunner, permitted, type ToolRunnerOptions, truncate } from "./runner.ts";
-export { readToolSettings, type ToolSettings, toolAllowed, toolsSection } from "./settings.ts";
+export {
+  makeToolsSection,
+  readToolConfig,
+  readToolSettings,
+  type ToolSettings,
+  toolAllowed,
+  toolsSection,
+} from "./settings.ts";

@@ -1,14 +1,17 @@
 /**
  * The tool registry plugin: registers the built-in tools (`spawn_agent`, `send_to_agent`,
  * `handoff`, `read_file`, `write_file`, `list_dir`), owns the `tools` spec section, and installs
- * the runner the agent step calls.
+ * the runner the agent step calls. The runtime config's `tools` section, when present, is the
+ * level above every tree (its `root` is where the file tools may work).
  */
-import { Effect } from "effect";
+import { resolve } from "node:path";
+import { Effect, Either } from "effect";
+import { PluginError } from "../../runtime/errors.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
 import { agentTools } from "./builtin/agents.ts";
 import { fileTools } from "./builtin/files.ts";
 import { makeToolRunner } from "./runner.ts";
-import { toolsSection } from "./settings.ts";
+import { defaultToolSettings, makeToolsSection, readToolConfig } from "./settings.ts";
 
 /** Options of the tools plugin. */
 export interface ToolsPluginOptions {
@@ -28,19 +31,26 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
     version: "0.1.0",
     setup: (host) =>
       Effect.gen(function* () {
-        const configured = host.config.tools;
-        const configRoot =
-          typeof configured === "object" && configured !== null && "root" in configured
-            ? String((configured as { root: unknown }).root)
-            : undefined;
-        yield* host.registerSpecSection(toolsSection);
-        const root = options.root ?? configRoot;
+        const configured = readToolConfig(host.config.tools);
+        if (Either.isLeft(configured))
+          return yield* new PluginError({
+            reason: "setup_failed",
+            plugin: "tools",
+            detail: configured.left.map((p) => `${p.path}: ${p.message}`).join("; "),
+          });
+        const root = options.root === undefined ? configured.right?.root : resolve(options.root);
+        const base =
+          configured.right === undefined && root === undefined
+            ? undefined
+            : { ...(configured.right ?? defaultToolSettings), root };
+        yield* host.registerSpecSection(makeToolsSection(base));
         const builtins = [...agentTools(host.events), ...(root === undefined ? [] : fileTools(root))];
         for (const tool of builtins) yield* host.registerTool(tool);
         yield* host.installToolRunner((tools) =>
           makeToolRunner({
             tools: tools.all,
             events: host.events,
+            ...(base === undefined ? {} : { base }),
             ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
           }),
         );

@@ -24,12 +24,14 @@ export interface ToolRunnerOptions {
   readonly defaultTimeoutMs?: number;
   /** Longest value kept in `tool.called` / `tool.result` events. Default 2000 characters. */
   readonly maxEventChars?: number;
+  /** The runtime config's `tools` level, for agents whose spec sets none. */
+  readonly base?: ToolSettings;
 }
 
 const cache = new WeakMap<object, ToolSettings>();
-const settingsOf = (agent: AgentInfo): ToolSettings => {
+const settingsFor = (agent: AgentInfo, base: ToolSettings | undefined): ToolSettings => {
   const raw = agent.settings.tools;
-  if (typeof raw !== "object" || raw === null) return readToolSettings(raw);
+  if (typeof raw !== "object" || raw === null) return readToolSettings(raw, base);
   let settings = cache.get(raw);
   if (settings === undefined) {
     settings = readToolSettings(raw);
@@ -45,9 +47,6 @@ export const permitted = (tool: ToolDefinition, agent: AgentInfo): boolean => {
   if (roles !== undefined && (agent.role === undefined || !roles.includes(agent.role))) return false;
   return true;
 };
-
-const usable = (tool: ToolDefinition, agent: AgentInfo) =>
-  permitted(tool, agent) && toolAllowed(settingsOf(agent), tool.name);
 
 /** Cuts a string to `max` characters, saying how much was left out. */
 export const truncate = (text: string, max: number): string =>
@@ -66,6 +65,9 @@ const forEvent = (value: unknown, max: number): unknown => {
 export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
   const maxEventChars = options.maxEventChars ?? 2000;
   const find = (name: string) => options.tools().find((tool) => tool.name === name);
+  const settingsOf = (agent: AgentInfo) => settingsFor(agent, options.base);
+  const usable = (tool: ToolDefinition, agent: AgentInfo) =>
+    permitted(tool, agent) && toolAllowed(settingsOf(agent), tool.name);
 
   const visible = (agent: AgentInfo): ReadonlyArray<ToolSpec> =>
     options

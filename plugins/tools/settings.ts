@@ -73,12 +73,15 @@ const resolveLevel = (above: ToolSettings, own: typeof ToolSettingsInput.Type): 
   };
 };
 
-/** Reads an agent's resolved settings (`AgentInfo.settings.tools`). */
-export const readToolSettings = (value: unknown): ToolSettings => {
+/**
+ * Reads an agent's resolved settings (`AgentInfo.settings.tools`). Absent settings yield `base`
+ * (the runtime config's level, else no restrictions).
+ */
+export const readToolSettings = (value: unknown, base: ToolSettings = defaultToolSettings): ToolSettings => {
   if (isResolved(value)) return value;
-  if (value === undefined) return defaultToolSettings;
+  if (value === undefined) return base;
   const decoded = decode(value);
-  return Either.isRight(decoded) ? resolveLevel(defaultToolSettings, decoded.right) : defaultToolSettings;
+  return Either.isRight(decoded) ? resolveLevel(defaultToolSettings, decoded.right) : base;
 };
 
 /** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
@@ -93,16 +96,38 @@ const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<
 };
 
 /**
- * The spec section. Below the top level, `allow` may only name tools the level above allows,
- * `deny` accumulates, `root` must stay inside the root above, and limits may only go down.
- * A relative `root` is resolved against the root above, or the working directory at the top.
+ * Validates the runtime config's `tools` section (the level above every tree; its `root` is where
+ * the file tools may work). A relative root is resolved against `cwd`.
  */
-export const toolsSection: SpecSection = {
+export const readToolConfig = (
+  value: unknown,
+  path = "config.tools",
+  cwd = process.cwd(),
+): Either.Either<ToolSettings | undefined, ReadonlyArray<Problem>> => {
+  if (value === undefined) return Either.right(undefined);
+  const decoded = decode(value);
+  if (Either.isLeft(decoded)) return Either.left(toProblems(decoded.left, path));
+  const own = decoded.right;
+  return Either.right(
+    resolveLevel(
+      defaultToolSettings,
+      own.root === undefined ? own : { ...own, root: resolve(cwd, own.root) },
+    ),
+  );
+};
+
+/**
+ * Makes the spec section. Every level may only narrow the one above (`base`, the runtime config's
+ * level, is above every tree): `allow` may only name tools allowed above, `deny` accumulates, `root`
+ * must stay inside the root above, limits may only go down. A relative `root` is resolved against
+ * the root above, or the working directory at the top.
+ */
+export const makeToolsSection = (base?: ToolSettings): SpecSection => ({
   key: "tools",
   validate: (value, path) =>
     Either.match(decode(value), { onLeft: (e) => toProblems(e, path), onRight: () => [] }),
   merge: (inherited, own, path) => {
-    const above = readToolSettings(inherited);
+    const above = readToolSettings(inherited, base);
     if (own === undefined) return { value: above };
     const decoded = decode(own);
     if (Either.isLeft(decoded)) return { problems: toProblems(decoded.left, path) };
@@ -130,4 +155,7 @@ export const toolsSection: SpecSection = {
     }
     return problems.length > 0 ? { problems } : { value: merged };
   },
-};
+});
+
+/** The spec section for a runtime whose config has no `tools` section. */
+export const toolsSection: SpecSection = makeToolsSection();

@@ -7,4 +7,11 @@ export {
   type TripwireState,
 } from "./monitor.ts";
 export { tripwiresPlugin } from "./plugin.ts";
-export { limitKeys, readTripwireSettings, type TripwireSettings, tripwiresSection } from "./settings.ts";
+export {
+  limitKeys,
+  makeTripwiresSection,
+  readTripwireConfig,
+  readTripwireSettings,
+  type TripwireSettings,
+  tripwiresSection,
+} from "./settings.ts";

@@ -44,6 +44,8 @@ export interface TripwireMonitorOptions {
   readonly definitions?: () => ReadonlyArray<TripwireDefinition>;
   /** Shared state; a fresh one when absent. */
   readonly state?: TripwireState;
+  /** The runtime config's `tripwires` level, for agents whose spec sets none. */
+  readonly base?: TripwireSettings;
 }
 
 /** One tripwire that fired. */
@@ -76,9 +78,9 @@ const limitsByMetric: Readonly<Record<string, ReadonlyArray<{ key: LimitKey; tot
 };
 
 const cache = new WeakMap<object, TripwireSettings>();
-const settingsOf = (agent: AgentInfo): TripwireSettings => {
+const settingsFor = (agent: AgentInfo, base: TripwireSettings | undefined): TripwireSettings => {
   const raw = agent.settings.tripwires;
-  if (typeof raw !== "object" || raw === null) return readTripwireSettings(raw);
+  if (typeof raw !== "object" || raw === null) return readTripwireSettings(raw, base);
   let settings = cache.get(raw);
   if (settings === undefined) {
     settings = readTripwireSettings(raw);
@@ -93,6 +95,7 @@ const settingsOf = (agent: AgentInfo): TripwireSettings => {
  */
 export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMonitor => {
   const { agentTotals, treeTotals, spawnTimes, windows } = options.state ?? makeTripwireState();
+  const settingsOf = (agent: AgentInfo) => settingsFor(agent, options.base);
 
   const addTo = (totals: Map<string, Map<string, number>>, key: string, metric: string, value: number) => {
     let byMetric = totals.get(key);

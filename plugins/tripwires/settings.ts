@@ -154,12 +154,18 @@ const loosening = (above: TripwireSettings, merged: TripwireSettings, path: stri
 const isResolved = (value: unknown): value is TripwireSettings =>
   typeof value === "object" && value !== null && "limits" in value && "anomaly" in value;
 
-/** Reads an agent's resolved settings (`AgentInfo.settings.tripwires`); anything else means no limits. */
-export const readTripwireSettings = (value: unknown): TripwireSettings => {
+/**
+ * Reads an agent's resolved settings (`AgentInfo.settings.tripwires`). Absent settings yield `base`
+ * (the runtime config's level, else no limits).
+ */
+export const readTripwireSettings = (
+  value: unknown,
+  base: TripwireSettings = emptyTripwireSettings,
+): TripwireSettings => {
   if (isResolved(value)) return value;
-  if (value === undefined) return emptyTripwireSettings;
+  if (value === undefined) return base;
   const decoded = decode(value);
-  return Either.isRight(decoded) ? resolveLevel(emptyTripwireSettings, decoded.right) : emptyTripwireSettings;
+  return Either.isRight(decoded) ? resolveLevel(emptyTripwireSettings, decoded.right) : base;
 };
 
 /** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
@@ -184,18 +190,35 @@ const patternProblems = (own: TripwireSettingsWritten, path: string): Problem[] 
   });
 
 /**
- * The spec section. A lower level may add limits, lower them, and make their actions more severe
- * (`warn` < `halt` < `stop-tree`); output patterns and anomaly detectors only accumulate.
- * The merged value is resolved (`TripwireSettings`).
+ * Validates the runtime config's `tripwires` section: limits that apply to every agent of every
+ * tree, which specs may only tighten.
  */
-export const tripwiresSection: SpecSection = {
+export const readTripwireConfig = (
+  value: unknown,
+  path = "config.tripwires",
+): Either.Either<TripwireSettings | undefined, ReadonlyArray<Problem>> => {
+  if (value === undefined) return Either.right(undefined);
+  const decoded = decode(value);
+  if (Either.isLeft(decoded)) return Either.left(toProblems(decoded.left, path));
+  const problems = patternProblems(decoded.right, path);
+  return problems.length > 0
+    ? Either.left(problems)
+    : Either.right(resolveLevel(emptyTripwireSettings, decoded.right));
+};
+
+/**
+ * Makes the spec section. A lower level may add limits, lower them, and make their actions more
+ * severe (`warn` < `halt` < `stop-tree`); output patterns and anomaly detectors only accumulate.
+ * `base` (the runtime config's level) is the level above every tree. The merged value is resolved.
+ */
+export const makeTripwiresSection = (base?: TripwireSettings): SpecSection => ({
   key: "tripwires",
   validate: (value, path) => {
     const decoded = decode(value);
     return Either.isLeft(decoded) ? toProblems(decoded.left, path) : patternProblems(decoded.right, path);
   },
   merge: (inherited, own, path) => {
-    const above = readTripwireSettings(inherited);
+    const above = readTripwireSettings(inherited, base);
     if (own === undefined) return { value: above };
     const decoded = decode(own);
     if (Either.isLeft(decoded)) return { problems: toProblems(decoded.left, path) };
@@ -203,4 +226,7 @@ export const tripwiresSection: SpecSection = {
     const problems = loosening(above, merged, path);
     return problems.length > 0 ? { problems } : { value: merged };
   },
-};
+});
+
+/** The spec section for a runtime whose config has no `tripwires` section. */
+export const tripwiresSection: SpecSection = makeTripwiresSection();

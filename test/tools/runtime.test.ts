@@ -201,4 +201,52 @@ describe("guardrails, tripwires and tools in the runtime", () => {
       /children\[0\]\.tripwires\.maxStepMs: cannot raise maxStepMs from 1000 to 9000/,
     );
   });
+
+  it("applies the runtime config's sections as the level above every tree", async () => {
+    const config = {
+      guardrails: { pii: "always" },
+      tripwires: { maxToolCalls: 1 },
+      tools: { deny: ["handoff"] },
+    };
+    const spec = {
+      name: "configured",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "mail bob@example.org",
+        model: scripted([{ text: "saw: {{input}}" }]),
+      },
+    };
+    const { summary } = await runSpec(spec, config);
+    expect(summary.output).toBe("saw: mail [EMAIL]");
+    const refused = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* makeAgentSystem({ plugins, config });
+          const loose = {
+            ...spec,
+            root: {
+              ...spec.root,
+              guardrails: { pii: "off" },
+              tripwires: { maxToolCalls: 5 },
+              tools: { allow: ["*"] },
+            },
+          };
+          return yield* Effect.flip(system.spawnTree(loose));
+        }),
+      ),
+    );
+    expect(refused.message).toMatch(/\$\.root\.guardrails\.pii: cannot loosen/);
+    expect(refused.message).toMatch(
+      /\$\.root\.tripwires\.maxToolCalls: cannot raise maxToolCalls from 1 to 5/,
+    );
+  });
+
+  it("refuses to load with an invalid config section, saying where", async () => {
+    const error = await Effect.runPromise(
+      Effect.scoped(Effect.flip(makeAgentSystem({ plugins, config: { tripwires: { maxStepMs: "soon" } } }))),
+    );
+    expect(error).toMatchObject({ _tag: "PluginError", plugin: "tripwires" });
+    expect(error.message).toMatch(/config\.tripwires\.maxStepMs/);
+  });
 });
