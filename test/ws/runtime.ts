@@ -42,7 +42,8 @@ export const startRuntimeServer = async (
     server,
     url: server.url,
     httpUrl: `http://127.0.0.1:${server.port}`,
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+    // The server first (it answers or fails requests in flight and stops its trees), then the runtime.
+    close: () => Effect.runPromise(Effect.zipRight(server.shutdown(), Scope.close(scope, Exit.void))),
   };
 };
 
