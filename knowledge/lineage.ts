@@ -35,11 +35,22 @@ const RELEVANT = new Set([
   "tool.result",
 ]);
 
-/** Resolves a handoff target (an address or an agent id) to an address. */
-const addressOf = (graph: GraphStoreService, target: string) =>
-  target.startsWith("/")
-    ? Effect.succeed(target)
-    : Effect.map(graph.findByProperty("agent", "agentId", target), (nodes) => nodes[0]?.name ?? target);
+/**
+ * Resolves a handoff target to an address the way the runtime does: an address as is; else an
+ * agent id; else, relative to the handing agent, its own child first, then a sibling.
+ */
+const addressOf = (graph: GraphStoreService, from: string, target: string) =>
+  Effect.gen(function* () {
+    if (target.startsWith("/")) return target;
+    const byId = yield* graph.findByProperty("agent", "agentId", target);
+    if (byId[0]) return byId[0].name;
+    const child = `${from}/${target}`;
+    const sibling = `${from.slice(0, from.lastIndexOf("/"))}/${target}`;
+    const known = new Set(
+      (yield* graph.getNodes([agentNodeId(child), agentNodeId(sibling)])).map((n) => n.name),
+    );
+    return known.has(child) || !known.has(sibling) ? child : sibling;
+  });
 
 const write = (
   kg: KnowledgeGraphService,
@@ -86,7 +97,7 @@ const write = (
         return;
       }
       case "handoff": {
-        const to = yield* addressOf(graph, event.to);
+        const to = yield* addressOf(graph, event.address, event.to);
         const { edge } = yield* graph.relate({
           from: self,
           to: agentNodeId(to),

@@ -8,7 +8,7 @@ import { definePlugin, type Plugin } from "../runtime/plugin.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
 import { GraphStore, type GraphStoreService } from "./graph-store.ts";
 import { KnowledgeGraph, type KnowledgeGraphService } from "./knowledge-graph.ts";
-import { startLineage } from "./lineage.ts";
+import { type LineageWriter, startLineage } from "./lineage.ts";
 import { decodeMemoryParams, type MemoryMethod, type MemoryMethodName, memoryMethods } from "./methods.ts";
 
 /** The memory operations offered to agents as tools. */
@@ -51,6 +51,8 @@ export interface MemoryPluginOptions {
   readonly lineage?: boolean;
   /** With lineage: also record agent replies, tool results and handoffs as episodes (default true). */
   readonly episodes?: boolean;
+  /** Called with the lineage writer once it runs (to `flush` it before reading lineage, say). */
+  readonly onLineage?: (writer: LineageWriter) => void;
 }
 
 /**
@@ -65,17 +67,18 @@ export const memoryPlugin = (options: MemoryPluginOptions): Plugin =>
       Effect.gen(function* () {
         for (const tool of memoryTools(options.knowledge)) yield* host.registerTool(tool);
         if (options.lineage ?? true) {
-          yield* startLineage(host.events, { episodes: options.episodes ?? true }).pipe(
+          const writer = yield* startLineage(host.events, { episodes: options.episodes ?? true }).pipe(
             Effect.provideService(KnowledgeGraph, options.knowledge),
             Effect.provideService(GraphStore, options.graph),
           );
+          options.onLineage?.(writer);
         }
       }),
   });
 
 /** `memoryPlugin` with the services taken from the environment (e.g. from `layerKnowledge`). */
 export const makeMemoryPlugin = (
-  options: { readonly lineage?: boolean; readonly episodes?: boolean } = {},
+  options: Omit<MemoryPluginOptions, "knowledge" | "graph"> = {},
 ): Effect.Effect<Plugin, never, KnowledgeGraph | GraphStore> =>
   Effect.map(Effect.all([KnowledgeGraph, GraphStore]), ([knowledge, graph]) =>
     memoryPlugin({ knowledge, graph, ...options }),

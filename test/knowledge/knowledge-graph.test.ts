@@ -11,6 +11,7 @@ import {
   KnowledgeGraph,
   type KnowledgeGraphService,
   layerKnowledgeGraph,
+  type MemoryError,
 } from "../../knowledge/knowledge-graph.ts";
 import { callMemoryMethod } from "../../knowledge/methods.ts";
 import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
@@ -172,11 +173,12 @@ describe("relations", () => {
 
 describe("bad input", () => {
   it("names an unknown entity", async () => {
-    for (const attempt of [
-      (kg: KnowledgeGraphService) => kg.recall({ entity: "nobody" }),
-      (kg: KnowledgeGraphService) => kg.neighbors({ id: "nobody" }),
-      (kg: KnowledgeGraphService) => kg.lineage({ agent: "/no/such/agent" }),
-    ]) {
+    const attempts: ReadonlyArray<(kg: KnowledgeGraphService) => Effect.Effect<unknown, MemoryError>> = [
+      (kg) => kg.recall({ entity: "nobody" }),
+      (kg) => kg.neighbors({ id: "nobody" }),
+      (kg) => kg.lineage({ agent: "/no/such/agent" }),
+    ];
+    for (const attempt of attempts) {
       const error = await failureOf(attempt);
       expect(error).toMatchObject({ _tag: "KnowledgeInputError", reason: "unknown_entity", fault: "user" });
       expect(error.message).toContain("no");
