@@ -45,7 +45,13 @@ describe("toRpcFailure", () => {
     [provider("auth"), RpcCode.providerError, "auth", "config"],
     [provider("budget_exceeded"), RpcCode.budgetExceeded, "budget_exceeded", "user"],
     [
-      new GuardrailViolation({ reason: "blocked", stage: "output", policy: "pii", detail: "email" }),
+      new GuardrailViolation({
+        reason: "blocked",
+        stage: "output",
+        policy: "pii",
+        detail: "email",
+        fatal: false,
+      }),
       RpcCode.guardrailViolation,
       "blocked",
       "user",
