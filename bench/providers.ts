@@ -4,6 +4,8 @@
  * - `provider.router.decision`: the economic router's decision per call — profile → candidates →
  *   breaker gate → key from the pool, plus the success bookkeeping (key counters, breaker) — against
  *   the kernel's direct dispatch (a provider looked up by name) in the same run. Target ≤ 10 µs.
+ * - `provider.agent_step.overhead`: the same, as a whole agent step in a running runtime
+ *   (`ask` → mailbox → step → router → adapter → reply).
  * - `provider.call.overhead`: a full routed call with the OpenAI adapter (AI SDK) against a local
  *   HTTP server speaking chat completions, against a bare `fetch` + `JSON.parse` of the same request
  *   to the same server, interleaved in the same run. The figure is the added median latency.
@@ -11,11 +13,13 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Effect, Either } from "effect";
+import { Effect, Either, Exit, Scope } from "effect";
 import { planCandidates } from "../plugins/providers/candidates.ts";
 import { makeProviderHub, type ProviderHub } from "../plugins/providers/hub.ts";
 import { makeMemoryLedger } from "../plugins/providers/ledger.ts";
+import { providersPlugin } from "../plugins/providers/plugin.ts";
 import { makeEconomicRouter } from "../plugins/providers/router.ts";
+import { makeAgentSystem } from "../runtime/agent-system.ts";
 import { makeEventBus } from "../runtime/events.ts";
 import type { ModelProvider, ProviderLookup } from "../runtime/model.ts";
 import { type Bench, type BenchResult, opsPerSecond, percentile, round } from "./harness.ts";
@@ -129,12 +133,35 @@ const overhead: Bench = {
         );
         if (res.text !== "ok") throw new Error("unexpected answer");
       };
+      // A whole agent step in a running runtime: ask → mailbox → step → router → adapter → reply.
+      const plugin = providersPlugin({
+        env: { OPENAI_API_KEY: "sk-bench-key-0003", OPENAI_BASE_URL: `${url}/v1` },
+      });
+      const scope = Effect.runSync(Scope.make());
+      const system = await Effect.runPromise(Scope.extend(makeAgentSystem({ plugins: [plugin] }), scope));
+      const tree = await Effect.runPromise(
+        system.spawnTree({
+          name: "bench",
+          root: {
+            name: "root",
+            kind: "child",
+            instructions: "You are terse.",
+            model: { provider: "openai", model: "gpt-4o-mini" },
+          },
+        }),
+      );
+      const step = async () => {
+        const reply = await Effect.runPromise(system.ask(tree.root, "Say ok."));
+        if (reply.output !== "ok") throw new Error("unexpected answer");
+      };
       for (let i = 0; i < 100; i++) {
         await bare();
         await routed();
+        await step();
       }
       const bareMs: Array<number> = [];
       const routedMs: Array<number> = [];
+      const stepMs: Array<number> = [];
       for (let i = 0; i < 500; i++) {
         let t = performance.now();
         await bare();
@@ -142,11 +169,30 @@ const overhead: Bench = {
         t = performance.now();
         await routed();
         routedMs.push(performance.now() - t);
+        t = performance.now();
+        await step();
+        stepMs.push(performance.now() - t);
       }
+      await Effect.runPromise(Scope.close(scope, Exit.void));
       const routedMedian = percentile(routedMs, 50);
       const bareMedian = percentile(bareMs, 50);
+      const stepMedian = percentile(stepMs, 50);
       const added = routedMedian - bareMedian;
       return [
+        {
+          bench: "provider.agent_step.overhead",
+          unit: "ms median per agent ask answered by the OpenAI adapter (lower is better)",
+          value: round(stepMedian, 3),
+          baseline: "bare fetch + JSON.parse of the same request to the same local server",
+          baselineValue: round(bareMedian, 3),
+          ratio: round(stepMedian / bareMedian, 2),
+          addedMs: round(stepMedian - bareMedian, 3),
+          p95: round(percentile(stepMs, 95), 3),
+          baselineP95: round(percentile(bareMs, 95), 3),
+          targetAddedMs: 1,
+          meetsTarget: stepMedian - bareMedian <= 1,
+          calls: stepMs.length,
+        },
         {
           bench: "provider.call.overhead",
           unit: "ms median per call, routed via the OpenAI adapter (lower is better)",
