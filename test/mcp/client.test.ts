@@ -122,3 +122,41 @@ describe("MCP client", () => {
     });
   });
 });
+
+describe("MCP client with a server that cannot start", () => {
+  it("loads anyway, offers none of its tools, and keeps retrying", async () => {
+    const down = new Map<string, McpConnection>();
+    const config = {
+      mcp: { servers: { ghost: { command: resolve("node_modules/.bin/no-such-mcp-server") } } },
+    };
+    const out = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const events = yield* makeEventBus(() => Date.now());
+          const registry = new Registry(undefined, events, config);
+          yield* registry.load([toolsPlugin, makeMcpPlugin(down)], yield* Effect.scope);
+          const tools = registry.factory("toolRunner")!(registry.lookup("tool"));
+          return tools.visible(agent()).map((t) => t.name);
+        }),
+      ),
+    );
+    expect(out.some((name) => name.startsWith("mcp."))).toBe(false);
+    expect(down.get("ghost")?.ready()).toBe(false);
+  });
+
+  it("refuses an invalid mcp section with a config error", async () => {
+    const error = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const events = yield* makeEventBus(() => Date.now());
+          const registry = new Registry(undefined, events, {
+            mcp: { servers: { "bad name": { url: "ftp://x" } } },
+          });
+          return yield* Effect.flip(registry.load([makeMcpPlugin()], yield* Effect.scope));
+        }),
+      ),
+    );
+    expect(error).toMatchObject({ _tag: "PluginError", plugin: "mcp", fault: "config" });
+    expect(error.message).toMatch(/invalid mcp config/);
+  });
+});

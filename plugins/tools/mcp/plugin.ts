@@ -30,7 +30,14 @@ const toolDefinition = (
     inputSchema: info.inputSchema,
     validate: (args) =>
       Effect.suspend(() => {
-        check ??= validator.getValidator(info.inputSchema as JsonSchemaType);
+        if (check === undefined) {
+          try {
+            check = validator.getValidator(info.inputSchema as JsonSchemaType);
+          } catch {
+            // A schema Ajv cannot compile: the server validates the arguments itself.
+            check = () => ({ valid: true });
+          }
+        }
         const verdict = check(args ?? {});
         return verdict.valid
           ? Effect.succeed(args ?? {})
