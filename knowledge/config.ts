@@ -127,6 +127,15 @@ export const layerKnowledge = (
   deps: { readonly router?: ModelRouter; readonly events?: EventBus } = {},
 ): Layer.Layer<KnowledgeServices, KnowledgeError> => {
   const s = config.section;
+  if (s.embedder && !deps.router) {
+    // Fail before opening any database: nothing can work without the embedder.
+    return Layer.fail(
+      new KnowledgeConfigError({
+        reason: "invalid_config",
+        detail: "knowledge.embedder names provider embeddings but no model router was given",
+      }),
+    );
+  }
   const sql = config.pgUrl ? layerPg({ url: config.pgUrl }) : layerPglite({ dataDir: config.dataDir });
   const vectors = layerSqlVectorStore({
     dimension: config.dimension,
@@ -134,9 +143,8 @@ export const layerKnowledge = (
   });
   const graph = config.neo4j ? layerNeo4jGraphStore(config.neo4j) : layerSqlGraphStore;
   const e = s.embedder;
-  const embedder: Layer.Layer<Embedder, KnowledgeConfigError> = !e
-    ? layerHashingEmbedder({ dimension: config.dimension })
-    : deps.router
+  const embedder: Layer.Layer<Embedder> =
+    e && deps.router
       ? layerRouterEmbedder({
           router: deps.router,
           choice: {
@@ -146,12 +154,7 @@ export const layerKnowledge = (
           },
           dimension: e.dimension,
         })
-      : Layer.fail(
-          new KnowledgeConfigError({
-            reason: "invalid_config",
-            detail: "knowledge.embedder names provider embeddings but no model router was given",
-          }),
-        );
+      : layerHashingEmbedder({ dimension: config.dimension });
   const stores = Layer.mergeAll(vectors, graph, embedder).pipe(Layer.provideMerge(sql));
   const kg = layerKnowledgeGraph({
     ...(s.multiValued ? { multiValued: s.multiValued } : {}),

@@ -79,8 +79,9 @@ describe("memory in the runtime", () => {
         }),
       ),
     );
-    expect(summary.output.startsWith("recalled: ")).toBe(true);
-    expect(JSON.parse(summary.output.slice("recalled: ".length))).toMatchObject({
+    const output = summary.output ?? "";
+    expect(output.startsWith("recalled: ")).toBe(true);
+    expect(JSON.parse(output.slice("recalled: ".length))).toMatchObject({
       facts: [{ attribute: "status", value: "green", validTo: null }],
     });
     expect(
