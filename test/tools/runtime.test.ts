@@ -167,6 +167,30 @@ describe("guardrails, tripwires and tools in the runtime", () => {
     expect(events.some((e) => e.type === "agent.spawned" && e.address === "/team/root/helper")).toBe(true);
   });
 
+  it("hands off to an agent it creates; a handoff without a target is an error result", async () => {
+    const closer = { name: "closer", kind: "child", model: scripted([{ text: "closed: {{input}}" }]) };
+    const spec = {
+      name: "relay",
+      root: {
+        name: "root",
+        kind: "parent",
+        input: "start",
+        model: scripted([
+          { toolCalls: [{ name: "handoff", args: { spec: closer, task: "ticket 7" } }] },
+          { toolCalls: [{ name: "handoff", args: { task: "to whom?" } }] },
+          { text: "{{tool}}" },
+        ]),
+      },
+    };
+    const { summary, events } = await runSpec(spec);
+    const handoff = events.find((e) => e.type === "handoff");
+    expect(handoff).toMatchObject({ address: "/relay/root", to: "/relay/root/closer", task: "ticket 7" });
+    expect(events.some((e) => e.type === "agent.replied" && e.address === "/relay/root/closer")).toBe(true);
+    const results = events.filter((e) => e.type === "tool.result");
+    expect(results.map((e) => e.type === "tool.result" && e.ok)).toEqual([true, false]);
+    expect(summary.output).toMatch(/give exactly one of `to` \(an existing agent\) or `spec`/);
+  });
+
   it("refuses a spec whose subtree loosens guardrails or tripwires", async () => {
     const spec = {
       name: "loose",
