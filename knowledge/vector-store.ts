@@ -170,6 +170,9 @@ export const makeSqlVectorStore = (
     const efSearch = Math.max(1, Math.floor(options.efSearch ?? 100));
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
+    const SEARCH_SETTINGS = (scope: "LOCAL" | "SESSION") =>
+      `SET ${scope} hnsw.ef_search = ${efSearch}; SET ${scope} hnsw.iterative_scan = relaxed_order`;
+    if (sql.dialect === "pglite") yield* sql.exec(SEARCH_SETTINGS("SESSION"));
 
     const checkVector = (v: ArrayLike<number>, what: string) =>
       v.length === dimension && Array.prototype.every.call(v, Number.isFinite)
@@ -212,23 +215,22 @@ export const makeSqlVectorStore = (
         yield* checkVector(vector, "query vector");
         const params: unknown[] = [vectorText(vector), Math.max(1, Math.floor(k))];
         const where = filterClause(filter, params);
-        return yield* sql.transaction(
-          Effect.gen(function* () {
-            yield* sql.exec(
-              `SET LOCAL hnsw.ef_search = ${Math.max(efSearch, k)}${where ? "; SET LOCAL hnsw.iterative_scan = relaxed_order" : ""}`,
-            );
-            // The inner query walks the index; the outer one restores exact order (iterative scans
-            // under a filter may return slightly out of order).
-            const rows = yield* sql.query<HitRow>(
-              `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
-                 SELECT id, document_id, text, metadata, embedding <=> $1::vector AS distance
-                   FROM arbor_chunks ${where} ORDER BY embedding <=> $1::vector LIMIT $2) hits
-               ORDER BY distance, id`,
-              params,
-            );
-            return rows.map(toHit);
-          }),
+        // The inner query walks the index; the outer one restores exact order (iterative scans,
+        // which keep filtered and large-k searches from coming back short, may return slightly out
+        // of order).
+        const select = sql.query<HitRow>(
+          `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
+             SELECT id, document_id, text, metadata, embedding <=> $1::vector AS distance
+               FROM arbor_chunks ${where} ORDER BY embedding <=> $1::vector LIMIT $2) hits
+           ORDER BY distance, id`,
+          params,
         );
+        // PGlite has one session, tuned once at start; a pool's sessions are tuned per transaction.
+        const rows =
+          sql.dialect === "pglite"
+            ? yield* select
+            : yield* sql.transaction(Effect.zipRight(sql.exec(SEARCH_SETTINGS("LOCAL")), select));
+        return rows.map(toHit);
       });
 
     const searchExact: VectorStoreService["searchExact"] = ({ vector, k }) =>
