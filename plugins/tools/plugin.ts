@@ -17,6 +17,12 @@ import { defaultToolSettings, makeToolsSection, readToolConfig } from "./setting
 export interface ToolsPluginOptions {
   /** Root of the file tools (else `config.tools.root`); without one the file tools are not registered. */
   readonly root?: string;
+  /**
+   * Register `spawn_agent`, `send_to_agent` and `handoff` (default true). Gotcha: with them, every
+   * parent and child has tools to offer its model, so a runtime that delegates only to agents
+   * without tools stops delegating; `tools.allow` in a spec hides them per agent.
+   */
+  readonly agentTools?: boolean;
   /** Timeout for tools that set none. Default 30 s. */
   readonly defaultTimeoutMs?: number;
 }
@@ -44,7 +50,10 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
             ? undefined
             : { ...(configured.right ?? defaultToolSettings), root };
         yield* host.registerSpecSection(makeToolsSection(base));
-        const builtins = [...agentTools(host.events), ...(root === undefined ? [] : fileTools(root))];
+        const builtins = [
+          ...(options.agentTools === false ? [] : agentTools(host.events)),
+          ...(root === undefined ? [] : fileTools(root)),
+        ];
         for (const tool of builtins) yield* host.registerTool(tool);
         yield* host.installToolRunner((tools) =>
           makeToolRunner({
