@@ -1,6 +1,7 @@
 /** Tripwires: step time, tokens and cost, tool calls, children, depth, spawn rate, output patterns, anomalies. */
 export { type AnomalyVerdict, type AnomalyWindow, makeAnomalyWindow } from "./anomaly.ts";
 export {
+  forgetTree,
   makeTripwireMonitor,
   makeTripwireState,
   type TripwireMonitorOptions,

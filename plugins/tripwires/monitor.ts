@@ -37,6 +37,16 @@ export const makeTripwireState = (): TripwireState => ({
   windows: new Map(),
 });
 
+/** Drops everything kept about one tree (call it when the tree has stopped). */
+export const forgetTree = (state: TripwireState, treeId: string): void => {
+  const prefix = `/${treeId}/`;
+  state.treeTotals.delete(treeId);
+  for (const map of [state.agentTotals, state.spawnTimes, state.windows] as ReadonlyArray<
+    Map<string, unknown>
+  >)
+    for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+};
+
 /** What the monitor needs. */
 export interface TripwireMonitorOptions {
   readonly events: EventBus;

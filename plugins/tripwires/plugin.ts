@@ -6,7 +6,7 @@
 import { Effect, Either } from "effect";
 import { PluginError } from "../../runtime/errors.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
-import { makeTripwireMonitor, makeTripwireState } from "./monitor.ts";
+import { forgetTree, makeTripwireMonitor, makeTripwireState } from "./monitor.ts";
 import { makeTripwiresSection, readTripwireConfig } from "./settings.ts";
 
 /** The tripwires plugin value. Fails to load when `config.tripwires` is invalid. */
@@ -25,6 +25,15 @@ export const tripwiresPlugin: Plugin = definePlugin({
       const base = configured.right;
       yield* host.registerSpecSection(makeTripwiresSection(base));
       const state = makeTripwireState();
+      // Totals of a stopped tree are dropped, so a long-running runtime does not grow without bound.
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          host.events.listen((event) => {
+            if (event.type === "tree.stopped") forgetTree(state, event.tree);
+          }),
+        ),
+        (stop) => Effect.sync(stop),
+      );
       yield* host.installTripwireMonitor((tripwires) =>
         makeTripwireMonitor({
           events: host.events,

@@ -1,6 +1,6 @@
 import { Effect, Either, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
-import { makeTripwireMonitor } from "../../plugins/tripwires/monitor.ts";
+import { forgetTree, makeTripwireMonitor, makeTripwireState } from "../../plugins/tripwires/monitor.ts";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import { type ArborEvent, makeEventBus } from "../../runtime/events.ts";
 import type { TripwireDefinition } from "../../runtime/plugin.ts";
@@ -184,5 +184,20 @@ describe("measurement tripwires", () => {
       }),
     );
     expect(Either.isLeft(out) && out.left.tripwire).toBe("toolStorm");
+  });
+
+  it("forgets a stopped tree's totals", async () => {
+    const out = await run(
+      Effect.gen(function* () {
+        const events = yield* makeEventBus(() => 0);
+        const state = makeTripwireState();
+        const monitor = makeTripwireMonitor({ events, state });
+        const a = agent({ maxTokens: 100 });
+        yield* monitor.observe({ metric: "tokens", value: 60, agent: a });
+        forgetTree(state, "t1");
+        return yield* Effect.either(monitor.observe({ metric: "tokens", value: 60, agent: a }));
+      }),
+    );
+    expect(Either.isRight(out)).toBe(true);
   });
 });
