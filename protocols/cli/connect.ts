@@ -73,6 +73,10 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
   let treeId: string | undefined;
   let restarts = 0;
   const early: Array<ArborEvent> = [];
+  let treeStopped: () => void = () => {};
+  const stoppedSeen = new Promise<void>((resolve) => {
+    treeStopped = resolve;
+  });
   const onEvent = (event: ArborEvent) => {
     if (treeId === undefined) {
       early.push(event);
@@ -80,6 +84,7 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
     }
     if (event.tree !== treeId) return;
     if (event.type === "agent.restarted") restarts += 1;
+    if (event.type === "tree.stopped") treeStopped();
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else {
       const line = describeEvent(event);
@@ -126,6 +131,8 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
       handle.treeId,
       summary.status === "completed" ? "root completed its task" : "run failed",
     );
+    // Events travel separately from answers: let the tree's last events arrive before the summary.
+    await Promise.race([stoppedSeen, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       process.stdout.write(

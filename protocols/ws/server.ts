@@ -78,7 +78,6 @@ export const makeWsServer = (
     const hub = yield* makeEventHub(system, ownership, options.backpressure);
     const frames = yield* FiberSet.make<void>();
     const fork = yield* FiberSet.runtime(frames)<never>();
-    const abort = yield* Deferred.make<void>();
     const sockets = new Set<WebSocket>();
     /** Trees spawned through this server, in spawn order: shutdown stops them in reverse. */
     const spawnedTrees = new Set<string>();
@@ -116,7 +115,7 @@ export const makeWsServer = (
         close: (code, reason) => ws.close(code, reason),
       };
       const connection = makeConnection(
-        { methods, limits: options.limits, counters, now, abort, isShuttingDown: () => shuttingDown },
+        { methods, limits: options.limits, counters, now, fork, isShuttingDown: () => shuttingDown },
         { tenant, subscriber },
       );
       ws.on("message", (data, isBinary) => {
@@ -132,13 +131,7 @@ export const makeWsServer = (
           return;
         }
         const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString();
-        fork(
-          Effect.flatMap(connection.handle(text), (reply) =>
-            Effect.sync(() => {
-              if (reply !== undefined) subscriber.send(reply);
-            }),
-          ),
-        );
+        connection.handle(text, subscriber.send);
       });
       ws.on("error", (error: Error & { code?: string }) => {
         if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") counters.framesTooLarge += 1;
@@ -227,8 +220,8 @@ export const makeWsServer = (
           yield* Effect.interruptible(
             FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(options.shutdownGraceMs)),
           );
-          yield* Deferred.succeed(abort, undefined);
-          yield* Effect.interruptible(FiberSet.awaitEmpty(frames).pipe(Effect.timeoutOption(1_000)));
+          // Whatever is still running answers `shutting_down` as it is interrupted.
+          yield* FiberSet.clear(frames);
           for (const treeId of [...spawnedTrees].reverse())
             yield* Effect.ignore(system.stopTree(treeId, reason));
           // Let subscribers see the trees stop before their connections close.
