@@ -16,6 +16,13 @@ export interface Migration {
   readonly needsDimension?: boolean;
 }
 
+/**
+ * HNSW build parameters of the chunk index: pgvector's default `m`, half its default
+ * `ef_construction` — about three times faster to build in PGlite's WebAssembly, with recall@10
+ * still ≥ 0.95 at 100,000 chunks when searched with `ef_search` 100 (see bench/knowledge.ts).
+ */
+export const HNSW_WITH = "WITH (m = 16, ef_construction = 32)";
+
 /** The schema, in order. Append only: never edit a released step. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -81,7 +88,7 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE INDEX arbor_chunks_document ON arbor_chunks (document_id);
       CREATE INDEX arbor_chunks_tsv ON arbor_chunks USING gin (tsv);
       CREATE INDEX arbor_chunks_metadata ON arbor_chunks USING gin (metadata jsonb_path_ops);
-      CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops);
+      CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops) ${HNSW_WITH};
     `,
   },
 ];

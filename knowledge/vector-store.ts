@@ -9,7 +9,7 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
-import { migrate } from "./migrations.ts";
+import { HNSW_WITH, migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
 /** Equality filters on chunk metadata (`{lang: "en", source: "wiki"}`), all of which must hold. */
@@ -200,7 +200,7 @@ export const makeSqlVectorStore = (
         yield* insertRows(sql, chunks, dimension);
         if (rebuild) {
           yield* sql.exec(`SET LOCAL maintenance_work_mem = '1GB';
-            CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops)`);
+            CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops) ${HNSW_WITH}`);
         }
       });
 
