@@ -7,7 +7,7 @@
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
 import { makeCounters } from "./counters.ts";
-import { noTools } from "./defaults.ts";
+import { noGuardrails, noTools } from "./defaults.ts";
 import { NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
 import type { Plugin } from "./plugin.ts";
@@ -180,7 +180,9 @@ export const makeAgentSystem = (
       },
       get tools() {
         const make = registry.factory("toolRunner");
-        return make ? make(registry.lookup("tool")) : noTools;
+        const guardrails =
+          registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails;
+        return make ? make(registry.lookup("tool"), guardrails) : noTools;
       },
       router,
       registry,

@@ -31,7 +31,7 @@ interface Kinds {
 /** Factories for the pieces the agent step calls; the most recently installed wins. */
 export interface Factories {
   router: (providers: ProviderLookup) => ModelRouter;
-  toolRunner: (tools: Lookup<ToolDefinition>) => ToolRunner;
+  toolRunner: (tools: Lookup<ToolDefinition>, guardrails: GuardrailRunner) => ToolRunner;
   guardrailRunner: (guardrails: Lookup<Guardrail>) => GuardrailRunner;
   tripwireMonitor: (tripwires: Lookup<TripwireDefinition>) => TripwireMonitor;
 }

@@ -72,7 +72,7 @@ export interface PluginHost {
   ) => Effect.Effect<void, PluginError, Scope.Scope>;
   /** Replaces how tool calls are run (the tool registry plugin does this). */
   readonly installToolRunner: (
-    make: (tools: ContributionLookup<ToolDefinition>) => ToolRunner,
+    make: (tools: ContributionLookup<ToolDefinition>, guardrails: GuardrailRunner) => ToolRunner,
   ) => Effect.Effect<void, PluginError, Scope.Scope>;
   /** Replaces how guardrails are evaluated (the guardrails plugin does this). */
   readonly installGuardrailRunner: (

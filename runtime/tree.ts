@@ -101,13 +101,14 @@ export class Tree implements TreeHost {
   private build() {
     const registry = this.options.registry;
     const providers = registry.lookup("provider");
+    const guardrails = registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails;
     return {
       models: (registry.factory("router") ?? directModelRouter)({
         get: providers.get,
         names: providers.names,
       }),
-      tools: registry.factory("toolRunner")?.(registry.lookup("tool")) ?? noTools,
-      guardrails: registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails,
+      guardrails,
+      tools: registry.factory("toolRunner")?.(registry.lookup("tool"), guardrails) ?? noTools,
       tripwires: registry.factory("tripwireMonitor")?.(registry.lookup("tripwire")) ?? noTripwires,
     };
   }

@@ -55,10 +55,11 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
           ...(root === undefined ? [] : fileTools(root)),
         ];
         for (const tool of builtins) yield* host.registerTool(tool);
-        yield* host.installToolRunner((tools) =>
+        yield* host.installToolRunner((tools, guardrails) =>
           makeToolRunner({
             tools: tools.all,
             events: host.events,
+            guardrails,
             ...(base === undefined ? {} : { base }),
             ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
           }),

@@ -211,7 +211,9 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
       settle(envelope, Exit.fail(outcome.error));
       this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
     } else if (outcome._tag === "StopTree") {
-      this.tree.stopTree(outcome.reason);
+      settle(envelope, Exit.fail(outcome.error));
+      this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
+      this.tree.stopTree(outcome.error.message);
     }
   }
 

@@ -17,14 +17,35 @@ const resolveTarget = (cell: AgentCell, to: string): string => {
 
 export const agentOps = (cell: AgentCell): AgentOps => ({
   spawn: (spec) =>
-    Effect.suspend(() => {
+    Effect.suspend((): Effect.Effect<{ address: string; id: string }, Error> => {
       if (!cell.supervisor)
         return Effect.fail(
           new NotAllowed({ reason: "kind", address: cell.address, detail: "a micro agent cannot spawn" }),
         );
-      return Either.match(cell.supervisor.spawn(spec), {
+      const supervisor = cell.supervisor;
+      return Either.match(supervisor.spawn(spec), {
         onLeft: (error) => Effect.fail(error),
-        onRight: (child) => Effect.succeed({ address: child.address, id: child.id }),
+        onRight: (child) => {
+          const tripwires = cell.tree.services.tripwires();
+          const agent = cell.info;
+          return Effect.all(
+            [
+              tripwires.observe({ metric: "spawn", value: 1, agent }),
+              tripwires.observe({ metric: "children", value: supervisor.children.length, agent }),
+              tripwires.observe({ metric: "depth", value: child.agent.depth, agent: child.info }),
+            ],
+            { discard: true },
+          ).pipe(
+            Effect.tapError((tripped) =>
+              Effect.sync(() => {
+                // The runtime applies the action: halt fails the spawning agent, stop-tree stops the tree.
+                if (tripped.action === "stop-tree") cell.tree.stopTree(tripped.message);
+                else queueMicrotask(() => cell.fail(tripped.message));
+              }),
+            ),
+            Effect.as({ address: child.address, id: child.id }),
+          );
+        },
       });
     }),
   send: (to, message) => Effect.suspend(() => cell.tree.router.send(resolveTarget(cell, to), message)),

@@ -31,7 +31,7 @@ export const outcomeOf = (exit: Exit.Exit<StepResult, AskError>): StepOutcome | 
     if (error._tag === "GuardrailViolation" && error.fatal) return { _tag: "Crashed", reason: error.message };
     if (error._tag === "TripwireTripped") {
       return error.action === "stop-tree"
-        ? { _tag: "StopTree", reason: error.message }
+        ? { _tag: "StopTree", error }
         : { _tag: "Crashed", reason: error.message };
     }
     return { _tag: "Failed", error };

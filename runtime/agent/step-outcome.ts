@@ -3,9 +3,10 @@
  * (abnormal exit: the supervisor decides), or a normal exit requested by the agent's logic.
  */
 import type { AskError, Reply } from "../system.ts";
+import type { TripwireTripped } from "../tripwire.ts";
 
 export type StepOutcome =
   | { readonly _tag: "Replied"; readonly reply: Reply; readonly exit?: string }
   | { readonly _tag: "Failed"; readonly error: AskError }
   | { readonly _tag: "Crashed"; readonly reason: string }
-  | { readonly _tag: "StopTree"; readonly reason: string };
+  | { readonly _tag: "StopTree"; readonly error: TripwireTripped };

@@ -28,8 +28,11 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
   const info = cell.info;
   const body = Effect.gen(function* () {
     const visibleTools = services.tools().visible(info);
+    // "No other instruction": an agent whose own spec configures no tools (or leaves it none)
+    // delegates to its children; one given tools lets its model choose (send_to_agent, handoff, …).
+    const delegates = cell.agent.spec.tools === undefined || visibleTools.length === 0;
     const delegated =
-      visibleTools.length === 0 && cell.supervisor && cell.supervisor.children.length > 0
+      delegates && cell.supervisor && cell.supervisor.children.length > 0
         ? yield* delegateToChildren(cell, envelope.input)
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
@@ -46,10 +49,13 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
       .join("\n");
     if (system.length > 0) messages.push({ role: "system", content: system });
     messages.push({ role: "user", content: input });
-    const answer = yield* runModelWithTools(cell, messages, visibleTools, destination);
+    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
     const output = yield* services
       .guardrails()
       .check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    yield* services
+      .tripwires()
+      .observe({ metric: "output", value: output.length, text: output, agent: info });
     return { output, usage: delegated ? addUsage(answer.usage, delegated.usage) : answer.usage };
   });
   return services.tripwires().guardStep(info, body);

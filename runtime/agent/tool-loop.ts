@@ -3,11 +3,10 @@
  * guardrails, run it through the tool registry (which always returns exactly one result per call),
  * give the results back, and call the model again, up to `maxToolRounds`.
  */
-import { Effect, Either } from "effect";
+import { Effect } from "effect";
 import { NotAllowed } from "../errors.ts";
 import type { ChatMessage, ToolSpec, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
-import type { ToolResult } from "../tool.ts";
 import type { AgentCell } from "./cell.ts";
 import { agentOps } from "./ops.ts";
 
@@ -20,7 +19,6 @@ export const runModelWithTools = (
   cell: AgentCell,
   initial: ReadonlyArray<ChatMessage>,
   tools: ReadonlyArray<ToolSpec>,
-  destination: "network" | "local",
 ): Effect.Effect<ModelAnswer, AskError> =>
   Effect.gen(function* () {
     const { services, counters } = cell.tree;
@@ -53,29 +51,16 @@ export const runModelWithTools = (
       usage.outputTokens += response.usage.outputTokens;
       counters.providerCalls++;
       counters.tokens += response.usage.inputTokens + response.usage.outputTokens;
-      yield* services
-        .tripwires()
-        .observe({ metric: "tokens", value: usage.inputTokens + usage.outputTokens, agent: info });
+      yield* services.tripwires().observe({
+        metric: "tokens",
+        value: response.usage.inputTokens + response.usage.outputTokens,
+        agent: info,
+      });
       if (response.toolCalls.length === 0) return { text: response.text, usage };
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
+      // The tool runner checks arguments and results with the tool-stage guardrails.
       for (const call of response.toolCalls) {
-        const checked = yield* Effect.either(
-          services.guardrails().check({
-            stage: "tool",
-            text: JSON.stringify(call.args ?? {}),
-            agent: info,
-            destination,
-            tool: { name: call.name, args: call.args },
-          }),
-        );
-        const result: ToolResult = Either.isLeft(checked)
-          ? { callId: call.id, name: call.name, ok: false, content: `refused: ${checked.left.message}` }
-          : yield* services
-              .tools()
-              .call(
-                { ...call, args: parseOr(checked.right, call.args) },
-                { agent: info, ops: agentOps(cell) },
-              );
+        const result = yield* services.tools().call(call, { agent: info, ops: agentOps(cell) });
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
       toolCalls += response.toolCalls.length;
@@ -87,12 +72,3 @@ export const runModelWithTools = (
       detail: `the model kept calling tools after ${cell.agent.maxToolRounds} rounds (raise maxToolRounds if that is expected)`,
     });
   });
-
-/** Guardrails may redact tool arguments; the tool gets the redacted arguments when they still parse. */
-const parseOr = (text: string, fallback: unknown): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return fallback;
-  }
-};

@@ -7,6 +7,7 @@ import type { McpConnection } from "../../plugins/tools/mcp/connection.ts";
 import { makeMcpPlugin } from "../../plugins/tools/mcp/plugin.ts";
 import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
+import { noGuardrails } from "../../runtime/defaults.ts";
 import { type ArborEvent, makeEventBus } from "../../runtime/events.ts";
 import { Registry } from "../../runtime/plugin-host.ts";
 import type { AgentOps, ToolRunner } from "../../runtime/tool.ts";
@@ -58,7 +59,7 @@ beforeAll(async () => {
       const registry = new Registry(undefined, events, config);
       scope = yield* Scope.make();
       yield* registry.load([toolsPlugin, makeMcpPlugin(clients)], scope);
-      runner = registry.factory("toolRunner")!(registry.lookup("tool"));
+      runner = registry.factory("toolRunner")!(registry.lookup("tool"), noGuardrails);
     }),
   );
 }, 60_000);
@@ -135,7 +136,7 @@ describe("MCP client with a server that cannot start", () => {
           const events = yield* makeEventBus(() => Date.now());
           const registry = new Registry(undefined, events, config);
           yield* registry.load([toolsPlugin, makeMcpPlugin(down)], yield* Effect.scope);
-          const tools = registry.factory("toolRunner")!(registry.lookup("tool"));
+          const tools = registry.factory("toolRunner")!(registry.lookup("tool"), noGuardrails);
           return tools.visible(agent()).map((t) => t.name);
         }),
       ),
