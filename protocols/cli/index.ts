@@ -1,10 +1,22 @@
 /**
  * The `arbor` command line: dispatches to one module per command.
  */
+import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
+import { inspectCommand } from "./inspect.ts";
+import { mcpCommand } from "./mcp.ts";
+import { providersCommand } from "./providers.ts";
 import { runCommand } from "./run.ts";
+import { serveCommand } from "./serve.ts";
 
-const commands: ReadonlyArray<Command> = [runCommand];
+const commands: ReadonlyArray<Command> = [
+  serveCommand,
+  runCommand,
+  inspectCommand,
+  mcpCommand,
+  providersCommand,
+  benchCommand,
+];
 
 const help = (): string =>
   [

@@ -12,6 +12,7 @@ import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { defaultPlugins } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { runConnected } from "./connect.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
 
 const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
@@ -23,6 +24,8 @@ Options:
   --json             one JSON event per line on stdout, ending with a run.summary line
   --config <file>    configuration file (default: ./arbor.config.json if present)
   --timeout <ms>     give up after this long (default: no limit)
+  --connect <url>    run on a remote server instead (ws://host:port/rpc)
+  --token <token>    bearer token for --connect (default: $ARBOR_TOKEN)
 
 Examples:
   arbor run examples/demo.json
@@ -46,6 +49,7 @@ export const runCommand: Command = {
       config: { type: "string" },
       timeout: { type: "string" },
       connect: { type: "string" },
+      token: { type: "string" },
     } as const;
     try {
       parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
@@ -66,7 +70,10 @@ export const runCommand: Command = {
     const program = Effect.gen(function* () {
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
-      const system = yield* makeAgentSystem({ plugins: defaultPlugins(config), config });
+      const system = yield* makeAgentSystem({
+        plugins: defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        config,
+      });
       if (!json)
         process.stderr.write(
           `arbor: providers: ${system.providers.names().join(", ")}; config: ${file ?? "none (embedded defaults)"}\n`,
