@@ -8,6 +8,19 @@ import { RpcCode, type RpcFailure, rpcFailure } from "./codes.ts";
 const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
   `$.params${path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}`;
 
+type Decoder = (u: unknown) => Either.Either<unknown, ParseResult.ParseError>;
+const decoders = new WeakMap<object, Decoder>();
+
+/** One compiled decoder per schema: building it costs more than running it. */
+const decoderOf = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  let decoder = decoders.get(schema);
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" });
+    decoders.set(schema, decoder);
+  }
+  return decoder as (u: unknown) => Either.Either<A, ParseResult.ParseError>;
+};
+
 /**
  * Decodes `params` (absent params mean `{}`) with `schema`; keys the schema does not know are refused,
  * so a misspelt option is an error instead of being silently ignored.
@@ -29,9 +42,7 @@ export const decodeParams = <A, I>(
       ),
     );
   }
-  const decoded = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(
-    params ?? {},
-  );
+  const decoded = decoderOf(schema)(params ?? {});
   if (Either.isRight(decoded)) return Either.right(decoded.right);
   const all = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
     path: pathOf(issue.path),
