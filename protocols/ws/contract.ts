@@ -25,10 +25,16 @@ export const EventTypePattern = Schema.String.pipe(
   }),
 );
 
+/**
+ * Params of a method that takes none. Gotcha: `Schema.Struct({})` accepts any object even with
+ * `onExcessProperty: "error"`, so every key is declared `never` instead.
+ */
+export const NoParams = Schema.Struct({}, Schema.Record({ key: Schema.String, value: Schema.Never }));
+
 /** Params of every method, by method name. */
 export const MethodParams = {
   "tree.spawn": Schema.Struct({ spec: Schema.Unknown }),
-  "tree.list": Schema.Struct({}),
+  "tree.list": NoParams,
   "tree.inspect": Schema.Struct({ treeId: TreeId }),
   "tree.stop": Schema.Struct({ treeId: TreeId, reason: Schema.optional(Reason) }),
   "agent.send": Schema.Struct({ to: Target, message: Schema.String }),
@@ -46,7 +52,7 @@ export const MethodParams = {
     types: Schema.optional(Schema.Array(EventTypePattern).pipe(Schema.maxItems(64))),
   }),
   "events.unsubscribe": Schema.Struct({ subscription: Schema.String }),
-  "runtime.stats": Schema.Struct({}),
+  "runtime.stats": NoParams,
 } as const;
 
 /** The method names the server answers. */

@@ -46,7 +46,10 @@ export const decodeParams = <A, I>(
   if (Either.isRight(decoded)) return Either.right(decoded.right);
   const all = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
     path: pathOf(issue.path),
-    message: issue._tag === "Unexpected" ? "unknown parameter" : issue.message,
+    message:
+      issue._tag === "Unexpected" || issue.message.startsWith("Expected never")
+        ? "unknown parameter"
+        : issue.message,
   }));
   // An optional field reports its value twice (the refinement, then "Expected undefined"); keep the useful one.
   const problems = all.filter(

@@ -87,6 +87,16 @@ describe("JSON-RPC framing", () => {
     expect(problems.find((p) => p.path === "$.params.tiemout")?.message).toBe("unknown parameter");
   });
 
+  it("refuses params on methods that take none, naming the unknown key", async () => {
+    const { url } = await start();
+    const s = await open(url);
+    const reply = await s.call("tree.list", { tenant: "someone-else" });
+    expect(reply.error).toMatchObject({
+      code: -32602,
+      data: { problems: [{ path: "$.params.tenant", message: "unknown parameter" }] },
+    });
+  });
+
   it("answers a batch with one array holding a response per request and none for notifications", async () => {
     const { url } = await start();
     const s = await open(url);

@@ -11,6 +11,7 @@ import type { ExtraMethods } from "../../protocols/ws/methods.ts";
 import type { WsServerOptions } from "../../protocols/ws/options.ts";
 import { makeWsServer } from "../../protocols/ws/server.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
+import type { Plugin } from "../../runtime/plugin.ts";
 import { AgentSystem } from "../../runtime/system.ts";
 import type { Running } from "./harness.ts";
 
@@ -23,12 +24,13 @@ export interface RunningRuntime extends Running {
 export const startRuntimeServer = async (
   options: Partial<WsServerOptions> = {},
   extra: ExtraMethods = {},
+  morePlugins: ReadonlyArray<Plugin> = [],
 ): Promise<RunningRuntime> => {
   const scope = Effect.runSync(Scope.make());
   const { runtime, server } = await Effect.runPromise(
     Effect.gen(function* () {
       const runtime = yield* makeAgentSystem({
-        plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, tripwiresPlugin],
+        plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, tripwiresPlugin, ...morePlugins],
       });
       const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, extra).pipe(
         Effect.provideService(AgentSystem, runtime),

@@ -4,25 +4,26 @@
  * (`local`, i.e. loopback without a token, and `default`, the `ARBOR_TOKEN` holder); other
  * tenants get -32001. Status never carries keys, only fingerprints.
  */
-import { Effect, Schema } from "effect";
+import { Effect } from "effect";
 import type { ProvidersPlugin } from "../../../plugins/providers/plugin.ts";
 import { localTenant } from "../auth.ts";
 import { RpcCode, rpcFailure, toRpcFailure } from "../codes.ts";
+import { NoParams } from "../contract.ts";
 import type { ExtraMethods, MethodDef } from "../methods.ts";
 import { defaultTenant } from "../options.ts";
 
 const operatorTenants = new Set([localTenant, defaultTenant]);
 
-const NoParams = Schema.Struct({}) as unknown as MethodDef["params"];
+const noParams = NoParams as unknown as MethodDef["params"];
 
 /** The `providers.*` methods for a loaded providers plugin. */
 export const providerMethods = (plugin: ProvidersPlugin): ExtraMethods => ({
   "providers.status": {
-    params: NoParams,
+    params: noParams,
     run: () => Effect.mapError(plugin.status(), toRpcFailure),
   },
   "providers.reload": {
-    params: NoParams,
+    params: noParams,
     run: (_params, caller) =>
       operatorTenants.has(caller.tenant)
         ? Effect.mapError(plugin.reload(), toRpcFailure)
