@@ -86,7 +86,7 @@ export class VectorStore extends Context.Tag("arbor/knowledge/VectorStore")<
 /** Settings of the SQL vector store. */
 export interface VectorStoreOptions {
   readonly dimension: number;
-  /** HNSW candidate list size at query time (pgvector's `hnsw.ef_search`); higher is slower and more exact. */
+  /** HNSW candidate list size at query time (pgvector's `hnsw.ef_search`, default here 150); higher is slower and more exact. */
   readonly efSearch?: number;
   /** Smallest batch that may rebuild the index instead of inserting into it. */
   readonly bulkThreshold?: number;
@@ -167,7 +167,7 @@ export const makeSqlVectorStore = (
   Effect.gen(function* () {
     const sql = yield* SqlClient;
     const { dimension } = options;
-    const efSearch = Math.max(1, Math.floor(options.efSearch ?? 100));
+    const efSearch = Math.max(1, Math.floor(options.efSearch ?? 150));
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
     const SEARCH_SETTINGS = (scope: "LOCAL" | "SESSION") =>

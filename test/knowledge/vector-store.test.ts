@@ -54,7 +54,7 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
         sql.query<{ version: number }>("SELECT version FROM arbor_schema_migrations ORDER BY version"),
       ),
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
   });
 
   it("refuses to open a database made for another embedding dimension", async () => {
