@@ -1,14 +1,20 @@
 /**
  * `arbor serve`: the runtime as a server. Embedded defaults (the default plugin preset, scripted
- * provider unless keys are configured), a WebSocket JSON-RPC endpoint at `/rpc`, `/healthz` and
- * `/metrics`. SIGINT/SIGTERM shut down gracefully and exit 0; a second signal exits at once.
+ * provider unless keys are configured, memory on an embedded PGlite), a WebSocket JSON-RPC
+ * endpoint at `/rpc`, `/healthz` and `/metrics`. SIGINT/SIGTERM shut down gracefully and exit 0; a second signal exits at once.
  */
 import { parseArgs } from "node:util";
-import { Cause, Deferred, Effect, Either, Exit } from "effect";
+import { Cause, Context, Deferred, Effect, Either, Exit, Layer } from "effect";
+import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../../knowledge/config.ts";
+import { GraphStore } from "../../knowledge/graph-store.ts";
+import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { memoryPlugin } from "../../knowledge/tools.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
 import { defaultPlugins } from "../preset.ts";
+import { isLoopbackHost } from "../ws/auth.ts";
+import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { makeWsServer } from "../ws/server.ts";
@@ -23,6 +29,7 @@ Options:
   --port <n>         port (default 7420; 0 picks a free one)
   --config <file>    configuration file (default: ./arbor.config.json if present)
   --json             print the listening address as one JSON line (for scripts)
+  --no-memory        run without the knowledge graph (memory.* methods and memory tools)
 
 Auth: set ARBOR_TOKEN (or server.token / server.tokens in the config) to require a bearer token.
 Without one, only loopback clients are accepted.
@@ -59,6 +66,32 @@ const untilSignal = (signalled: Deferred.Deferred<string>) =>
       }),
   );
 
+/**
+ * Opens the knowledge graph from the config's `knowledge` section (embedded PGlite in
+ * `./.arbor/data` by default) for the lifetime of the scope: its memory plugin (tools and lineage)
+ * and its `memory.*` methods.
+ */
+const openMemory = (section: unknown) =>
+  Effect.gen(function* () {
+    const resolved = knowledgeConfig(section, process.env);
+    if (Either.isLeft(resolved)) return yield* Effect.fail(resolved.left);
+    if (resolved.right.section.embedder) {
+      return yield* Effect.fail(
+        new Error(
+          "knowledge.embedder (provider embeddings) is not available in arbor serve yet: remove it to use the offline hashing embedder, or start with --no-memory",
+        ),
+      );
+    }
+    const services = yield* Layer.build(layerKnowledge(resolved.right));
+    const knowledge = Context.get(services, KnowledgeGraph);
+    const graph = Context.get(services, GraphStore);
+    return {
+      knowledge,
+      plugin: memoryPlugin({ knowledge, graph }),
+      description: describeKnowledge(resolved.right),
+    };
+  });
+
 /** The `serve` command module. */
 export const serveCommand: Command = {
   name: "serve",
@@ -70,8 +103,9 @@ export const serveCommand: Command = {
       port: { type: "string" },
       config: { type: "string" },
       json: { type: "boolean", default: false },
+      "no-memory": { type: "boolean", default: false },
     } as const;
-    let values: { host?: string; port?: string; config?: string; json?: boolean };
+    let values: { host?: string; port?: string; config?: string; json?: boolean; "no-memory"?: boolean };
     try {
       ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
     } catch (error) {
@@ -96,12 +130,25 @@ export const serveCommand: Command = {
         );
       }
       const serverOptions = resolved.right;
-      const plugins = defaultPlugins(config);
+      if (serverOptions.tokens.length === 0 && !isLoopbackHost(serverOptions.host)) {
+        // Checked before opening anything, so a refused start leaves nothing behind.
+        return yield* Effect.fail(
+          new Error(
+            `refusing to listen on ${serverOptions.host} without a token: set ARBOR_TOKEN (or server.token) or bind 127.0.0.1`,
+          ),
+        );
+      }
+      const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge);
+      const plugins = [
+        ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        ...(memory ? [memory.plugin] : []),
+      ];
       const system = yield* makeAgentSystem({ plugins, config });
       const providers = findProvidersPlugin(plugins);
-      const server = yield* makeWsServer(serverOptions, providers ? providerMethods(providers) : {}).pipe(
-        Effect.provideService(AgentSystem, system),
-      );
+      const server = yield* makeWsServer(serverOptions, {
+        ...(providers ? providerMethods(providers) : {}),
+        ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
+      }).pipe(Effect.provideService(AgentSystem, system));
       const base = `http://${new URL(server.url).host}`;
       if (values.json) {
         process.stdout.write(
@@ -118,6 +165,7 @@ export const serveCommand: Command = {
             `  health   ${base}/healthz    metrics ${base}/metrics`,
             `  auth     ${auth}`,
             `  runtime  providers: ${system.providers.names().join(", ") || "none"}; config: ${file ?? "none (embedded defaults)"}`,
+            `  ${memory ? memory.description : "memory: off (--no-memory)"}`,
             `  connect  arbor inspect --connect ${server.url}`,
             `           node examples/ws-session.mjs ${server.url}`,
             "",

@@ -27,6 +27,7 @@ export const RpcCode = {
   pluginError: -32012,
   shuttingDown: -32013,
   configInvalid: -32014,
+  storeError: -32015,
 } as const;
 
 /** One of the codes above. */
@@ -122,7 +123,14 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
       return RpcCode.pluginError;
     case "ProviderConfigError":
     case "ConfigError":
+    case "KnowledgeConfigError":
       return RpcCode.configInvalid;
+    case "KnowledgeInputError":
+      return RpcCode.invalidParams;
+    case "StoreError":
+      return RpcCode.storeError;
+    case "EmbedError":
+      return RpcCode.providerError;
     default:
       return RpcCode.internalError;
   }

@@ -21,9 +21,17 @@ interface Proc {
   readonly exited: Promise<number | null>;
 }
 
+let processes = 0;
 const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
+  processes += 1;
   const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
-    env: { ...process.env, ...env, ARBOR_TOKEN: env.ARBOR_TOKEN ?? "" },
+    // Each process gets its own embedded database, away from the working tree.
+    env: {
+      ...process.env,
+      ARBOR_DATA_DIR: join(dir, `data-${processes}`),
+      ...env,
+      ARBOR_TOKEN: env.ARBOR_TOKEN ?? "",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Array<string> = [];
@@ -127,6 +135,29 @@ describe("arbor run --connect and arbor inspect --connect", () => {
 });
 
 describe("arbor serve", () => {
+  it("serves memory on the embedded database by default", async () => {
+    const client = await ArborClient.connect(url);
+    await client.request("memory.remember", {
+      entity: "user:alice",
+      attribute: "favourite_colour",
+      value: "green",
+    });
+    await client.request("memory.remember", {
+      entity: "user:alice",
+      attribute: "favourite_colour",
+      value: "blue",
+    });
+    const recalled = JSON.stringify(await client.request("memory.recall", { entity: "user:alice" }));
+    expect(recalled).toContain('"blue"');
+    expect(recalled).not.toContain('"green"');
+    await expect(
+      client.request("memory.recall", { entity: "user:alice", atribute: "x" }),
+    ).rejects.toMatchObject({
+      code: -32602,
+    });
+    await client.close();
+  });
+
   it("refuses to bind beyond loopback without a token", async () => {
     const { code, stderr } = await run(["serve", "--host", "0.0.0.0", "--port", "0"]);
     expect(code).toBe(2);

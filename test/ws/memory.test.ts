@@ -1,0 +1,59 @@
+/**
+ * `memory.*` over the wire on the real knowledge graph (embedded PGlite in a temp dir): the
+ * operator remembers and recalls; another tenant is refused, since memory is runtime-wide.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Context, Effect, Either, Exit, Layer, Scope } from "effect";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { knowledgeConfig, layerKnowledge } from "../../knowledge/config.ts";
+import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { ArborClient } from "../../protocols/client/index.ts";
+import { memoryRpcMethods } from "../../protocols/ws/extra/memory.ts";
+import { type RunningRuntime, startRuntimeServer } from "./runtime.ts";
+
+const operatorToken = "operator-token-0123456789abcdef";
+const tenantToken = "tenant-token-0123456789abcdef";
+const scope = Effect.runSync(Scope.make());
+let running: RunningRuntime;
+
+beforeAll(async () => {
+  const config = Either.getOrThrow(
+    knowledgeConfig({ dataDir: mkdtempSync(join(tmpdir(), "arbor-ws-memory-")) }, {}),
+  );
+  const services = await Effect.runPromise(Layer.build(layerKnowledge(config)).pipe(Scope.extend(scope)));
+  running = await startRuntimeServer(
+    {
+      tokens: [
+        { token: operatorToken, tenant: "default" },
+        { token: tenantToken, tenant: "acme" },
+      ],
+    },
+    memoryRpcMethods(Context.get(services, KnowledgeGraph)),
+  );
+});
+afterAll(async () => {
+  await running.close();
+  await Effect.runPromise(Scope.close(scope, Exit.void));
+});
+
+it("remembers and recalls for the operator, refuses other tenants, validates params with paths", async () => {
+  const operator = await ArborClient.connect(running.url, { token: operatorToken });
+  const tenant = await ArborClient.connect(running.url, { token: tenantToken });
+  await operator.request("memory.remember", { entity: "user:bob", attribute: "city", value: "Lisbon" });
+  await operator.request("memory.relate", { from: "user:bob", type: "works_at", to: "org:acme" });
+  expect(JSON.stringify(await operator.request("memory.recall", { entity: "user:bob" }))).toContain("Lisbon");
+  const neighbors = JSON.stringify(await operator.request("memory.neighbors", { id: "user:bob" }));
+  expect(neighbors).toContain("org:acme");
+  await expect(tenant.request("memory.recall", { entity: "user:bob" })).rejects.toMatchObject({
+    code: -32001,
+    reason: "operator_only",
+  });
+  const invalid = await operator
+    .request("memory.remember", { entity: "user:bob", value: 1 })
+    .catch((e: unknown) => e);
+  expect(invalid).toMatchObject({ code: -32602, data: { problems: [{ path: "$.params.attribute" }] } });
+  await operator.close();
+  await tenant.close();
+});
