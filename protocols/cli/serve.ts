@@ -165,7 +165,7 @@ export const serveCommand: Command = {
             `  health   ${base}/healthz    metrics ${base}/metrics`,
             `  auth     ${auth}`,
             `  runtime  providers: ${system.providers.names().join(", ") || "none"}; config: ${file ?? "none (embedded defaults)"}`,
-            `  ${memory ? memory.description : "memory: off (--no-memory)"}`,
+            `  memory   ${memory ? memory.description.replace(/^memory: /, "") : "off (--no-memory)"}`,
             `  connect  arbor inspect --connect ${server.url}`,
             `           node examples/ws-session.mjs ${server.url}`,
             "",
