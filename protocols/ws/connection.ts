@@ -9,7 +9,7 @@
  * (hundreds of µs), which would dominate a round trip. Shutdown interrupts the request fibers
  * instead, and an interrupted request answers `shutting_down`.
  */
-import { Effect, Either, type Fiber } from "effect";
+import { Effect, Either, Fiber } from "effect";
 import { RpcCode, type RpcFailure, rpcFailure } from "./codes.ts";
 import { errorResponse, parseFrame, type RpcRequest, type RpcResponse, resultResponse } from "./jsonrpc.ts";
 import { makeInFlight, makeRateLimiter } from "./limits.ts";
@@ -33,6 +33,8 @@ export interface ConnectionDeps {
 /** Handles frames for one connection. `reply` gets the text to send back, once per frame that needs one. */
 export interface Connection {
   readonly handle: (text: string, reply: (text: string) => void) => void;
+  /** The client went away: interrupts its requests still running (nobody is left to answer). */
+  readonly closed: () => void;
 }
 
 const failureResponse = (id: RpcRequest["id"], failure: RpcFailure): RpcResponse => {
@@ -52,6 +54,7 @@ export const shuttingDownFailure = rpcFailure(
 export const makeConnection = (deps: ConnectionDeps, caller: CallerContext): Connection => {
   const rate = makeRateLimiter(deps.limits.ratePerSecond, deps.limits.rateBurst);
   const inFlight = makeInFlight(deps.limits.maxInFlight);
+  const running = new Set<Fiber.RuntimeFiber<void>>();
 
   /** Synchronous admission: an immediate failure, or the method and decoded params (in-flight slot taken). */
   const admit = (request: RpcRequest): Either.Either<{ def: MethodDef; params: unknown }, RpcFailure> => {
@@ -110,7 +113,7 @@ export const makeConnection = (deps: ConnectionDeps, caller: CallerContext): Con
       inFlight.release();
       done(response);
     };
-    deps.fork(
+    const fiber = deps.fork(
       def.run(params, caller).pipe(
         Effect.catchAllDefect(() =>
           Effect.fail(
@@ -124,6 +127,10 @@ export const makeConnection = (deps: ConnectionDeps, caller: CallerContext): Con
         Effect.onInterrupt(() => Effect.sync(() => answer(failureResponse(request.id, shuttingDownFailure)))),
       ),
     );
+    if (!answered) {
+      running.add(fiber);
+      fiber.addObserver(() => running.delete(fiber));
+    }
   };
 
   const record = (response: RpcResponse) => {
@@ -131,6 +138,10 @@ export const makeConnection = (deps: ConnectionDeps, caller: CallerContext): Con
   };
 
   return {
+    closed: () => {
+      for (const fiber of running) Effect.runFork(Fiber.interrupt(fiber));
+      running.clear();
+    },
     handle: (text, reply) => {
       const frame = parseFrame(text, deps.limits.maxBatch);
       if (frame.kind === "error") {

@@ -142,6 +142,7 @@ export const makeWsServer = (
         sockets.delete(ws);
         counters.connectionsOpen -= 1;
         hub.removeAll(subscriber);
+        connection.closed();
       });
     };
 
