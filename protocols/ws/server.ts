@@ -11,7 +11,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Fault } from "../../runtime/errors.ts";
 import { AgentSystem, type AgentSystemService } from "../../runtime/system.ts";
 import { authenticate, isLoopbackHost, selectProtocol } from "./auth.ts";
-import { RpcCode } from "./codes.ts";
+import { RpcCode, type RpcFailure } from "./codes.ts";
 import { makeConnection } from "./connection.ts";
 import { errorResponse, notification } from "./jsonrpc.ts";
 import { type ExtraMethods, makeMethods } from "./methods.ts";
@@ -78,7 +78,8 @@ export const makeWsServer = (
     const counters = makeServerCounters();
     const ownership = makeOwnership(system);
     const hub = yield* makeEventHub(system, ownership, options.backpressure);
-    const frames = yield* FiberSet.make<void>();
+    /** Every request running, so shutdown can wait for them and then interrupt the rest. */
+    const frames = yield* FiberSet.make<unknown, RpcFailure>();
     const fork = yield* FiberSet.runtime(frames)<never>();
     const sockets = new Set<WebSocket>();
     /** Trees spawned through this server, in spawn order: shutdown stops them in reverse. */
