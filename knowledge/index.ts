@@ -89,6 +89,7 @@ export {
   memoryTool,
   memoryTools,
 } from "./tools.ts";
+export { layerSqlUsageLedger, makeSqlUsageLedger } from "./usage-ledger-sql.ts";
 export {
   type ChunkHit,
   type ChunkRecord,

@@ -11,6 +11,8 @@ import type { ChunkOptions } from "./chunker.ts";
 import { Embedder } from "./embedder.ts";
 import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { type GraphEdge, type GraphNode, type GraphPath, GraphStore, MAX_DEPTH } from "./graph-store.ts";
+import { makeFactOps } from "./internal/facts.ts";
+import { lineageOf } from "./internal/lineage-query.ts";
 import { findMentions } from "./internal/mentions.ts";
 import { ingestDocument } from "./rag/ingest.ts";
 import { searchChunks } from "./rag/retrieve.ts";
@@ -18,7 +20,6 @@ import { VectorStore } from "./vector-store.ts";
 import type {
   IngestParams,
   IngestResult,
-  LineageEdge,
   LineageParams,
   LineageResult,
   NeighborsParams,
@@ -148,73 +149,7 @@ export const makeKnowledgeGraph = (
       });
 
     const service: KnowledgeGraphService = {
-      remember: ({ entity, attribute, value, ttlMs }) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis;
-          yield* ensureNodes([entity], now);
-          const isMulti = multi.has(attribute);
-          if (ttlMs !== undefined && ttlMs <= maxWorkingTtl) {
-            const set = yield* working.set({ entity, attribute, value, ttlMs, multi: isMulti });
-            yield* written("fact", `${entity}.${attribute}`);
-            return {
-              entity,
-              attribute,
-              superseded: set.superseded,
-              tier: "working" as const,
-              expiresAt: set.expiresAt,
-            };
-          }
-          const expiresAt = ttlMs === undefined ? null : now + ttlMs;
-          if (!isMulti) yield* working.forget(entity, attribute); // the long-term value wins from now on
-          const result = yield* graph.setFact({
-            entity,
-            attribute,
-            value,
-            time: now,
-            multi: isMulti,
-            expiresAt,
-          });
-          yield* written("fact", `${entity}.${attribute}`);
-          return { entity, attribute, superseded: result.superseded, tier: "long_term" as const, expiresAt };
-        }),
-      recall: ({ entity, attribute, asOf, history }) =>
-        Effect.gen(function* () {
-          yield* requireNode(entity);
-          const now = yield* Clock.currentTimeMillis;
-          const at = asOf ?? now;
-          const stored = yield* graph.facts({
-            entity,
-            ...(attribute === undefined ? {} : { attribute }),
-            asOf: at,
-            history: history === true,
-          });
-          const fresh = yield* working.get(entity, attribute, at);
-          // A working-memory value of a single-valued attribute overrides the stored one.
-          const shadowed = new Set(fresh.filter((f) => !multi.has(f.attribute)).map((f) => f.attribute));
-          const facts = [
-            ...stored.filter((f) => history === true || !shadowed.has(f.attribute)),
-            ...fresh,
-          ].map((f) => ({
-            attribute: f.attribute,
-            value: f.value,
-            validFrom: f.validFrom,
-            validTo: f.validTo,
-          }));
-          return { facts };
-        }),
-      forget: ({ entity, attribute }) =>
-        Effect.gen(function* () {
-          yield* requireNode(entity);
-          const now = yield* Clock.currentTimeMillis;
-          const a = yield* working.forget(entity, attribute);
-          const b = yield* graph.forget({
-            entity,
-            ...(attribute === undefined ? {} : { attribute }),
-            time: now,
-          });
-          yield* written("fact", `${entity}.${attribute ?? "*"}`);
-          return { forgotten: a + b };
-        }),
+      ...makeFactOps({ graph, working, multi, maxWorkingTtl, written, requireNode, ensureNodes }),
       relate: ({ from, to, type, properties }) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis;
@@ -312,33 +247,7 @@ export const makeKnowledgeGraph = (
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           searchChunks({ graph, vectors, embedder }, params, now),
         ),
-      lineage: ({ agent }) =>
-        Effect.gen(function* () {
-          const node = agent.startsWith("agent:")
-            ? yield* requireNode(agent)
-            : agent.startsWith("/")
-              ? yield* requireNode(agentNodeId(agent))
-              : ((yield* graph.findByProperty("agent", "agentId", agent))[0] ??
-                (yield* Effect.fail(unknownEntity(agent))));
-          const edges = yield* graph.connected({ id: node.id, types: [...LINEAGE_TYPES] });
-          const strip = (id: string) => (id.startsWith("agent:") ? id.slice("agent:".length) : id);
-          return {
-            edges: edges.map((e): LineageEdge => {
-              const p = e.properties;
-              return {
-                type: e.type as LineageEdge["type"],
-                from: strip(e.from),
-                to: strip(e.to),
-                time: e.validFrom,
-                endedAt: e.validTo,
-                ...(typeof p.task === "string" ? { task: p.task } : {}),
-                ...(typeof p.reason === "string" ? { reason: p.reason } : {}),
-                ...(typeof p.result === "string" ? { result: p.result } : {}),
-                ...(typeof p.error === "string" ? { error: p.error } : {}),
-              };
-            }),
-          };
-        }),
+      lineage: ({ agent }) => lineageOf(graph, requireNode, agent),
     };
     return service;
   });
