@@ -12,6 +12,7 @@ const crashy = (name: string, restart?: string) => ({
   ...(restart ? { restart } : {}),
 });
 const fast = { minMs: 1, maxMs: 5 };
+const worker = (script: unknown[]) => ({ name: "w", kind: "child", model: { provider: "scripted", script } });
 const tree = (strategy: string, children: unknown[], extra: Record<string, unknown> = {}) => ({
   name: "t",
   root: {
@@ -222,13 +223,7 @@ describe("tasks survive crashes", () => {
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
         yield* system.spawnTree(
-          tree("one_for_one", [
-            {
-              name: "w",
-              kind: "child",
-              model: { provider: "scripted", script: [{ crash: "boom" }, { text: "second time lucky" }] },
-            },
-          ]),
+          tree("one_for_one", [worker([{ crash: "boom" }, { text: "second time lucky" }])]),
         );
         const reply = yield* system.ask("/t/sup/w", "do it");
         expect(reply.output).toBe("second time lucky");
@@ -248,15 +243,7 @@ describe("tasks survive crashes", () => {
     await run(
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
-        yield* system.spawnTree(
-          tree("one_for_one", [
-            {
-              name: "w",
-              kind: "child",
-              model: { provider: "scripted", script: [{ delayMs: 300, text: "finally" }] },
-            },
-          ]),
-        );
+        yield* system.spawnTree(tree("one_for_one", [worker([{ delayMs: 300, text: "finally" }])]));
         const asked = yield* Effect.fork(system.ask("/t/sup/w", "slow job"));
         yield* waitFor(events, (es) => count(es, "agent.task", "/t/sup/w") === 1);
         yield* system.killAgent("/t/sup/w", "fault drill");
