@@ -43,10 +43,15 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
   const ansi = process.stdout.isTTY === true;
   let drawn = 0;
   const recent: Array<string> = [];
-  let pending = false;
-  const draw = async () => {
-    if (pending) return;
-    pending = true;
+  let drawing = false;
+  let again = false;
+  /** Draws the tree; a request while drawing is remembered, so the last event is always shown. */
+  const draw = async (): Promise<void> => {
+    if (drawing) {
+      again = true;
+      return;
+    }
+    drawing = true;
     try {
       const root = await client.inspect(treeId);
       const lines = [
@@ -61,24 +66,37 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
     } catch {
       // The tree stopped; the tree.stopped line says so.
     } finally {
-      pending = false;
+      drawing = false;
+    }
+    if (again) {
+      again = false;
+      await draw();
     }
   };
+  let finished = false;
+  let resolveStopped: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => {
-    void client.subscribe({ treeId }, (event) => {
-      const line = describeEvent(event);
-      if (line) {
-        recent.push(line);
-        if (recent.length > 8) recent.shift();
-      }
-      if (event.type === "tree.stopped") {
-        process.stdout.write(`${line ?? "tree stopped"}\n`);
-        resolve(ExitCode.ok);
-      } else void draw();
-    });
-    client.onClose((error) => resolve(fail(error.message, ExitCode.failed)));
-    process.once("SIGINT", () => resolve(ExitCode.ok));
+    resolveStopped = resolve;
   });
+  const finish = (code: () => number) => {
+    if (finished) return;
+    finished = true;
+    resolveStopped(code());
+  };
+  // Subscribed before the first drawing, so nothing that happens after it is missed.
+  await client.subscribe({ treeId }, (event) => {
+    const line = describeEvent(event);
+    if (line) {
+      recent.push(line);
+      if (recent.length > 8) recent.shift();
+    }
+    if (event.type === "tree.stopped") {
+      process.stdout.write(`${line ?? "tree stopped"}\n`);
+      finish(() => ExitCode.ok);
+    } else void draw();
+  });
+  client.onClose((error) => finish(() => fail(error.message, ExitCode.failed)));
+  process.once("SIGINT", () => finish(() => ExitCode.ok));
   await draw();
   return stopped;
 };

@@ -134,6 +134,23 @@ describe("arbor run --connect and arbor inspect --connect", () => {
   });
 });
 
+describe("arbor inspect --watch", () => {
+  it("follows a tree until it stops, then exits 0", async () => {
+    const client = await ArborClient.connect(url);
+    const { treeId, root } = await client.spawn({ ...spec, name: "watched" });
+    const watcher = start(["inspect", "--connect", url, treeId, "--watch"]);
+    await expect.poll(() => watcher.lines.join("\n"), { timeout: 20_000 }).toContain("writer");
+    await client.kill(`${root}/writer`, "seen by the watcher");
+    await expect
+      .poll(() => watcher.lines.join("\n"))
+      .toMatch(/writer restarted \(#\d+, after \d+ ms\): seen by the watcher/);
+    await client.stopTree(treeId, "watch over");
+    expect(await watcher.exited).toBe(0);
+    expect(watcher.lines.at(-1)).toContain(`tree ${treeId} stopped: watch over`);
+    await client.close();
+  });
+});
+
 describe("arbor serve", () => {
   it("serves memory on the embedded database by default", async () => {
     const client = await ArborClient.connect(url);
