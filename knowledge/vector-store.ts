@@ -124,22 +124,33 @@ const insertRows = (sql: SqlClientService, chunks: ReadonlyArray<ChunkRecord>, d
       yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage (id text, document_id text,
         ord integer, text text, metadata jsonb, embedding vector(${dimension}))`);
       for (let i = 0; i < chunks.length; i += 5000) {
-        const rows = chunks
-          .slice(i, i + 5000)
-          .map((c) => [
+        const batch = chunks.slice(i, i + 5000);
+        const blob = encodeCopyBinary(
+          batch.map((c) => [
             { kind: "text", value: c.id } as const,
             { kind: "text", value: c.documentId } as const,
             { kind: "int4", value: c.ord } as const,
             { kind: "text", value: c.text } as const,
             { kind: "jsonb", value: JSON.stringify(c.metadata) } as const,
             { kind: "vector", value: c.embedding } as const,
-          ]);
-        yield* copyFrom(
-          `COPY arbor_chunks_stage (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
-          encodeCopyBinary(rows),
+          ]),
         );
+        // New ids (the common case: fresh documents) are copied straight in; otherwise through a
+        // staging table, so an existing chunk is updated.
+        const ids = batch.map((c) => c.id);
+        const fresh =
+          ((yield* sql.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM arbor_chunks WHERE id = ANY($1::text[])",
+            [ids],
+          ))[0]?.n ?? 0) === 0;
+        if (fresh) {
+          yield* copyFrom(`COPY arbor_chunks (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
+          continue;
+        }
+        yield* copyFrom(`COPY arbor_chunks_stage (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
         yield* sql.query(
-          `INSERT INTO arbor_chunks (${columns}) SELECT DISTINCT ON (id) ${columns} FROM arbor_chunks_stage ${conflict}`,
+          `INSERT INTO arbor_chunks (${columns})
+           SELECT ${columns} FROM arbor_chunks_stage ${conflict}`,
         );
         yield* sql.exec("TRUNCATE arbor_chunks_stage");
       }
@@ -190,9 +201,10 @@ export const makeSqlVectorStore = (
         (r) => r[0]?.n ?? 0,
       );
 
-    const write = (chunks: ReadonlyArray<ChunkRecord>) =>
+    const write = (given: ReadonlyArray<ChunkRecord>) =>
       Effect.gen(function* () {
-        for (const c of chunks) yield* checkVector(c.embedding, `embedding of chunk ${c.id}`);
+        for (const c of given) yield* checkVector(c.embedding, `embedding of chunk ${c.id}`);
+        const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
         if (chunks.length === 0) return;
         const existing = chunks.length >= bulkThreshold ? yield* count() : Number.POSITIVE_INFINITY;
         const rebuild = existing <= 2 * chunks.length;

@@ -127,6 +127,24 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(filtered).toEqual([]);
   });
 
+  it("updates a chunk upserted again, the last of a repeated id winning", async () => {
+    await rt.run(
+      Effect.flatMap(VectorStore, (s) =>
+        s.upsert([
+          chunk("u1", "doc-u", "first", 7),
+          chunk("u1", "doc-u", "second", 7),
+          chunk("u2", "doc-u", "other", 7),
+        ]),
+      ),
+    );
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert([chunk("u2", "doc-u", "other, updated", 7)])));
+    const got = await rt.run(Effect.flatMap(VectorStore, (s) => s.getChunks(["u1", "u2"])));
+    expect(got.map((c) => [c.chunkId, c.text]).sort()).toEqual([
+      ["u1", "second"],
+      ["u2", "other, updated"],
+    ]);
+  });
+
   it("rejects vectors of the wrong dimension and empty queries with typed errors", async () => {
     const wrong = await rt.fail(
       Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: [1, 2, 3], k: 1 })),
