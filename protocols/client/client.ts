@@ -34,11 +34,9 @@ export interface Subscription {
   readonly unsubscribe: () => Promise<void>;
 }
 
-type EmptyParams = Record<string, never>;
-/** Params a caller passes: methods without params may omit them. */
-export type CallParams<M extends MethodName> = keyof ParamsOf<M> extends never
-  ? [params?: EmptyParams]
-  : [params: ParamsOf<M>];
+/** Params a caller passes: methods whose params are all optional may omit them. */
+export type CallParams<M extends MethodName> =
+  Record<string, never> extends ParamsOf<M> ? [params?: ParamsOf<M>] : [params: ParamsOf<M>];
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
