@@ -188,6 +188,19 @@ describe("limits", () => {
     expect((await s.call("tree.list")).result).toEqual({ trees: [] });
   });
 
+  it("refuses a spawn that would take the tenant past maxAgentsPerTenant, leaving nothing of it running", async () => {
+    const { url } = await start({ limits: { ...defaultServerOptions.limits, maxAgentsPerTenant: 6 } });
+    const s = await open(url);
+    expect((await s.call("tree.spawn", { spec: demoSpec("first") })).result).toMatchObject({
+      treeId: "first",
+    });
+    const refused = await s.call("tree.spawn", { spec: demoSpec("second") });
+    expect(refused.error).toMatchObject({ code: -32011, data: { reason: "limit", limit: 6 } });
+    expect(refused.error?.message).toMatch(/would run 8 agents .*limit 6.*stopped/);
+    const { trees } = (await s.call("tree.list")).result as { trees: Array<{ treeId: string }> };
+    expect(trees.map((t) => t.treeId)).toEqual(["first"]);
+  });
+
   it("survives a flood of malformed frames: every one answered, other clients unaffected", async () => {
     const { url, httpUrl } = await start();
     const flooder = await open(url);
