@@ -53,8 +53,12 @@ const refuse = (socket: Duplex, status: number, text: string, reason: string) =>
 
 /**
  * Starts the server on the `AgentSystem` in context. `extra` adds methods from other areas
- * (tools, providers, memory). Fails with `insecure_bind` when asked to listen beyond loopback
- * without a token.
+ * (`providerMethods`, `memoryRpcMethods`). Fails with `insecure_bind` when asked to listen beyond
+ * loopback without a token.
+ *
+ * Gotcha: call `shutdown()` before closing the runtime. If both live in one scope, trees spawned
+ * after the server started are closed by that scope *before* the server's own finalizer runs, so
+ * requests in flight would not get their graceful answers (`arbor serve` and the tests do this).
  */
 export const makeWsServer = (
   overrides: Partial<WsServerOptions> = {},
