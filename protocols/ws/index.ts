@@ -20,9 +20,12 @@ export {
   type MethodName,
   MethodParams,
   type MethodResults,
+  NoParams,
   type ParamsOf,
   type ShutdownNotification,
 } from "./contract.ts";
+export { memoryRpcMethods } from "./extra/memory.ts";
+export { findProvidersPlugin, providerMethods } from "./extra/providers.ts";
 export type { CallerContext, ExtraMethods, MethodDef } from "./methods.ts";
 export {
   type Backpressure,
