@@ -6,15 +6,18 @@
  */
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
+import { agentOps } from "./agent/ops.ts";
+import type { AgentInfo } from "./agent-info.ts";
 import { makeCounters } from "./counters.ts";
 import { noGuardrails, noTools } from "./defaults.ts";
-import { NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
+import { NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
 import type { Plugin } from "./plugin.ts";
 import { Registry } from "./plugin-host.ts";
 import { Router } from "./router.ts";
 import { type CompileContext, compileTree } from "./spec/compile.ts";
 import { AgentSystem, type AgentSystemService, type SpawnOptions, type TreeHandle } from "./system.ts";
+import type { AgentOps } from "./tool.ts";
 import { Tree, type TreeEnd } from "./tree.ts";
 
 export interface AgentSystemOptions {
@@ -130,6 +133,31 @@ export const makeAgentSystem = (
         return { treeId, name: tree.name, root: tree.root.address };
       });
 
+    /** Who calls tools from outside a tree (`tools.call` without `as`, MCP clients). */
+    const operator: AgentInfo = {
+      tree: "",
+      treeId: "",
+      address: "/operator",
+      id: "operator",
+      name: "operator",
+      kind: "parent",
+      depth: 0,
+      settings: {},
+    };
+    const operatorOps: AgentOps = {
+      spawn: () =>
+        Effect.fail(
+          new NotAllowed({
+            reason: "permission",
+            address: operator.address,
+            detail: "the operator spawns trees (tree.spawn), not single agents; call spawn_agent as an agent",
+          }),
+        ),
+      send: (to, message) => router.send(to, message),
+      ask: (to, input, timeoutMs) =>
+        Effect.map(service.ask(to, input, timeoutMs !== undefined ? { timeoutMs } : {}), (r) => r.output),
+    };
+    let nextCall = 0;
     const service: ArborRuntime = {
       spawnTree,
       listTrees: () => Effect.sync(() => [...trees.values()].map((t) => t.summary())),
@@ -173,6 +201,20 @@ export const makeAgentSystem = (
           agentsLive: [...trees.values()].reduce((sum, t) => sum + t.agentCount(), 0),
           ...counters,
         })),
+      toolsFor: (agent) =>
+        agent === undefined
+          ? Effect.sync(() => service.tools.visible(operator))
+          : Effect.map(findCell(agent), (cell) => cell.tree.services.tools().visible(cell.info)),
+      callTool: (name, args, as) =>
+        Effect.flatMap(
+          as === undefined
+            ? Effect.succeed({ runner: service.tools, ctx: { agent: operator, ops: operatorOps } })
+            : Effect.map(findCell(as), (cell) => ({
+                runner: cell.tree.services.tools(),
+                ctx: { agent: cell.info, ops: agentOps(cell) },
+              })),
+          ({ runner, ctx }) => runner.call({ id: `call_op_${(nextCall++).toString(36)}`, name, args }, ctx),
+        ),
       events,
       providers: {
         get: (n) => registry.lookup("provider").get(n),

@@ -14,9 +14,9 @@ import type {
 } from "./errors.ts";
 import type { AgentKind, EventBus } from "./events.ts";
 import type { GuardrailViolation } from "./guardrail.ts";
-import type { ProviderError, ProviderLookup, Usage } from "./model.ts";
+import type { ProviderError, ProviderLookup, ToolSpec, Usage } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
-import type { ToolRunner } from "./tool.ts";
+import type { ToolResult, ToolRunner } from "./tool.ts";
 import type { TripwireTripped } from "./tripwire.ts";
 
 /** A running tree. `treeId` is unique in the runtime and is the first segment of every address in it. */
@@ -111,6 +111,17 @@ export interface AgentSystemService {
   /** Abnormal exit, for operators and fault drills: the supervisor handles it as a crash. */
   readonly killAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
   readonly stats: () => Effect.Effect<RuntimeStats>;
+  /**
+   * The tools an agent may use (its kind, role and settings decide), as offered to its model;
+   * without `agent`, the tools the operator identity may use.
+   */
+  readonly toolsFor: (agent?: string) => Effect.Effect<ReadonlyArray<ToolSpec>, NotFound>;
+  /**
+   * Calls a tool as agent `as` (with its permissions, and spawning/sending on its behalf), or as the
+   * operator identity (a parent without a role, which cannot spawn). Always exactly one result; a
+   * refused or failed call is a result with `ok: false`.
+   */
+  readonly callTool: (name: string, args: unknown, as?: string) => Effect.Effect<ToolResult, NotFound>;
   readonly events: EventBus;
   readonly providers: ProviderLookup;
   readonly tools: ToolRunner;

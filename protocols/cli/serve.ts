@@ -16,6 +16,7 @@ import { defaultPlugins } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
+import { toolMethods } from "../ws/extra/tools.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
@@ -146,6 +147,7 @@ export const serveCommand: Command = {
       const system = yield* makeAgentSystem({ plugins, config });
       const providers = findProvidersPlugin(plugins);
       const server = yield* makeWsServer(serverOptions, {
+        ...toolMethods(system),
         ...(providers ? providerMethods(providers) : {}),
         ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
       }).pipe(Effect.provideService(AgentSystem, system));

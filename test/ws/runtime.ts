@@ -25,6 +25,8 @@ export const startRuntimeServer = async (
   options: Partial<WsServerOptions> = {},
   extra: ExtraMethods = {},
   morePlugins: ReadonlyArray<Plugin> = [],
+  /** Extra methods that need the runtime itself (e.g. `toolMethods`). */
+  extraFor?: (runtime: ArborRuntime) => ExtraMethods,
 ): Promise<RunningRuntime> => {
   const scope = Effect.runSync(Scope.make());
   const { runtime, server } = await Effect.runPromise(
@@ -32,7 +34,8 @@ export const startRuntimeServer = async (
       const runtime = yield* makeAgentSystem({
         plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, tripwiresPlugin, ...morePlugins],
       });
-      const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, extra).pipe(
+      const methods = { ...extra, ...(extraFor ? extraFor(runtime) : {}) };
+      const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, methods).pipe(
         Effect.provideService(AgentSystem, runtime),
       );
       return { runtime, server };
