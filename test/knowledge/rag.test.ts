@@ -13,10 +13,12 @@ import {
   type KnowledgeGraphService,
   layerKnowledgeGraph,
 } from "../../knowledge/knowledge-graph.ts";
-import { buildContext } from "../../knowledge/rag/context.ts";
+import { buildContext, generateWithContext } from "../../knowledge/rag/context.ts";
 import { fuseByRank } from "../../knowledge/rag/retrieve.ts";
 import type { ChunkHit } from "../../knowledge/vector-store.ts";
 import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
+import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
+import { directModelRouter } from "../../runtime/defaults.ts";
 import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
 const D = 256;
@@ -188,5 +190,30 @@ describe("retrieval", () => {
     expect(large.text).toContain("[1] (");
     expect(large.citations[0]).toMatchObject({ n: 1 });
     expect(large.text).toContain(large.citations[0]!.documentId);
+  });
+});
+
+describe("generateWithContext", () => {
+  it("asks the model through the router and returns its answer with the citations it was given", async () => {
+    const scripted = makeScriptedProvider();
+    const router = directModelRouter({
+      get: (n) => (n === "scripted" ? scripted : undefined),
+      names: () => ["scripted"],
+    });
+    const out = await withKg((kg) =>
+      generateWithContext(kg, router, {
+        query: "how do honey bees show where flowers are?",
+        choice: {
+          provider: "scripted",
+          options: { script: [{ text: "They dance [1]. You asked: {{input}}" }] },
+        },
+        context: { tree: "t", address: "/t/root", agentId: "a" },
+        budgetTokens: 400,
+      }),
+    );
+    expect(out.text).toBe("They dance [1]. You asked: how do honey bees show where flowers are?");
+    expect(out.citations[0]).toMatchObject({ n: 1 });
+    expect(["bees", "bienen"]).toContain(out.citations[0]!.documentId);
+    expect(out.response.provider).toBe("scripted");
   });
 });
