@@ -173,18 +173,22 @@ export const makeAgentSystem = (
           );
         }),
       send: (to, message) => router.send(to, message),
-      ask: (to, input, askOptions) => {
-        const ask = router.ask(to, input);
-        const timeoutMs = askOptions?.timeoutMs;
-        return timeoutMs === undefined
-          ? ask
-          : ask.pipe(
-              Effect.timeoutFail({
-                duration: timeoutMs,
-                onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }),
-              }),
-            );
-      },
+      ask: (to, input, askOptions) =>
+        Effect.suspend(() => {
+          // A handler micro agent answers synchronously: no fiber, no timer.
+          const fast = router.askNow(to, input);
+          if (fast !== undefined && "now" in fast) return fast.now;
+          const ask = fast?.later ?? router.ask(to, input);
+          const timeoutMs = askOptions?.timeoutMs;
+          return timeoutMs === undefined
+            ? ask
+            : ask.pipe(
+                Effect.timeoutFail({
+                  duration: timeoutMs,
+                  onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }),
+                }),
+              );
+        }),
       stopAgent: (to, reason = "stopped by request") =>
         Effect.flatMap(findCell(to), (cell) => {
           if (!cell.parent)

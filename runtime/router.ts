@@ -17,6 +17,8 @@ export interface Routable {
   readonly id: string;
   readonly treeId: string;
   readonly mailbox: Mailbox<Envelope>;
+  /** True when `deliver` would process the message synchronously (handler micro agent, nothing queued). */
+  readonly answersInline: () => boolean;
   /** `full` when the mailbox is at capacity; `gone` when the agent has stopped for good. */
   readonly deliver: (envelope: Envelope) => "ok" | "full" | "gone";
 }
@@ -73,6 +75,42 @@ export class Router {
       });
       return Effect.sync(cancel);
     });
+  }
+
+  /**
+   * The synchronous fast path of `ask`: when the target answers inline (a handler micro agent with an
+   * empty mailbox), delivers at once and returns `{ now }` with the reply — or `{ later }` to wait
+   * on when the handler crashed and the task waits for the restarted agent. Returns undefined, having
+   * delivered nothing, when the target does not answer inline: take the asynchronous path.
+   */
+  askNow(
+    to: string,
+    input: string,
+  ):
+    | { readonly now: Exit.Exit<Reply, AskError> }
+    | { readonly later: Effect.Effect<Reply, AskError> }
+    | undefined {
+    const target = this.table.get(to);
+    if (target === undefined || !target.answersInline()) return undefined;
+    let answer: Exit.Exit<Reply, AskError> | undefined;
+    let resume: ((exit: Exit.Exit<Reply, AskError>) => void) | undefined;
+    const envelope: Envelope = {
+      kind: "ask",
+      input,
+      settle: (exit) => (resume ? resume(exit) : (answer = exit)),
+    };
+    if (target.deliver(envelope) !== "ok") return undefined;
+    this.counters.messagesRouted++;
+    if (answer !== undefined) return { now: answer };
+    return {
+      later: Effect.async<Reply, AskError>((callback) => {
+        resume = callback;
+        return Effect.sync(() => {
+          envelope.cancelled = true;
+          target.mailbox.remove(envelope);
+        });
+      }),
+    };
   }
 
   /** Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the request. */

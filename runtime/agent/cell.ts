@@ -140,7 +140,7 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   /** Router entry point. Handler micros process synchronously when nothing is queued. */
   deliver(envelope: Envelope): "ok" | "full" | "gone" {
     if (this.status === "stopped" || this.status === "failed") return "gone";
-    if (this.handlesInline()) {
+    if (this.answersInline()) {
       this.actor!.send({ type: "MSG", envelope });
       return "ok";
     }
@@ -149,7 +149,7 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     return "ok";
   }
 
-  private handlesInline(): boolean {
+  answersInline(): boolean {
     return this.status === "running" && this.mailbox.size === 0 && this.agent.spec.handler !== undefined;
   }
 
