@@ -4,6 +4,7 @@
  * Groq and Cerebras speak the OpenAI chat-completions format through `@ai-sdk/openai-compatible`
  * with their own base URL and headers; Ollama has its own small driver.
  */
+
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createOpenAI } from "@ai-sdk/openai";
@@ -11,6 +12,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { makeAiSdkDriver } from "./ai-sdk-driver.ts";
 import type { ProviderDriver, ProviderEndpoint } from "./driver.ts";
 import { makeOllamaDriver } from "./ollama.ts";
+import { withSafeToolNames } from "./tool-names.ts";
 
 /** Names of the built-in providers. */
 export const PROVIDER_NAMES = [
@@ -108,7 +110,11 @@ export const builtinName = (name: string): ProviderName | undefined =>
   (PROVIDER_NAMES as ReadonlyArray<string>).includes(name) ? (name as ProviderName) : PROVIDER_ALIASES[name];
 
 /** Builds the driver of a built-in provider for an endpoint. No I/O happens here. */
-export const makeDriver = (name: ProviderName, endpoint: ProviderEndpoint): ProviderDriver => {
+/** Makes the driver for a provider; tool names are made acceptable to the vendor on the way. */
+export const makeDriver = (name: ProviderName, endpoint: ProviderEndpoint): ProviderDriver =>
+  withSafeToolNames(makeVendorDriver(name, endpoint));
+
+const makeVendorDriver = (name: ProviderName, endpoint: ProviderEndpoint): ProviderDriver => {
   const { baseUrl: baseURL, timeoutMs } = endpoint;
   const headers = { ...endpoint.headers };
   switch (name) {

@@ -76,6 +76,65 @@ describe("OpenAI adapter", () => {
     });
   });
 
+  it("sends namespaced tool names (mcp.everything.echo) in the vendor's allowed form and maps calls back", async () => {
+    const s = await serve((_b, i) =>
+      i === 0
+        ? {
+            json: completion(null, {
+              tool_calls: [
+                {
+                  id: "call_1",
+                  type: "function",
+                  function: { name: "mcp_everything_echo", arguments: '{"message":"hi"}' },
+                },
+              ],
+            }),
+          }
+        : { json: completion("done") },
+    );
+    const { router } = rigFor(s, KEY1);
+    const tools = [
+      { name: "mcp.everything.echo", description: "Echo", inputSchema: { type: "object" } },
+      {
+        name: "mcp_everything_echo",
+        description: "A different tool that already has the safe name",
+        inputSchema: { type: "object" },
+      },
+    ];
+    const first = await run(
+      router.generate({ provider: "openai", model: "gpt-4o-mini" }, { ...prompt("Echo hi"), tools }),
+    );
+    const sentNames = (s.requests[0]!.body as { tools: Array<{ function: { name: string } }> }).tools.map(
+      (t) => t.function.name,
+    );
+    expect(sentNames).toEqual(["mcp_everything_echo_2", "mcp_everything_echo"]);
+    for (const name of sentNames) expect(name).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    // The model called the tool that really is named mcp_everything_echo.
+    expect(first.toolCalls).toEqual([{ id: "call_1", name: "mcp_everything_echo", args: { message: "hi" } }]);
+    await run(
+      router.generate(
+        { provider: "openai", model: "gpt-4o-mini" },
+        {
+          context: ctx,
+          tools,
+          messages: [
+            { role: "user", content: "Echo hi" },
+            {
+              role: "assistant",
+              content: "",
+              toolCalls: [{ id: "call_2", name: "mcp.everything.echo", args: {} }],
+            },
+            { role: "tool", toolCallId: "call_2", name: "mcp.everything.echo", content: "hi" },
+          ],
+        },
+      ),
+    );
+    const sent = s.requests[1]!.body as {
+      messages: Array<{ tool_calls?: Array<{ function: { name: string } }> }>;
+    };
+    expect(sent.messages[1]!.tool_calls![0]!.function.name).toBe("mcp_everything_echo_2");
+  });
+
   it("round-trips a tool call: definitions in, normalized call out, result back in", async () => {
     const s = await serve((_b, i) =>
       i === 0
