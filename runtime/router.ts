@@ -97,7 +97,10 @@ export class Router {
     const envelope: Envelope = {
       kind: "ask",
       input,
-      settle: (exit) => (resume ? resume(exit) : (answer = exit)),
+      settle: (exit) => {
+        if (resume) resume(exit);
+        else answer = exit;
+      },
     };
     if (target.deliver(envelope) !== "ok") return undefined;
     this.counters.messagesRouted++;

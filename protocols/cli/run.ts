@@ -62,8 +62,15 @@ export const runCommand: Command = {
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0))
       return fail("--timeout takes a positive number of milliseconds");
-    if (values.connect !== undefined)
-      return fail("--connect needs the WebSocket client, which is not part of this build yet");
+    if (values.connect !== undefined) {
+      return runConnected(positionals[0]!, {
+        url: values.connect,
+        ...(values.token !== undefined ? { token: values.token } : {}),
+        ...(values.input !== undefined ? { input: values.input } : {}),
+        json: values.json,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+    }
     const json = values.json;
     const tty = !json && process.stdout.isTTY === true;
 

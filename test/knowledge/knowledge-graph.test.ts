@@ -49,7 +49,7 @@ afterAll(async () => {
 
 describe("facts", () => {
   it("a new value supersedes the old one, which stays in history and asOf", async () => {
-    const { current, then, history, second } = await withKg((kg) =>
+    const { current, past, history, second } = await withKg((kg) =>
       Effect.gen(function* () {
         yield* TestClock.setTime(1_000);
         yield* kg.remember({ entity: "user:alice", attribute: "city", value: "Paris" });
@@ -59,14 +59,14 @@ describe("facts", () => {
         return {
           second,
           current: yield* kg.recall({ entity: "user:alice" }),
-          then: yield* kg.recall({ entity: "user:alice", attribute: "city", asOf: 1_500 }),
+          past: yield* kg.recall({ entity: "user:alice", attribute: "city", asOf: 1_500 }),
           history: yield* kg.recall({ entity: "user:alice", attribute: "city", history: true }),
         };
       }),
     );
     expect(second).toMatchObject({ superseded: 1, tier: "long_term", expiresAt: null });
     expect(current.facts).toEqual([{ attribute: "city", value: "Oslo", validFrom: 2_000, validTo: null }]);
-    expect(then.facts.map((f) => f.value)).toEqual(["Paris"]);
+    expect(past.facts.map((f) => f.value)).toEqual(["Paris"]);
     expect(history.facts).toEqual([
       { attribute: "city", value: "Paris", validFrom: 1_000, validTo: 2_000 },
       { attribute: "city", value: "Oslo", validFrom: 2_000, validTo: null },
