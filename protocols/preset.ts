@@ -14,6 +14,7 @@ import { toolsPlugin } from "../plugins/tools/plugin.ts";
 import { tripwiresPlugin } from "../plugins/tripwires/plugin.ts";
 import { loadConfig } from "../runtime/config.ts";
 import type { Plugin } from "../runtime/plugin.ts";
+import { findProvidersPlugin } from "./ws/extra/providers.ts";
 
 export interface PresetOptions {
   /** The config file given with `--config`: `providers.reload` re-reads it. */
@@ -35,3 +36,25 @@ export const defaultPlugins = (
   toolsPlugin,
   mcpPlugin,
 ];
+
+/**
+ * One line for people: which model providers can really be used now (the offline scripted one,
+ * plus each network provider whose key or base URL is set), and which config file is in force.
+ */
+export const describeModels = (
+  plugins: ReadonlyArray<Plugin>,
+  file: string | undefined,
+): Effect.Effect<string> =>
+  Effect.gen(function* () {
+    const providers = findProvidersPlugin(plugins);
+    const status = providers ? yield* Effect.option(providers.status()) : undefined;
+    const configured =
+      status && status._tag === "Some"
+        ? status.value.providers.filter((p) => p.configured).map((p) => p.name)
+        : [];
+    const models =
+      configured.length > 0
+        ? `scripted (offline) + ${configured.join(", ")}`
+        : "scripted (offline; set e.g. OPENAI_API_KEY for a network model)";
+    return `providers: ${models}; config: ${file ?? "none (embedded defaults)"}`;
+  });

@@ -10,7 +10,7 @@ import { loadConfig } from "../../runtime/config.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
-import { defaultPlugins } from "../preset.ts";
+import { defaultPlugins, describeModels } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
@@ -77,14 +77,12 @@ export const runCommand: Command = {
     const program = Effect.gen(function* () {
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
-      const system = yield* makeAgentSystem({
-        plugins: defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+      const plugins = defaultPlugins(
         config,
-      });
-      if (!json)
-        process.stderr.write(
-          `arbor: providers: ${system.providers.names().join(", ")}; config: ${file ?? "none (embedded defaults)"}\n`,
-        );
+        values.config !== undefined ? { configFile: values.config } : {},
+      );
+      const system = yield* makeAgentSystem({ plugins, config });
+      if (!json) process.stderr.write(`arbor: ${yield* describeModels(plugins, file)}\n`);
       let view: LiveView | undefined;
       system.events.listen((event: ArborEvent) => {
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);

@@ -12,7 +12,7 @@ import { memoryPlugin } from "../../knowledge/tools.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
-import { defaultPlugins } from "../preset.ts";
+import { defaultPlugins, describeModels } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
@@ -151,6 +151,7 @@ export const serveCommand: Command = {
         ...(providers ? providerMethods(providers) : {}),
         ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
       }).pipe(Effect.provideService(AgentSystem, system));
+      const models = yield* describeModels(plugins, file);
       const base = `http://${new URL(server.url).host}`;
       if (values.json) {
         process.stdout.write(
@@ -166,7 +167,7 @@ export const serveCommand: Command = {
             `arbor serve: listening on ${server.url}`,
             `  health   ${base}/healthz    metrics ${base}/metrics`,
             `  auth     ${auth}`,
-            `  runtime  providers: ${system.providers.names().join(", ") || "none"}; config: ${file ?? "none (embedded defaults)"}`,
+            `  runtime  ${models}`,
             `  memory   ${memory ? memory.description.replace(/^memory: /, "") : "off (--no-memory)"}`,
             `  connect  arbor inspect --connect ${server.url}`,
             `           node examples/ws-session.mjs ${server.url}`,
