@@ -1,16 +1,16 @@
 /**
- * Translation between Arbor's normalized chat format and the AI SDK's LanguageModel (spec v4)
+ * Translation between Arbor's normalized chat format and the AI SDK's LanguageModel (spec v3, the AI SDK 6 provider packages, which support Node 20)
  * format: prompts and tools in, content, usage and stream parts out.
  */
 import type {
   JSONSchema7,
-  LanguageModelV4CallOptions,
-  LanguageModelV4Content,
-  LanguageModelV4FinishReason,
-  LanguageModelV4Message,
-  LanguageModelV4StreamPart,
-  LanguageModelV4ToolResultPart,
-  LanguageModelV4Usage,
+  LanguageModelV3CallOptions,
+  LanguageModelV3Content,
+  LanguageModelV3FinishReason,
+  LanguageModelV3Message,
+  LanguageModelV3StreamPart,
+  LanguageModelV3ToolResultPart,
+  LanguageModelV3Usage,
 } from "@ai-sdk/provider";
 import type { ModelRequest, ModelResponse, ModelStreamEvent, ToolCall, Usage } from "../../runtime/model.ts";
 
@@ -25,8 +25,8 @@ export const parseArgs = (input: string): unknown => {
 };
 
 /** Arbor messages → AI SDK prompt. Consecutive tool results are grouped into one tool message. */
-export const toPrompt = (messages: ModelRequest["messages"]): Array<LanguageModelV4Message> => {
-  const prompt: Array<LanguageModelV4Message> = [];
+export const toPrompt = (messages: ModelRequest["messages"]): Array<LanguageModelV3Message> => {
+  const prompt: Array<LanguageModelV3Message> = [];
   for (const m of messages) {
     switch (m.role) {
       case "system":
@@ -50,7 +50,7 @@ export const toPrompt = (messages: ModelRequest["messages"]): Array<LanguageMode
         });
         break;
       case "tool": {
-        const part: LanguageModelV4ToolResultPart = {
+        const part: LanguageModelV3ToolResultPart = {
           type: "tool-result",
           toolCallId: m.toolCallId,
           toolName: m.name,
@@ -70,7 +70,7 @@ export const toPrompt = (messages: ModelRequest["messages"]): Array<LanguageMode
 export const toCallOptions = (
   request: ModelRequest,
   abortSignal?: AbortSignal,
-): LanguageModelV4CallOptions => {
+): LanguageModelV3CallOptions => {
   const o = request.options ?? {};
   return {
     prompt: toPrompt(request.messages),
@@ -95,14 +95,14 @@ export const toCallOptions = (
 };
 
 /** AI SDK usage → Arbor usage (missing counts are 0). */
-export const toUsage = (usage: LanguageModelV4Usage | undefined): Usage => ({
+export const toUsage = (usage: LanguageModelV3Usage | undefined): Usage => ({
   inputTokens: usage?.inputTokens.total ?? 0,
   outputTokens: usage?.outputTokens.total ?? 0,
 });
 
 /** AI SDK finish reason → Arbor finish reason. */
 export const toFinishReason = (
-  reason: LanguageModelV4FinishReason | undefined,
+  reason: LanguageModelV3FinishReason | undefined,
 ): ModelResponse["finishReason"] => {
   switch (reason?.unified) {
     case "stop":
@@ -120,7 +120,7 @@ export const toFinishReason = (
 
 /** Collects text and client-side tool calls from generated content. */
 export const fromContent = (
-  content: ReadonlyArray<LanguageModelV4Content>,
+  content: ReadonlyArray<LanguageModelV3Content>,
 ): { readonly text: string; readonly toolCalls: ReadonlyArray<ToolCall> } => {
   let text = "";
   const toolCalls: Array<ToolCall> = [];
@@ -139,7 +139,7 @@ export const fromContent = (
 export const makeStreamMapper = () => {
   const names = new Map<string, string>();
   const named = new Set<string>();
-  return (part: LanguageModelV4StreamPart): ReadonlyArray<ModelStreamEvent> | { readonly error: unknown } => {
+  return (part: LanguageModelV3StreamPart): ReadonlyArray<ModelStreamEvent> | { readonly error: unknown } => {
     switch (part.type) {
       case "text-delta":
         return part.delta ? [{ type: "text-delta", text: part.delta }] : [];

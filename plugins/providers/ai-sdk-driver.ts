@@ -4,10 +4,10 @@
  * retries, rotation and fallback (the LanguageModel level has no retries of its own).
  */
 import type {
-  EmbeddingModelV4,
-  LanguageModelV4,
-  LanguageModelV4GenerateResult,
-  LanguageModelV4StreamPart,
+  EmbeddingModelV3,
+  LanguageModelV3,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
 } from "@ai-sdk/provider";
 import { Clock, Duration, Effect, Stream } from "effect";
 import { ProviderError } from "../../runtime/model.ts";
@@ -17,8 +17,8 @@ import { toProviderError } from "./errors.ts";
 
 /** The models one AI SDK provider instance (made for one key) offers. */
 export interface AiSdkModels {
-  readonly chat: (model: string) => LanguageModelV4;
-  readonly embedding?: (model: string) => EmbeddingModelV4;
+  readonly chat: (model: string) => LanguageModelV3;
+  readonly embedding?: (model: string) => EmbeddingModelV3;
 }
 
 /** Settings of an AI SDK driver. `make` builds a provider instance for one key (cached per key). */
@@ -65,7 +65,7 @@ const call = <A>(
 const emptyAnswer = (
   provider: string,
   model: string,
-  result: LanguageModelV4GenerateResult,
+  result: LanguageModelV3GenerateResult,
 ): ProviderError | undefined =>
   result.content.length > 0 || result.finishReason.raw !== undefined
     ? undefined
@@ -81,7 +81,7 @@ const emptyAnswer = (
 export const makeAiSdkDriver = (options: AiSdkDriverOptions): ProviderDriver => {
   const { name, timeoutMs } = options;
   const instances = new Map<string, AiSdkModels>();
-  const chatModels = new Map<string, LanguageModelV4>();
+  const chatModels = new Map<string, LanguageModelV3>();
   const instance = (secret: string | undefined): AiSdkModels => {
     const id = secret ?? "";
     let found = instances.get(id);
@@ -91,7 +91,7 @@ export const makeAiSdkDriver = (options: AiSdkDriverOptions): ProviderDriver => 
     }
     return found;
   };
-  const chat = (secret: string | undefined, model: string): LanguageModelV4 => {
+  const chat = (secret: string | undefined, model: string): LanguageModelV3 => {
     const id = `${secret ?? ""}\u0000${model}`;
     let found = chatModels.get(id);
     if (!found) {
@@ -131,7 +131,7 @@ export const makeAiSdkDriver = (options: AiSdkDriverOptions): ProviderDriver => 
           const fail = (error: unknown) =>
             toProviderError(error, { provider: name, model: request.model, secrets }, Date.now());
           const map = makeStreamMapper();
-          return Stream.fromReadableStream<LanguageModelV4StreamPart, ProviderError>({
+          return Stream.fromReadableStream<LanguageModelV3StreamPart, ProviderError>({
             evaluate: () => opened.stream,
             onError: fail,
           }).pipe(
