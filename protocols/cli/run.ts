@@ -10,6 +10,7 @@ import { loadConfig } from "../../runtime/config.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
+import { openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
@@ -24,6 +25,7 @@ Options:
   --json             one JSON event per line on stdout, ending with a run.summary line
   --config <file>    configuration file (default: ./arbor.config.json if present)
   --timeout <ms>     give up after this long (default: no limit)
+  --memory           open the knowledge graph (the memory.* tools, lineage); embedded PGlite by default
   --connect <url>    run on a remote server instead (ws://host:port/rpc)
   --token <token>    bearer token for --connect (default: $ARBOR_TOKEN)
 
@@ -50,6 +52,7 @@ export const runCommand: Command = {
       timeout: { type: "string" },
       connect: { type: "string" },
       token: { type: "string" },
+      memory: { type: "boolean", default: false },
     } as const;
     try {
       parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
@@ -77,12 +80,16 @@ export const runCommand: Command = {
     const program = Effect.gen(function* () {
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
-      const plugins = defaultPlugins(
-        config,
-        values.config !== undefined ? { configFile: values.config } : {},
-      );
+      const memory = values.memory ? yield* openMemory(config.knowledge) : undefined;
+      const plugins = [
+        ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        ...(memory ? [memory.plugin] : []),
+      ];
       const system = yield* makeAgentSystem({ plugins, config });
-      if (!json) process.stderr.write(`arbor: ${yield* describeModels(plugins, file)}\n`);
+      if (!json) {
+        process.stderr.write(`arbor: ${yield* describeModels(plugins, file)}\n`);
+        if (memory) process.stderr.write(`arbor: ${memory.description}\n`);
+      }
       let view: LiveView | undefined;
       system.events.listen((event: ArborEvent) => {
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -117,7 +124,7 @@ export const runCommand: Command = {
       if (failure._tag === "Some") {
         if (json)
           process.stdout.write(
-            `${JSON.stringify({ type: "run.error", error: failure.value._tag, message: failure.value.message })}\n`,
+            `${JSON.stringify({ type: "run.error", error: "_tag" in failure.value ? failure.value._tag : "Error", message: failure.value.message })}\n`,
           );
         return fail(failure.value.message, ExitCode.usage);
       }

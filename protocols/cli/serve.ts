@@ -5,13 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { Cause, Context, Deferred, Effect, Either, Exit, Layer } from "effect";
-import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../../knowledge/config.ts";
-import { GraphStore } from "../../knowledge/graph-store.ts";
-import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
-import { memoryPlugin } from "../../knowledge/tools.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
+import { openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
@@ -66,32 +63,6 @@ const untilSignal = (signalled: Deferred.Deferred<string>) =>
         process.off("SIGTERM", handler);
       }),
   );
-
-/**
- * Opens the knowledge graph from the config's `knowledge` section (embedded PGlite in
- * `./.arbor/data` by default) for the lifetime of the scope: its memory plugin (tools and lineage)
- * and its `memory.*` methods.
- */
-const openMemory = (section: unknown) =>
-  Effect.gen(function* () {
-    const resolved = knowledgeConfig(section, process.env);
-    if (Either.isLeft(resolved)) return yield* Effect.fail(resolved.left);
-    if (resolved.right.section.embedder) {
-      return yield* Effect.fail(
-        new Error(
-          "knowledge.embedder (provider embeddings) is not available in arbor serve yet: remove it to use the offline hashing embedder, or start with --no-memory",
-        ),
-      );
-    }
-    const services = yield* Layer.build(layerKnowledge(resolved.right));
-    const knowledge = Context.get(services, KnowledgeGraph);
-    const graph = Context.get(services, GraphStore);
-    return {
-      knowledge,
-      plugin: memoryPlugin({ knowledge, graph }),
-      description: describeKnowledge(resolved.right),
-    };
-  });
 
 /** The `serve` command module. */
 export const serveCommand: Command = {
