@@ -64,6 +64,63 @@ describe("arbor run", () => {
     expect(stdout).toMatch(/\[researcher\] Found 3 neighbourhoods/);
   });
 
+  it("an MCP tool from server-everything: the call and its result are in the events", async () => {
+    const { code, stdout } = await arbor(
+      "run",
+      "examples/mcp/echo.json",
+      "--config",
+      "examples/mcp/arbor.config.json",
+      "--json",
+    );
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    expect(events.find((e) => e.type === "tool.called")).toMatchObject({
+      tool: "mcp.everything.echo",
+      args: { message: "hello from Arbor" },
+    });
+    expect(events.find((e) => e.type === "tool.result")).toMatchObject({
+      tool: "mcp.everything.echo",
+      ok: true,
+      result: "Echo: hello from Arbor",
+    });
+    expect(events.at(-1)).toMatchObject({
+      status: "completed",
+      output: "The MCP server answered: Echo: hello from Arbor",
+    });
+  });
+
+  it("an email in the input is redacted before the model sees it", async () => {
+    const { code, stdout } = await arbor("run", "examples/pii.json", "--json");
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(/"output":"[^"]*ada\.lovelace@example\.com/);
+    const events = jsonLines(stdout);
+    expect(events.find((e) => e.type === "guardrail.redacted")).toMatchObject({
+      stage: "input",
+      policy: "pii",
+      redactions: [{ kind: "email", count: 1 }],
+    });
+    expect(events.at(-1)).toMatchObject({
+      status: "completed",
+      output: "The model saw: Write to [EMAIL] about the invoice",
+    });
+  });
+
+  it("a step slower than maxStepMs trips the tripwire; with halt the supervisor restarts the worker", async () => {
+    const { code, stdout } = await arbor("run", "examples/slow-step.json", "--json");
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    expect(events.find((e) => e.type === "tripwire.triggered")).toMatchObject({
+      address: "/slow-step/lead/worker",
+      tripwire: "maxStepMs",
+      threshold: 200,
+      action: "halt",
+    });
+    expect(events.find((e) => e.type === "agent.restarted")).toMatchObject({
+      address: "/slow-step/lead/worker",
+    });
+    expect(events.at(-1)).toMatchObject({ status: "completed", restarts: 1 });
+  });
+
   it("an invalid spec is refused with every problem by JSON path (exit 2)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-"));
     const file = join(dir, "bad.json");
