@@ -7,9 +7,10 @@
  *                 "maxInputChars": 20000, "maxOutputChars": 20000, "fatal": false }
  * ```
  */
-import { Either, ParseResult, Schema } from "effect";
+import { Either, type ParseResult, Schema } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import type { SpecSection } from "../../runtime/plugin.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 
 /**
  * When PII is redacted: `network` (the default) for text sent to a network model provider,
@@ -72,16 +73,9 @@ const decode = Schema.decodeUnknownEither(GuardrailSettingsInput, {
   onExcessProperty: "error",
 });
 
-/** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
-const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> => {
-  const byPath = new Map<string, string[]>();
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
-    const at = [path, ...issue.path.map(String)].join(".");
-    const message = issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message;
-    byPath.set(at, [...(byPath.get(at) ?? []), message]);
-  }
-  return [...byPath].map(([at, messages]) => ({ path: at, message: messages.join("; or ") }));
-};
+/** Schema issues as problems located below `path`. */
+const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
+  problemsOf(error, { root: path });
 
 const piiMode = (value: PiiMode | boolean | undefined, fallback: PiiMode): PiiMode =>
   value === undefined ? fallback : value === true ? "network" : value === false ? "off" : value;

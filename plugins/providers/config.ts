@@ -4,8 +4,10 @@
  * `<P>_API_KEY_1..N`, `<P>_BASE_URL`, `OLLAMA_BASE_URL`). The environment wins over the file, so
  * deployments can inject secrets without editing it.
  */
-import { Either, ParseResult, Schema } from "effect";
+
+import { Either, Schema } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 import { CATALOG, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
 import type { ProviderEndpoint } from "./driver.ts";
 import { ProviderConfigError } from "./errors.ts";
@@ -124,12 +126,6 @@ export const keysFromEnv = (env: Env, prefix: string): ReadonlyArray<string> => 
   for (let i = 1; env[`${prefix}_API_KEY_${i}`] !== undefined; i++) add(env[`${prefix}_API_KEY_${i}`]);
   return found;
 };
-
-const problemsOf = (error: ParseResult.ParseError): ReadonlyArray<Problem> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    path: `$${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`,
-    message: issue.message,
-  }));
 
 /**
  * Validates the provider sections of the runtime config and merges the environment.

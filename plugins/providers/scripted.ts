@@ -10,7 +10,7 @@
  * It registers through the same port as the network providers and powers the offline demo, the
  * tests and the benchmarks.
  */
-import { Chunk, Effect, Either, ParseResult, Schema, Stream } from "effect";
+import { Chunk, Effect, Either, Schema, Stream } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import {
   type ChatMessage,
@@ -21,6 +21,7 @@ import {
   ProviderError,
 } from "../../runtime/model.ts";
 import { definePlugin } from "../../runtime/plugin.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 
 const ScriptStep = Schema.Struct({
   text: Schema.optional(Schema.String),
@@ -44,13 +45,10 @@ const kinds = ["text", "toolCalls", "error", "crash"] as const;
 export const validateScript = (options: unknown, path: string): ReadonlyArray<Problem> => {
   const decoded = Schema.decodeUnknownEither(Options, { errors: "all", onExcessProperty: "error" })(options);
   if (Either.isLeft(decoded)) {
-    return ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
-      path: `${path}${issue.path.map((s) => (typeof s === "number" ? `[${s}]` : `.${String(s)}`)).join("")}`,
-      message:
-        issue._tag === "Unexpected"
-          ? "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)"
-          : issue.message,
-    }));
+    return problemsOf(decoded.left, {
+      root: path,
+      unknownKey: "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)",
+    });
   }
   return decoded.right.script.flatMap((step, i) => {
     const present = kinds.filter((k) => step[k] !== undefined);

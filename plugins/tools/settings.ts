@@ -9,9 +9,10 @@
  * Names in `allow` / `deny` may end in `*` (a prefix match).
  */
 import { isAbsolute, relative, resolve } from "node:path";
-import { Either, ParseResult, Schema } from "effect";
+import { Either, type ParseResult, Schema } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import type { SpecSection } from "../../runtime/plugin.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 
 const Positive = Schema.Number.pipe(Schema.int(), Schema.positive());
 
@@ -84,16 +85,9 @@ export const readToolSettings = (value: unknown, base: ToolSettings = defaultToo
   return Either.isRight(decoded) ? resolveLevel(defaultToolSettings, decoded.right) : base;
 };
 
-/** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
-const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> => {
-  const byPath = new Map<string, string[]>();
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
-    const at = [path, ...issue.path.map(String)].join(".");
-    const message = issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message;
-    byPath.set(at, [...(byPath.get(at) ?? []), message]);
-  }
-  return [...byPath].map(([at, messages]) => ({ path: at, message: messages.join("; or ") }));
-};
+/** Schema issues as problems located below `path`. */
+const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
+  problemsOf(error, { root: path });
 
 /**
  * Validates the runtime config's `tools` section (the level above every tree; its `root` is where

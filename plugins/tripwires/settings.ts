@@ -8,9 +8,10 @@
  * ```
  * A limit is a number (using the section's `action`, `halt` by default) or `{ "limit", "action" }`.
  */
-import { Either, ParseResult, Schema } from "effect";
+import { Either, type ParseResult, Schema } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import type { SpecSection } from "../../runtime/plugin.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 import type { TripwireAction } from "../../runtime/tripwire.ts";
 
 /** The limits a spec may set, with the measurement each compares against. */
@@ -168,16 +169,9 @@ export const readTripwireSettings = (
   return Either.isRight(decoded) ? resolveLevel(emptyTripwireSettings, decoded.right) : base;
 };
 
-/** Schema issues as problems, one per path (a union reports one issue per member; they are joined). */
-const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> => {
-  const byPath = new Map<string, string[]>();
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
-    const at = [path, ...issue.path.map(String)].join(".");
-    const message = issue._tag === "Unexpected" ? "unknown tripwire (check its spelling)" : issue.message;
-    byPath.set(at, [...(byPath.get(at) ?? []), message]);
-  }
-  return [...byPath].map(([at, messages]) => ({ path: at, message: messages.join("; or ") }));
-};
+/** Schema issues as problems located below `path`. */
+const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
+  problemsOf(error, { root: path, unknownKey: "unknown tripwire (check its spelling)" });
 
 const patternProblems = (own: TripwireSettingsWritten, path: string): Problem[] =>
   (own.outputPatterns ?? []).flatMap((source, i) => {

@@ -4,7 +4,7 @@
  * endpoint at `/rpc`, `/healthz` and `/metrics`. SIGINT/SIGTERM shut down gracefully and exit 0; a second signal exits at once.
  */
 import { parseArgs } from "node:util";
-import { Cause, Context, Deferred, Effect, Either, Exit, Layer } from "effect";
+import { Cause, Deferred, Effect, Either, Exit } from "effect";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";

@@ -3,8 +3,10 @@
  * hurting the others. Read from the `server` section of `arbor.config.json` (validated here) and
  * from `ARBOR_TOKEN`; every field has a documented default.
  */
-import { Either, ParseResult, Schema } from "effect";
+
+import { Either, Schema } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
+import { problemsOf } from "../../runtime/problems.ts";
 import type { TenantToken } from "./auth.ts";
 
 /** Limits per connection and per tenant. */
@@ -110,12 +112,7 @@ export const resolveServerOptions = (
     section ?? {},
   );
   if (Either.isLeft(decoded)) {
-    return Either.left(
-      ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
-        path: `$.server${issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("")}`,
-        message: issue._tag === "Unexpected" ? "unknown setting" : issue.message,
-      })),
-    );
+    return Either.left(problemsOf(decoded.left, { root: "$.server", unknownKey: "unknown setting" }));
   }
   const s = decoded.right;
   if (env.ARBOR_TOKEN !== undefined && env.ARBOR_TOKEN !== "" && env.ARBOR_TOKEN.length < 16) {

@@ -2,11 +2,10 @@
  * Validates a request's params against its method's schema. A failure is a -32602 whose `data`
  * lists every problem with its JSON path (`$.params.timeoutMs`) and what was expected.
  */
-import { Either, ParseResult, Schema } from "effect";
-import { RpcCode, type RpcFailure, rpcFailure } from "./codes.ts";
 
-const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
-  `$.params${path.map((key) => (typeof key === "number" ? `[${key}]` : `.${String(key)}`)).join("")}`;
+import { Either, type ParseResult, Schema } from "effect";
+import { problemsOf } from "../../runtime/problems.ts";
+import { RpcCode, type RpcFailure, rpcFailure } from "./codes.ts";
 
 type Decoder = (u: unknown) => Either.Either<unknown, ParseResult.ParseError>;
 const decoders = new WeakMap<object, Decoder>();
@@ -44,18 +43,7 @@ export const decodeParams = <A, I>(
   }
   const decoded = decoderOf(schema)(params ?? {});
   if (Either.isRight(decoded)) return Either.right(decoded.right);
-  const all = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) => ({
-    path: pathOf(issue.path),
-    message:
-      issue._tag === "Unexpected" || issue.message.startsWith("Expected never")
-        ? "unknown parameter"
-        : issue.message,
-  }));
-  // An optional field reports its value twice (the refinement, then "Expected undefined"); keep the useful one.
-  const problems = all.filter(
-    (p) =>
-      !/^Expected undefined, actual/.test(p.message) || all.filter((q) => q.path === p.path).length === 1,
-  );
+  const problems = problemsOf(decoded.left, { root: "$.params", unknownKey: "unknown parameter" });
   const summary = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
   return Either.left(
     rpcFailure(RpcCode.invalidParams, "invalid_params", "user", `invalid params: ${summary}`, { problems }),

@@ -4,10 +4,11 @@
  * names, a micro with children, a child spawning a parent, limits, unknown provider, handler or tool
  * references, object cycles, loosened settings) together.
  */
-import { Either, ParseResult, Schema } from "effect";
+import { Either, Schema } from "effect";
 import { type Problem, SpecInvalid } from "../errors.ts";
 import type { ModelChoice, ProviderLookup } from "../model.ts";
 import type { SpecSection } from "../plugin.ts";
+import { problemsOf } from "../problems.ts";
 import { type AgentSpec, AgentSpecSchema, defaults, type TreeSpec, TreeSpecSchema } from "./schema.ts";
 
 /** What validation may consult: the registries of the runtime and the tree's own plugins. */
@@ -50,9 +51,6 @@ export interface CompiledTree {
   readonly limits: { readonly maxDepth: number; readonly maxChildren: number; readonly maxAgents: number };
 }
 
-const pathOf = (segments: ReadonlyArray<PropertyKey>): string =>
-  `$${segments.map((s) => (typeof s === "number" ? `[${s}]` : `.${String(s)}`)).join("")}`;
-
 /** Finds object cycles (possible through YAML aliases or specs built in code) before decoding recurses into them. */
 const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Problem | undefined => {
   if (typeof value !== "object" || value === null) return undefined;
@@ -70,41 +68,9 @@ const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Probl
   return undefined;
 };
 
-const schemaProblems = (
-  raw: unknown,
-  schema: Schema.Schema<unknown, unknown>,
-  prefix: ReadonlyArray<PropertyKey>,
-): ReadonlyArray<Problem> => {
+const schemaProblems = (raw: unknown, schema: Schema.Schema<unknown, unknown>): ReadonlyArray<Problem> => {
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(raw);
-  if (Either.isRight(result)) return [];
-  return mergeAlternatives(
-    ParseResult.ArrayFormatter.formatErrorSync(result.left).map((issue) => ({
-      path: pathOf([...prefix, ...issue.path]),
-      message: issue._tag === "Unexpected" ? "unknown field (check its spelling)" : issue.message,
-    })),
-  );
-};
-
-/** A literal union reports one "Expected X, actual Y" per member: say it once, listing the choices. */
-const mergeAlternatives = (problems: ReadonlyArray<Problem>): ReadonlyArray<Problem> => {
-  const out: Problem[] = [];
-  const expectedAt = new Map<string, { expected: string[]; actual: string; index: number }>();
-  for (const problem of problems) {
-    const match = /^Expected (.+), actual (.+)$/.exec(problem.message);
-    const seen = match ? expectedAt.get(problem.path) : undefined;
-    if (match && seen) {
-      seen.expected.push(match[1]!);
-      out[seen.index] = {
-        path: problem.path,
-        message: `expected one of ${seen.expected.join(", ")}; got ${seen.actual}`,
-      };
-    } else {
-      if (match)
-        expectedAt.set(problem.path, { expected: [match[1]!], actual: match[2]!, index: out.length });
-      out.push(problem);
-    }
-  }
-  return out;
+  return Either.isRight(result) ? [] : problemsOf(result.left);
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -140,8 +106,8 @@ const compile = (
   const cycle = findCycle(raw, "$", new Set());
   if (cycle) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [cycle] }));
   const problems: Problem[] = base
-    ? [...schemaProblems(raw, AgentSpecSchema as Schema.Schema<unknown, unknown>, [])]
-    : [...schemaProblems(raw, TreeSpecSchema as Schema.Schema<unknown, unknown>, [])];
+    ? [...schemaProblems(raw, AgentSpecSchema as Schema.Schema<unknown, unknown>)]
+    : [...schemaProblems(raw, TreeSpecSchema as Schema.Schema<unknown, unknown>)];
   const tree = base ? { root: raw, limits: base.limits } : isRecord(raw) ? raw : {};
   const limitsRaw = isRecord(tree.limits) ? tree.limits : {};
   const limit = (key: keyof typeof defaults.limits) =>

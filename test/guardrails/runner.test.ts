@@ -194,6 +194,6 @@ describe("guardrails spec section", () => {
   it("reports invalid values by path", () => {
     expect(
       guardrailsSection.validate({ pii: "sometimes", deny: ["("] }, "$.root.guardrails").map((p) => p.path),
-    ).toEqual(["$.root.guardrails.pii", "$.root.guardrails.deny.0"]);
+    ).toEqual(["$.root.guardrails.pii", "$.root.guardrails.deny[0]"]);
   });
 });
