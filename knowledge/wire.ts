@@ -3,7 +3,9 @@
  * to models as tool inputs) and result shapes. The names and shapes are the contract the
  * WebSocket server and the agent tools share.
  */
+
 import { Schema } from "effect";
+import type { GraphEdge } from "./graph-store.ts";
 import { MAX_DEPTH } from "./graph-store.ts";
 
 const Id = Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(512));
@@ -69,16 +71,8 @@ export const RelateParams = Schema.Struct({
   properties: Schema.optional(Schema.Record({ key: Schema.String, value: JsonValue })),
 });
 export type RelateParams = typeof RelateParams.Type;
-/** A relation as the wire shows it. */
-export interface WireEdge {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly type: string;
-  readonly properties: Readonly<Record<string, unknown>>;
-  readonly validFrom: number;
-  readonly validTo: number | null;
-}
+/** A relation as the wire shows it: the graph store's edge. */
+export type WireEdge = GraphEdge;
 /** What `memory.relate` answers. */
 export interface RelateResult {
   readonly edge: WireEdge;

@@ -139,36 +139,27 @@ export const attempt = <A>(
           const latencyMs = performance.now() - started;
           const costUsd = costOf(target.price, outcome.usage);
           const reason = outcome.error?.reason;
+          const call = {
+            provider: target.provider,
+            model: target.model,
+            key: fingerprint,
+            inputTokens: outcome.usage.inputTokens,
+            outputTokens: outcome.usage.outputTokens,
+            costUsd,
+            latencyMs,
+            outcome: outcome.error ? ("error" as const) : ("ok" as const),
+            ...(reason ? { reason } : {}),
+          };
           yield* hub.ledger.record({
             time,
             ...eventBase(context),
             agentId: context?.agentId ?? "",
             ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
             operation: info.operation,
-            provider: target.provider,
-            model: target.model,
-            key: fingerprint,
-            inputTokens: outcome.usage.inputTokens,
-            outputTokens: outcome.usage.outputTokens,
-            costUsd,
-            latencyMs,
-            outcome: outcome.error ? "error" : "ok",
-            ...(reason ? { reason } : {}),
+            ...call,
             cached: false,
           });
-          yield* hub.events.publish({
-            ...eventBase(context),
-            type: "provider.call",
-            provider: target.provider,
-            model: target.model,
-            key: fingerprint,
-            inputTokens: outcome.usage.inputTokens,
-            outputTokens: outcome.usage.outputTokens,
-            costUsd,
-            latencyMs,
-            outcome: outcome.error ? "error" : "ok",
-            ...(reason ? { reason } : {}),
-          });
+          yield* hub.events.publish({ ...eventBase(context), type: "provider.call", ...call });
           return costUsd;
         });
       const onFailure = (error: ProviderError) =>

@@ -1,16 +1,10 @@
-/**
- * `arbor run <spec> --connect ws://…/rpc`: the same run as in process, driven over the wire —
- * spawn the tree on the server, give its root the task, stream progress, stop the tree, and print
- * the outcome (`--json`: every event as one line, then a `run.summary` line).
- */
-import { parseArgs } from "node:util";
 import { Effect, Either } from "effect";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { ArborClient } from "../client/client.ts";
 import { RpcError } from "../client/errors.ts";
-import { type Command, ExitCode } from "./command.ts";
-import { defaultUrl, describeClientError } from "./inspect.ts";
+import { ExitCode } from "./command.ts";
+import { describeClientError } from "./inspect.ts";
 import { describeEvent } from "./live-view.ts";
 
 /** How to drive a remote run. */
@@ -153,57 +147,4 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
   } finally {
     await client.close();
   }
-};
-
-const usage = `Usage: arbor run <spec.json|spec.yaml> --connect <ws://host:port/rpc> [options]
-
-Runs a tree on a remote server and gives its root a task.
-
-Options:
-  --connect <url>    the server's WebSocket endpoint
-  --token <token>    bearer token (default: $ARBOR_TOKEN)
-  --input <text>     the root's task (default: root.input from the spec)
-  --json             one JSON event per line on stdout, ending with a run.summary line
-  --timeout <ms>     give up waiting for the root's answer after this long`;
-
-/** `arbor run --connect` as a command module (the lead's `run` may delegate to `runConnected` instead). */
-export const connectCommand: Command = {
-  name: "run --connect",
-  summary: "run a tree on a remote server",
-  usage,
-  run: async (argv) => {
-    const options = {
-      connect: { type: "string" },
-      token: { type: "string" },
-      input: { type: "string" },
-      json: { type: "boolean", default: false },
-      timeout: { type: "string" },
-    } as const;
-    let parsed: ReturnType<
-      typeof parseArgs<{ options: typeof options; strict: true; allowPositionals: true }>
-    >;
-    try {
-      parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
-    } catch (error) {
-      process.stderr.write(`arbor run: ${(error as Error).message}\n\n${usage}\n`);
-      return ExitCode.usage;
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length !== 1) {
-      process.stderr.write(`arbor run: expected one spec file, got ${positionals.length}\n\n${usage}\n`);
-      return ExitCode.usage;
-    }
-    const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
-    if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= 600_000)) {
-      process.stderr.write("arbor run: --timeout takes a whole number of milliseconds from 1 to 600000\n");
-      return ExitCode.usage;
-    }
-    return runConnected(positionals[0]!, {
-      url: values.connect ?? defaultUrl(),
-      ...(values.token !== undefined ? { token: values.token } : {}),
-      ...(values.input !== undefined ? { input: values.input } : {}),
-      json: values.json,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
-  },
 };

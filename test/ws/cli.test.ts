@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArborClient, RpcError } from "../../protocols/client/index.ts";
 
-const main = join(import.meta.dirname, "fixtures", "cli-main.ts");
+const main = join(import.meta.dirname, "..", "..", "bin", "arbor.mjs");
 const dir = mkdtempSync(join(tmpdir(), "arbor-ws-cli-"));
 
 interface Proc {
@@ -24,7 +24,7 @@ interface Proc {
 let processes = 0;
 const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
   processes += 1;
-  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+  const child = spawn(process.execPath, [main, ...args], {
     // Each process gets its own embedded database, away from the working tree.
     env: {
       ...process.env,
@@ -89,7 +89,7 @@ describe("arbor run --connect and arbor inspect --connect", () => {
   it("runs a spec on the server, showing the crash and restart, with a JSON summary", async () => {
     const specFile = join(dir, "remote.json");
     writeFileSync(specFile, JSON.stringify(spec));
-    const { code, lines } = await run(["run-connect", specFile, "--connect", url, "--json"]);
+    const { code, lines } = await run(["run", specFile, "--connect", url, "--json"]);
     expect(code).toBe(0);
     const events = lines.map((l) => JSON.parse(l) as { type: string; address?: string });
     expect(events.map((e) => e.type)).toEqual(
@@ -106,7 +106,7 @@ describe("arbor run --connect and arbor inspect --connect", () => {
   it("reports an invalid spec with exit code 2 and the JSON path of the problem", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ name: "bad", root: { name: "x", kind: "mikro" } }));
-    const { code, stderr } = await run(["run-connect", bad, "--connect", url]);
+    const { code, stderr } = await run(["run", bad, "--connect", url]);
     expect(code).toBe(2);
     expect(stderr).toContain('$.root.kind: expected one of "parent", "child", "micro"');
   });
