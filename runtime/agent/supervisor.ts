@@ -17,14 +17,19 @@ export class Supervisor {
 
   constructor(readonly cell: AgentCell) {}
 
-  /** Starts (or restarts, after this agent restarted) the spec's children, in spec order. */
+  /**
+   * Starts (or restarts, after this agent restarted) the spec's children, in spec order. As in OTP, a
+   * restarted supervisor starts from its spec again: a child that left for good (temporary, or
+   * stopped) comes back as a new agent; one waiting for a restart keeps its mailbox.
+   */
   startChildren(): void {
-    this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity, as in OTP
-    if (this.children.length === 0) {
-      this.children = this.cell.agent.children.map(
-        (agent) => new AgentCell(this.cell.tree, agent, this.cell),
-      );
-    }
+    this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity
+    const waiting = new Map(
+      this.children.filter((c) => c.status !== "stopped" && c.status !== "failed").map((c) => [c.agent.name, c]),
+    );
+    this.children = this.cell.agent.children.map(
+      (agent) => waiting.get(agent.name) ?? new AgentCell(this.cell.tree, agent, this.cell),
+    );
     for (const child of this.children) {
       if (child.status === "down" || child.status === "restarting" || child.incarnation === 0) child.start();
     }

@@ -135,6 +135,31 @@ describe("restart types", () => {
   });
 });
 
+describe("restarting a supervisor", () => {
+  it("starts its children from the spec again: a temporary child that left comes back", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(
+          tree("one_for_one", [
+            { name: "mid", kind: "child", children: [crashy("tmp", "temporary"), crashy("keep")] },
+          ]),
+        );
+        yield* system.killAgent("/t/sup/mid/tmp", "drill");
+        yield* waitFor(events, (es) => count(es, "agent.stopped", "/t/sup/mid/tmp") === 1);
+        expect((yield* system.inspect("t")).children[0]!.children.map((c) => c.name)).toEqual(["keep"]);
+        yield* system.killAgent("/t/sup/mid", "drill");
+        yield* waitFor(events, (es) => count(es, "agent.restarted", "/t/sup/mid") === 1);
+        expect((yield* system.inspect("t")).children[0]!.children.map((c) => [c.name, c.status])).toEqual([
+          ["tmp", "running"],
+          ["keep", "running"],
+        ]);
+        expect((yield* system.ask("/t/sup/mid/tmp", "back")).output).toBe("ok:back");
+      }),
+    );
+  });
+});
+
 describe("restart intensity and escalation", () => {
   it("escalates up two levels, stops the tree with the reason, and fails pending askers by name", async () => {
     await run(
