@@ -25,7 +25,9 @@ export class Supervisor {
   startChildren(): void {
     this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity
     const waiting = new Map(
-      this.children.filter((c) => c.status !== "stopped" && c.status !== "failed").map((c) => [c.agent.name, c]),
+      this.children
+        .filter((c) => c.status !== "stopped" && c.status !== "failed")
+        .map((c) => [c.agent.name, c]),
     );
     this.children = this.cell.agent.children.map(
       (agent) => waiting.get(agent.name) ?? new AgentCell(this.cell.tree, agent, this.cell),
