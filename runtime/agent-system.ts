@@ -33,6 +33,8 @@ export interface ArborRuntime extends AgentSystemService {
   readonly registry: Registry;
   /** Resolves when the tree has stopped, with how it ended. */
   readonly awaitTree: (treeId: string) => Effect.Effect<TreeEnd, NotFound>;
+  /** What tools do for a caller outside any tree (MCP clients, `tools.call` without `as`): send and ask, never spawn. */
+  readonly operatorOps: AgentOps;
   /** Live trees (internal; for inspection and the no-orphan checks). */
   readonly trees: () => ReadonlyArray<Tree>;
   readonly events: EventBus;
@@ -232,6 +234,7 @@ export const makeAgentSystem = (
       },
       router,
       registry,
+      operatorOps,
       awaitTree: (treeId) =>
         Effect.suspend(() => {
           const tree = trees.get(treeId);

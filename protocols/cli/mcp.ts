@@ -7,9 +7,7 @@ import { parseArgs } from "node:util";
 import { Cause, Effect, Exit } from "effect";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
-import { NotAllowed } from "../../runtime/errors.ts";
 import type { AgentKind } from "../../runtime/events.ts";
-import type { AgentOps } from "../../runtime/tool.ts";
 import { mcpAgent, serveMcpStdio } from "../mcp/server.ts";
 import { defaultPlugins } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
@@ -56,25 +54,11 @@ export const mcpCommand: Command = {
         plugins: defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
         config,
       });
-      // MCP clients are not agents of a tree: they may message agents, not spawn them.
-      const ops: AgentOps = {
-        spawn: () =>
-          Effect.fail(
-            new NotAllowed({
-              reason: "permission",
-              address: "/mcp",
-              detail: "MCP clients cannot spawn agents; use tree.spawn over the WebSocket protocol",
-            }),
-          ),
-        send: (to, message) => system.send(to, message),
-        ask: (to, input, timeoutMs) =>
-          Effect.map(system.ask(to, input, timeoutMs !== undefined ? { timeoutMs } : {}), (r) => r.output),
-      };
       const agent = mcpAgent({
         kind: kind as AgentKind,
         ...(values.role !== undefined ? { role: values.role } : {}),
       });
-      const served = yield* serveMcpStdio({ tools: system.tools, agent, ops });
+      const served = yield* serveMcpStdio({ tools: system.tools, agent, ops: system.operatorOps });
       process.stderr.write(
         `arbor mcp: serving ${system.tools.visible(agent).length} tools over stdio as a ${kind}${values.role ? ` (${values.role})` : ""}\n`,
       );

@@ -8,6 +8,7 @@ import { Cause, Deferred, Effect, Either, Exit } from "effect";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
+import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
@@ -15,7 +16,7 @@ import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { toolMethods } from "../ws/extra/tools.ts";
 import { resolveServerOptions } from "../ws/options.ts";
-import { makeWsServer } from "../ws/server.ts";
+import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
 
 const usage = `Usage: arbor serve [options]
@@ -28,6 +29,7 @@ Options:
   --config <file>    configuration file (default: ./arbor.config.json if present)
   --json             print the listening address as one JSON line (for scripts)
   --no-memory        run without the knowledge graph (memory.* methods and memory tools)
+  --mcp-role <role>  the agent role MCP clients of /mcp act as (tools limited to roles need it)
 
 Auth: set ARBOR_TOKEN (or server.token / server.tokens in the config) to require a bearer token.
 Without one, only loopback clients are accepted.
@@ -76,8 +78,16 @@ export const serveCommand: Command = {
       config: { type: "string" },
       json: { type: "boolean", default: false },
       "no-memory": { type: "boolean", default: false },
+      "mcp-role": { type: "string" },
     } as const;
-    let values: { host?: string; port?: string; config?: string; json?: boolean; "no-memory"?: boolean };
+    let values: {
+      host?: string;
+      port?: string;
+      config?: string;
+      json?: boolean;
+      "no-memory"?: boolean;
+      "mcp-role"?: string;
+    };
     try {
       ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
     } catch (error) {
@@ -117,11 +127,28 @@ export const serveCommand: Command = {
       ];
       const system = yield* makeAgentSystem({ plugins, config });
       const providers = findProvidersPlugin(plugins);
-      const server = yield* makeWsServer(serverOptions, {
-        ...toolMethods(system),
-        ...(providers ? providerMethods(providers) : {}),
-        ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
-      }).pipe(Effect.provideService(AgentSystem, system));
+      // MCP over Streamable HTTP: the tool registry for MCP clients, acting as one agent identity.
+      const mcpRoute: HttpRoute = {
+        path: "/mcp",
+        operatorOnly: true,
+        handle: makeMcpHttpHandler(
+          {
+            tools: system.tools,
+            agent: mcpAgent(values["mcp-role"] !== undefined ? { role: values["mcp-role"] } : {}),
+            ops: system.operatorOps,
+          },
+          yield* Effect.runtime<never>(),
+        ),
+      };
+      const server = yield* makeWsServer(
+        serverOptions,
+        {
+          ...toolMethods(system),
+          ...(providers ? providerMethods(providers) : {}),
+          ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
+        },
+        [mcpRoute],
+      ).pipe(Effect.provideService(AgentSystem, system));
       const models = yield* describeModels(plugins, file);
       const base = `http://${new URL(server.url).host}`;
       if (values.json) {
@@ -137,6 +164,7 @@ export const serveCommand: Command = {
           [
             `arbor serve: listening on ${server.url}`,
             `  health   ${base}/healthz    metrics ${base}/metrics`,
+            `  mcp      ${base}/mcp (MCP Streamable HTTP: the tool registry, operator only)`,
             `  auth     ${auth}`,
             `  runtime  ${models}`,
             `  memory   ${memory ? memory.description.replace(/^memory: /, "") : "off (--no-memory)"}`,

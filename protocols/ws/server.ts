@@ -10,13 +10,13 @@ import { Data, Deferred, Effect, FiberId, FiberSet, Runtime, type Scope } from "
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Fault } from "../../runtime/errors.ts";
 import { AgentSystem, type AgentSystemService } from "../../runtime/system.ts";
-import { authenticate, isLoopbackHost, selectProtocol } from "./auth.ts";
+import { authenticate, isLoopbackHost, localTenant, selectProtocol } from "./auth.ts";
 import { RpcCode, type RpcFailure } from "./codes.ts";
 import { makeConnection } from "./connection.ts";
 import { errorResponse, notification } from "./jsonrpc.ts";
 import { type ExtraMethods, makeMethods } from "./methods.ts";
 import { makeServerCounters, renderMetrics } from "./metrics.ts";
-import { defaultServerOptions, type WsServerOptions } from "./options.ts";
+import { defaultServerOptions, defaultTenant, type WsServerOptions } from "./options.ts";
 import { makeOwnership } from "./ownership.ts";
 import { makeEventHub, type Subscriber } from "./subscriptions.ts";
 
@@ -32,6 +32,17 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
 }
 
 /** A running server. */
+/**
+ * An extra HTTP endpoint on the server (the MCP Streamable HTTP endpoint at `/mcp`). The request is
+ * authenticated like a WebSocket upgrade first; `operatorOnly` routes also refuse every tenant but
+ * the operator's (`local` without a token, `default` with `ARBOR_TOKEN`).
+ */
+export interface HttpRoute {
+  readonly path: string;
+  readonly operatorOnly: boolean;
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+}
+
 export interface WsServer {
   /** `ws://host:port/rpc` */
   readonly url: string;
@@ -63,6 +74,7 @@ const refuse = (socket: Duplex, status: number, text: string, reason: string) =>
 export const makeWsServer = (
   overrides: Partial<WsServerOptions> = {},
   extra: ExtraMethods = {},
+  routes: ReadonlyArray<HttpRoute> = [],
 ): Effect.Effect<WsServer, ServerStartError, AgentSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const options: WsServerOptions = { ...defaultServerOptions, ...overrides };
@@ -171,6 +183,19 @@ export const makeWsServer = (
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       };
+      const route = routes.find((r) => r.path === path);
+      if (route) {
+        if (shuttingDown) return json(503, { error: "server is shutting down" });
+        const auth = authenticate(req, options.tokens);
+        if (!auth.ok) return json(auth.status, { error: auth.reason });
+        if (route.operatorOnly && auth.tenant !== localTenant && auth.tenant !== defaultTenant) {
+          return json(403, { error: `${path} acts as the operator: use the operator token (ARBOR_TOKEN)` });
+        }
+        route.handle(req, res).catch((error: unknown) => {
+          if (!res.headersSent) json(500, { error: `internal error: ${String(error)}` });
+        });
+        return;
+      }
       if (req.method !== "GET") return json(405, { error: "method not allowed" });
       if (path === "/healthz") {
         return ready && !shuttingDown ? json(200, { status: "ok" }) : json(503, { status: "unavailable" });
@@ -189,7 +214,10 @@ export const makeWsServer = (
         );
         return;
       }
-      json(404, { error: "not found", endpoints: ["/healthz", "/metrics", options.path] });
+      json(404, {
+        error: "not found",
+        endpoints: ["/healthz", "/metrics", options.path, ...routes.map((r) => r.path)],
+      });
     };
 
     const http = createServer(onRequest);

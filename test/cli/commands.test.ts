@@ -26,7 +26,9 @@ describe("arbor mcp", () => {
         arguments: { spec: { name: "x", kind: "micro" } },
       });
       expect(refused.isError).toBe(true);
-      expect(JSON.stringify(refused.content)).toMatch(/MCP clients cannot spawn agents/);
+      expect(JSON.stringify(refused.content)).toMatch(
+        /the operator spawns trees \(tree.spawn\), not single agents/,
+      );
     } finally {
       await client.close();
     }

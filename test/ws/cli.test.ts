@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArborClient, RpcError } from "../../protocols/client/index.ts";
 
@@ -83,6 +85,27 @@ beforeAll(async () => {
 });
 afterAll(() => {
   if (server.child.exitCode === null) server.child.kill("SIGKILL");
+});
+
+describe("arbor serve: MCP over Streamable HTTP", () => {
+  it("offers the tool registry at /mcp to the MCP SDK's own client", async () => {
+    const client = new Client({ name: "test", version: "1.0.0" });
+    const base = url.replace(/^ws/, "http").replace(/\/rpc$/, "");
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(["send_to_agent", "memory.search", "memory.remember"]),
+      );
+      const remembered = await client.callTool({
+        name: "memory.remember",
+        arguments: { entity: "user:grace", attribute: "language", value: "COBOL" },
+      });
+      expect(remembered.isError).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe("arbor run --connect and arbor inspect --connect", () => {
