@@ -1,6 +1,6 @@
 /**
  * A Postgres/PGlite-backed implementation of the providers' usage ledger port
- * (`UsageLedgerService` in plugins/providers): every provider call kept in `arbor_usage`, so
+ * (`UsageLedgerService`, runtime/usage-ledger.ts): every provider call kept in `arbor_usage`, so
  * accounting survives restarts and is shared by every process on the same database.
  *
  * Gotcha: the port has no error channel. A failed write is counted (`failures()`) and dropped
@@ -13,7 +13,7 @@ import {
   UsageLedgerService,
   type UsageRecord,
   type UsageTotals,
-} from "../plugins/providers/ledger.ts";
+} from "../runtime/usage-ledger.ts";
 import type { KnowledgeConfigError, StoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient } from "./sql-client.ts";

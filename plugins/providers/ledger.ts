@@ -1,56 +1,17 @@
 /**
- * The usage ledger port: every provider call recorded (time, tree, agent, provider, model, key
- * fingerprint, tokens, cost, latency, outcome, cache hit). In memory here; the knowledge area can
- * persist it in Postgres by providing another `UsageLedger` under the same tag.
+ * The in-memory usage ledger (the port is `runtime/usage-ledger.ts`): every provider call recorded;
+ * the knowledge area can persist it in Postgres by providing another `UsageLedger` under the same tag.
  */
-import { Context, Effect, Layer } from "effect";
+import { Effect, Layer } from "effect";
+import {
+  type UsageFilter,
+  type UsageLedger,
+  UsageLedgerService,
+  type UsageRecord,
+  type UsageTotals,
+} from "../../runtime/usage-ledger.ts";
 
-/** One recorded call. `key` is a fingerprint, never a secret. */
-export interface UsageRecord {
-  readonly time: number;
-  readonly tree: string;
-  readonly tenant?: string;
-  readonly address: string;
-  readonly agentId: string;
-  readonly operation: "chat" | "stream" | "embed";
-  readonly provider: string;
-  readonly model: string;
-  readonly key?: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costUsd: number;
-  readonly latencyMs: number;
-  readonly outcome: "ok" | "error";
-  readonly reason?: string;
-  readonly cached: boolean;
-}
-
-/** Which records to read. */
-export interface UsageFilter {
-  readonly tree?: string;
-  readonly tenant?: string;
-  readonly provider?: string;
-  readonly since?: number;
-}
-
-/** Sums over a set of records. */
-export interface UsageTotals {
-  readonly calls: number;
-  readonly errors: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costUsd: number;
-}
-
-/** The ledger port. */
-export interface UsageLedger {
-  readonly record: (entry: UsageRecord) => Effect.Effect<void>;
-  readonly query: (filter?: UsageFilter) => Effect.Effect<ReadonlyArray<UsageRecord>>;
-  readonly totals: (filter?: UsageFilter) => Effect.Effect<UsageTotals>;
-}
-
-/** The ledger as an Effect service. */
-export class UsageLedgerService extends Context.Tag("arbor/UsageLedger")<UsageLedgerService, UsageLedger>() {}
+export { type UsageFilter, type UsageLedger, UsageLedgerService, type UsageRecord, type UsageTotals };
 
 const matches = (r: UsageRecord, f: UsageFilter | undefined) =>
   !f ||
