@@ -1,16 +1,13 @@
 /**
  * Configuration from file and environment, and the OTEL spans each call produces.
  */
+
+import { trace } from "@opentelemetry/api";
 import {
-  type Attributes,
-  type AttributeValue,
-  type Span,
-  type SpanOptions,
-  type SpanStatus,
-  type Tracer,
-  type TracerProvider,
-  trace,
-} from "@opentelemetry/api";
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadProvidersConfig } from "../../plugins/providers/config.ts";
@@ -114,49 +111,16 @@ describe("provider configuration", () => {
   });
 });
 
-/** A minimal recording TracerProvider over the OTEL API (the SDK's peer range excludes api 1.10). */
-interface Recorded {
-  name: string;
-  attributes: Attributes;
-  status?: SpanStatus;
-  ended: boolean;
-}
-const recordingProvider = (spans: Array<Recorded>): TracerProvider => {
-  const tracer: Tracer = {
-    startSpan: (name: string, options?: SpanOptions): Span => {
-      const rec: Recorded = { name, attributes: { ...options?.attributes }, ended: false };
-      spans.push(rec);
-      const span: Span = {
-        spanContext: () => ({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: 1 }),
-        setAttribute: (key: string, value: AttributeValue) => {
-          rec.attributes[key] = value;
-          return span;
-        },
-        setAttributes: (attributes: Attributes) => {
-          Object.assign(rec.attributes, attributes);
-          return span;
-        },
-        addEvent: () => span,
-        addLink: () => span,
-        addLinks: () => span,
-        setStatus: (status: SpanStatus) => {
-          rec.status = status;
-          return span;
-        },
-        updateName: () => span,
-        end: () => {
-          rec.ended = true;
-        },
-        isRecording: () => true,
-        recordException: () => {},
-      };
-      return span;
-    },
-    startActiveSpan: (() => {
-      throw new Error("not used");
-    }) as Tracer["startActiveSpan"],
-  };
-  return { getTracer: () => tracer };
+/** The real OTEL SDK, exporting finished spans to memory. */
+const recordSpans = () => {
+  const exporter = new InMemorySpanExporter();
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+  );
+  return () =>
+    exporter
+      .getFinishedSpans()
+      .map((s) => ({ name: s.name, attributes: s.attributes, status: s.status, ended: s.ended }));
 };
 
 describe("OTEL spans", () => {
@@ -164,8 +128,7 @@ describe("OTEL spans", () => {
   afterEach(() => trace.disable());
 
   it("records a GenAI client span per attempt, with usage, and the key only as a fingerprint", async () => {
-    const spans: Array<Recorded> = [];
-    trace.setGlobalTracerProvider(recordingProvider(spans));
+    const finished = recordSpans();
     const key = "sk-span-test-key-9876";
     const s = await serve((_r, i) =>
       i === 0
@@ -189,6 +152,7 @@ describe("OTEL spans", () => {
       ),
     );
     await runFailure(router.generate({ provider: "openai", model: "gpt-4o-mini" }, prompt("Hi")));
+    const spans = finished();
     expect(spans).toHaveLength(2);
     expect(spans[0]).toMatchObject({
       name: "chat gpt-4o-mini",
