@@ -137,6 +137,18 @@ export type SafetyEvent =
       readonly to: string;
       readonly task: string;
       readonly reason?: string;
+    })
+  | (Base & {
+      readonly type: "mcp.server.up";
+      readonly server: string;
+      readonly tools: number;
+      readonly restarts: number;
+    })
+  | (Base & {
+      readonly type: "mcp.server.down";
+      readonly server: string;
+      readonly reason: string;
+      readonly retryInMs: number;
     });
 
 /** Memory graph writes (knowledge/). */

@@ -117,6 +117,15 @@ describe("MCP client", () => {
     await vi.waitFor(() => expect(everything.ready()).toBe(true), { timeout: 20_000, interval: 20 });
     expect(everything.restarts()).toBe(1);
     expect(everything.pid()).not.toBe(pid);
+    const states = seen.filter(
+      (e) => e.type.startsWith("mcp.server.") && (e as { server?: string }).server === "everything",
+    );
+    expect(states.map((e) => e.type)).toEqual(["mcp.server.up", "mcp.server.down", "mcp.server.up"]);
+    expect(states[1]).toMatchObject({
+      reason: "the server exited or closed the connection",
+      retryInMs: expect.any(Number),
+    });
+    expect(states[2]).toMatchObject({ restarts: 1 });
     expect(await call("mcp.everything.echo", { message: "back" })).toMatchObject({
       ok: true,
       content: "Echo: back",

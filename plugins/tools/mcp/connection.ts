@@ -30,6 +30,11 @@ export interface McpConnection {
 }
 
 /** Called after every (re)connection with the tools the server offers now. */
+/** A server came up (with its tools) or went down (and when it is tried again). */
+export type McpServerState =
+  | { readonly up: true; readonly tools: number; readonly restarts: number }
+  | { readonly up: false; readonly reason: string; readonly retryInMs: number };
+
 export type OnTools = (
   connection: McpConnection,
   tools: ReadonlyArray<McpToolInfo>,
@@ -109,6 +114,7 @@ export const superviseMcpServer = (
   name: string,
   config: McpServerConfig,
   onTools: OnTools,
+  onState: (state: McpServerState) => Effect.Effect<void> = () => Effect.void,
 ): Effect.Effect<McpConnection, never, Scope.Scope> =>
   Effect.gen(function* () {
     let current: Live | undefined;
@@ -158,21 +164,26 @@ export const superviseMcpServer = (
       let attempt = 0;
       for (;;) {
         const result = yield* Effect.either(connect(name, config));
+        let reason: string;
         if (result._tag === "Right") {
           attempt = 0;
           current = result.right.live;
           yield* onTools(connection, result.right.tools);
+          yield* onState({ up: true, tools: result.right.tools.length, restarts });
           yield* Deferred.succeed(firstAttempt, undefined);
           yield* Deferred.await(result.right.live.closed);
           current = undefined;
           if (stopping) return;
           restarts++;
+          reason = "the server exited or closed the connection";
         } else {
           yield* Deferred.succeed(firstAttempt, undefined);
+          reason = String(result.left);
         }
         const ceiling = Math.min(maxMs, minMs * 2 ** attempt);
         const delay = ceiling / 2 + (yield* Random.nextRange(0, ceiling / 2));
         attempt++;
+        yield* onState({ up: false, reason, retryInMs: Math.round(delay) });
         yield* Effect.sleep(Duration.millis(delay));
       }
     });

@@ -68,17 +68,42 @@ const setupServers = (host: PluginHost, clients: Map<string, McpConnection>) =>
         Effect.gen(function* () {
           const registered = new Set<string>();
           let offeredNow = new Set<string>();
-          const connection = yield* superviseMcpServer(name, server, (live, tools) =>
-            Effect.gen(function* () {
-              offeredNow = new Set(tools.map((t) => t.name));
-              for (const tool of tools) {
-                if (registered.has(tool.name)) continue;
-                registered.add(tool.name);
-                yield* host
-                  .registerTool(toolDefinition(live, server, tool, () => offeredNow.has(tool.name)))
-                  .pipe(Effect.catchAll(() => Effect.void));
-              }
-            }),
+          const connection = yield* superviseMcpServer(
+            name,
+            server,
+            (live, tools) =>
+              Effect.gen(function* () {
+                offeredNow = new Set(tools.map((t) => t.name));
+                for (const tool of tools) {
+                  if (registered.has(tool.name)) continue;
+                  registered.add(tool.name);
+                  yield* host
+                    .registerTool(toolDefinition(live, server, tool, () => offeredNow.has(tool.name)))
+                    .pipe(Effect.catchAll(() => Effect.void));
+                }
+              }),
+            (state) =>
+              host.events.publish(
+                state.up
+                  ? {
+                      type: "mcp.server.up",
+                      tree: "",
+                      address: "/",
+                      id: "",
+                      server: name,
+                      tools: state.tools,
+                      restarts: state.restarts,
+                    }
+                  : {
+                      type: "mcp.server.down",
+                      tree: "",
+                      address: "/",
+                      id: "",
+                      server: name,
+                      reason: state.reason,
+                      retryInMs: state.retryInMs,
+                    },
+              ),
           );
           clients.set(name, connection);
         }),
