@@ -72,6 +72,7 @@ export class LiveView {
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly recent: string[] = [];
+  private finished = false;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -81,6 +82,7 @@ export class LiveView {
   ) {}
 
   event(event: ArborEvent): void {
+    if (this.finished) return;
     const line = describeEvent(event);
     if (line) {
       this.recent.push(line);
@@ -91,6 +93,8 @@ export class LiveView {
 
   /** Draws now and stops the timer (the last frame stays on screen). */
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.draw();

@@ -101,11 +101,13 @@ export const runCommand: Command = {
       });
       if (tty) {
         const started = Date.now();
+        let seen: ReturnType<typeof system.trees>[number] | undefined;
         view = new LiveView(
           process.stdout,
           () => {
-            const tree = system.trees()[0];
-            return tree ? tree.inspect() : undefined;
+            // The tree leaves the runtime's list when it stops; keep it to draw its final state.
+            seen ??= system.trees()[0];
+            return seen?.inspect();
           },
           () => `arbor run ${positionals[0]}  ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
