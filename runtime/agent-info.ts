@@ -5,8 +5,12 @@ import type { AgentKind } from "./events.ts";
 
 /** A read-only description of one agent, handed to plugin contributions. */
 export interface AgentInfo {
+  /** The tree's id, as in addresses and events (its name, unless another running tree had it first). */
   readonly tree: string;
+  /** The same id (kept for readability at call sites that compare ids). */
   readonly treeId: string;
+  /** The tree's name from its spec. */
+  readonly treeName?: string;
   readonly address: string;
   readonly id: string;
   readonly name: string;

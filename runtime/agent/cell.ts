@@ -61,8 +61,9 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   /** What plugins may know about this agent. */
   get info(): AgentInfo {
     this.infoCache ??= {
-      tree: this.tree.name,
+      tree: this.treeId,
       treeId: this.treeId,
+      treeName: this.tree.name,
       address: this.address,
       id: this.id,
       name: this.agent.name,

@@ -1,5 +1,6 @@
 import { Effect, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
+import type { AgentCell } from "../../runtime/agent/cell.ts";
 import { count, makeTestSystem, run, waitFor } from "./support.ts";
 
 const settle = Effect.promise(() => new Promise((resolve) => setImmediate(resolve)));
@@ -75,6 +76,24 @@ describe("start and stop order", () => {
         expect(count(events, "agent.restarted")).toBe(0);
         expect((yield* system.inspect("sub")).children.map((c) => c.name)).toEqual(["b"]);
         expect((yield* system.ask("/sub/root/b", "still here")).output).toBe("still here");
+      }),
+    );
+  });
+});
+
+describe("tree ids", () => {
+  it("a second tree with the same name gets its own id, used in its addresses and by plugins", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system } = yield* makeTestSystem();
+        const spec = { name: "dup", root: { name: "lead", kind: "micro", handler: "echo" } };
+        const first = yield* system.spawnTree(spec);
+        const second = yield* system.spawnTree(spec);
+        expect([first.treeId, second.treeId]).toEqual(["dup", "dup-2"]);
+        expect(second.root).toBe("/dup-2/lead");
+        const info = (system.router.resolve(second.root) as AgentCell).info;
+        expect(info).toMatchObject({ tree: "dup-2", treeId: "dup-2", treeName: "dup" });
+        expect((yield* system.ask(second.root, "which?")).output).toBe("which?");
       }),
     );
   });
