@@ -45,6 +45,7 @@ const noOps: AgentOps = {
   spawn: () => Effect.fail(new Error("unused")),
   send: () => Effect.fail(new Error("unused")),
   ask: () => Effect.fail(new Error("unused")),
+  resolve: (to: string) => to,
 };
 
 let sink = 0;

@@ -156,6 +156,7 @@ export const makeAgentSystem = (
           }),
         ),
       send: (to, message) => router.send(to, message),
+      resolve: (to) => router.resolve(to)?.address ?? to,
       ask: (to, input, timeoutMs) =>
         Effect.map(service.ask(to, input, timeoutMs !== undefined ? { timeoutMs } : {}), (r) => r.output),
     };

@@ -14,6 +14,8 @@ export interface AgentOps {
   readonly spawn: (spec: unknown) => Effect.Effect<{ readonly address: string; readonly id: string }, Error>;
   readonly send: (to: string, message: string) => Effect.Effect<void, Error>;
   readonly ask: (to: string, input: string, timeoutMs?: number) => Effect.Effect<string, Error>;
+  /** The address a target names (relative names resolve to the agent's child, then its sibling). */
+  readonly resolve: (to: string) => string;
 }
 
 /** Everything a tool handler may use about its caller. */

@@ -16,6 +16,11 @@ const resolveTarget = (cell: AgentCell, to: string): string => {
 };
 
 export const agentOps = (cell: AgentCell): AgentOps => ({
+  resolve: (to) => {
+    const target = resolveTarget(cell, to);
+    const found = cell.tree.router.resolve(target);
+    return found ? found.address : target;
+  },
   spawn: (spec) =>
     Effect.suspend((): Effect.Effect<{ address: string; id: string }, Error> => {
       if (!cell.supervisor)

@@ -37,6 +37,7 @@ const noOps: AgentOps = {
   spawn: () => Effect.fail(new Error("unused")),
   send: () => Effect.fail(new Error("unused")),
   ask: () => Effect.fail(new Error("unused")),
+  resolve: (to) => to,
 };
 
 const call = (name: string, args: unknown, who = agent(), fallbackRoot: string | null = root) =>

@@ -29,6 +29,7 @@ const noOps: AgentOps = {
   spawn: () => Effect.fail(new Error("not in this test")),
   send: () => Effect.fail(new Error("not in this test")),
   ask: () => Effect.fail(new Error("not in this test")),
+  resolve: (to) => to,
 };
 
 const add = defineTool({

@@ -160,7 +160,7 @@ describe("guardrails, tripwires and tools in the runtime", () => {
     expect(results[1]).toMatchObject({ result: "helped with: the report" });
     expect(events.find((e) => e.type === "handoff")).toMatchObject({
       address: "/team/root",
-      to: "helper",
+      to: "/team/root/helper", // the handoff names the resolved address, not the relative name given
       task: "the rest",
       reason: "done here",
     });

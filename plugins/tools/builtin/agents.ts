@@ -69,11 +69,12 @@ export const handoffTool = (events: EventBus): ToolDefinition =>
         if ((to === undefined) === (spec === undefined))
           return yield* Effect.fail("give exactly one of `to` (an existing agent) or `spec` (a new one)");
         const target =
-          to ??
-          (yield* ctx.ops.spawn(spec).pipe(
-            Effect.mapError(describe),
-            Effect.map((s) => s.address),
-          ));
+          to !== undefined
+            ? ctx.ops.resolve(to)
+            : yield* ctx.ops.spawn(spec).pipe(
+                Effect.mapError(describe),
+                Effect.map((s) => s.address),
+              );
         yield* events.publish({
           type: "handoff",
           tree: ctx.agent.tree,
