@@ -134,6 +134,41 @@ describe("MCP client", () => {
   });
 });
 
+describe("MCP client with a server whose tools change", () => {
+  it("registers a tool announced later with tools/list_changed", async () => {
+    const config = {
+      mcp: {
+        servers: {
+          late: {
+            command: process.execPath,
+            args: ["--import", "tsx", resolve("test/mcp/fixtures/late-tool-server.ts")],
+          },
+        },
+      },
+    };
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const events = yield* makeEventBus(() => Date.now());
+          const registry = new Registry(undefined, events, config);
+          yield* registry.load([toolsPlugin, makeMcpPlugin()], yield* Effect.scope);
+          const tools = registry.factory("toolRunner")!(registry.lookup("tool"), noGuardrails);
+          const names = () => tools.visible(agent()).map((t) => t.name);
+          expect(names()).toContain("mcp.late.first");
+          yield* Effect.promise(() =>
+            vi.waitFor(() => expect(names()).toContain("mcp.late.second"), { timeout: 10_000, interval: 20 }),
+          );
+          const result = yield* tools.call(
+            { id: "c1", name: "mcp.late.second", args: {} },
+            { agent: agent(), ops: noOps },
+          );
+          expect(result).toMatchObject({ ok: true, content: "second!" });
+        }),
+      ),
+    );
+  }, 30_000);
+});
+
 describe("MCP client with a server that cannot start", () => {
   it("loads anyway, offers none of its tools, and keeps retrying", async () => {
     const down = new Map<string, McpConnection>();

@@ -8,7 +8,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { Deferred, Duration, Effect, Exit, Random, type Scope } from "effect";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Deferred, Duration, Effect, Exit, Random, Runtime, type Scope } from "effect";
 import type { McpServerConfig } from "./config.ts";
 
 /** A tool as the server describes it. */
@@ -75,18 +76,9 @@ export const contentToText = (content: ReadonlyArray<Record<string, unknown>>): 
     })
     .join("\n");
 
-const connect = (name: string, config: McpServerConfig) =>
+/** Every tool the server offers now, page by page. */
+const listTools = (client: Client, name: string) =>
   Effect.gen(function* () {
-    const closed = yield* Deferred.make<void>();
-    const client = new Client({ name: "arbor", version: "0.1.0" });
-    client.onclose = () => Deferred.unsafeDone(closed, Exit.void);
-    client.onerror = () => {}; // transport errors surface as a closed connection or a failed call
-    const transport = transportFor(config);
-    yield* Effect.tryPromise({
-      try: () => client.connect(transport),
-      catch: (error) =>
-        `cannot connect to MCP server ${name}: ${error instanceof Error ? error.message : String(error)}`,
-    }).pipe(Effect.onError(() => Effect.promise(() => client.close().catch(() => undefined))));
     const tools: McpToolInfo[] = [];
     let cursor: string | undefined;
     do {
@@ -103,6 +95,22 @@ const connect = (name: string, config: McpServerConfig) =>
         });
       cursor = page.nextCursor;
     } while (cursor !== undefined);
+    return tools as ReadonlyArray<McpToolInfo>;
+  });
+
+const connect = (name: string, config: McpServerConfig) =>
+  Effect.gen(function* () {
+    const closed = yield* Deferred.make<void>();
+    const client = new Client({ name: "arbor", version: "0.1.0" });
+    client.onclose = () => Deferred.unsafeDone(closed, Exit.void);
+    client.onerror = () => {}; // transport errors surface as a closed connection or a failed call
+    const transport = transportFor(config);
+    yield* Effect.tryPromise({
+      try: () => client.connect(transport),
+      catch: (error) =>
+        `cannot connect to MCP server ${name}: ${error instanceof Error ? error.message : String(error)}`,
+    }).pipe(Effect.onError(() => Effect.promise(() => client.close().catch(() => undefined))));
+    const tools = yield* listTools(client, name);
     return { live: { client, transport, closed } satisfies Live, tools };
   });
 
@@ -168,6 +176,17 @@ export const superviseMcpServer = (
         if (result._tag === "Right") {
           attempt = 0;
           current = result.right.live;
+          // The server may change its tools while connected (notifications/tools/list_changed).
+          const client = result.right.live.client;
+          const runtime = yield* Effect.runtime<Scope.Scope>();
+          client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+            Runtime.runFork(runtime)(
+              listTools(client, name).pipe(
+                Effect.flatMap((tools) => onTools(connection, tools)),
+                Effect.catchAll(() => Effect.void), // the next reconnect lists them again
+              ),
+            );
+          });
           yield* onTools(connection, result.right.tools);
           yield* onState({ up: true, tools: result.right.tools.length, restarts });
           yield* Deferred.succeed(firstAttempt, undefined);
