@@ -40,8 +40,12 @@ export const countsAsFailure = (error: ProviderError): boolean =>
   error.reason === "network" ||
   error.reason === "malformed_response";
 
-/** Makes a closed breaker. */
-export const makeCircuitBreaker = (settings: CircuitSettings): CircuitBreaker => {
+/**
+ * Makes a closed breaker. Pass a getter to have thresholds follow a hot reload while the breaker
+ * keeps its state.
+ */
+export const makeCircuitBreaker = (given: CircuitSettings | (() => CircuitSettings)): CircuitBreaker => {
+  const current = typeof given === "function" ? given : () => given;
   let state: CircuitState = "closed";
   let failures = 0;
   let successes = 0;
@@ -56,20 +60,20 @@ export const makeCircuitBreaker = (settings: CircuitSettings): CircuitBreaker =>
     state: () => state,
     allow: (now) => {
       if (state !== "open") return { allowed: true };
-      if (now < openedAt + settings.coolOffMs) return { allowed: false };
+      if (now < openedAt + current().coolOffMs) return { allowed: false };
       state = "half_open";
       successes = 0;
       return {
         allowed: true,
-        transition: { to: "half_open", reason: `cool-off of ${settings.coolOffMs} ms over` },
+        transition: { to: "half_open", reason: `cool-off of ${current().coolOffMs} ms over` },
       };
     },
-    retryAtMs: () => openedAt + settings.coolOffMs,
+    retryAtMs: () => openedAt + current().coolOffMs,
     succeeded: () => {
       failures = 0;
       if (state !== "half_open") return undefined;
       successes++;
-      if (successes < settings.successThreshold) return undefined;
+      if (successes < current().successThreshold) return undefined;
       state = "closed";
       return { to: "closed", reason: `${successes} successful calls while half-open` };
     },
@@ -77,7 +81,7 @@ export const makeCircuitBreaker = (settings: CircuitSettings): CircuitBreaker =>
       if (!countsAsFailure(error)) return undefined;
       if (state === "half_open") return open(now, `failed while half-open: ${error.reason}`);
       failures++;
-      if (state === "closed" && failures >= settings.failureThreshold)
+      if (state === "closed" && failures >= current().failureThreshold)
         return open(now, `${failures} consecutive failures, last: ${error.reason}`);
       return undefined;
     },

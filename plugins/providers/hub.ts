@@ -101,14 +101,17 @@ export const makeProviderHub = (options: {
         const id = `${provider}\u0000${model}`;
         let found = breakers.get(id);
         if (!found) {
-          const r = current.config.routing;
           found = {
             provider,
             model,
-            breaker: makeCircuitBreaker({
-              failureThreshold: r.circuitFailureThreshold,
-              coolOffMs: r.circuitCoolOffMs,
-              successThreshold: r.circuitSuccessThreshold,
+            // Thresholds are read from the current state, so a reload applies to existing breakers.
+            breaker: makeCircuitBreaker(() => {
+              const r = current.config.routing;
+              return {
+                failureThreshold: r.circuitFailureThreshold,
+                coolOffMs: r.circuitCoolOffMs,
+                successThreshold: r.circuitSuccessThreshold,
+              };
             }),
           };
           breakers.set(id, found);

@@ -2,7 +2,7 @@
  * The economic router: profiles and fallback chains, circuit breakers on TestClock, budgets,
  * the response cache, explicit providers it has no profile for (scripted), and hot reload.
  */
-import { Effect, Fiber, TestClock } from "effect";
+import { Effect, Either, Fiber, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
 import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
 import { providersStatus } from "../../plugins/providers/status.ts";
@@ -163,6 +163,31 @@ describe("economic router", () => {
       "circuit.half_open",
       "circuit.closed",
     ]);
+  });
+
+  it("a reload's breaker thresholds apply to breakers that already exist", async () => {
+    const s = await twoProviders(() => fail500(), ok("groq"));
+    const routing = (failures: number) => ({
+      circuitFailureThreshold: failures,
+      circuitCoolOffMs: 10_000,
+      circuitSuccessThreshold: 1,
+    });
+    const { router, hub } = makeRig({ profiles, routing: routing(5) }, env(s));
+    const explicit = { provider: "openai", model: "gpt-4o-mini" };
+    const program = Effect.gen(function* () {
+      yield* Effect.flip(router.generate(explicit, prompt("1")));
+      yield* Effect.flip(router.generate(explicit, prompt("2")));
+      const before = hub.breaker("openai", "gpt-4o-mini").state();
+      const reloaded = hub.reload({ profiles, routing: routing(2) }, env(s));
+      expect(Either.isRight(reloaded)).toBe(true);
+      const third = yield* Effect.flip(router.generate(explicit, prompt("3")));
+      const fourth = yield* Effect.flip(router.generate(explicit, prompt("4")));
+      return { before, third, fourth };
+    });
+    const { before, third, fourth } = await run(program);
+    expect(before).toBe("closed"); // 2 failures < 5
+    expect(third.reason).toBe("server"); // the 3rd failure opens it under the new threshold of 2
+    expect(fourth.reason).toBe("circuit_open");
   });
 
   it("enforces token and cost budgets per tree and per tenant", async () => {
