@@ -3,29 +3,40 @@
  * PGlite in `./.arbor/data` by default), for the lifetime of the scope, with its memory plugin
  * (the `memory.*` tools and lineage) — used by `arbor serve` and `arbor run --memory`.
  */
-import { Context, Effect, Either, Layer } from "effect";
+import { Context, Effect, Either, Layer, Stream } from "effect";
 import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../knowledge/config.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { KnowledgeGraph } from "../knowledge/knowledge-graph.ts";
 import { memoryPlugin } from "../knowledge/tools.ts";
+import type { ModelRouter } from "../runtime/model.ts";
+
+/**
+ * A model router for memory that is opened before the runtime it will use: calls go to `target()`
+ * once it is set (the runtime's router, with key pools and fallbacks), and fail clearly before.
+ */
+export const lateModelRouter = (target: () => ModelRouter | undefined): ModelRouter => {
+  const get = () => {
+    const router = target();
+    if (!router) throw new Error("the model router is used before the runtime started");
+    return router;
+  };
+  return {
+    generate: (choice, request) => Effect.suspend(() => get().generate(choice, request)),
+    stream: (choice, request) => Stream.suspend(() => get().stream(choice, request)),
+    embed: (choice, request) => Effect.suspend(() => get().embed(choice, request)),
+  };
+};
 
 /**
  * Opens the knowledge graph from the config's `knowledge` section (embedded PGlite in
  * `./.arbor/data` by default) for the lifetime of the scope: its memory plugin (tools and lineage)
  * and its `memory.*` methods.
  */
-export const openMemory = (section: unknown) =>
+export const openMemory = (section: unknown, router: ModelRouter) =>
   Effect.gen(function* () {
     const resolved = knowledgeConfig(section, process.env);
     if (Either.isLeft(resolved)) return yield* Effect.fail(resolved.left);
-    if (resolved.right.section.embedder) {
-      return yield* Effect.fail(
-        new Error(
-          "knowledge.embedder (provider embeddings) is not available from the CLI yet: remove it to use the offline hashing embedder",
-        ),
-      );
-    }
-    const services = yield* Layer.build(layerKnowledge(resolved.right));
+    const services = yield* Layer.build(layerKnowledge(resolved.right, { router }));
     const knowledge = Context.get(services, KnowledgeGraph);
     const graph = Context.get(services, GraphStore);
     return {

@@ -9,9 +9,10 @@ import type { AgentCell } from "./agent/cell.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
 import { makeCounters } from "./counters.ts";
-import { noGuardrails, noTools } from "./defaults.ts";
+import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
 import { NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
+import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
 import { Registry } from "./plugin-host.ts";
 import { Router } from "./router.ts";
@@ -33,6 +34,8 @@ export interface ArborRuntime extends AgentSystemService {
   readonly registry: Registry;
   /** Resolves when the tree has stopped, with how it ended. */
   readonly awaitTree: (treeId: string) => Effect.Effect<TreeEnd, NotFound>;
+  /** The runtime-level model router (the installed one, else direct dispatch), e.g. for embeddings. */
+  readonly models: () => ModelRouter;
   /** What tools do for a caller outside any tree (MCP clients, `tools.call` without `as`): send and ask, never spawn. */
   readonly operatorOps: AgentOps;
   /** Live trees (internal; for inspection and the no-orphan checks). */
@@ -236,6 +239,13 @@ export const makeAgentSystem = (
       router,
       registry,
       operatorOps,
+      models: () => {
+        const providers = registry.lookup("provider");
+        return (registry.factory("router") ?? directModelRouter)({
+          get: providers.get,
+          names: providers.names,
+        });
+      },
       awaitTree: (treeId) =>
         Effect.suspend(() => {
           const tree = trees.get(treeId);

@@ -5,12 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit } from "effect";
-import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
-import { openMemory } from "../memory.ts";
+import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
@@ -80,12 +80,15 @@ export const runCommand: Command = {
     const program = Effect.gen(function* () {
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
-      const memory = values.memory ? yield* openMemory(config.knowledge) : undefined;
+      // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
+      let system: ArborRuntime | undefined;
+      const embeddings = lateModelRouter(() => system?.models());
+      const memory = values.memory ? yield* openMemory(config.knowledge, embeddings) : undefined;
       const plugins = [
         ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
         ...(memory ? [memory.plugin] : []),
       ];
-      const system = yield* makeAgentSystem({ plugins, config });
+      system = yield* makeAgentSystem({ plugins, config });
       if (!json) {
         process.stderr.write(`arbor: ${yield* describeModels(plugins, file)}\n`);
         if (memory) process.stderr.write(`arbor: ${memory.description}\n`);

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from "node:util";
 import { Cause, Deferred, Effect, Either, Exit } from "effect";
-import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
 import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
-import { openMemory } from "../memory.ts";
+import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
@@ -120,12 +120,15 @@ export const serveCommand: Command = {
           ),
         );
       }
-      const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge);
+      // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
+      let system: ArborRuntime | undefined;
+      const embeddings = lateModelRouter(() => system?.models());
+      const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
       const plugins = [
         ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
         ...(memory ? [memory.plugin] : []),
       ];
-      const system = yield* makeAgentSystem({ plugins, config });
+      system = yield* makeAgentSystem({ plugins, config });
       const providers = findProvidersPlugin(plugins);
       // MCP over Streamable HTTP: the tool registry for MCP clients, acting as one agent identity.
       const mcpRoute: HttpRoute = {

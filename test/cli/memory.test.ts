@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -45,5 +47,79 @@ describe("arbor run --memory", () => {
     };
     expect(summary.status).toBe("completed");
     expect(summary.output).toMatch(/"attribute":"city","value":"Lisbon"/);
+  }, 60_000);
+});
+
+describe("arbor run --memory with provider embeddings", () => {
+  it("embeds through the runtime's model router (the OpenAI adapter against a local /v1/embeddings server)", async () => {
+    const requests: Array<{ path: string; auth: string; input: unknown }> = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        const parsed = JSON.parse(body || "{}") as { input?: string | string[] };
+        requests.push({ path: req.url ?? "", auth: String(req.headers.authorization), input: parsed.input });
+        const inputs = Array.isArray(parsed.input) ? parsed.input : [parsed.input ?? ""];
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            object: "list",
+            model: "text-embedding-3-small",
+            data: inputs.map((_, index) => ({
+              object: "embedding",
+              index,
+              embedding: [1, 0, 0, 0, 0, 0, 0, index],
+            })),
+            usage: { prompt_tokens: 3, total_tokens: 3 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "arbor-embed-"));
+      const config = join(dir, "arbor.config.json");
+      writeFileSync(
+        config,
+        JSON.stringify({
+          knowledge: { embedder: { provider: "openai", model: "text-embedding-3-small", dimension: 8 } },
+        }),
+      );
+      const spec = join(dir, "spec.json");
+      const script = [
+        { toolCalls: [{ name: "memory.search", args: { query: "where is ada", mode: "vector" } }] },
+        { text: "searched: {{tool}}" },
+      ];
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: "emb",
+          root: { name: "lead", kind: "child", input: "go", model: { provider: "scripted", script } },
+        }),
+      );
+      const { port } = server.address() as AddressInfo;
+      const env = {
+        ...process.env,
+        ARBOR_DATA_DIR: join(dir, "data"),
+        OPENAI_API_KEY: "sk-embed-test-0001",
+        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      };
+      const { stdout } = await exec(
+        "node",
+        ["bin/arbor.mjs", "run", spec, "--memory", "--config", config, "--json"],
+        { env },
+      );
+      const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { status: string; output: string };
+      expect(summary.status).toBe("completed");
+      expect(requests).toContainEqual({
+        path: "/v1/embeddings",
+        auth: "Bearer sk-embed-test-0001",
+        input: ["where is ada"],
+      });
+      expect(stdout).not.toContain("sk-embed-test-0001");
+    } finally {
+      server.close();
+    }
   }, 60_000);
 });
