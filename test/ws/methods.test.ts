@@ -180,6 +180,23 @@ describe("application errors", () => {
     });
   });
 
+  it("tripwire (-32004) when a stop-tree tripwire fires on the reply", async () => {
+    const { root: wired } = await client.spawn({
+      name: "wired",
+      root: {
+        name: "talker",
+        kind: "child",
+        tripwires: { maxOutputChars: 10, action: "stop-tree" },
+        model: { provider: "scripted", script: [{ text: "a reply far longer than ten characters" }] },
+      },
+    });
+    expect(await failure(client.ask(wired, "talk"))).toMatchObject({
+      code: -32004,
+      reason: "tripwire",
+      data: expect.objectContaining({ tripwire: "maxOutputChars", threshold: 10 }),
+    });
+  });
+
   it("timeout (-32008) when the reply does not come within timeoutMs", async () => {
     expect(await failure(client.ask(`${root}/slow`, "hi", 20))).toMatchObject({
       code: -32008,
