@@ -6,6 +6,7 @@
 import { Clock, Effect } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
+import type { UsageRecord } from "../../runtime/usage-ledger.ts";
 import { CATALOG, type ProviderName } from "./catalog.ts";
 import type { CircuitTransition } from "./circuit-breaker.ts";
 import type { ProviderDriver } from "./driver.ts";
@@ -53,6 +54,40 @@ export const eventBase = (context: CallContext | undefined) => ({
   address: context?.address ?? "/",
   id: context?.agentId ?? "",
 });
+
+/** One provider call as the ledger and the `provider.call` event both show it. */
+export interface CallRecord {
+  readonly provider: string;
+  readonly model: string;
+  readonly key?: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costUsd: number;
+  readonly latencyMs: number;
+  readonly outcome: "ok" | "error";
+  readonly reason?: string;
+  readonly cached: boolean;
+}
+
+/** Records a call in the ledger and publishes it as a `provider.call` event. */
+export const recordCall = (
+  hub: ProviderHub,
+  context: CallContext | undefined,
+  operation: UsageRecord["operation"],
+  call: CallRecord,
+) =>
+  Effect.gen(function* () {
+    const time = yield* Clock.currentTimeMillis;
+    yield* hub.ledger.record({
+      time,
+      ...eventBase(context),
+      agentId: context?.agentId ?? "",
+      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
+      operation,
+      ...call,
+    });
+    yield* hub.events.publish({ ...eventBase(context), type: "provider.call", ...call });
+  });
 
 const publishTransition = (
   hub: ProviderHub,
@@ -135,11 +170,10 @@ export const attempt = <A>(
       const started = performance.now();
       const record = (outcome: { usage: Usage; error?: ProviderError }) =>
         Effect.gen(function* () {
-          const time = yield* Clock.currentTimeMillis;
           const latencyMs = performance.now() - started;
           const costUsd = costOf(target.price, outcome.usage);
           const reason = outcome.error?.reason;
-          const call = {
+          yield* recordCall(hub, context, info.operation, {
             provider: target.provider,
             model: target.model,
             key: fingerprint,
@@ -147,19 +181,10 @@ export const attempt = <A>(
             outputTokens: outcome.usage.outputTokens,
             costUsd,
             latencyMs,
-            outcome: outcome.error ? ("error" as const) : ("ok" as const),
+            outcome: outcome.error ? "error" : "ok",
             ...(reason ? { reason } : {}),
-          };
-          yield* hub.ledger.record({
-            time,
-            ...eventBase(context),
-            agentId: context?.agentId ?? "",
-            ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
-            operation: info.operation,
-            ...call,
             cached: false,
           });
-          yield* hub.events.publish({ ...eventBase(context), type: "provider.call", ...call });
           return costUsd;
         });
       const onFailure = (error: ProviderError) =>

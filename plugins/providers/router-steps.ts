@@ -2,7 +2,7 @@
  * The steps the router sequences around attempts: walking the fallback chain, checking budgets,
  * shaping the request, settling a stream's bookkeeping, and recording cache hits.
  */
-import { Clock, Effect, Stream } from "effect";
+import { Effect, Stream } from "effect";
 import {
   type CallContext,
   type ModelChoice,
@@ -11,7 +11,7 @@ import {
   type ModelStreamEvent,
   ProviderError,
 } from "../../runtime/model.ts";
-import { eventBase, type Report, type Target } from "./attempt.ts";
+import { eventBase, type Report, recordCall, type Target } from "./attempt.ts";
 import { finalError } from "./candidates.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 
@@ -112,33 +112,13 @@ export const settleStream = (
 
 /** A cache hit is still a call in the ledger and on the event stream, with `cached: true` and no cost. */
 export const recordCacheHit = (hub: ProviderHub, context: CallContext | undefined, hit: ModelResponse) =>
-  Effect.gen(function* () {
-    const time = yield* Clock.currentTimeMillis;
-    yield* hub.ledger.record({
-      time,
-      ...eventBase(context),
-      agentId: context?.agentId ?? "",
-      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
-      operation: "chat",
-      provider: hit.provider,
-      model: hit.model,
-      inputTokens: hit.usage.inputTokens,
-      outputTokens: hit.usage.outputTokens,
-      costUsd: 0,
-      latencyMs: 0,
-      outcome: "ok",
-      cached: true,
-    });
-    yield* hub.events.publish({
-      ...eventBase(context),
-      type: "provider.call",
-      provider: hit.provider,
-      model: hit.model,
-      inputTokens: hit.usage.inputTokens,
-      outputTokens: hit.usage.outputTokens,
-      costUsd: 0,
-      latencyMs: 0,
-      outcome: "ok",
-      cached: true,
-    });
+  recordCall(hub, context, "chat", {
+    provider: hit.provider,
+    model: hit.model,
+    inputTokens: hit.usage.inputTokens,
+    outputTokens: hit.usage.outputTokens,
+    costUsd: 0,
+    latencyMs: 0,
+    outcome: "ok",
+    cached: true,
   });
