@@ -180,10 +180,23 @@ const compile = (
         message: "no model: set `model` on this agent or an ancestor (or a `handler` on a micro agent)",
       });
     }
-    if (Array.isArray(node.tools)) {
-      node.tools.forEach((tool, i) => {
+    // Tool references: a list of names, or the tools section's `allow` / `deny` lists.
+    const toolLists: Array<[string, unknown]> = Array.isArray(node.tools)
+      ? [[`${path}.tools`, node.tools]]
+      : isRecord(node.tools)
+        ? [
+            [`${path}.tools.allow`, node.tools.allow],
+            [`${path}.tools.deny`, node.tools.deny],
+          ]
+        : [];
+    for (const [listPath, list] of toolLists) {
+      if (!Array.isArray(list)) continue;
+      list.forEach((tool, i) => {
         if (typeof tool === "string" && !tool.endsWith("*") && !ctx.hasTool(tool))
-          problems.push({ path: `${path}.tools[${i}]`, message: `unknown tool "${tool}"` });
+          problems.push({
+            path: `${listPath}[${i}]`,
+            message: `unknown tool "${tool}" (for an MCP server's tools that may not be up yet, use a pattern such as "mcp.<server>.*")`,
+          });
       });
     }
     const sup = isRecord(node.supervision) ? node.supervision : {};

@@ -37,6 +37,7 @@ describe("tree spec validation", () => {
             children: [{ name: "x", kind: "micro", handler: "echo" }],
           },
           { name: "t", kind: "child", tools: ["no_such_tool"], modle: {} },
+          { name: "u", kind: "child", tools: { allow: ["ghost", "mcp.later.*"] } },
         ],
       },
     });
@@ -53,6 +54,7 @@ describe("tree spec validation", () => {
         "$.root.children[2].children",
         "$.root.children[3].tools[0]",
         "$.root.children[3].modle",
+        "$.root.children[4].tools.allow[0]",
       ]),
     );
     const byPath = (path: string) =>
