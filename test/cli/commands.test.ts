@@ -50,3 +50,13 @@ describe("arbor providers status", () => {
     expect(openai.keys[0]!.fingerprint).toMatch(/9f3a/);
   });
 });
+
+describe("the README's TypeScript example", () => {
+  it("examples/library.ts runs: a tree in process, a restart event, the answers", async () => {
+    const { stdout } = await exec("node", ["--import", "tsx", "examples/library.ts"]);
+    expect(stdout).toMatch(/event: agent\.failed \/library-demo\/lead\/worker \(flaky start\)/);
+    expect(stdout).toMatch(/event: agent\.restarted \/library-demo\/lead\/worker/);
+    expect(stdout).toMatch(/All done: tidy the garden/);
+    expect(stdout).toMatch(/MICRO AGENTS ANSWER AT ONCE/);
+  });
+});
