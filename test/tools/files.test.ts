@@ -60,6 +60,16 @@ describe("file tools", () => {
     expect(listing.content.split("\n")).toEqual(expect.arrayContaining(["notes/", "out/", "link.txt"]));
   });
 
+  it("never writes through a symbolic link, even one that points inside the root", async () => {
+    await symlink(join(root, "notes", "a.txt"), join(root, "inner-link.txt"));
+    const result = await call("write_file", { path: "inner-link.txt", content: "overwritten" });
+    expect(result).toMatchObject({
+      ok: false,
+      content: expect.stringMatching(/is a symbolic link; write to the file it points to/),
+    });
+    expect(await readFile(join(root, "notes", "a.txt"), "utf8")).toBe("alpha");
+  });
+
   it("refuses absolute paths, traversal and symbolic links out of the root", async () => {
     const refused = [
       await call("read_file", { path: join(base, "outside.txt") }),

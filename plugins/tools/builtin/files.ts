@@ -4,8 +4,9 @@
  * tools plugin was configured with. Absolute paths, `..` escapes and symbolic links that lead out
  * of the root are refused.
  */
-import { appendFile, lstat, mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, readFile, realpath } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Effect, Schema } from "effect";
 import type { ToolContext, ToolDefinition } from "../../../runtime/tool.ts";
 import { defineTool } from "../define.ts";
@@ -19,6 +20,7 @@ const attempt = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, strin
       if (code === "ENOENT") return `${what}: no such file or directory`;
       if (code === "EISDIR") return `${what}: is a directory`;
       if (code === "ENOTDIR") return `${what}: not a directory`;
+      if (code === "ELOOP") return `${what}: is a symbolic link; write to the file it points to`;
       return `${what}: ${error instanceof Error ? error.message : String(error)}`;
     },
   });
@@ -111,9 +113,27 @@ export const fileTools = (root: string | undefined): ReadonlyArray<ToolDefinitio
     }),
     run: ({ path, content, append }, ctx) =>
       Effect.gen(function* () {
-        const { target } = yield* confine(ctx, root, path);
-        yield* attempt(path, () => mkdir(dirname(target), { recursive: true }));
-        yield* attempt(path, () => (append ? appendFile(target, content) : writeFile(target, content)));
+        const confined = yield* confine(ctx, root, path);
+        yield* attempt(path, () => mkdir(dirname(confined.target), { recursive: true }));
+        // Check again after creating folders, then write through a handle that refuses to follow a
+        // symbolic link: a link swapped in after the check cannot redirect the write out of the root.
+        const folder = yield* attempt(path, () => realpath(dirname(confined.target)));
+        if (!within(confined.root, folder))
+          return yield* Effect.fail(`path ${path} leads out of the root through a symbolic link`);
+        const final = join(folder, basename(confined.target));
+        const flags =
+          constants.O_WRONLY |
+          constants.O_CREAT |
+          constants.O_NOFOLLOW |
+          (append ? constants.O_APPEND : constants.O_TRUNC);
+        yield* attempt(path, async () => {
+          const handle = await open(final, flags, 0o644);
+          try {
+            await handle.writeFile(content);
+          } finally {
+            await handle.close();
+          }
+        });
         return `wrote ${Buffer.byteLength(content)} bytes to ${path}`;
       }),
   }),
