@@ -3,10 +3,20 @@
  * service. Everyone else: `createArbor()`, a Promise face of the same runtime.
  */
 
+export { layerKnowledge } from "./knowledge/config.ts";
+export { memoryPlugin } from "./knowledge/tools.ts";
+export { guardrailsPlugin } from "./plugins/guardrails/plugin.ts";
 export { builtinHandlersPlugin } from "./plugins/handlers/builtin.ts";
+export { providersPlugin } from "./plugins/providers/plugin.ts";
 export { makeScriptedProvider, scriptedPlugin } from "./plugins/providers/scripted.ts";
+export { defineTool } from "./plugins/tools/define.ts";
+export { mcpPlugin } from "./plugins/tools/mcp/plugin.ts";
+export { makeToolsPlugin, toolsPlugin } from "./plugins/tools/plugin.ts";
+export { tripwiresPlugin } from "./plugins/tripwires/plugin.ts";
+export { ArborClient, ConnectionClosed, RpcError } from "./protocols/client/index.ts";
 export { type Arbor, type ArborOptions, createArbor } from "./protocols/embedded.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
+export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
 export {
   type AgentSystemOptions,
