@@ -55,19 +55,8 @@ export const eventBase = (context: CallContext | undefined) => ({
   id: context?.agentId ?? "",
 });
 
-/** One provider call as the ledger and the `provider.call` event both show it. */
-export interface CallRecord {
-  readonly provider: string;
-  readonly model: string;
-  readonly key?: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costUsd: number;
-  readonly latencyMs: number;
-  readonly outcome: "ok" | "error";
-  readonly reason?: string;
-  readonly cached: boolean;
-}
+/** One provider call as the ledger and the `provider.call` event both show it: a usage record without who and when. */
+export type CallRecord = Omit<UsageRecord, "time" | "tree" | "tenant" | "address" | "agentId" | "operation">;
 
 /** Records a call in the ledger and publishes it as a `provider.call` event. */
 export const recordCall = (
