@@ -27,7 +27,12 @@ import { GraphStore } from "../knowledge/graph-store.ts";
 import { layerSqlGraphStore } from "../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../knowledge/knowledge-graph.ts";
 import { makePgliteClient, SqlClient } from "../knowledge/sql-client.ts";
-import { type ChunkRecord, layerSqlVectorStore, VectorStore } from "../knowledge/vector-store.ts";
+import {
+  type ChunkRecord,
+  DEFAULT_HNSW,
+  layerSqlVectorStore,
+  VectorStore,
+} from "../knowledge/vector-store.ts";
 import { type Bench, type BenchResult, percentile, round } from "./harness.ts";
 
 const DIM = 384;
@@ -217,6 +222,7 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
           chunks: n,
           dimension: DIM,
           queries,
+          hnsw: DEFAULT_HNSW,
         },
         {
           bench: `memory.ingest.${label}`,

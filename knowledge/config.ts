@@ -18,7 +18,7 @@ import { layerNeo4jGraphStore, type Neo4jOptions } from "./graph-store-neo4j.ts"
 import { layerSqlGraphStore } from "./graph-store-sql.ts";
 import { type KnowledgeGraph, layerKnowledgeGraph } from "./knowledge-graph.ts";
 import { layerPg, layerPglite, type SqlClient } from "./sql-client.ts";
-import { layerSqlVectorStore, type VectorStore } from "./vector-store.ts";
+import { hnswProblem, layerSqlVectorStore, type VectorStore } from "./vector-store.ts";
 
 /** The default data directory of the embedded database. */
 export const DEFAULT_DATA_DIR = "./.arbor/data";
@@ -29,6 +29,10 @@ const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive());
 export const KnowledgeSection = Schema.Struct({
   dataDir: Schema.optional(Schema.String),
   efSearch: Schema.optional(PositiveInt),
+  /** Build settings of the chunk index (defaults in `DEFAULT_HNSW`); changing them rebuilds it. */
+  hnsw: Schema.optional(
+    Schema.Struct({ m: Schema.optional(PositiveInt), efConstruction: Schema.optional(PositiveInt) }),
+  ),
   multiValued: Schema.optional(Schema.Array(Schema.String)),
   singleValuedRelations: Schema.optional(Schema.Array(Schema.String)),
   workingMemory: Schema.optional(
@@ -81,6 +85,13 @@ export const knowledgeConfig = (
     );
   }
   const s = decoded.right;
+  const hnsw = { ...s.hnsw, ...(s.efSearch ? { efSearch: s.efSearch } : {}) };
+  const problem = hnswProblem(hnsw);
+  if (problem) {
+    return Either.left(
+      new KnowledgeConfigError({ reason: "invalid_config", detail: `knowledge section: ${problem}` }),
+    );
+  }
   const uri = env.NEO4J_URI?.trim();
   if (uri && !env.NEO4J_PASSWORD) {
     return Either.left(
@@ -139,6 +150,7 @@ export const layerKnowledge = (
   const sql = config.pgUrl ? layerPg({ url: config.pgUrl }) : layerPglite({ dataDir: config.dataDir });
   const vectors = layerSqlVectorStore({
     dimension: config.dimension,
+    ...s.hnsw,
     ...(s.efSearch ? { efSearch: s.efSearch } : {}),
   });
   const graph = config.neo4j ? layerNeo4jGraphStore(config.neo4j) : layerSqlGraphStore;

@@ -7,9 +7,9 @@
  * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
  */
 import { Clock, Context, Effect, Layer } from "effect";
-import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
-import { HNSW_WITH, migrate } from "./migrations.ts";
+import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
 /** Equality filters on chunk metadata (`{lang: "en", source: "wiki"}`), all of which must hold. */
@@ -83,11 +83,48 @@ export class VectorStore extends Context.Tag("arbor/knowledge/VectorStore")<
   VectorStoreService
 >() {}
 
+/**
+ * The chunk index's HNSW settings: `m` (links per node) and `efConstruction` (candidate list while
+ * building) shape the index; `efSearch` (candidate list while searching, pgvector's
+ * `hnsw.ef_search`) trades query time for recall.
+ */
+export interface HnswOptions {
+  readonly m: number;
+  readonly efConstruction: number;
+  readonly efSearch: number;
+}
+
+/**
+ * Defaults, measured by `npm run bench` (100,000 clustered 384-dimensional chunks in PGlite): a
+ * sparser graph than pgvector's default (m 16), searched with a longer candidate list. PGlite
+ * builds the index in single-threaded WebAssembly, where the build is almost all of an ingest; m 8
+ * builds about 30% faster, and the longer search list brings recall@10 back to about 0.97 while a
+ * search stays under 10 ms. A lower ef_construction (48) builds faster still but recall falls to
+ * 0.93–0.96 depending on the build. On a Postgres server, which builds natively and in parallel,
+ * `{m: 16, efConstruction: 64, efSearch: 100}` is a fine choice.
+ */
+export const DEFAULT_HNSW: HnswOptions = { m: 8, efConstruction: 64, efSearch: 400 };
+
+/** What is wrong with HNSW settings (pgvector's limits), or undefined. */
+export const hnswProblem = (o: Partial<HnswOptions>): string | undefined => {
+  const {
+    m = DEFAULT_HNSW.m,
+    efConstruction = DEFAULT_HNSW.efConstruction,
+    efSearch = DEFAULT_HNSW.efSearch,
+  } = o;
+  const whole = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
+  if (!whole(m, 2, 100)) return `hnsw.m is ${m}; it must be a whole number from 2 to 100`;
+  if (!whole(efConstruction, 4, 1000))
+    return `hnsw.efConstruction is ${efConstruction}; it must be a whole number from 4 to 1000`;
+  if (efConstruction < 2 * m)
+    return `hnsw.efConstruction (${efConstruction}) must be at least twice hnsw.m (${m})`;
+  if (!whole(efSearch, 1, 1000)) return `efSearch is ${efSearch}; it must be a whole number from 1 to 1000`;
+  return undefined;
+};
+
 /** Settings of the SQL vector store. */
-export interface VectorStoreOptions {
+export interface VectorStoreOptions extends Partial<HnswOptions> {
   readonly dimension: number;
-  /** HNSW candidate list size at query time (pgvector's `hnsw.ef_search`, default here 150); higher is slower and more exact. */
-  readonly efSearch?: number;
   /** Smallest batch that may rebuild the index instead of inserting into it. */
   readonly bulkThreshold?: number;
 }
@@ -178,15 +215,34 @@ export const makeSqlVectorStore = (
   Effect.gen(function* () {
     const sql = yield* SqlClient;
     const { dimension } = options;
-    const efSearch = Math.max(1, Math.floor(options.efSearch ?? 150));
+    const problem = hnswProblem(options);
+    if (problem) return yield* new KnowledgeConfigError({ reason: "invalid_config", detail: problem });
+    const m = options.m ?? DEFAULT_HNSW.m;
+    const efConstruction = options.efConstruction ?? DEFAULT_HNSW.efConstruction;
+    const efSearch = options.efSearch ?? DEFAULT_HNSW.efSearch;
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
+    const buildIndex = sql.exec(`SET LOCAL maintenance_work_mem = '1GB';
+      DROP INDEX IF EXISTS arbor_chunks_embedding;
+      CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops)
+        WITH (m = ${m}, ef_construction = ${efConstruction})`);
+    // An index built with other settings (an earlier default, another configuration) is rebuilt
+    // once, here; on a large store that takes about as long as loading it did.
+    const built = yield* sql.query<{ options: ReadonlyArray<string> | null }>(
+      "SELECT reloptions AS options FROM pg_class WHERE oid = to_regclass('arbor_chunks_embedding')",
+    );
+    const wanted = [`ef_construction=${efConstruction}`, `m=${m}`];
+    if (built[0]?.options?.toSorted().join() !== wanted.join()) yield* sql.transaction(buildIndex);
     const SEARCH_SETTINGS = (scope: "LOCAL" | "SESSION") =>
       `SET ${scope} hnsw.ef_search = ${efSearch}; SET ${scope} hnsw.iterative_scan = relaxed_order`;
     if (sql.dialect === "pglite") yield* sql.exec(SEARCH_SETTINGS("SESSION"));
 
+    const allFinite = (v: ArrayLike<number>) => {
+      for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) return false;
+      return true;
+    };
     const checkVector = (v: ArrayLike<number>, what: string) =>
-      v.length === dimension && Array.prototype.every.call(v, Number.isFinite)
+      v.length === dimension && allFinite(v)
         ? Effect.void
         : Effect.fail(
             new KnowledgeInputError({
@@ -203,17 +259,15 @@ export const makeSqlVectorStore = (
 
     const write = (given: ReadonlyArray<ChunkRecord>) =>
       Effect.gen(function* () {
-        for (const c of given) yield* checkVector(c.embedding, `embedding of chunk ${c.id}`);
+        const bad = given.find((c) => c.embedding.length !== dimension || !allFinite(c.embedding));
+        if (bad) yield* checkVector(bad.embedding, `embedding of chunk ${bad.id}`);
         const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
         if (chunks.length === 0) return;
         const existing = chunks.length >= bulkThreshold ? yield* count() : Number.POSITIVE_INFINITY;
         const rebuild = existing <= 2 * chunks.length;
         if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
         yield* insertRows(sql, chunks, dimension);
-        if (rebuild) {
-          yield* sql.exec(`SET LOCAL maintenance_work_mem = '1GB';
-            CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops) ${HNSW_WITH}`);
-        }
+        if (rebuild) yield* buildIndex;
       });
 
     const filterClause = (filter: MetadataFilter | undefined, params: unknown[]) => {

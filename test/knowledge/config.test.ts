@@ -65,6 +65,20 @@ describe("knowledge configuration", () => {
     expect(Either.isLeft(typo) && typo.left.message).toMatch(/dimensions/);
   });
 
+  it("refuses HNSW settings pgvector would reject, naming the setting and the limit", () => {
+    const tooDense = knowledgeConfig({ hnsw: { m: 20, efConstruction: 30 } }, {});
+    expect(Either.isLeft(tooDense) && tooDense.left).toMatchObject({
+      _tag: "KnowledgeConfigError",
+      reason: "invalid_config",
+      detail: "knowledge section: hnsw.efConstruction (30) must be at least twice hnsw.m (20)",
+    });
+    const tooLong = knowledgeConfig({ efSearch: 5000 }, {});
+    expect(Either.isLeft(tooLong) && tooLong.left.message).toMatch(/efSearch is 5000; .* 1 to 1000/);
+    expect(Either.isRight(knowledgeConfig({ hnsw: { m: 16, efConstruction: 64 }, efSearch: 100 }, {}))).toBe(
+      true,
+    );
+  });
+
   it("asks for a model router when provider embeddings are configured without one", async () => {
     const config = Either.getOrThrow(
       knowledgeConfig(

@@ -8,6 +8,7 @@ import { migrate } from "../../knowledge/migrations.ts";
 import { SqlClient } from "../../knowledge/sql-client.ts";
 import {
   type ChunkRecord,
+  DEFAULT_HNSW,
   layerSqlVectorStore,
   makeSqlVectorStore,
   VectorStore,
@@ -64,6 +65,36 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       reason: "dimension_mismatch",
       fault: "config",
     });
+  });
+
+  it("builds the index with the configured HNSW settings and rebuilds it when they change", async () => {
+    const indexOptions = () =>
+      rt.run(
+        Effect.flatMap(SqlClient, (sql) =>
+          sql.query<{ options: ReadonlyArray<string> }>(
+            "SELECT reloptions AS options FROM pg_class WHERE oid = to_regclass('arbor_chunks_embedding')",
+          ),
+        ),
+      );
+    const defaults = [`m=${DEFAULT_HNSW.m}`, `ef_construction=${DEFAULT_HNSW.efConstruction}`].sort();
+    expect((await indexOptions())[0]?.options.toSorted()).toEqual(defaults);
+    const other = await rt.run(
+      Effect.flatMap(makeSqlVectorStore({ dimension: D, m: 4, efConstruction: 20 }), (store) =>
+        Effect.as(store.upsert([chunk("hnsw-1", "doc-hnsw", "settings probe", 4)]), store),
+      ),
+    );
+    expect((await indexOptions())[0]?.options.toSorted()).toEqual(["ef_construction=20", "m=4"]);
+    const found = await rt.run(other.searchVector({ vector: unit(4), k: 1 }));
+    expect(found.map((h) => h.chunkId)).toEqual(["hnsw-1"]);
+    // back to the defaults, as the rest of the suite expects: rebuilt again, data intact
+    const back = await rt.run(makeSqlVectorStore({ dimension: D }));
+    expect((await indexOptions())[0]?.options.toSorted()).toEqual(defaults);
+    expect((await rt.run(back.searchVector({ vector: unit(4), k: 1 }))).map((h) => h.chunkId)).toEqual([
+      "hnsw-1",
+    ]);
+    const bad = await rt.fail(makeSqlVectorStore({ dimension: D, m: 1 }));
+    expect(bad).toMatchObject({ _tag: "KnowledgeConfigError", reason: "invalid_config", fault: "config" });
+    expect(bad.message).toContain("hnsw.m is 1");
   });
 
   it("rolls a failed transaction back", async () => {
