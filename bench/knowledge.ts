@@ -8,6 +8,9 @@
  * - `memory.ingest.10k` / `memory.ingest.100k`: bulk ingest rate of chunks with precomputed
  *   embeddings (binary COPY, index built after the load, included), against plain multi-row
  *   parameterized INSERTs of text vectors into an unindexed table. Target ≥ 2,000 chunks/s.
+ * - `memory.append.10k` / `memory.append.100k`: 1,000 more chunks added to the loaded store in
+ *   batches of 20 (documents arriving one by one: each row pays an index insert), against the bulk
+ *   rate.
  * - `memory.search.hybrid`: hybrid search (vector + full-text + graph expansion, RRF) latency on the
  *   10k store with the offline embedder, against vector-only search of the same queries.
  * - `memory.graph.2hop`: 2-hop neighbourhood on a 10,000-node, 30,000-edge graph, against 1-hop.
@@ -162,6 +165,9 @@ const naiveInsertRate = async (db: PGlite, chunks: ReadonlyArray<ChunkRecord>): 
   return (chunks.length / ms) * 1000;
 };
 
+/** Chunks appended in small batches after the bulk load. */
+const APPEND = 1000;
+
 const vectorBench = (n: number, label: string, queries: number, exactQueries: number): Bench => ({
   name: `memory.vector.${label}`,
   run: async () => {
@@ -172,12 +178,14 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
       ),
     );
     try {
-      const data = dataset(n, 7);
-      const naive = await naiveInsertRate(db, data.chunks.slice(0, 2000));
+      const data = dataset(n + APPEND, 7);
+      const chunks = data.chunks.slice(0, n); // the load; the rest is appended afterwards
+      const extra = data.chunks.slice(n);
+      const naive = await naiveInsertRate(db, chunks.slice(0, 2000));
       const [, ingestMs] = await time(() =>
-        rt.runPromise(Effect.flatMap(VectorStore, (s) => s.upsert(data.chunks))),
+        rt.runPromise(Effect.flatMap(VectorStore, (s) => s.upsert(chunks))),
       );
-      const norms = Float32Array.from(data.chunks, (c) => Math.hypot(...Array.from(c.embedding)));
+      const norms = Float32Array.from(chunks, (c) => Math.hypot(...Array.from(c.embedding)));
       const approx: number[] = [];
       let hits = 0;
       for (let q = 0; q < queries; q++) {
@@ -186,7 +194,7 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
           rt.runPromise(Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: query, k: 10 }))),
         );
         approx.push(ms);
-        const truth = new Set(exactTopK(data.chunks, norms, query, 10));
+        const truth = new Set(exactTopK(chunks, norms, query, 10));
         hits += found.filter((h) => truth.has(h.chunkId)).length;
       }
       const exact: number[] = [];
@@ -197,6 +205,12 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
         );
         exact.push(ms);
       }
+      // Adding documents to the loaded store: small batches pay the per-row index insert.
+      const [, appendMs] = await time(async () => {
+        for (let i = 0; i < extra.length; i += 20) {
+          await rt.runPromise(Effect.flatMap(VectorStore, (s) => s.upsert(extra.slice(i, i + 20))));
+        }
+      });
       // How much of the ingest was the index build: rebuild it once more, timed (10k only: cheap).
       const indexMs =
         n <= 10_000
@@ -235,6 +249,15 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
           seconds: round(ingestMs / 1000, 1),
           // a second build of the same index, timed on its own: how much of `seconds` the index is
           ...(indexMs === undefined ? {} : { reindexSeconds: round(indexMs / 1000, 1) }),
+        },
+        {
+          bench: `memory.append.${label}`,
+          unit: "chunks/s added in batches of 20 to the loaded store (higher is better; ratio = append / bulk)",
+          value: Math.round((extra.length / appendMs) * 1000),
+          baseline: "bulk ingest rate of the same store (above)",
+          baselineValue: Math.round(ingestRate),
+          ratio: round(extra.length / appendMs / (ingestRate / 1000), 2),
+          chunks: extra.length,
         },
       ];
       return results;
