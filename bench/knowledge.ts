@@ -28,14 +28,10 @@ import { Effect, Layer, ManagedRuntime } from "effect";
 import { layerHashingEmbedder, makeHashingEmbedder } from "../knowledge/embedder.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { layerSqlGraphStore } from "../knowledge/graph-store-sql.ts";
+import { DEFAULT_HNSW } from "../knowledge/hnsw.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../knowledge/knowledge-graph.ts";
 import { makePgliteClient, SqlClient } from "../knowledge/sql-client.ts";
-import {
-  type ChunkRecord,
-  DEFAULT_HNSW,
-  layerSqlVectorStore,
-  VectorStore,
-} from "../knowledge/vector-store.ts";
+import { type ChunkRecord, layerSqlVectorStore, VectorStore } from "../knowledge/vector-store.ts";
 import { type Bench, type BenchResult, percentile, round } from "./harness.ts";
 
 const DIM = 384;

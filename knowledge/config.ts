@@ -16,9 +16,10 @@ import { KnowledgeConfigError, type KnowledgeError } from "./errors.ts";
 import type { GraphStore } from "./graph-store.ts";
 import { layerNeo4jGraphStore, type Neo4jOptions } from "./graph-store-neo4j.ts";
 import { layerSqlGraphStore } from "./graph-store-sql.ts";
+import { hnswProblem } from "./hnsw.ts";
 import { type KnowledgeGraph, layerKnowledgeGraph } from "./knowledge-graph.ts";
 import { layerPg, layerPglite, type SqlClient } from "./sql-client.ts";
-import { hnswProblem, layerSqlVectorStore, type VectorStore } from "./vector-store.ts";
+import { layerSqlVectorStore, type VectorStore } from "./vector-store.ts";
 
 /** The default data directory of the embedded database. */
 export const DEFAULT_DATA_DIR = "./.arbor/data";

@@ -41,6 +41,7 @@ export {
 } from "./graph-store.ts";
 export { layerNeo4jGraphStore, makeNeo4jGraphStore, type Neo4jOptions } from "./graph-store-neo4j.ts";
 export { layerSqlGraphStore, makeSqlGraphStore } from "./graph-store-sql.ts";
+export { DEFAULT_HNSW, type HnswOptions } from "./hnsw.ts";
 export {
   agentNodeId,
   type EpisodeInput,

@@ -7,7 +7,8 @@
  * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
  */
 import { Clock, Context, Effect, Layer } from "effect";
-import { KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { chunkIndex, type HnswOptions } from "./hnsw.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
@@ -82,45 +83,6 @@ export class VectorStore extends Context.Tag("arbor/knowledge/VectorStore")<
   VectorStore,
   VectorStoreService
 >() {}
-
-/**
- * The chunk index's HNSW settings: `m` (links per node) and `efConstruction` (candidate list while
- * building) shape the index; `efSearch` (candidate list while searching, pgvector's
- * `hnsw.ef_search`) trades query time for recall.
- */
-export interface HnswOptions {
-  readonly m: number;
-  readonly efConstruction: number;
-  readonly efSearch: number;
-}
-
-/**
- * Defaults, measured by `npm run bench` (100,000 clustered 384-dimensional chunks in PGlite): a
- * sparser graph than pgvector's default (m 16), searched with a longer candidate list. PGlite
- * builds the index in single-threaded WebAssembly, where the build is almost all of an ingest; m 8
- * builds about 30% faster, and the longer search list brings recall@10 back to about 0.97 while a
- * search stays under 10 ms. A lower ef_construction (48) builds faster still but recall falls to
- * 0.93–0.96 depending on the build. On a Postgres server, which builds natively and in parallel,
- * `{m: 16, efConstruction: 64, efSearch: 100}` is a fine choice.
- */
-export const DEFAULT_HNSW: HnswOptions = { m: 8, efConstruction: 64, efSearch: 400 };
-
-/** What is wrong with HNSW settings (pgvector's limits), or undefined. */
-export const hnswProblem = (o: Partial<HnswOptions>): string | undefined => {
-  const {
-    m = DEFAULT_HNSW.m,
-    efConstruction = DEFAULT_HNSW.efConstruction,
-    efSearch = DEFAULT_HNSW.efSearch,
-  } = o;
-  const whole = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
-  if (!whole(m, 2, 100)) return `hnsw.m is ${m}; it must be a whole number from 2 to 100`;
-  if (!whole(efConstruction, 4, 1000))
-    return `hnsw.efConstruction is ${efConstruction}; it must be a whole number from 4 to 1000`;
-  if (efConstruction < 2 * m)
-    return `hnsw.efConstruction (${efConstruction}) must be at least twice hnsw.m (${m})`;
-  if (!whole(efSearch, 1, 1000)) return `efSearch is ${efSearch}; it must be a whole number from 1 to 1000`;
-  return undefined;
-};
 
 /** Settings of the SQL vector store. */
 export interface VectorStoreOptions extends Partial<HnswOptions> {
@@ -215,27 +177,11 @@ export const makeSqlVectorStore = (
   Effect.gen(function* () {
     const sql = yield* SqlClient;
     const { dimension } = options;
-    const problem = hnswProblem(options);
-    if (problem) return yield* new KnowledgeConfigError({ reason: "invalid_config", detail: problem });
-    const m = options.m ?? DEFAULT_HNSW.m;
-    const efConstruction = options.efConstruction ?? DEFAULT_HNSW.efConstruction;
-    const efSearch = options.efSearch ?? DEFAULT_HNSW.efSearch;
+    const index = yield* chunkIndex(sql, options);
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
-    const buildIndex = sql.exec(`SET LOCAL maintenance_work_mem = '1GB';
-      DROP INDEX IF EXISTS arbor_chunks_embedding;
-      CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops)
-        WITH (m = ${m}, ef_construction = ${efConstruction})`);
-    // An index built with other settings (an earlier default, another configuration) is rebuilt
-    // once, here; on a large store that takes about as long as loading it did.
-    const built = yield* sql.query<{ options: ReadonlyArray<string> | null }>(
-      "SELECT reloptions AS options FROM pg_class WHERE oid = to_regclass('arbor_chunks_embedding')",
-    );
-    const wanted = [`ef_construction=${efConstruction}`, `m=${m}`];
-    if (built[0]?.options?.toSorted().join() !== wanted.join()) yield* sql.transaction(buildIndex);
-    const SEARCH_SETTINGS = (scope: "LOCAL" | "SESSION") =>
-      `SET ${scope} hnsw.ef_search = ${efSearch}; SET ${scope} hnsw.iterative_scan = relaxed_order`;
-    if (sql.dialect === "pglite") yield* sql.exec(SEARCH_SETTINGS("SESSION"));
+    yield* index.ensure;
+    if (sql.dialect === "pglite") yield* sql.exec(index.searchSettings("SESSION"));
 
     const allFinite = (v: ArrayLike<number>) => {
       for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) return false;
@@ -267,7 +213,7 @@ export const makeSqlVectorStore = (
         const rebuild = existing <= 2 * chunks.length;
         if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
         yield* insertRows(sql, chunks, dimension);
-        if (rebuild) yield* buildIndex;
+        if (rebuild) yield* index.build;
       });
 
     const filterClause = (filter: MetadataFilter | undefined, params: unknown[]) => {
@@ -295,7 +241,7 @@ export const makeSqlVectorStore = (
         const rows =
           sql.dialect === "pglite"
             ? yield* select
-            : yield* sql.transaction(Effect.zipRight(sql.exec(SEARCH_SETTINGS("LOCAL")), select));
+            : yield* sql.transaction(Effect.zipRight(sql.exec(index.searchSettings("LOCAL")), select));
         return rows.map(toHit);
       });
 

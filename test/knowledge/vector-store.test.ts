@@ -4,11 +4,11 @@
  */
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_HNSW } from "../../knowledge/hnsw.ts";
 import { migrate } from "../../knowledge/migrations.ts";
 import { SqlClient } from "../../knowledge/sql-client.ts";
 import {
   type ChunkRecord,
-  DEFAULT_HNSW,
   layerSqlVectorStore,
   makeSqlVectorStore,
   VectorStore,
