@@ -13,6 +13,8 @@
  *   rate.
  * - `memory.search.hybrid`: hybrid search (vector + full-text + graph expansion, RRF) latency on the
  *   10k store with the offline embedder, against vector-only search of the same queries.
+ * - `memory.rag.ingest`: 1,000 five-section documents through the RAG path in one `ingestMany`
+ *   call, against the same documents one `ingest` call each.
  * - `memory.graph.2hop`: 2-hop neighbourhood on a 10,000-node, 30,000-edge graph, against 1-hop.
  *
  * Storage: a file-backed PGlite in a temporary directory, like the embedded default.
@@ -29,7 +31,11 @@ import { layerHashingEmbedder, makeHashingEmbedder } from "../knowledge/embedder
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { layerSqlGraphStore } from "../knowledge/graph-store-sql.ts";
 import { DEFAULT_HNSW } from "../knowledge/hnsw.ts";
-import { KnowledgeGraph, layerKnowledgeGraph } from "../knowledge/knowledge-graph.ts";
+import {
+  KnowledgeGraph,
+  type KnowledgeGraphService,
+  layerKnowledgeGraph,
+} from "../knowledge/knowledge-graph.ts";
 import { makePgliteClient, SqlClient } from "../knowledge/sql-client.ts";
 import { type ChunkRecord, layerSqlVectorStore, VectorStore } from "../knowledge/vector-store.ts";
 import { type Bench, type BenchResult, percentile, round } from "./harness.ts";
@@ -336,6 +342,70 @@ const hybridBench: Bench = {
   },
 };
 
+/**
+ * Documents through the RAG path (chunk, embed offline, link in the graph, store): one batch call
+ * (`ingestMany`, 1,000 documents a call) against the same documents one call each, fresh stores.
+ */
+const ragIngestBench: Bench = {
+  name: "memory.rag.ingest",
+  run: async () => {
+    const DOCS = 1000;
+    const r = prng(13);
+    const documents = (prefix: string) =>
+      Array.from({ length: DOCS }, (_, d) => ({
+        documentId: `${prefix}${d}`,
+        text: Array.from({ length: 5 }, (_, part) => {
+          const words = Array.from({ length: 30 }, () => WORDS[Math.floor(r.next() * 10)]!);
+          return `# Part ${part}\n\n${words.join(" ")} note${d}-${part}.`;
+        }).join("\n\n"),
+      }));
+    const measure = async (
+      load: (
+        kg: KnowledgeGraphService,
+        docs: ReturnType<typeof documents>,
+      ) => Effect.Effect<unknown, unknown>,
+    ) => {
+      const db = await openDb();
+      const stores = Layer.mergeAll(
+        layerSqlGraphStore,
+        layerSqlVectorStore({ dimension: DIM }),
+        layerHashingEmbedder({ dimension: DIM }),
+      );
+      const rt = ManagedRuntime.make(
+        layerKnowledgeGraph().pipe(
+          Layer.provideMerge(stores),
+          Layer.provide(Layer.effect(SqlClient, makePgliteClient(db))),
+        ),
+      );
+      try {
+        const docs = documents("doc");
+        const [, ms] = await time(() =>
+          rt.runPromise(Effect.flatMap(KnowledgeGraph, (kg) => load(kg, docs))),
+        );
+        const chunks = await rt.runPromise(Effect.flatMap(VectorStore, (s) => s.count()));
+        return { rate: (chunks / ms) * 1000, chunks };
+      } finally {
+        await rt.dispose();
+        await db.close();
+      }
+    };
+    const single = await measure((kg, docs) => Effect.forEach(docs, (d) => kg.ingest(d), { discard: true }));
+    const batch = await measure((kg, docs) => kg.ingestMany({ documents: docs }));
+    return [
+      {
+        bench: "memory.rag.ingest",
+        unit: "chunks/s through ingestMany, offline embedder and graph links included (higher is better)",
+        value: Math.round(batch.rate),
+        baseline: "the same documents through ingest, one call each",
+        baselineValue: Math.round(single.rate),
+        ratio: round(batch.rate / single.rate, 2),
+        documents: DOCS,
+        chunks: batch.chunks,
+      },
+    ];
+  },
+};
+
 const graphBench: Bench = {
   name: "memory.graph.2hop",
   run: async () => {
@@ -409,5 +479,6 @@ export const benches: ReadonlyArray<Bench> = [
   vectorBench(10_000, "10k", 200, 50),
   vectorBench(100_000, "100k", 100, 10),
   hybridBench,
+  ragIngestBench,
   graphBench,
 ];

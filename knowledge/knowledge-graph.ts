@@ -14,10 +14,12 @@ import { type GraphEdge, type GraphNode, type GraphPath, GraphStore, MAX_DEPTH }
 import { makeFactOps } from "./internal/facts.ts";
 import { lineageOf } from "./internal/lineage-query.ts";
 import { findMentions } from "./internal/mentions.ts";
-import { ingestDocument } from "./rag/ingest.ts";
+import { ingestDocuments } from "./rag/ingest.ts";
 import { searchChunks } from "./rag/retrieve.ts";
 import { VectorStore } from "./vector-store.ts";
 import type {
+  IngestManyParams,
+  IngestManyResult,
   IngestParams,
   IngestResult,
   LineageParams,
@@ -82,6 +84,8 @@ export interface KnowledgeGraphService {
   }) => Effect.Effect<GraphNode, MemoryError>;
   readonly recordEpisode: (episode: EpisodeInput) => Effect.Effect<void, MemoryError>;
   readonly ingest: (params: IngestParams) => Effect.Effect<IngestResult, MemoryError>;
+  /** Ingests several documents as one batch (a large load takes the vector store's bulk path). */
+  readonly ingestMany: (params: IngestManyParams) => Effect.Effect<IngestManyResult, MemoryError>;
   readonly search: (params: SearchParams) => Effect.Effect<SearchResult, MemoryError>;
   readonly lineage: (params: LineageParams) => Effect.Effect<LineageResult, MemoryError>;
 }
@@ -147,6 +151,15 @@ export const makeKnowledgeGraph = (
           now,
         );
       });
+
+    const ingestMany = (documents: ReadonlyArray<IngestParams>) =>
+      Effect.tap(
+        ingestDocuments({ graph, vectors, embedder, chunking: options.chunking ?? {} }, documents),
+        (results) =>
+          Effect.forEach(results, (r) => (r.changed ? written("document", r.documentId) : Effect.void), {
+            discard: true,
+          }),
+      );
 
     const service: KnowledgeGraphService = {
       ...makeFactOps({ graph, working, multi, maxWorkingTtl, written, requireNode, ensureNodes }),
@@ -238,11 +251,8 @@ export const makeKnowledgeGraph = (
           }
           yield* written("episode", episode.id);
         }),
-      ingest: (params) =>
-        Effect.tap(
-          ingestDocument({ graph, vectors, embedder, chunking: options.chunking ?? {} }, params),
-          (r) => (r.changed ? written("document", r.documentId) : Effect.void),
-        ),
+      ingest: (params) => Effect.map(ingestMany([params]), (results) => results[0]!),
+      ingestMany: ({ documents }) => Effect.map(ingestMany(documents), (results) => ({ results })),
       search: (params) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           searchChunks({ graph, vectors, embedder }, params, now),

@@ -51,10 +51,24 @@ export interface VectorStoreService {
     chunks: ReadonlyArray<ChunkRecord>,
   ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
   readonly getDocument: (id: string) => Effect.Effect<DocumentRecord | undefined, StoreError>;
+  /** The stored documents among `ids` (missing ones are left out), in no particular order. */
+  readonly getDocuments: (
+    ids: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<DocumentRecord>, StoreError>;
   /** Replaces a document's chunks and bookkeeping row atomically. */
   readonly replaceDocument: (
     document: DocumentRecord,
     chunks: ReadonlyArray<ChunkRecord>,
+  ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
+  /**
+   * Replaces several documents' chunks and bookkeeping rows in one transaction, writing all the
+   * chunks as one batch (so a large load takes the bulk path: index rebuilt after the load).
+   */
+  readonly replaceDocuments: (
+    documents: ReadonlyArray<{
+      readonly document: DocumentRecord;
+      readonly chunks: ReadonlyArray<ChunkRecord>;
+    }>,
   ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
   readonly deleteDocument: (id: string) => Effect.Effect<boolean, StoreError>;
   /** Nearest chunks by cosine distance (approximate: HNSW). */
@@ -111,7 +125,7 @@ const toHit = (r: HitRow): ChunkHit => ({
 /** Words of a keyword query, reduced to letters and digits so the tsquery cannot be malformed. */
 const queryWords = (text: string): ReadonlyArray<string> => text.match(/[\p{L}\p{N}]+/gu) ?? [];
 
-const INSERT_BATCH = 500; // rows per multi-row INSERT on `pg` (6 parameters a row)
+const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 6 parameters a row)
 
 const insertRows = (sql: SqlClientService, chunks: ReadonlyArray<ChunkRecord>, dimension: number) =>
   Effect.gen(function* () {
@@ -278,30 +292,47 @@ export const makeSqlVectorStore = (
         return rows.map(toHit);
       });
 
+    const getDocuments: VectorStoreService["getDocuments"] = (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : sql.query<DocumentRecord>(
+            "SELECT id, hash, metadata, chunks FROM arbor_documents WHERE id = ANY($1::text[])",
+            [ids],
+          );
+
+    const replaceDocuments: VectorStoreService["replaceDocuments"] = (documents) =>
+      documents.length === 0
+        ? Effect.void
+        : sql.transaction(
+            Effect.gen(function* () {
+              const now = yield* Clock.currentTimeMillis;
+              const ids = documents.map((d) => d.document.id);
+              yield* sql.query("DELETE FROM arbor_chunks WHERE document_id = ANY($1::text[])", [ids]);
+              yield* write(documents.flatMap((d) => d.chunks));
+              for (let i = 0; i < documents.length; i += INSERT_BATCH) {
+                const params: unknown[] = [];
+                const rows = documents.slice(i, i + INSERT_BATCH).map(({ document: d }) => {
+                  const n = params.length;
+                  params.push(d.id, d.hash, JSON.stringify(d.metadata), d.chunks, now);
+                  return `($${n + 1}, $${n + 2}, $${n + 3}::jsonb, $${n + 4}, $${n + 5})`;
+                });
+                yield* sql.query(
+                  `INSERT INTO arbor_documents (id, hash, metadata, chunks, updated_at) VALUES ${rows.join(", ")}
+                   ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
+                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at`,
+                  params,
+                );
+              }
+            }),
+          );
+
     return {
       dimension,
       upsert: (chunks) => sql.transaction(write(chunks)),
-      getDocument: (id) =>
-        Effect.map(
-          sql.query<DocumentRecord>("SELECT id, hash, metadata, chunks FROM arbor_documents WHERE id = $1", [
-            id,
-          ]),
-          (rows) => rows[0],
-        ),
-      replaceDocument: (document, chunks) =>
-        sql.transaction(
-          Effect.gen(function* () {
-            const now = yield* Clock.currentTimeMillis;
-            yield* sql.query("DELETE FROM arbor_chunks WHERE document_id = $1", [document.id]);
-            yield* write(chunks);
-            yield* sql.query(
-              `INSERT INTO arbor_documents (id, hash, metadata, chunks, updated_at) VALUES ($1, $2, $3::jsonb, $4, $5)
-               ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                 chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at`,
-              [document.id, document.hash, JSON.stringify(document.metadata), document.chunks, now],
-            );
-          }),
-        ),
+      getDocument: (id) => Effect.map(getDocuments([id]), (rows) => rows[0]),
+      getDocuments,
+      replaceDocument: (document, chunks) => replaceDocuments([{ document, chunks }]),
+      replaceDocuments,
       deleteDocument: (id) =>
         sql.transaction(
           Effect.gen(function* () {

@@ -115,6 +115,19 @@ export interface IngestResult {
   readonly changed: boolean;
 }
 
+/** The most documents one `memory.ingestMany` takes. */
+export const MAX_INGEST_BATCH = 1000;
+
+/** `memory.ingestMany {documents: [{documentId, text, metadata?}, …]}` (1 to 1,000 documents). */
+export const IngestManyParams = Schema.Struct({
+  documents: Schema.Array(IngestParams).pipe(Schema.minItems(1), Schema.maxItems(MAX_INGEST_BATCH)),
+});
+export type IngestManyParams = typeof IngestManyParams.Type;
+/** What `memory.ingestMany` answers: one result per document, in the order sent. */
+export interface IngestManyResult {
+  readonly results: ReadonlyArray<IngestResult>;
+}
+
 /** Retrieval modes. */
 export const SearchMode = Schema.Literal("vector", "keyword", "hybrid");
 export type SearchMode = typeof SearchMode.Type;

@@ -28,77 +28,174 @@ export interface IngestDeps {
 
 const EMBED_BATCH = 128;
 
-/** Ingests one document (see the module comment). */
-export const ingestDocument = (
+/** A changed document, chunked, waiting for its embeddings. */
+interface Pending {
+  readonly index: number;
+  readonly documentId: string;
+  readonly hash: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly pieces: ReturnType<typeof chunkText>;
+}
+
+const contentHash = (text: string, metadata: Readonly<Record<string, unknown>>) =>
+  createHash("sha256").update(text).update("\u0000").update(canonicalJson(metadata)).digest("hex");
+
+/**
+ * Ingests several documents (see the module comment): unchanged ones are skipped, the changed
+ * ones are embedded together in batches and their chunks written as one batch, so a large load
+ * takes the vector store's bulk path. The whole batch is checked first: an empty document or a
+ * repeated id fails it before anything is written. Results come in the order given.
+ */
+export const ingestDocuments = (
   deps: IngestDeps,
-  params: IngestParams,
-): Effect.Effect<IngestResult, KnowledgeInputError | StoreError | EmbedError> =>
+  documents: ReadonlyArray<IngestParams>,
+): Effect.Effect<ReadonlyArray<IngestResult>, KnowledgeInputError | StoreError | EmbedError> =>
   Effect.gen(function* () {
     const { graph, vectors, embedder } = deps;
-    const { documentId, text } = params;
-    const metadata = params.metadata ?? {};
-    if (text.trim() === "") {
-      return yield* new KnowledgeInputError({
-        reason: "empty_document",
-        detail: `document ${documentId} has no text`,
+    const where = (i: number) => (documents.length > 1 ? ` (documents[${i}])` : "");
+    const first = new Map<string, number>();
+    for (const [i, d] of documents.entries()) {
+      if (d.text.trim() === "") {
+        return yield* new KnowledgeInputError({
+          reason: "empty_document",
+          detail: `document ${d.documentId} has no text${where(i)}`,
+        });
+      }
+      const seen = first.get(d.documentId);
+      if (seen !== undefined) {
+        return yield* new KnowledgeInputError({
+          reason: "invalid_params",
+          detail: `documents[${i}] repeats the id ${d.documentId} of documents[${seen}]; send each document once`,
+        });
+      }
+      first.set(d.documentId, i);
+    }
+
+    const results: IngestResult[] = [];
+    const pending: Pending[] = [];
+    const stored = new Map(
+      (yield* vectors.getDocuments(documents.map((d) => d.documentId))).map((d) => [d.id, d]),
+    );
+    for (const [index, d] of documents.entries()) {
+      const metadata = d.metadata ?? {};
+      const hash = contentHash(d.text, metadata);
+      const existing = stored.get(d.documentId);
+      if (existing?.hash === hash) {
+        results[index] = { documentId: d.documentId, chunks: existing.chunks, changed: false };
+        continue;
+      }
+      pending.push({
+        index,
+        documentId: d.documentId,
+        hash,
+        metadata,
+        pieces: chunkText(d.text, deps.chunking),
       });
     }
-    const hash = createHash("sha256")
-      .update(text)
-      .update("\u0000")
-      .update(canonicalJson(metadata))
-      .digest("hex");
-    const existing = yield* vectors.getDocument(documentId);
-    if (existing?.hash === hash) return { documentId, chunks: existing.chunks, changed: false };
+    if (pending.length === 0) return results;
 
-    const pieces = chunkText(text, deps.chunking);
+    const texts = pending.flatMap((p) => p.pieces.map((piece) => piece.text));
     const embeddings: Array<ReadonlyArray<number>> = [];
-    for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
-      embeddings.push(...(yield* embedder.embed(pieces.slice(i, i + EMBED_BATCH).map((p) => p.text))));
+    for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+      embeddings.push(...(yield* embedder.embed(texts.slice(i, i + EMBED_BATCH))));
     }
-    const chunks: ChunkRecord[] = pieces.map((p, i) => ({
-      id: `${documentId}#${p.ord}`,
-      documentId,
-      ord: p.ord,
-      text: p.text,
-      metadata: { ...metadata, ...(p.headings.length > 0 ? { headings: p.headings.join(" > ") } : {}) },
-      embedding: embeddings[i]!,
+    let next = 0;
+    const writes = pending.map((p) => ({
+      pending: p,
+      chunks: p.pieces.map(
+        (piece): ChunkRecord => ({
+          id: `${p.documentId}#${piece.ord}`,
+          documentId: p.documentId,
+          ord: piece.ord,
+          text: piece.text,
+          metadata: {
+            ...p.metadata,
+            ...(piece.headings.length > 0 ? { headings: piece.headings.join(" > ") } : {}),
+          },
+          embedding: embeddings[next++]!,
+        }),
+      ),
     }));
 
-    // Graph: the document, and each chunk that mentions a known entity (chunk → document, chunk → entity).
     const now = yield* Clock.currentTimeMillis;
-    const old = yield* graph.edgesOf({ ids: [documentId], direction: "in", types: ["part_of"] });
+    yield* linkInGraph(graph, writes, now);
+    yield* vectors.replaceDocuments(
+      writes.map((w) => ({
+        document: {
+          id: w.pending.documentId,
+          hash: w.pending.hash,
+          metadata: w.pending.metadata,
+          chunks: w.chunks.length,
+        },
+        chunks: w.chunks,
+      })),
+    );
+    for (const w of writes) {
+      results[w.pending.index] = { documentId: w.pending.documentId, chunks: w.chunks.length, changed: true };
+    }
+    return results;
+  });
+
+/**
+ * The graph side of a batch: each document, and each chunk that mentions a known entity
+ * (chunk → document, chunk → entity). A changed document's old chunk nodes go first.
+ */
+const linkInGraph = (
+  graph: GraphStoreService,
+  writes: ReadonlyArray<{ readonly pending: Pending; readonly chunks: ReadonlyArray<ChunkRecord> }>,
+  now: number,
+) =>
+  Effect.gen(function* () {
+    const ids = writes.map((w) => w.pending.documentId);
+    const old = yield* graph.edgesOf({ ids, direction: "in", types: ["part_of"] });
     yield* graph.deleteNodes(old.map((e) => e.from));
     yield* graph.upsertNodes(
-      [{ id: documentId, type: "document", name: documentId, properties: metadata }],
+      writes.map(({ pending: p }) => ({
+        id: p.documentId,
+        type: "document",
+        name: p.documentId,
+        properties: p.metadata,
+      })),
       now,
     );
-    const declared = Array.isArray(metadata.entities)
-      ? yield* graph.getNodes(metadata.entities.filter((e): e is string => typeof e === "string"))
-      : [];
+    const declaredIds = writes.flatMap(({ pending: p }) =>
+      Array.isArray(p.metadata.entities)
+        ? p.metadata.entities.filter((e): e is string => typeof e === "string")
+        : [],
+    );
+    const declaredNodes = new Map((yield* graph.getNodes([...new Set(declaredIds)])).map((n) => [n.id, n]));
+    const chunks = writes.flatMap((w) => w.chunks);
     const mentions = yield* findMentions(
       graph,
       chunks.map((c) => c.text),
     );
-    const linked = chunks
-      .map((c, i) => ({
-        chunk: c,
-        entities: [...new Map([...declared, ...mentions[i]!].map((n) => [n.id, n])).values()],
-      }))
-      .filter((l) => l.entities.length > 0);
+    let next = 0;
+    const linked = writes.flatMap(({ pending: p, chunks: own }) => {
+      const declared = Array.isArray(p.metadata.entities)
+        ? p.metadata.entities.flatMap((e) =>
+            typeof e === "string" ? [declaredNodes.get(e)].filter((n) => n !== undefined) : [],
+          )
+        : [];
+      return own
+        .map((chunk) => ({
+          chunk,
+          entities: [...new Map([...declared, ...mentions[next++]!].map((n) => [n.id, n])).values()],
+        }))
+        .filter((l) => l.entities.length > 0);
+    });
     yield* graph.upsertNodes(
       linked.map((l) => ({
         id: l.chunk.id,
         type: "chunk",
         name: l.chunk.id,
-        properties: { documentId, ord: l.chunk.ord },
+        properties: { documentId: l.chunk.documentId, ord: l.chunk.ord },
       })),
       now,
     );
     for (const l of linked) {
       yield* graph.relate({
         from: l.chunk.id,
-        to: documentId,
+        to: l.chunk.documentId,
         type: "part_of",
         properties: {},
         time: now,
@@ -115,7 +212,4 @@ export const ingestDocument = (
         });
       }
     }
-
-    yield* vectors.replaceDocument({ id: documentId, hash, metadata, chunks: chunks.length }, chunks);
-    return { documentId, chunks: chunks.length, changed: true };
   });

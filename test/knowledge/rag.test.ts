@@ -102,6 +102,65 @@ describe("ingest", () => {
     expect(texts).not.toContain("late winter");
   });
 
+  it("ingests a batch: results in order, unchanged documents skipped, changed ones replaced", async () => {
+    const doc = (documentId: string, text: string) => ({ documentId, text, metadata: { batch: true } });
+    const first = await withKg((kg) =>
+      kg.ingestMany({
+        documents: [
+          doc("batch-a", "Apricots ripen in July."),
+          doc("batch-b", "Blackcurrants like damp soil."),
+        ],
+      }),
+    );
+    expect(first.results).toEqual([
+      { documentId: "batch-a", chunks: 1, changed: true },
+      { documentId: "batch-b", chunks: 1, changed: true },
+    ]);
+    const second = await withKg((kg) =>
+      kg.ingestMany({
+        documents: [
+          doc("batch-c", "Cherries need netting against birds."),
+          doc("batch-a", "Apricots ripen in July."),
+          doc("batch-b", "Blackcurrants like moist soil."),
+        ],
+      }),
+    );
+    expect(second.results.map((r) => [r.documentId, r.changed])).toEqual([
+      ["batch-c", true],
+      ["batch-a", false],
+      ["batch-b", true],
+    ]);
+    const hits = await withKg((kg) =>
+      kg.search({ query: "cherries blackcurrants soil", mode: "keyword", k: 10, filter: { batch: true } }),
+    );
+    const texts = hits.results.map((h) => h.text);
+    expect(texts).toContain("Cherries need netting against birds.");
+    expect(texts).toContain("Blackcurrants like moist soil.");
+    expect(texts).not.toContain("Blackcurrants like damp soil.");
+  });
+
+  it("checks the whole batch before writing: an empty document or a repeated id stores nothing", async () => {
+    const fail = (documents: ReadonlyArray<{ documentId: string; text: string }>) =>
+      rt.run(Effect.flip(Effect.flatMap(KnowledgeGraph, (kg) => kg.ingestMany({ documents }))));
+    const empty = await fail([
+      { documentId: "quince-1", text: "Quinces turn golden in autumn." },
+      { documentId: "quince-2", text: "  " },
+    ]);
+    expect(empty).toMatchObject({
+      _tag: "KnowledgeInputError",
+      reason: "empty_document",
+      detail: "document quince-2 has no text (documents[1])",
+    });
+    const repeated = await fail([
+      { documentId: "quince-1", text: "Quinces turn golden in autumn." },
+      { documentId: "quince-1", text: "Quinces again." },
+    ]);
+    expect(repeated).toMatchObject({ reason: "invalid_params" });
+    expect(repeated.message).toContain("documents[1] repeats the id quince-1 of documents[0]");
+    const hits = await withKg((kg) => kg.search({ query: "quinces golden", mode: "keyword", k: 5 }));
+    expect(hits.results).toEqual([]);
+  });
+
   it("refuses an empty document", async () => {
     const error = await rt.run(
       Effect.flip(Effect.flatMap(KnowledgeGraph, (kg) => kg.ingest({ documentId: "e", text: " \n " }))),

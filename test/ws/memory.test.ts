@@ -57,3 +57,23 @@ it("remembers and recalls for the operator, refuses other tenants, validates par
   await operator.close();
   await tenant.close();
 });
+
+it("ingests documents in a batch over the wire, and refuses an oversized batch by path", async () => {
+  const operator = await ArborClient.connect(running.url, { token: operatorToken });
+  const documents = Array.from({ length: 30 }, (_, i) => ({
+    documentId: `note-${i}`,
+    text: `Note ${i}: the harbour crane number ${i} was serviced.`,
+  }));
+  const answer = await operator.request("memory.ingestMany", { documents });
+  expect(answer).toMatchObject({
+    results: documents.map((d) => ({ documentId: d.documentId, changed: true })),
+  });
+  const found = JSON.stringify(await operator.request("memory.search", { query: "crane serviced", k: 3 }));
+  expect(found).toContain("harbour crane");
+  const tooMany = Array.from({ length: 1001 }, (_, i) => ({ documentId: `n${i}`, text: "x" }));
+  const refused = await operator
+    .request("memory.ingestMany", { documents: tooMany })
+    .catch((e: unknown) => e);
+  expect(refused).toMatchObject({ code: -32602, data: { problems: [{ path: "$.params.documents" }] } });
+  await operator.close();
+});
