@@ -161,6 +161,35 @@ describe("ingest", () => {
     expect(hits.results).toEqual([]);
   });
 
+  it("links each chunk of a batch to the entities it mentions or its document declares, and only those", async () => {
+    const graph = await withKg((kg) =>
+      Effect.gen(function* () {
+        yield* kg.upsertEntity({ id: "org:plumtree", type: "org", name: "Plumtree Nursery" });
+        yield* kg.upsertEntity({ id: "person:grace", type: "person", name: "Grace Hopper" });
+        yield* kg.ingestMany({
+          documents: [
+            { documentId: "link-a", text: "Plumtree Nursery sells pear saplings." },
+            {
+              documentId: "link-b",
+              text: "Pears keep best in a cool cellar.",
+              metadata: { entities: ["person:grace", "person:nobody"] },
+            },
+            { documentId: "link-c", text: "Nothing known is named here." },
+          ],
+        });
+        return {
+          nursery: yield* kg.neighbors({ id: "org:plumtree", depth: 2 }),
+          grace: yield* kg.neighbors({ id: "person:grace", depth: 2 }),
+          plain: yield* kg.neighbors({ id: "link-c" }),
+        };
+      }),
+    );
+    const ids = (n: { nodes: ReadonlyArray<{ id: string }> }) => n.nodes.map((x) => x.id).sort();
+    expect(ids(graph.nursery)).toEqual(["link-a", "link-a#0", "org:plumtree"]);
+    expect(ids(graph.grace)).toEqual(["link-b", "link-b#0", "person:grace"]);
+    expect(ids(graph.plain)).toEqual(["link-c"]);
+  });
+
   it("refuses an empty document", async () => {
     const error = await rt.run(
       Effect.flip(Effect.flatMap(KnowledgeGraph, (kg) => kg.ingest({ documentId: "e", text: " \n " }))),
