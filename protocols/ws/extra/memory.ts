@@ -1,7 +1,7 @@
 /**
- * The `memory.*` methods (remember, recall, relate, neighbors, ingest, search, lineage) over a
- * knowledge graph, with the params schemas and handlers of the knowledge area's own method table,
- * so the wire and the agent tools always agree on shapes.
+ * The `memory.*` methods (remember, recall, relate, neighbors, ingest, ingestMany, search,
+ * lineage) over a knowledge graph, with the params schemas and handlers of the knowledge area's
+ * own method table, so the wire and the agent tools always agree on shapes.
  *
  * Gotcha: the knowledge graph is runtime-wide, not per tenant. Until it is, only the operator
  * tenants (`local`: loopback without a token; `default`: the `ARBOR_TOKEN` holder) may use it;
