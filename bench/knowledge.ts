@@ -477,7 +477,7 @@ const graphBench: Bench = {
 /** The memory benchmarks (about two to three minutes in all on two cores, most of it the 100k load). */
 export const benches: ReadonlyArray<Bench> = [
   vectorBench(10_000, "10k", 200, 50),
-  vectorBench(100_000, "100k", 100, 10),
+  vectorBench(100_000, "100k", 300, 10),
   hybridBench,
   ragIngestBench,
   graphBench,
