@@ -270,19 +270,26 @@ const vectorBench = (n: number, label: string, queries: number, exactQueries: nu
   },
 });
 
+/** The knowledge graph over a PGlite with the offline embedder, as the embedded default runs it. */
+const knowledgeRuntime = (db: PGlite) =>
+  ManagedRuntime.make(
+    layerKnowledgeGraph().pipe(
+      Layer.provideMerge(
+        Layer.mergeAll(
+          layerSqlGraphStore,
+          layerSqlVectorStore({ dimension: DIM }),
+          layerHashingEmbedder({ dimension: DIM }),
+        ),
+      ),
+      Layer.provide(Layer.effect(SqlClient, makePgliteClient(db))),
+    ),
+  );
+
 const hybridBench: Bench = {
   name: "memory.search.hybrid",
   run: async () => {
     const db = await openDb();
-    const sql = Layer.effect(SqlClient, makePgliteClient(db));
-    const stores = Layer.mergeAll(
-      layerSqlGraphStore,
-      layerSqlVectorStore({ dimension: DIM }),
-      layerHashingEmbedder({ dimension: DIM }),
-    );
-    const rt = ManagedRuntime.make(
-      layerKnowledgeGraph().pipe(Layer.provideMerge(stores), Layer.provide(sql)),
-    );
+    const rt = knowledgeRuntime(db);
     try {
       const embedder = makeHashingEmbedder({ dimension: DIM });
       const r = prng(11);
@@ -351,37 +358,18 @@ const ragIngestBench: Bench = {
   run: async () => {
     const DOCS = 1000;
     const r = prng(13);
-    const documents = (prefix: string) =>
-      Array.from({ length: DOCS }, (_, d) => ({
-        documentId: `${prefix}${d}`,
-        text: Array.from({ length: 5 }, (_, part) => {
-          const words = Array.from({ length: 30 }, () => WORDS[Math.floor(r.next() * 10)]!);
-          return `# Part ${part}\n\n${words.join(" ")} note${d}-${part}.`;
-        }).join("\n\n"),
-      }));
-    const measure = async (
-      load: (
-        kg: KnowledgeGraphService,
-        docs: ReturnType<typeof documents>,
-      ) => Effect.Effect<unknown, unknown>,
-    ) => {
+    const documents = Array.from({ length: DOCS }, (_, d) => ({
+      documentId: `doc${d}`,
+      text: Array.from({ length: 5 }, (_, part) => {
+        const words = Array.from({ length: 30 }, () => WORDS[Math.floor(r.next() * 10)]!);
+        return `# Part ${part}\n\n${words.join(" ")} note${d}-${part}.`;
+      }).join("\n\n"),
+    }));
+    const measure = async (load: (kg: KnowledgeGraphService) => Effect.Effect<unknown, unknown>) => {
       const db = await openDb();
-      const stores = Layer.mergeAll(
-        layerSqlGraphStore,
-        layerSqlVectorStore({ dimension: DIM }),
-        layerHashingEmbedder({ dimension: DIM }),
-      );
-      const rt = ManagedRuntime.make(
-        layerKnowledgeGraph().pipe(
-          Layer.provideMerge(stores),
-          Layer.provide(Layer.effect(SqlClient, makePgliteClient(db))),
-        ),
-      );
+      const rt = knowledgeRuntime(db);
       try {
-        const docs = documents("doc");
-        const [, ms] = await time(() =>
-          rt.runPromise(Effect.flatMap(KnowledgeGraph, (kg) => load(kg, docs))),
-        );
+        const [, ms] = await time(() => rt.runPromise(Effect.flatMap(KnowledgeGraph, load)));
         const chunks = await rt.runPromise(Effect.flatMap(VectorStore, (s) => s.count()));
         return { rate: (chunks / ms) * 1000, chunks };
       } finally {
@@ -389,8 +377,8 @@ const ragIngestBench: Bench = {
         await db.close();
       }
     };
-    const single = await measure((kg, docs) => Effect.forEach(docs, (d) => kg.ingest(d), { discard: true }));
-    const batch = await measure((kg, docs) => kg.ingestMany({ documents: docs }));
+    const single = await measure((kg) => Effect.forEach(documents, (d) => kg.ingest(d), { discard: true }));
+    const batch = await measure((kg) => kg.ingestMany({ documents }));
     return [
       {
         bench: "memory.rag.ingest",

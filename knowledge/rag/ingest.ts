@@ -158,12 +158,17 @@ const linkInGraph = (
       })),
       now,
     );
-    const declaredIds = writes.flatMap(({ pending: p }) =>
+    // Entities a document declares in `metadata.entities` (those that exist), by document.
+    const declaredIds = (p: Pending) =>
       Array.isArray(p.metadata.entities)
         ? p.metadata.entities.filter((e): e is string => typeof e === "string")
-        : [],
+        : [];
+    const known = new Map(
+      (yield* graph.getNodes([...new Set(writes.flatMap((w) => declaredIds(w.pending)))])).map((n) => [
+        n.id,
+        n,
+      ]),
     );
-    const declaredNodes = new Map((yield* graph.getNodes([...new Set(declaredIds)])).map((n) => [n.id, n]));
     const chunks = writes.flatMap((w) => w.chunks);
     const mentions = yield* findMentions(
       graph,
@@ -171,11 +176,7 @@ const linkInGraph = (
     );
     let next = 0;
     const linked = writes.flatMap(({ pending: p, chunks: own }) => {
-      const declared = Array.isArray(p.metadata.entities)
-        ? p.metadata.entities.flatMap((e) =>
-            typeof e === "string" ? [declaredNodes.get(e)].filter((n) => n !== undefined) : [],
-          )
-        : [];
+      const declared = declaredIds(p).flatMap((id) => known.get(id) ?? []);
       return own
         .map((chunk) => ({
           chunk,
