@@ -2,6 +2,7 @@
  * Turning whatever a provider library or a socket threw into a typed `ProviderError`, and keeping
  * API keys out of every message on the way.
  */
+import { createHash } from "node:crypto";
 import { APICallError } from "@ai-sdk/provider";
 import { Data } from "effect";
 import type { Fault, Problem } from "../../runtime/errors.ts";
@@ -27,9 +28,13 @@ export const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
   return out;
 };
 
-/** What a person may see of a key: its last four characters. Gotcha: keys shorter than 8 show only `…`. */
+/**
+ * What a person may see of a key: `sha256:` and the first 8 hex digits of its SHA-256 hash. Two keys
+ * that share an ending get different fingerprints, and nothing of the key itself is shown.
+ * Gotcha: 32 bits tell a handful of keys apart, not an attacker's guesses; never log a key itself.
+ */
 export const fingerprint = (secret: string | undefined): string =>
-  secret === undefined ? "none" : secret.length < 8 ? "…" : `…${secret.slice(-4)}`;
+  secret === undefined ? "none" : `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 8)}`;
 
 /** Reads `Retry-After` (seconds or an HTTP date) and `retry-after-ms`; undefined when absent or unreadable. */
 export const parseRetryAfter = (

@@ -104,7 +104,7 @@ export const formatProviderStatus = (status: ProvidersStatus): string => {
         ? `cooling ${Math.max(0, (k.coolingUntil ?? status.time) - status.time)} ms`
         : "ready";
       lines.push(
-        `  key ${k.fingerprint.padEnd(6)} ${cooling.padEnd(18)} requests ${k.requests}  tokens ${k.tokens}  failures ${k.failures}  cooldowns ${k.cooldowns}`,
+        `  key ${k.fingerprint} ${cooling.padEnd(18)} requests ${k.requests}  tokens ${k.tokens}  failures ${k.failures}  cooldowns ${k.cooldowns}`,
       );
     }
     for (const c of p.circuits)

@@ -47,7 +47,7 @@ describe("arbor providers status", () => {
     };
     const openai = status.providers.find((p) => p.name === "openai")!;
     expect(openai.configured).toBe(true);
-    expect(openai.keys[0]!.fingerprint).toMatch(/9f3a/);
+    expect(openai.keys[0]!.fingerprint).toMatch(/^sha256:[0-9a-f]{8}$/);
   });
 });
 

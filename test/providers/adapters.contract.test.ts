@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { providersStatus } from "../../plugins/providers/status.ts";
 import { makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 import type { Recorded, Reply } from "./wire-server.ts";
@@ -120,8 +121,8 @@ describe.each(fixtures)("adapter contract: $provider", (f) => {
     expect(s.requests.map((r) => f.keyOf(r))).toEqual([key1, key2]);
     const keys = status.providers.find((p) => p.name === f.provider)!.keys;
     expect(keys.map((k) => [k.fingerprint, k.cooling, k.coolingUntil])).toEqual([
-      ["…0001", true, 9000],
-      ["…0002", false, undefined],
+      [fingerprint(key1), true, 9000],
+      [fingerprint(key2), false, undefined],
     ]);
     const everything = JSON.stringify({ status, events, ledger: await run(ledger.query()) });
     expect(everything).not.toContain(key1);

@@ -3,6 +3,7 @@
  */
 import { Chunk, Stream } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { ctx, makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
 
@@ -197,7 +198,10 @@ describe("Anthropic adapter", () => {
     const { router, events } = rigFor(s, `${KEY1},${KEY2}`);
     const res = await run(router.generate(choice, prompt("Hi")));
     expect(res.text).toBe("second key");
-    expect(events.find((e) => e.type === "key.cooldown")).toMatchObject({ key: "…3333", untilMs: 12_000 });
+    expect(events.find((e) => e.type === "key.cooldown")).toMatchObject({
+      key: fingerprint(KEY1),
+      untilMs: 12_000,
+    });
     expect(JSON.stringify(events)).not.toContain(KEY1);
   });
 

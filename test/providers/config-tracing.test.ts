@@ -11,6 +11,7 @@ import {
 import { Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadProvidersConfig } from "../../plugins/providers/config.ts";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { formatProviderStatus, providersStatusFromConfig } from "../../plugins/providers/status.ts";
 import { makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 
@@ -81,9 +82,12 @@ describe("provider configuration", () => {
     const byName = Object.fromEntries(status.providers.map((p) => [p.name, p]));
     expect(byName.anthropic).toMatchObject({
       state: "available",
-      keys: [{ fingerprint: "…ZZZZ", cooling: false }],
+      keys: [{ fingerprint: fingerprint("sk-ant-status-0000ZZZZ"), cooling: false }],
     });
-    expect(byName.groq).toMatchObject({ state: "available", keys: [{ fingerprint: "…YYYY" }] });
+    expect(byName.groq).toMatchObject({
+      state: "available",
+      keys: [{ fingerprint: fingerprint("gsk-status-0000YYYY") }],
+    });
     expect(byName.openai).toMatchObject({ state: "not_configured", keys: [] });
     const printed = formatProviderStatus(status);
     expect(printed).not.toContain("sk-ant-status-0000ZZZZ");
@@ -165,7 +169,7 @@ describe("OTEL spans", () => {
         "gen_ai.request.max_tokens": 9,
         "gen_ai.usage.input_tokens": 4,
         "gen_ai.usage.output_tokens": 1,
-        "arbor.key": "…9876",
+        "arbor.key": fingerprint(key),
         "arbor.tree": "t1",
       },
     });

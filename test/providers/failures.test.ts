@@ -5,6 +5,7 @@
  */
 import { Chunk, Effect, Fiber, Stream, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
 
 const serve = useServers();
@@ -34,7 +35,10 @@ describe("failure paths", () => {
       await run(Stream.runCollect(router.stream({ provider: "openai", model: "gpt-4o-mini" }, prompt("Hi")))),
     );
     expect(out.flatMap((e) => (e.type === "text-delta" ? [e.text] : [])).join("")).toBe("one two");
-    expect(events.find((e) => e.type === "key.cooldown")).toMatchObject({ key: "…AAAA", untilMs: 2000 });
+    expect(events.find((e) => e.type === "key.cooldown")).toMatchObject({
+      key: fingerprint(KEY1),
+      untilMs: 2000,
+    });
   });
 
   it("returns a content-policy refusal as such, without fallback", async () => {

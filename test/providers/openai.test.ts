@@ -5,6 +5,7 @@
  */
 import { Chunk, Effect, Stream, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { providersStatus } from "../../plugins/providers/status.ts";
 import { ProviderError } from "../../runtime/model.ts";
 import { ctx, makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
@@ -70,7 +71,7 @@ describe("OpenAI adapter", () => {
     expect(records[0]).toMatchObject({
       provider: "openai",
       model: "gpt-4o-mini",
-      key: "…1111",
+      key: fingerprint(KEY1),
       outcome: "ok",
       tree: "t1",
     });
@@ -306,18 +307,18 @@ describe("OpenAI adapter", () => {
     expect(openai.state).toBe("available");
     expect(openai.keys).toEqual([
       expect.objectContaining({
-        fingerprint: "…1111",
+        fingerprint: fingerprint(KEY1),
         cooling: true,
         coolingUntil: 7000,
         cooldowns: 1,
         requests: 1,
       }),
-      expect.objectContaining({ fingerprint: "…2222", cooling: false, requests: 1, tokens: 17 }),
+      expect.objectContaining({ fingerprint: fingerprint(KEY2), cooling: false, requests: 1, tokens: 17 }),
     ]);
     expect(later.providers.find((p) => p.name === "openai")!.keys[0]!.cooling).toBe(false);
     expect(events.find((e) => e.type === "key.cooldown")).toMatchObject({
       provider: "openai",
-      key: "…1111",
+      key: fingerprint(KEY1),
       untilMs: 7000,
     });
     const everything = JSON.stringify({ status, later, events });
@@ -369,7 +370,7 @@ describe("OpenAI adapter", () => {
     expect(error).toMatchObject({ reason: "auth", retryable: false, status: 401 });
     expect(error.message).toMatch(/refused the API key/);
     expect(error.message).not.toContain(KEY1);
-    expect(error.message).toContain("…1111");
+    expect(error.message).toContain(fingerprint(KEY1));
     expect(s.requests).toHaveLength(1);
     expect(JSON.stringify(events)).not.toContain(KEY1);
   });

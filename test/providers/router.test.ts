@@ -4,6 +4,7 @@
  */
 import { Effect, Either, Fiber, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
 import { providersStatus } from "../../plugins/providers/status.ts";
 import { ctx, makeRig, prompt, run, runFailure, useServers } from "./harness.ts";
@@ -299,8 +300,13 @@ describe("economic router", () => {
     });
     const status = await run(program);
     expect(status.providers.find((p) => p.name === "openai")!.keys).toEqual([
-      expect.objectContaining({ fingerprint: "…EEEE", cooling: false }),
-      expect.objectContaining({ fingerprint: "…DDDD", cooling: true, coolingUntil: 30_000, cooldowns: 1 }),
+      expect.objectContaining({ fingerprint: fingerprint("sk-added-0000EEEE"), cooling: false }),
+      expect.objectContaining({
+        fingerprint: fingerprint("sk-stays-0000DDDD"),
+        cooling: true,
+        coolingUntil: 30_000,
+        cooldowns: 1,
+      }),
     ]);
   });
 

@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { fingerprint } from "../../plugins/providers/errors.ts";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { formatProviderStatus } from "../../plugins/providers/status.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
@@ -64,13 +65,13 @@ describe("providers plugin in a runtime", () => {
     expect(reply.output).toBe("hello from key two");
     const openai = status.providers.find((p) => p.name === "openai")!;
     expect(openai.keys.map((k) => [k.fingerprint, k.cooling])).toEqual([
-      ["…IRST", true],
-      ["…COND", false],
+      [fingerprint(KEY1), true],
+      [fingerprint(KEY2), false],
     ]);
     expect(totals).toMatchObject({ calls: 2, errors: 1, inputTokens: 3, outputTokens: 2 });
     const printed = formatProviderStatus(status);
     expect(printed).toMatch(/openai\s+available/);
-    expect(printed).toMatch(/key …IRST\s+cooling/);
+    expect(printed).toMatch(new RegExp(`key ${fingerprint(KEY1)}\\s+cooling`));
     expect(printed).not.toContain(KEY1);
     expect(printed).not.toContain(KEY2);
     expect(s.requests[1]!.body).toMatchObject({
@@ -126,7 +127,7 @@ describe("providers plugin in a runtime", () => {
     expect(before.providers.find((p) => p.name === "openai")!.hint).toContain("OPENAI_API_KEY");
     expect(after.providers.find((p) => p.name === "openai")).toMatchObject({
       state: "available",
-      keys: [expect.objectContaining({ fingerprint: "…NEW1" })],
+      keys: [expect.objectContaining({ fingerprint: fingerprint("sk-added-later-0000NEW1") })],
     });
   });
 });
