@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect";
 import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import { describe, StoreError } from "./errors.ts";
 import {
+  DEFAULT_PARTITION,
   type Fact,
   type GraphEdge,
   type GraphNode,
@@ -104,153 +105,180 @@ export const makeNeo4jGraphStore = (options: Neo4jOptions) =>
         },
         catch: failed("query_failed"),
       });
-    const run = async <P extends string>(
+    const runIn = async <P extends string>(
       tx: ManagedTransaction,
       statement: Statement<P>,
-      params: Readonly<Record<P, unknown>>,
+      params: Readonly<Record<string, unknown>>,
     ): Promise<ReadonlyArray<Record_>> =>
       (await tx.run(statement.text, params as Record<string, unknown>)).records.map(
         (r) => r.toObject() as Record_,
       );
-    const read = <P extends string>(statement: Statement<P>, params: Readonly<Record<P, unknown>>) =>
-      inTx("read", (tx) => run(tx, statement, params));
-    const write = <P extends string>(statement: Statement<P>, params: Readonly<Record<P, unknown>>) =>
-      inTx("write", (tx) => run(tx, statement, params));
+    for (const s of schemaStatements) yield* inTx("write", (tx) => runIn(tx, s, {}));
 
-    for (const s of schemaStatements) yield* write(s, {});
-
-    const nullIfEmpty = (types: ReadonlyArray<string> | undefined) =>
-      types && types.length > 0 ? types : null;
-    const getNodes: GraphStoreService["getNodes"] = (ids) =>
-      ids.length === 0
-        ? Effect.succeed([])
-        : Effect.map(read(cypher.getNodes, { ids }), (rows) => rows.map(toNode));
-
-    const edgesOf: GraphStoreService["edgesOf"] = ({ ids, direction, types, asOf }) => {
-      const statement =
-        direction === "out" ? cypher.edgesOut : direction === "in" ? cypher.edgesIn : cypher.edgesBoth;
-      return Effect.map(read(statement, { ids, types: nullIfEmpty(types), asOf: asOf ?? null }), (rows) =>
-        rows.map(toEdge),
-      );
+    const partitions = new Map<string, GraphStoreService>();
+    const partition = (tenant: string): GraphStoreService => {
+      const known = partitions.get(tenant);
+      if (known) return known;
+      const made = scoped(tenant);
+      partitions.set(tenant, made);
+      return made;
     };
 
-    const service: GraphStoreService = {
-      upsertNodes: (nodes, time) =>
-        nodes.length === 0
-          ? Effect.void
-          : Effect.asVoid(
-              write(cypher.upsertNodes, {
-                nodes: nodes.map((n) => ({ id: n.id, fields: nodeFields(n) })),
-                time,
-              }),
-            ),
-      getNodes,
-      findByName: (names) =>
-        names.length === 0
+    /** One tenant's partition: every statement gets `$tenant`. */
+    const scoped = (tenant: string): GraphStoreService => {
+      const run = <P extends string>(
+        tx: ManagedTransaction,
+        statement: Statement<P>,
+        params: Readonly<Record<Exclude<P, "tenant">, unknown>>,
+      ) => runIn(tx, statement, { ...params, tenant });
+      const read = <P extends string>(
+        statement: Statement<P>,
+        params: Readonly<Record<Exclude<P, "tenant">, unknown>>,
+      ) => inTx("read", (tx) => run(tx, statement, params));
+      const write = <P extends string>(
+        statement: Statement<P>,
+        params: Readonly<Record<Exclude<P, "tenant">, unknown>>,
+      ) => inTx("write", (tx) => run(tx, statement, params));
+
+      const nullIfEmpty = (types: ReadonlyArray<string> | undefined) =>
+        types && types.length > 0 ? types : null;
+      const getNodes: GraphStoreService["getNodes"] = (ids) =>
+        ids.length === 0
           ? Effect.succeed([])
-          : Effect.map(read(cypher.findByName, { names: names.map((n) => n.toLowerCase()) }), (rows) =>
-              rows.map(toNode),
-            ),
-      findByProperty: (type, key, value) =>
-        Effect.map(read(cypher.findByProperty, { type, key, value }), (rows) => rows.map(toNode)),
-      deleteNodes: (ids) =>
-        ids.length === 0 ? Effect.void : Effect.asVoid(write(cypher.deleteNodes, { ids })),
-      relate: ({ from, to, type, properties, time, cardinality }) =>
-        inTx("write", async (tx) => {
-          const closed =
-            cardinality === "one"
-              ? num((await run(tx, cypher.closeOthers, { from, type, to, time }))[0]?.closed ?? 0)
-              : 0;
-          const current =
-            cardinality === "event" ? undefined : (await run(tx, cypher.findCurrent, { from, type, to }))[0];
-          if (current) {
-            const merged = { ...parse(current.props), ...properties };
-            const updated = await run(tx, cypher.setEdgeProps, {
-              id: current.id,
-              props: canonicalJson(merged),
-            });
-            return { edge: toEdge(updated[0]!), closed };
-          }
-          const created = await run(tx, cypher.createEdge, {
-            from,
-            to,
-            type,
-            props: canonicalJson(properties),
-            time,
-          });
-          return { edge: toEdge(created[0]!), closed };
-        }),
-      updateEdge: (id, properties) =>
-        Effect.asVoid(
+          : Effect.map(read(cypher.getNodes, { ids }), (rows) => rows.map(toNode));
+
+      const edgesOf: GraphStoreService["edgesOf"] = ({ ids, direction, types, asOf }) => {
+        const statement =
+          direction === "out" ? cypher.edgesOut : direction === "in" ? cypher.edgesIn : cypher.edgesBoth;
+        return Effect.map(read(statement, { ids, types: nullIfEmpty(types), asOf: asOf ?? null }), (rows) =>
+          rows.map(toEdge),
+        );
+      };
+
+      const service: GraphStoreService = {
+        tenant,
+        partition,
+        upsertNodes: (nodes, time) =>
+          nodes.length === 0
+            ? Effect.void
+            : Effect.asVoid(
+                write(cypher.upsertNodes, {
+                  nodes: nodes.map((n) => ({ id: n.id, fields: nodeFields(n) })),
+                  time,
+                }),
+              ),
+        getNodes,
+        findByName: (names) =>
+          names.length === 0
+            ? Effect.succeed([])
+            : Effect.map(read(cypher.findByName, { names: names.map((n) => n.toLowerCase()) }), (rows) =>
+                rows.map(toNode),
+              ),
+        findByProperty: (type, key, value) =>
+          Effect.map(read(cypher.findByProperty, { type, key, value }), (rows) => rows.map(toNode)),
+        deleteNodes: (ids) =>
+          ids.length === 0 ? Effect.void : Effect.asVoid(write(cypher.deleteNodes, { ids })),
+        relate: ({ from, to, type, properties, time, cardinality }) =>
           inTx("write", async (tx) => {
-            const current = (await run(tx, cypher.getEdge, { id }))[0];
-            if (!current) return;
-            const merged = { ...parse(current.props), ...properties };
-            await run(tx, cypher.setEdgeProps, { id, props: canonicalJson(merged) });
+            const closed =
+              cardinality === "one"
+                ? num((await run(tx, cypher.closeOthers, { from, type, to, time }))[0]?.closed ?? 0)
+                : 0;
+            const current =
+              cardinality === "event"
+                ? undefined
+                : (await run(tx, cypher.findCurrent, { from, type, to }))[0];
+            if (current) {
+              const merged = { ...parse(current.props), ...properties };
+              const updated = await run(tx, cypher.setEdgeProps, {
+                id: current.id,
+                props: canonicalJson(merged),
+              });
+              return { edge: toEdge(updated[0]!), closed };
+            }
+            const created = await run(tx, cypher.createEdge, {
+              from,
+              to,
+              type,
+              props: canonicalJson(properties),
+              time,
+            });
+            return { edge: toEdge(created[0]!), closed };
           }),
-        ),
-      neighbors: ({ id, depth, types, asOf }) =>
-        Effect.gen(function* () {
-          const reached = yield* read(reachStatement(depth), { id, asOf, types: nullIfEmpty(types) });
-          const row = reached[0];
-          const ids = row ? [String(row.start), ...((row.ids as ReadonlyArray<string>) ?? [])] : [];
-          const nodes = yield* getNodes([...new Set(ids)]);
-          const edges = yield* read(cypher.edgesAmong, { ids, asOf, types: nullIfEmpty(types) });
-          return { nodes, edges: edges.map(toEdge) };
-        }),
-      paths: ({ from, to, maxDepth, limit, asOf }) =>
-        Effect.map(read(pathsStatement(maxDepth), { from, to, asOf, limit: neo4j.int(limit) }), (rows) =>
-          rows.map((r) => ({
-            nodes: (r.nodes as ReadonlyArray<string>).map(String),
-            edges: (r.edges as ReadonlyArray<Record_>).map(toEdge),
-          })),
-        ),
-      edgesOf,
-      // Breadth-first over edges of `types`, all history: lineage families are small and shallow.
-      connected: ({ id, types }) =>
-        Effect.gen(function* () {
-          const seen = new Set([id]);
-          const edges = new Map<string, GraphEdge>();
-          let frontier = [id];
-          while (frontier.length > 0) {
-            const found = yield* edgesOf({ ids: frontier, direction: "both", types });
-            const next: string[] = [];
-            for (const e of found) {
-              edges.set(e.id, e);
-              for (const n of [e.from, e.to]) {
-                if (!seen.has(n)) {
-                  seen.add(n);
-                  next.push(n);
+        updateEdge: (id, properties) =>
+          Effect.asVoid(
+            inTx("write", async (tx) => {
+              const current = (await run(tx, cypher.getEdge, { id }))[0];
+              if (!current) return;
+              const merged = { ...parse(current.props), ...properties };
+              await run(tx, cypher.setEdgeProps, { id, props: canonicalJson(merged) });
+            }),
+          ),
+        neighbors: ({ id, depth, types, asOf }) =>
+          Effect.gen(function* () {
+            const reached = yield* read(reachStatement(depth), { id, asOf, types: nullIfEmpty(types) });
+            const row = reached[0];
+            const ids = row ? [String(row.start), ...((row.ids as ReadonlyArray<string>) ?? [])] : [];
+            const nodes = yield* getNodes([...new Set(ids)]);
+            const edges = yield* read(cypher.edgesAmong, { ids, asOf, types: nullIfEmpty(types) });
+            return { nodes, edges: edges.map(toEdge) };
+          }),
+        paths: ({ from, to, maxDepth, limit, asOf }) =>
+          Effect.map(read(pathsStatement(maxDepth), { from, to, asOf, limit: neo4j.int(limit) }), (rows) =>
+            rows.map((r) => ({
+              nodes: (r.nodes as ReadonlyArray<string>).map(String),
+              edges: (r.edges as ReadonlyArray<Record_>).map(toEdge),
+            })),
+          ),
+        edgesOf,
+        // Breadth-first over edges of `types`, all history: lineage families are small and shallow.
+        connected: ({ id, types }) =>
+          Effect.gen(function* () {
+            const seen = new Set([id]);
+            const edges = new Map<string, GraphEdge>();
+            let frontier = [id];
+            while (frontier.length > 0) {
+              const found = yield* edgesOf({ ids: frontier, direction: "both", types });
+              const next: string[] = [];
+              for (const e of found) {
+                edges.set(e.id, e);
+                for (const n of [e.from, e.to]) {
+                  if (!seen.has(n)) {
+                    seen.add(n);
+                    next.push(n);
+                  }
                 }
               }
+              frontier = next;
             }
-            frontier = next;
-          }
-          return [...edges.values()].sort((a, b) => a.validFrom - b.validFrom);
-        }),
-      setFact: ({ entity, attribute, value, time, multi, expiresAt }) =>
-        inTx("write", async (tx) => {
-          const json = canonicalJson(value);
-          const superseded = multi
-            ? 0
-            : num((await run(tx, cypher.closeFacts, { entity, attribute, value: json, time }))[0]?.n ?? 0);
-          const kept = num(
-            (await run(tx, cypher.keepFact, { entity, attribute, value: json, time, expiresAt }))[0]?.n ?? 0,
-          );
-          if (kept === 0)
-            await run(tx, cypher.createFact, { entity, attribute, value: json, time, expiresAt });
-          return { superseded, written: kept === 0 };
-        }),
-      facts: ({ entity, attribute, asOf, history }) =>
-        Effect.map(read(cypher.facts, { entity, attribute: attribute ?? null, history, asOf }), (rows) =>
-          rows.map(toFact),
-        ),
-      forget: ({ entity, attribute, time }) =>
-        Effect.map(write(cypher.forget, { entity, attribute: attribute ?? null, time }), (rows) =>
-          num(rows[0]?.n ?? 0),
-        ),
+            return [...edges.values()].sort((a, b) => a.validFrom - b.validFrom);
+          }),
+        setFact: ({ entity, attribute, value, time, multi, expiresAt }) =>
+          inTx("write", async (tx) => {
+            const json = canonicalJson(value);
+            const superseded = multi
+              ? 0
+              : num((await run(tx, cypher.closeFacts, { entity, attribute, value: json, time }))[0]?.n ?? 0);
+            const kept = num(
+              (await run(tx, cypher.keepFact, { entity, attribute, value: json, time, expiresAt }))[0]?.n ??
+                0,
+            );
+            if (kept === 0)
+              await run(tx, cypher.createFact, { entity, attribute, value: json, time, expiresAt });
+            return { superseded, written: kept === 0 };
+          }),
+        facts: ({ entity, attribute, asOf, history }) =>
+          Effect.map(read(cypher.facts, { entity, attribute: attribute ?? null, history, asOf }), (rows) =>
+            rows.map(toFact),
+          ),
+        forget: ({ entity, attribute, time }) =>
+          Effect.map(write(cypher.forget, { entity, attribute: attribute ?? null, time }), (rows) =>
+            num(rows[0]?.n ?? 0),
+          ),
+      };
+      return service;
     };
-    return service;
+    return partition(DEFAULT_PARTITION);
   });
 
 /** The Neo4j graph store as a layer; the driver is closed with the layer. */

@@ -5,6 +5,7 @@
 import { Effect, Layer } from "effect";
 import type { KnowledgeConfigError, StoreError } from "./errors.ts";
 import {
+  DEFAULT_PARTITION,
   type Fact,
   type GraphEdge,
   type GraphNode,
@@ -12,7 +13,7 @@ import {
   type GraphStoreService,
 } from "./graph-store.ts";
 import { migrate } from "./migrations.ts";
-import { SqlClient } from "./sql-client.ts";
+import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
 interface NodeRow {
   readonly id: string;
@@ -77,12 +78,31 @@ export const makeSqlGraphStore: Effect.Effect<
 > = Effect.gen(function* () {
   const sql = yield* SqlClient;
   yield* migrate({});
+  const partitions = new Map<string, GraphStoreService>();
+  const partition = (tenant: string): GraphStoreService => {
+    const known = partitions.get(tenant);
+    if (known) return known;
+    const made = partitionOf(sql, tenant, partition);
+    partitions.set(tenant, made);
+    return made;
+  };
+  return partition(DEFAULT_PARTITION);
+});
 
+/** One tenant's partition: every statement names `tenant` (always the last parameter). */
+const partitionOf = (
+  sql: SqlClientService,
+  tenant: string,
+  partition: (tenant: string) => GraphStoreService,
+): GraphStoreService => {
   const edgesByIds = (ids: ReadonlyArray<string>) =>
     ids.length === 0
       ? Effect.succeed([] as ReadonlyArray<GraphEdge>)
       : Effect.map(
-          sql.query<EdgeRow>(`SELECT ${EDGE} FROM arbor_edges WHERE id = ANY($1::bigint[])`, [ids]),
+          sql.query<EdgeRow>(`SELECT ${EDGE} FROM arbor_edges WHERE id = ANY($1::bigint[]) AND tenant = $2`, [
+            ids,
+            tenant,
+          ]),
           (rows) => rows.map(toEdge),
         );
 
@@ -90,20 +110,25 @@ export const makeSqlGraphStore: Effect.Effect<
     ids.length === 0
       ? Effect.succeed([])
       : Effect.map(
-          sql.query<NodeRow>(`SELECT ${NODE} FROM arbor_nodes WHERE id = ANY($1::text[]) ORDER BY id`, [ids]),
+          sql.query<NodeRow>(
+            `SELECT ${NODE} FROM arbor_nodes WHERE id = ANY($1::text[]) AND tenant = $2 ORDER BY id`,
+            [ids, tenant],
+          ),
           (rows) => rows.map(toNode),
         );
 
   const service: GraphStoreService = {
+    tenant,
+    partition,
     upsertNodes: (nodes, time) =>
       nodes.length === 0
         ? Effect.void
         : Effect.asVoid(
             sql.query(
-              `INSERT INTO arbor_nodes (id, type, name, properties, created_at, updated_at)
-               SELECT DISTINCT ON (n.id) n.id, n.type, n.name, n.properties::jsonb, $5, $5
+              `INSERT INTO arbor_nodes (tenant, id, type, name, properties, created_at, updated_at)
+               SELECT DISTINCT ON (n.id) $6, n.id, n.type, n.name, n.properties::jsonb, $5, $5
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS n(id, type, name, properties)
-               ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, name = EXCLUDED.name,
+               ON CONFLICT (tenant, id) DO UPDATE SET type = EXCLUDED.type, name = EXCLUDED.name,
                  properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at`,
               [
                 nodes.map((n) => n.id),
@@ -111,6 +136,7 @@ export const makeSqlGraphStore: Effect.Effect<
                 nodes.map((n) => n.name),
                 nodes.map((n) => JSON.stringify(n.properties)),
                 time,
+                tenant,
               ],
             ),
           ),
@@ -120,16 +146,16 @@ export const makeSqlGraphStore: Effect.Effect<
         ? Effect.succeed([])
         : Effect.map(
             sql.query<NodeRow>(
-              `SELECT ${NODE} FROM arbor_nodes WHERE lower(name) = ANY($1::text[]) ORDER BY id`,
-              [names.map((n) => n.toLowerCase())],
+              `SELECT ${NODE} FROM arbor_nodes WHERE lower(name) = ANY($1::text[]) AND tenant = $2 ORDER BY id`,
+              [names.map((n) => n.toLowerCase()), tenant],
             ),
             (rows) => rows.map(toNode),
           ),
     findByProperty: (type, key, value) =>
       Effect.map(
         sql.query<NodeRow>(
-          `SELECT ${NODE} FROM arbor_nodes WHERE type = $1 AND properties ->> $2 = $3 ORDER BY id`,
-          [type, key, value],
+          `SELECT ${NODE} FROM arbor_nodes WHERE tenant = $4 AND type = $1 AND properties ->> $2 = $3 ORDER BY id`,
+          [type, key, value, tenant],
         ),
         (rows) => rows.map(toNode),
       ),
@@ -139,10 +165,13 @@ export const makeSqlGraphStore: Effect.Effect<
         : sql.transaction(
             Effect.gen(function* () {
               yield* sql.query(
-                "DELETE FROM arbor_edges WHERE src = ANY($1::text[]) OR dst = ANY($1::text[])",
-                [ids],
+                "DELETE FROM arbor_edges WHERE tenant = $2 AND (src = ANY($1::text[]) OR dst = ANY($1::text[]))",
+                [ids, tenant],
               );
-              yield* sql.query("DELETE FROM arbor_nodes WHERE id = ANY($1::text[])", [ids]);
+              yield* sql.query("DELETE FROM arbor_nodes WHERE id = ANY($1::text[]) AND tenant = $2", [
+                ids,
+                tenant,
+              ]);
             }),
           ),
     relate: ({ from, to, type, properties, time, cardinality }) =>
@@ -151,9 +180,9 @@ export const makeSqlGraphStore: Effect.Effect<
           const closed =
             cardinality === "one"
               ? yield* sql.query(
-                  `UPDATE arbor_edges SET valid_to = $4 WHERE src = $1 AND type = $2 AND dst <> $3
+                  `UPDATE arbor_edges SET valid_to = $4 WHERE tenant = $5 AND src = $1 AND type = $2 AND dst <> $3
                      AND valid_to IS NULL RETURNING id`,
-                  [from, type, to, time],
+                  [from, type, to, time, tenant],
                 )
               : [];
           const props = JSON.stringify(properties);
@@ -162,25 +191,25 @@ export const makeSqlGraphStore: Effect.Effect<
               ? []
               : yield* sql.query<EdgeRow>(
                   `UPDATE arbor_edges SET properties = properties || $4::jsonb
-                    WHERE src = $1 AND dst = $2 AND type = $3 AND valid_to IS NULL RETURNING ${EDGE}`,
-                  [from, to, type, props],
+                    WHERE tenant = $5 AND src = $1 AND dst = $2 AND type = $3 AND valid_to IS NULL RETURNING ${EDGE}`,
+                  [from, to, type, props, tenant],
                 );
           const edge =
             same[0] ??
             (yield* sql.query<EdgeRow>(
-              `INSERT INTO arbor_edges (src, dst, type, properties, valid_from) VALUES ($1, $2, $3, $4::jsonb, $5)
-               RETURNING ${EDGE}`,
-              [from, to, type, props, time],
+              `INSERT INTO arbor_edges (tenant, src, dst, type, properties, valid_from)
+               VALUES ($6, $1, $2, $3, $4::jsonb, $5) RETURNING ${EDGE}`,
+              [from, to, type, props, time, tenant],
             ))[0]!;
           return { edge: toEdge(edge), closed: closed.length };
         }),
       ),
     updateEdge: (id, properties) =>
       Effect.asVoid(
-        sql.query("UPDATE arbor_edges SET properties = properties || $2::jsonb WHERE id = $1::bigint", [
-          id,
-          JSON.stringify(properties),
-        ]),
+        sql.query(
+          "UPDATE arbor_edges SET properties = properties || $2::jsonb WHERE id = $1::bigint AND tenant = $3",
+          [id, JSON.stringify(properties), tenant],
+        ),
       ),
     neighbors: ({ id, depth, types, asOf }) =>
       Effect.gen(function* () {
@@ -191,21 +220,23 @@ export const makeSqlGraphStore: Effect.Effect<
              UNION
              SELECT n.next, w.depth + 1 FROM walk w
              CROSS JOIN LATERAL (
-               SELECT e.dst AS next FROM arbor_edges e WHERE e.src = w.node AND ${validAt("e", "$3")} AND ${typed("e", "$4")}
+               SELECT e.dst AS next FROM arbor_edges e
+                WHERE e.tenant = $5 AND e.src = w.node AND ${validAt("e", "$3")} AND ${typed("e", "$4")}
                UNION ALL
-               SELECT e.src FROM arbor_edges e WHERE e.dst = w.node AND ${validAt("e", "$3")} AND ${typed("e", "$4")}
+               SELECT e.src FROM arbor_edges e
+                WHERE e.tenant = $5 AND e.dst = w.node AND ${validAt("e", "$3")} AND ${typed("e", "$4")}
              ) n
              WHERE w.depth < $2
            )
            SELECT DISTINCT node FROM walk`,
-          [id, depth, asOf, typeParam],
+          [id, depth, asOf, typeParam, tenant],
         );
         const ids = reached.map((r) => r.node);
         const nodes = yield* getNodes(ids);
         const edges = yield* sql.query<EdgeRow>(
-          `SELECT ${EDGE} FROM arbor_edges e WHERE e.src = ANY($1::text[]) AND e.dst = ANY($1::text[])
+          `SELECT ${EDGE} FROM arbor_edges e WHERE e.tenant = $4 AND e.src = ANY($1::text[]) AND e.dst = ANY($1::text[])
              AND ${validAt("e", "$2")} AND ${typed("e", "$3")} ORDER BY e.valid_from, e.id`,
-          [ids, asOf, typeParam],
+          [ids, asOf, typeParam, tenant],
         );
         return { nodes, edges: edges.map(toEdge) };
       }),
@@ -217,14 +248,15 @@ export const makeSqlGraphStore: Effect.Effect<
              UNION ALL
              SELECT n.next, w.depth + 1, w.nodes || n.next, w.edges || n.eid FROM walk w
              CROSS JOIN LATERAL (
-               SELECT e.dst AS next, e.id AS eid FROM arbor_edges e WHERE e.src = w.node AND ${validAt("e", "$4")}
+               SELECT e.dst AS next, e.id AS eid FROM arbor_edges e
+                WHERE e.tenant = $6 AND e.src = w.node AND ${validAt("e", "$4")}
                UNION ALL
-               SELECT e.src, e.id FROM arbor_edges e WHERE e.dst = w.node AND ${validAt("e", "$4")}
+               SELECT e.src, e.id FROM arbor_edges e WHERE e.tenant = $6 AND e.dst = w.node AND ${validAt("e", "$4")}
              ) n
              WHERE w.depth < $3 AND w.node <> $2 AND NOT (n.next = ANY(w.nodes))
            )
            SELECT nodes, edges::text[] AS edges FROM walk WHERE node = $2 ORDER BY depth, nodes LIMIT $5`,
-          [from, to, maxDepth, asOf, limit],
+          [from, to, maxDepth, asOf, limit, tenant],
         );
         const edges = new Map(
           (yield* edgesByIds([...new Set(rows.flatMap((r) => r.edges))])).map((e) => [e.id, e]),
@@ -238,11 +270,12 @@ export const makeSqlGraphStore: Effect.Effect<
           : direction === "in"
             ? "e.dst = ANY($1::text[])"
             : "(e.src = ANY($1::text[]) OR e.dst = ANY($1::text[]))";
-      const when = asOf === undefined ? "" : `AND ${validAt("e", "$3")}`;
+      const when = asOf === undefined ? "" : `AND ${validAt("e", "$4")}`;
       return Effect.map(
         sql.query<EdgeRow>(
-          `SELECT ${EDGE} FROM arbor_edges e WHERE ${side} AND ${typed("e", "$2")} ${when} ORDER BY e.valid_from, e.id`,
-          [ids, types && types.length > 0 ? types : null, ...(asOf === undefined ? [] : [asOf])],
+          `SELECT ${EDGE} FROM arbor_edges e WHERE e.tenant = $3 AND ${side} AND ${typed("e", "$2")} ${when}
+            ORDER BY e.valid_from, e.id`,
+          [ids, types && types.length > 0 ? types : null, tenant, ...(asOf === undefined ? [] : [asOf])],
         ),
         (rows) => rows.map(toEdge),
       );
@@ -255,15 +288,15 @@ export const makeSqlGraphStore: Effect.Effect<
              UNION
              SELECT n.next FROM reach r
              CROSS JOIN LATERAL (
-               SELECT e.dst AS next FROM arbor_edges e WHERE e.src = r.node AND e.type = ANY($2::text[])
+               SELECT e.dst AS next FROM arbor_edges e WHERE e.tenant = $3 AND e.src = r.node AND e.type = ANY($2::text[])
                UNION ALL
-               SELECT e.src FROM arbor_edges e WHERE e.dst = r.node AND e.type = ANY($2::text[])
+               SELECT e.src FROM arbor_edges e WHERE e.tenant = $3 AND e.dst = r.node AND e.type = ANY($2::text[])
              ) n
            )
            SELECT ${EDGE} FROM arbor_edges e
-            WHERE e.type = ANY($2::text[]) AND e.src IN (SELECT node FROM reach)
+            WHERE e.tenant = $3 AND e.type = ANY($2::text[]) AND e.src IN (SELECT node FROM reach)
             ORDER BY e.valid_from, e.id`,
-          [id, types],
+          [id, types, tenant],
         ),
         (rows) => rows.map(toEdge),
       ),
@@ -274,20 +307,20 @@ export const makeSqlGraphStore: Effect.Effect<
           const closed = multi
             ? []
             : yield* sql.query(
-                `UPDATE arbor_facts SET valid_to = $4 WHERE entity = $1 AND attribute = $2 AND valid_to IS NULL
-                   AND value <> $3::jsonb RETURNING id`,
-                [entity, attribute, json, time],
+                `UPDATE arbor_facts SET valid_to = $4 WHERE tenant = $5 AND entity = $1 AND attribute = $2
+                   AND valid_to IS NULL AND value <> $3::jsonb RETURNING id`,
+                [entity, attribute, json, time, tenant],
               );
           const kept = yield* sql.query(
-            `UPDATE arbor_facts SET expires_at = $5 WHERE entity = $1 AND attribute = $2 AND valid_to IS NULL
-               AND value = $3::jsonb AND (expires_at IS NULL OR expires_at > $4) RETURNING id`,
-            [entity, attribute, json, time, expiresAt],
+            `UPDATE arbor_facts SET expires_at = $5 WHERE tenant = $6 AND entity = $1 AND attribute = $2
+               AND valid_to IS NULL AND value = $3::jsonb AND (expires_at IS NULL OR expires_at > $4) RETURNING id`,
+            [entity, attribute, json, time, expiresAt, tenant],
           );
           if (kept.length === 0) {
             yield* sql.query(
-              `INSERT INTO arbor_facts (entity, attribute, value, valid_from, expires_at)
-               VALUES ($1, $2, $3::jsonb, $4, $5)`,
-              [entity, attribute, json, time, expiresAt],
+              `INSERT INTO arbor_facts (tenant, entity, attribute, value, valid_from, expires_at)
+               VALUES ($6, $1, $2, $3::jsonb, $4, $5)`,
+              [entity, attribute, json, time, expiresAt, tenant],
             );
           }
           return { superseded: closed.length, written: kept.length === 0 };
@@ -297,25 +330,25 @@ export const makeSqlGraphStore: Effect.Effect<
       Effect.map(
         sql.query<FactRow>(
           `SELECT entity, attribute, value, valid_from, valid_to, expires_at FROM arbor_facts f
-            WHERE entity = $1 AND ($2::text IS NULL OR attribute = $2)
-              ${history ? "" : `AND ${validAt("f", "$3")} AND (f.expires_at IS NULL OR f.expires_at > $3)`}
+            WHERE tenant = $3 AND entity = $1 AND ($2::text IS NULL OR attribute = $2)
+              ${history ? "" : `AND ${validAt("f", "$4")} AND (f.expires_at IS NULL OR f.expires_at > $4)`}
             ORDER BY attribute, valid_from, id`,
-          history ? [entity, attribute ?? null] : [entity, attribute ?? null, asOf],
+          history ? [entity, attribute ?? null, tenant] : [entity, attribute ?? null, tenant, asOf],
         ),
         (rows) => rows.map(toFact),
       ),
     forget: ({ entity, attribute, time }) =>
       Effect.map(
         sql.query(
-          `UPDATE arbor_facts SET valid_to = $3 WHERE entity = $1 AND ($2::text IS NULL OR attribute = $2)
-             AND valid_to IS NULL RETURNING id`,
-          [entity, attribute ?? null, time],
+          `UPDATE arbor_facts SET valid_to = $3 WHERE tenant = $4 AND entity = $1
+             AND ($2::text IS NULL OR attribute = $2) AND valid_to IS NULL RETURNING id`,
+          [entity, attribute ?? null, time, tenant],
         ),
         (rows) => rows.length,
       ),
   };
   return service;
-});
+};
 
 /** The SQL graph store over whichever `SqlClient` is provided (PGlite or `pg`). */
 export const layerSqlGraphStore: Layer.Layer<GraphStore, StoreError | KnowledgeConfigError, SqlClient> =

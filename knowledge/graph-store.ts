@@ -49,11 +49,21 @@ export interface GraphPath {
   readonly edges: ReadonlyArray<GraphEdge>;
 }
 
+/** The operator's partition: memory written without a tenant, and where earlier data lives. */
+export const DEFAULT_PARTITION = "";
+
 /** The deepest traversal any adapter accepts (Neo4j needs the bound as a literal). */
 export const MAX_DEPTH = 5;
 
-/** The graph port. */
+/**
+ * The graph port, confined to one tenant's partition: no read, walk or write of one partition
+ * sees or touches another's nodes, edges or facts (ids may repeat across partitions).
+ */
 export interface GraphStoreService {
+  /** The partition this service reads and writes (`DEFAULT_PARTITION` is the operator's). */
+  readonly tenant: string;
+  /** The same store confined to `tenant`'s partition. */
+  readonly partition: (tenant: string) => GraphStoreService;
   /** Creates nodes or replaces their type, name and properties. */
   readonly upsertNodes: (nodes: ReadonlyArray<GraphNode>, time: number) => Effect.Effect<void, StoreError>;
   readonly getNodes: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<GraphNode>, StoreError>;

@@ -30,6 +30,7 @@ export {
   StoreError,
 } from "./errors.ts";
 export {
+  DEFAULT_PARTITION,
   type Fact,
   type GraphEdge,
   type GraphNode,
@@ -63,6 +64,7 @@ export {
   memoryMethods,
 } from "./methods.ts";
 export { migrate, migrations } from "./migrations.ts";
+export { OPERATOR_TENANTS, partitionFor } from "./partition.ts";
 export {
   type BuiltContext,
   buildContext,

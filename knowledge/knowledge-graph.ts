@@ -8,15 +8,23 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import type { EventBus } from "../runtime/events.ts";
 import type { ChunkOptions } from "./chunker.ts";
-import { Embedder } from "./embedder.ts";
+import { Embedder, type EmbedderService } from "./embedder.ts";
 import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
-import { type GraphEdge, type GraphNode, type GraphPath, GraphStore, MAX_DEPTH } from "./graph-store.ts";
+import {
+  DEFAULT_PARTITION,
+  type GraphEdge,
+  type GraphNode,
+  type GraphPath,
+  GraphStore,
+  type GraphStoreService,
+  MAX_DEPTH,
+} from "./graph-store.ts";
 import { makeFactOps } from "./internal/facts.ts";
 import { lineageOf } from "./internal/lineage-query.ts";
 import { findMentions } from "./internal/mentions.ts";
 import { ingestDocuments } from "./rag/ingest.ts";
 import { searchChunks } from "./rag/retrieve.ts";
-import { VectorStore } from "./vector-store.ts";
+import { VectorStore, type VectorStoreService } from "./vector-store.ts";
 import type {
   IngestManyParams,
   IngestManyResult,
@@ -57,8 +65,15 @@ export interface EpisodeInput {
   readonly properties?: Readonly<Record<string, unknown>>;
 }
 
-/** The memory service. */
+/**
+ * The memory service, confined to one tenant's partition (facts, entities, relations, episodes,
+ * lineage, documents and chunks of other partitions are invisible to it and untouched by it).
+ */
 export interface KnowledgeGraphService {
+  /** The partition this service reads and writes (`DEFAULT_PARTITION` is the operator's). */
+  readonly tenant: string;
+  /** The same memory confined to `tenant`'s partition (its own working memory included). */
+  readonly partition: (tenant: string) => KnowledgeGraphService;
   readonly remember: (params: RememberParams) => Effect.Effect<RememberResult, MemoryError>;
   readonly recall: (params: RecallParams) => Effect.Effect<RecallResult, MemoryError>;
   /** Closes the current facts of an entity (one attribute or all), in both tiers. */
@@ -128,139 +143,166 @@ export const makeKnowledgeGraph = (
         detail: `embedder ${embedder.name} makes ${embedder.dimension}-dimensional vectors but the vector store holds ${vectors.dimension}`,
       });
     }
-    const multi = new Set(options.multiValued ?? []);
-    const single = new Set(options.singleValuedRelations ?? ["spawned_by", "supervised_by"]);
-    const working = makeWorkingMemory(options.workingMemory ?? {});
-    const maxWorkingTtl = options.workingMemory?.maxTtlMs ?? 15 * 60_000;
-    const written = (kind: "fact" | "relation" | "entity" | "episode" | "document", key: string) =>
-      options.events
-        ? options.events.publish({ type: "memory.written", tree: "", address: "/", id: "memory", kind, key })
-        : Effect.void;
-
-    const requireNode = (id: string) =>
-      Effect.flatMap(graph.getNodes([id]), (nodes) =>
-        nodes[0] ? Effect.succeed(nodes[0]) : Effect.fail(unknownEntity(id)),
+    const partitions = new Map<string, KnowledgeGraphService>();
+    const partition = (tenant: string): KnowledgeGraphService => {
+      const known = partitions.get(tenant);
+      if (known) return known;
+      const made = makePartition(
+        options,
+        graph.partition(tenant),
+        vectors.partition(tenant),
+        embedder,
+        partition,
       );
-    /** Creates a plain entity for an id nobody declared yet (remember/relate may name new things). */
-    const ensureNodes = (ids: ReadonlyArray<string>, now: number) =>
+      partitions.set(tenant, made);
+      return made;
+    };
+    return partition(DEFAULT_PARTITION);
+  });
+
+/** The memory service of one partition, over stores confined to it. */
+const makePartition = (
+  options: KnowledgeGraphOptions,
+  graph: GraphStoreService,
+  vectors: VectorStoreService,
+  embedder: EmbedderService,
+  partition: (tenant: string) => KnowledgeGraphService,
+): KnowledgeGraphService => {
+  const multi = new Set(options.multiValued ?? []);
+  const single = new Set(options.singleValuedRelations ?? ["spawned_by", "supervised_by"]);
+  const working = makeWorkingMemory(options.workingMemory ?? {});
+  const maxWorkingTtl = options.workingMemory?.maxTtlMs ?? 15 * 60_000;
+  const written = (kind: "fact" | "relation" | "entity" | "episode" | "document", key: string) =>
+    options.events
+      ? options.events.publish({ type: "memory.written", tree: "", address: "/", id: "memory", kind, key })
+      : Effect.void;
+
+  const requireNode = (id: string) =>
+    Effect.flatMap(graph.getNodes([id]), (nodes) =>
+      nodes[0] ? Effect.succeed(nodes[0]) : Effect.fail(unknownEntity(id)),
+    );
+  /** Creates a plain entity for an id nobody declared yet (remember/relate may name new things). */
+  const ensureNodes = (ids: ReadonlyArray<string>, now: number) =>
+    Effect.gen(function* () {
+      const known = new Set((yield* graph.getNodes(ids)).map((n) => n.id));
+      const missing = [...new Set(ids)].filter((id) => !known.has(id));
+      yield* graph.upsertNodes(
+        missing.map((id) => ({ id, type: "entity", name: id, properties: {} })),
+        now,
+      );
+    });
+
+  const ingestMany = (documents: ReadonlyArray<IngestParams>) =>
+    Effect.tap(
+      ingestDocuments({ graph, vectors, embedder, chunking: options.chunking ?? {} }, documents),
+      (results) =>
+        Effect.forEach(results, (r) => (r.changed ? written("document", r.documentId) : Effect.void), {
+          discard: true,
+        }),
+    );
+
+  const service: KnowledgeGraphService = {
+    tenant: graph.tenant,
+    partition,
+    ...makeFactOps({ graph, working, multi, maxWorkingTtl, written, requireNode, ensureNodes }),
+    relate: ({ from, to, type, properties }) =>
       Effect.gen(function* () {
-        const known = new Set((yield* graph.getNodes(ids)).map((n) => n.id));
-        const missing = [...new Set(ids)].filter((id) => !known.has(id));
+        const now = yield* Clock.currentTimeMillis;
+        yield* ensureNodes([from, to], now);
+        const { edge, closed } = yield* graph.relate({
+          from,
+          to,
+          type,
+          properties: properties ?? {},
+          time: now,
+          cardinality: single.has(type) ? "one" : "many",
+        });
+        yield* written("relation", `${from}-${type}->${to}`);
+        return { edge: wireEdge(edge), closed };
+      }),
+    neighbors: ({ id, depth, types, asOf }) =>
+      Effect.gen(function* () {
+        yield* requireNode(id);
+        const now = yield* Clock.currentTimeMillis;
+        const sub = yield* graph.neighbors({
+          id,
+          depth: depth ?? 1,
+          ...(types ? { types } : {}),
+          asOf: asOf ?? now,
+        });
+        return { nodes: sub.nodes, edges: sub.edges.map(wireEdge) };
+      }),
+    paths: ({ from, to, maxDepth, asOf }) =>
+      Effect.gen(function* () {
+        yield* requireNode(from);
+        yield* requireNode(to);
+        const now = yield* Clock.currentTimeMillis;
+        const depth = Math.min(MAX_DEPTH, Math.max(1, Math.floor(maxDepth ?? 4)));
+        return { paths: yield* graph.paths({ from, to, maxDepth: depth, limit: 5, asOf: asOf ?? now }) };
+      }),
+    entity: requireNode,
+    upsertEntity: ({ id, type, name, properties }) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis;
+        const node = { id, type, name: name ?? id, properties: properties ?? {} };
+        yield* graph.upsertNodes([node], now);
+        yield* written("entity", id);
+        return node;
+      }),
+    recordEpisode: (episode) =>
+      Effect.gen(function* () {
+        const agentId = agentNodeId(episode.agent.address);
+        yield* ensureNodes([agentId], episode.time);
         yield* graph.upsertNodes(
-          missing.map((id) => ({ id, type: "entity", name: id, properties: {} })),
-          now,
-        );
-      });
-
-    const ingestMany = (documents: ReadonlyArray<IngestParams>) =>
-      Effect.tap(
-        ingestDocuments({ graph, vectors, embedder, chunking: options.chunking ?? {} }, documents),
-        (results) =>
-          Effect.forEach(results, (r) => (r.changed ? written("document", r.documentId) : Effect.void), {
-            discard: true,
-          }),
-      );
-
-    const service: KnowledgeGraphService = {
-      ...makeFactOps({ graph, working, multi, maxWorkingTtl, written, requireNode, ensureNodes }),
-      relate: ({ from, to, type, properties }) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis;
-          yield* ensureNodes([from, to], now);
-          const { edge, closed } = yield* graph.relate({
-            from,
-            to,
-            type,
-            properties: properties ?? {},
-            time: now,
-            cardinality: single.has(type) ? "one" : "many",
-          });
-          yield* written("relation", `${from}-${type}->${to}`);
-          return { edge: wireEdge(edge), closed };
-        }),
-      neighbors: ({ id, depth, types, asOf }) =>
-        Effect.gen(function* () {
-          yield* requireNode(id);
-          const now = yield* Clock.currentTimeMillis;
-          const sub = yield* graph.neighbors({
-            id,
-            depth: depth ?? 1,
-            ...(types ? { types } : {}),
-            asOf: asOf ?? now,
-          });
-          return { nodes: sub.nodes, edges: sub.edges.map(wireEdge) };
-        }),
-      paths: ({ from, to, maxDepth, asOf }) =>
-        Effect.gen(function* () {
-          yield* requireNode(from);
-          yield* requireNode(to);
-          const now = yield* Clock.currentTimeMillis;
-          const depth = Math.min(MAX_DEPTH, Math.max(1, Math.floor(maxDepth ?? 4)));
-          return { paths: yield* graph.paths({ from, to, maxDepth: depth, limit: 5, asOf: asOf ?? now }) };
-        }),
-      entity: requireNode,
-      upsertEntity: ({ id, type, name, properties }) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis;
-          const node = { id, type, name: name ?? id, properties: properties ?? {} };
-          yield* graph.upsertNodes([node], now);
-          yield* written("entity", id);
-          return node;
-        }),
-      recordEpisode: (episode) =>
-        Effect.gen(function* () {
-          const agentId = agentNodeId(episode.agent.address);
-          yield* ensureNodes([agentId], episode.time);
-          yield* graph.upsertNodes(
-            [
-              {
-                id: episode.id,
-                type: "episode",
-                name: episode.kind,
-                properties: {
-                  kind: episode.kind,
-                  text: episode.text.slice(0, 4000),
-                  tree: episode.agent.tree,
-                  address: episode.agent.address,
-                  agentId: episode.agent.id,
-                  time: episode.time,
-                  ...episode.properties,
-                },
+          [
+            {
+              id: episode.id,
+              type: "episode",
+              name: episode.kind,
+              properties: {
+                kind: episode.kind,
+                text: episode.text.slice(0, 4000),
+                tree: episode.agent.tree,
+                address: episode.agent.address,
+                agentId: episode.agent.id,
+                time: episode.time,
+                ...episode.properties,
               },
-            ],
-            episode.time,
-          );
+            },
+          ],
+          episode.time,
+        );
+        yield* graph.relate({
+          from: episode.id,
+          to: agentId,
+          type: "produced_by",
+          properties: {},
+          time: episode.time,
+          cardinality: "one",
+        });
+        const [mentioned] = yield* findMentions(graph, [episode.text]);
+        for (const entity of mentioned ?? []) {
           yield* graph.relate({
             from: episode.id,
-            to: agentId,
-            type: "produced_by",
+            to: entity.id,
+            type: "mentions",
             properties: {},
             time: episode.time,
-            cardinality: "one",
+            cardinality: "many",
           });
-          const [mentioned] = yield* findMentions(graph, [episode.text]);
-          for (const entity of mentioned ?? []) {
-            yield* graph.relate({
-              from: episode.id,
-              to: entity.id,
-              type: "mentions",
-              properties: {},
-              time: episode.time,
-              cardinality: "many",
-            });
-          }
-          yield* written("episode", episode.id);
-        }),
-      ingest: (params) => Effect.map(ingestMany([params]), (results) => results[0]!),
-      ingestMany: ({ documents }) => Effect.map(ingestMany(documents), (results) => ({ results })),
-      search: (params) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          searchChunks({ graph, vectors, embedder }, params, now),
-        ),
-      lineage: ({ agent }) => lineageOf(graph, requireNode, agent),
-    };
-    return service;
-  });
+        }
+        yield* written("episode", episode.id);
+      }),
+    ingest: (params) => Effect.map(ingestMany([params]), (results) => results[0]!),
+    ingestMany: ({ documents }) => Effect.map(ingestMany(documents), (results) => ({ results })),
+    search: (params) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        searchChunks({ graph, vectors, embedder }, params, now),
+      ),
+    lineage: ({ agent }) => lineageOf(graph, requireNode, agent),
+  };
+  return service;
+};
 
 /** The memory service as a layer over the stores and embedder. */
 export const layerKnowledgeGraph = (

@@ -112,6 +112,46 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE INDEX arbor_usage_provider ON arbor_usage (provider, time);
     `,
   },
+  {
+    // Memory is partitioned per tenant: every row belongs to one partition ('' is the operator's),
+    // which is part of every key and index. Existing rows land in the operator's partition.
+    version: 4,
+    name: "tenant partitions of the graph",
+    sql: () => `
+      ALTER TABLE arbor_nodes ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE arbor_nodes DROP CONSTRAINT arbor_nodes_pkey;
+      ALTER TABLE arbor_nodes ADD PRIMARY KEY (tenant, id);
+      DROP INDEX arbor_nodes_type;
+      DROP INDEX arbor_nodes_name;
+      CREATE INDEX arbor_nodes_type ON arbor_nodes (tenant, type);
+      CREATE INDEX arbor_nodes_name ON arbor_nodes (tenant, lower(name));
+      ALTER TABLE arbor_edges ADD COLUMN tenant text NOT NULL DEFAULT '';
+      DROP INDEX arbor_edges_src;
+      DROP INDEX arbor_edges_dst;
+      CREATE INDEX arbor_edges_src ON arbor_edges (tenant, src, type);
+      CREATE INDEX arbor_edges_dst ON arbor_edges (tenant, dst, type);
+      ALTER TABLE arbor_facts ADD COLUMN tenant text NOT NULL DEFAULT '';
+      DROP INDEX arbor_facts_entity;
+      CREATE INDEX arbor_facts_entity ON arbor_facts (tenant, entity, attribute);
+    `,
+  },
+  {
+    // The HNSW index stays one index over every partition: a search filters by tenant with
+    // pgvector's iterative scan, which keeps walking the graph until k rows of the partition pass.
+    version: 5,
+    name: "tenant partitions of documents and chunks",
+    needsDimension: true,
+    sql: () => `
+      ALTER TABLE arbor_documents ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE arbor_documents DROP CONSTRAINT arbor_documents_pkey;
+      ALTER TABLE arbor_documents ADD PRIMARY KEY (tenant, id);
+      ALTER TABLE arbor_chunks ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE arbor_chunks DROP CONSTRAINT arbor_chunks_pkey;
+      ALTER TABLE arbor_chunks ADD PRIMARY KEY (tenant, id);
+      DROP INDEX arbor_chunks_document;
+      CREATE INDEX arbor_chunks_document ON arbor_chunks (tenant, document_id);
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -10,6 +10,7 @@ import { GraphStore, type GraphStoreService } from "./graph-store.ts";
 import { KnowledgeGraph, type KnowledgeGraphService } from "./knowledge-graph.ts";
 import { type LineageWriter, startLineage } from "./lineage.ts";
 import { decodeMemoryParams, type MemoryMethod, type MemoryMethodName, memoryMethods } from "./methods.ts";
+import { partitionFor } from "./partition.ts";
 
 /** The memory operations offered to agents as tools. */
 export const MEMORY_TOOL_NAMES = [
@@ -24,7 +25,10 @@ const jsonSchemaOf = (m: MemoryMethod<unknown, unknown>): Readonly<Record<string
   return rest;
 };
 
-/** One memory method as a tool. Results are the wire shapes; errors are their messages. */
+/**
+ * One memory method as a tool. Results are the wire shapes; errors are their messages. Each call
+ * reads and writes the calling agent's tenant's partition, never another's.
+ */
 export const memoryTool = (kg: KnowledgeGraphService, name: MemoryMethodName): ToolDefinition => {
   const m = memoryMethods[name] as MemoryMethod<unknown, unknown>;
   const validate = (args: unknown) => Effect.mapError(decodeMemoryParams(m, args), (e) => e.detail);
@@ -33,8 +37,10 @@ export const memoryTool = (kg: KnowledgeGraphService, name: MemoryMethodName): T
     description: m.description,
     inputSchema: jsonSchemaOf(m),
     validate,
-    run: (args) =>
-      Effect.flatMap(validate(args), (decoded) => Effect.mapError(m.run(kg, decoded), (e) => e.message)),
+    run: (args, ctx) =>
+      Effect.flatMap(validate(args), (decoded) =>
+        Effect.mapError(m.run(kg.partition(partitionFor(ctx.agent.tenant)), decoded), (e) => e.message),
+      ),
     timeoutMs: 30_000,
   };
 };

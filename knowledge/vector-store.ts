@@ -8,6 +8,7 @@
  */
 import { Clock, Context, Effect, Layer } from "effect";
 import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { DEFAULT_PARTITION } from "./graph-store.ts";
 import { chunkIndex, type HnswOptions } from "./hnsw.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
 import { migrate } from "./migrations.ts";
@@ -46,6 +47,10 @@ export interface ChunkHit {
 /** The vector port. */
 export interface VectorStoreService {
   readonly dimension: number;
+  /** The partition this service reads and writes (`DEFAULT_PARTITION` is the operator's). */
+  readonly tenant: string;
+  /** The same store confined to `tenant`'s partition: documents and chunks of others are invisible. */
+  readonly partition: (tenant: string) => VectorStoreService;
   /** Inserts or replaces chunks by id, in batches with parameters (binary COPY on PGlite). */
   readonly upsert: (
     chunks: ReadonlyArray<ChunkRecord>,
@@ -125,21 +130,27 @@ const toHit = (r: HitRow): ChunkHit => ({
 /** Words of a keyword query, reduced to letters and digits so the tsquery cannot be malformed. */
 const queryWords = (text: string): ReadonlyArray<string> => text.match(/[\p{L}\p{N}]+/gu) ?? [];
 
-const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 6 parameters a row)
+const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 7 parameters a row)
 
-const insertRows = (sql: SqlClientService, chunks: ReadonlyArray<ChunkRecord>, dimension: number) =>
+const insertRows = (
+  sql: SqlClientService,
+  tenant: string,
+  chunks: ReadonlyArray<ChunkRecord>,
+  dimension: number,
+) =>
   Effect.gen(function* () {
-    const conflict = `ON CONFLICT (id) DO UPDATE SET document_id = EXCLUDED.document_id, ord = EXCLUDED.ord,
+    const conflict = `ON CONFLICT (tenant, id) DO UPDATE SET document_id = EXCLUDED.document_id, ord = EXCLUDED.ord,
       text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding`;
-    const columns = "id, document_id, ord, text, metadata, embedding";
+    const columns = "tenant, id, document_id, ord, text, metadata, embedding";
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
-      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage (id text, document_id text,
+      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage (tenant text, id text, document_id text,
         ord integer, text text, metadata jsonb, embedding vector(${dimension}))`);
       for (let i = 0; i < chunks.length; i += 5000) {
         const batch = chunks.slice(i, i + 5000);
         const blob = encodeCopyBinary(
           batch.map((c) => [
+            { kind: "text", value: tenant } as const,
             { kind: "text", value: c.id } as const,
             { kind: "text", value: c.documentId } as const,
             { kind: "int4", value: c.ord } as const,
@@ -153,8 +164,8 @@ const insertRows = (sql: SqlClientService, chunks: ReadonlyArray<ChunkRecord>, d
         const ids = batch.map((c) => c.id);
         const fresh =
           ((yield* sql.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM arbor_chunks WHERE id = ANY($1::text[])",
-            [ids],
+            "SELECT count(*)::int AS n FROM arbor_chunks WHERE tenant = $2 AND id = ANY($1::text[])",
+            [ids, tenant],
           ))[0]?.n ?? 0) === 0;
         if (fresh) {
           yield* copyFrom(`COPY arbor_chunks (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
@@ -174,8 +185,16 @@ const insertRows = (sql: SqlClientService, chunks: ReadonlyArray<ChunkRecord>, d
       const params: unknown[] = [];
       const values = batch.map((c) => {
         const n = params.length;
-        params.push(c.id, c.documentId, c.ord, c.text, JSON.stringify(c.metadata), vectorText(c.embedding));
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}::jsonb, $${n + 6}::vector)`;
+        params.push(
+          tenant,
+          c.id,
+          c.documentId,
+          c.ord,
+          c.text,
+          JSON.stringify(c.metadata),
+          vectorText(c.embedding),
+        );
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_chunks (${columns}) VALUES ${values.join(", ")} ${conflict}`,
@@ -211,151 +230,187 @@ export const makeSqlVectorStore = (
             }),
           );
 
-    const count = () =>
+    /** Rows in every partition: the index is one, so its rebuild is decided on the whole table. */
+    const countAll = () =>
       Effect.map(
         sql.query<{ n: number }>("SELECT count(*)::int AS n FROM arbor_chunks"),
         (r) => r[0]?.n ?? 0,
       );
-
-    const write = (given: ReadonlyArray<ChunkRecord>) =>
-      Effect.gen(function* () {
-        const bad = given.find((c) => c.embedding.length !== dimension || !allFinite(c.embedding));
-        if (bad) yield* checkVector(bad.embedding, `embedding of chunk ${bad.id}`);
-        const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
-        if (chunks.length === 0) return;
-        const existing = chunks.length >= bulkThreshold ? yield* count() : Number.POSITIVE_INFINITY;
-        const rebuild = existing <= 2 * chunks.length;
-        if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
-        yield* insertRows(sql, chunks, dimension);
-        if (rebuild) yield* index.build;
-      });
-
-    const filterClause = (filter: MetadataFilter | undefined, params: unknown[]) => {
-      if (!filter || Object.keys(filter).length === 0) return "";
-      params.push(JSON.stringify(filter));
-      return `WHERE metadata @> $${params.length}::jsonb`;
+    const partitions = new Map<string, VectorStoreService>();
+    const partition = (tenant: string): VectorStoreService => {
+      const known = partitions.get(tenant);
+      if (known) return known;
+      const made = scoped(tenant);
+      partitions.set(tenant, made);
+      return made;
     };
 
-    const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
-      Effect.gen(function* () {
-        yield* checkVector(vector, "query vector");
-        const params: unknown[] = [vectorText(vector), Math.max(1, Math.floor(k))];
-        const where = filterClause(filter, params);
-        // The inner query walks the index; the outer one restores exact order (iterative scans,
-        // which keep filtered and large-k searches from coming back short, may return slightly out
-        // of order).
-        const select = sql.query<HitRow>(
-          `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
+    /** One tenant's partition: every statement names `tenant`. */
+    const scoped = (tenant: string): VectorStoreService => {
+      const count = () =>
+        Effect.map(
+          sql.query<{ n: number }>("SELECT count(*)::int AS n FROM arbor_chunks WHERE tenant = $1", [tenant]),
+          (r) => r[0]?.n ?? 0,
+        );
+
+      const write = (given: ReadonlyArray<ChunkRecord>) =>
+        Effect.gen(function* () {
+          const bad = given.find((c) => c.embedding.length !== dimension || !allFinite(c.embedding));
+          if (bad) yield* checkVector(bad.embedding, `embedding of chunk ${bad.id}`);
+          const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
+          if (chunks.length === 0) return;
+          const existing = chunks.length >= bulkThreshold ? yield* countAll() : Number.POSITIVE_INFINITY;
+          const rebuild = existing <= 2 * chunks.length;
+          if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
+          yield* insertRows(sql, tenant, chunks, dimension);
+          if (rebuild) yield* index.build;
+        });
+
+      /** The partition (always) and the metadata filter (when given), as a WHERE clause. */
+      const filterClause = (filter: MetadataFilter | undefined, params: unknown[]) => {
+        params.push(tenant);
+        const own = `WHERE tenant = $${params.length}`;
+        if (!filter || Object.keys(filter).length === 0) return own;
+        params.push(JSON.stringify(filter));
+        return `${own} AND metadata @> $${params.length}::jsonb`;
+      };
+
+      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
+        Effect.gen(function* () {
+          yield* checkVector(vector, "query vector");
+          const params: unknown[] = [vectorText(vector), Math.max(1, Math.floor(k))];
+          const where = filterClause(filter, params);
+          // The inner query walks the index; the outer one restores exact order (iterative scans,
+          // which keep filtered and large-k searches from coming back short, may return slightly out
+          // of order).
+          const select = sql.query<HitRow>(
+            `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
              SELECT id, document_id, text, metadata, embedding <=> $1::vector AS distance
                FROM arbor_chunks ${where} ORDER BY embedding <=> $1::vector LIMIT $2) hits
            ORDER BY distance, id`,
-          params,
-        );
-        // PGlite has one session, tuned once at start; a pool's sessions are tuned per transaction.
-        const rows =
-          sql.dialect === "pglite"
-            ? yield* select
-            : yield* sql.transaction(Effect.zipRight(sql.exec(index.searchSettings("LOCAL")), select));
-        return rows.map(toHit);
-      });
-
-    const searchExact: VectorStoreService["searchExact"] = ({ vector, k }) =>
-      Effect.gen(function* () {
-        yield* checkVector(vector, "query vector");
-        return yield* sql.transaction(
-          Effect.gen(function* () {
-            yield* sql.exec("SET LOCAL enable_indexscan = off");
-            const rows = yield* sql.query<HitRow>(
-              `SELECT id, document_id, text, metadata, 1 - (embedding <=> $1::vector) AS score
-                 FROM arbor_chunks ORDER BY embedding <=> $1::vector, id LIMIT $2`,
-              [vectorText(vector), Math.max(1, Math.floor(k))],
-            );
-            return rows.map(toHit);
-          }),
-        );
-      });
-
-    const searchKeyword: VectorStoreService["searchKeyword"] = ({ text, k, filter }) =>
-      Effect.gen(function* () {
-        const words = queryWords(text);
-        if (words.length === 0) {
-          return yield* new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
-        }
-        const params: unknown[] = [words.join(" | "), Math.max(1, Math.floor(k))];
-        const where = filterClause(filter, params).replace("WHERE", "AND");
-        const rows = yield* sql.query<HitRow>(
-          `SELECT id, document_id, text, metadata, ts_rank_cd(tsv, q) AS score
-             FROM arbor_chunks, to_tsquery('english', $1) q
-            WHERE tsv @@ q ${where} ORDER BY score DESC, id LIMIT $2`,
-          params,
-        );
-        return rows.map(toHit);
-      });
-
-    const getDocuments: VectorStoreService["getDocuments"] = (ids) =>
-      ids.length === 0
-        ? Effect.succeed([])
-        : sql.query<DocumentRecord>(
-            "SELECT id, hash, metadata, chunks FROM arbor_documents WHERE id = ANY($1::text[])",
-            [ids],
+            params,
           );
+          // PGlite has one session, tuned once at start; a pool's sessions are tuned per transaction.
+          const rows =
+            sql.dialect === "pglite"
+              ? yield* select
+              : yield* sql.transaction(Effect.zipRight(sql.exec(index.searchSettings("LOCAL")), select));
+          return rows.map(toHit);
+        });
 
-    const replaceDocuments: VectorStoreService["replaceDocuments"] = (documents) =>
-      documents.length === 0
-        ? Effect.void
-        : sql.transaction(
+      const searchExact: VectorStoreService["searchExact"] = ({ vector, k }) =>
+        Effect.gen(function* () {
+          yield* checkVector(vector, "query vector");
+          return yield* sql.transaction(
             Effect.gen(function* () {
-              const now = yield* Clock.currentTimeMillis;
-              const ids = documents.map((d) => d.document.id);
-              yield* sql.query("DELETE FROM arbor_chunks WHERE document_id = ANY($1::text[])", [ids]);
-              yield* write(documents.flatMap((d) => d.chunks));
-              for (let i = 0; i < documents.length; i += INSERT_BATCH) {
-                const params: unknown[] = [];
-                const rows = documents.slice(i, i + INSERT_BATCH).map(({ document: d }) => {
-                  const n = params.length;
-                  params.push(d.id, d.hash, JSON.stringify(d.metadata), d.chunks, now);
-                  return `($${n + 1}, $${n + 2}, $${n + 3}::jsonb, $${n + 4}, $${n + 5})`;
-                });
-                yield* sql.query(
-                  `INSERT INTO arbor_documents (id, hash, metadata, chunks, updated_at) VALUES ${rows.join(", ")}
-                   ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at`,
-                  params,
-                );
-              }
+              yield* sql.exec("SET LOCAL enable_indexscan = off");
+              const rows = yield* sql.query<HitRow>(
+                `SELECT id, document_id, text, metadata, 1 - (embedding <=> $1::vector) AS score
+                 FROM arbor_chunks WHERE tenant = $3 ORDER BY embedding <=> $1::vector, id LIMIT $2`,
+                [vectorText(vector), Math.max(1, Math.floor(k)), tenant],
+              );
+              return rows.map(toHit);
             }),
           );
+        });
 
-    return {
-      dimension,
-      upsert: (chunks) => sql.transaction(write(chunks)),
-      getDocument: (id) => Effect.map(getDocuments([id]), (rows) => rows[0]),
-      getDocuments,
-      replaceDocument: (document, chunks) => replaceDocuments([{ document, chunks }]),
-      replaceDocuments,
-      deleteDocument: (id) =>
-        sql.transaction(
-          Effect.gen(function* () {
-            yield* sql.query("DELETE FROM arbor_chunks WHERE document_id = $1", [id]);
-            const gone = yield* sql.query("DELETE FROM arbor_documents WHERE id = $1 RETURNING id", [id]);
-            return gone.length > 0;
-          }),
-        ),
-      searchVector,
-      searchExact,
-      searchKeyword,
-      getChunks: (ids) =>
+      const searchKeyword: VectorStoreService["searchKeyword"] = ({ text, k, filter }) =>
+        Effect.gen(function* () {
+          const words = queryWords(text);
+          if (words.length === 0) {
+            return yield* new KnowledgeInputError({
+              reason: "empty_query",
+              detail: "the query has no words",
+            });
+          }
+          const params: unknown[] = [words.join(" | "), Math.max(1, Math.floor(k))];
+          const where = filterClause(filter, params).replace("WHERE", "AND");
+          const rows = yield* sql.query<HitRow>(
+            `SELECT id, document_id, text, metadata, ts_rank_cd(tsv, q) AS score
+             FROM arbor_chunks, to_tsquery('english', $1) q
+            WHERE tsv @@ q ${where} ORDER BY score DESC, id LIMIT $2`,
+            params,
+          );
+          return rows.map(toHit);
+        });
+
+      const getDocuments: VectorStoreService["getDocuments"] = (ids) =>
         ids.length === 0
           ? Effect.succeed([])
-          : Effect.map(
-              sql.query<HitRow>(
-                "SELECT id, document_id, text, metadata, 0 AS score FROM arbor_chunks WHERE id = ANY($1::text[])",
-                [ids],
+          : sql.query<DocumentRecord>(
+              "SELECT id, hash, metadata, chunks FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])",
+              [ids, tenant],
+            );
+
+      const replaceDocuments: VectorStoreService["replaceDocuments"] = (documents) =>
+        documents.length === 0
+          ? Effect.void
+          : sql.transaction(
+              Effect.gen(function* () {
+                const now = yield* Clock.currentTimeMillis;
+                const ids = documents.map((d) => d.document.id);
+                yield* sql.query(
+                  "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
+                  [ids, tenant],
+                );
+                yield* write(documents.flatMap((d) => d.chunks));
+                for (let i = 0; i < documents.length; i += INSERT_BATCH) {
+                  const params: unknown[] = [];
+                  const rows = documents.slice(i, i + INSERT_BATCH).map(({ document: d }) => {
+                    const n = params.length;
+                    params.push(tenant, d.id, d.hash, JSON.stringify(d.metadata), d.chunks, now);
+                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6})`;
+                  });
+                  yield* sql.query(
+                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at) VALUES ${rows.join(", ")}
+                   ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
+                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at`,
+                    params,
+                  );
+                }
+              }),
+            );
+
+      return {
+        dimension,
+        tenant,
+        partition,
+        upsert: (chunks) => sql.transaction(write(chunks)),
+        getDocument: (id) => Effect.map(getDocuments([id]), (rows) => rows[0]),
+        getDocuments,
+        replaceDocument: (document, chunks) => replaceDocuments([{ document, chunks }]),
+        replaceDocuments,
+        deleteDocument: (id) =>
+          sql.transaction(
+            Effect.gen(function* () {
+              yield* sql.query("DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = $1", [
+                id,
+                tenant,
+              ]);
+              const gone = yield* sql.query(
+                "DELETE FROM arbor_documents WHERE tenant = $2 AND id = $1 RETURNING id",
+                [id, tenant],
+              );
+              return gone.length > 0;
+            }),
+          ),
+        searchVector,
+        searchExact,
+        searchKeyword,
+        getChunks: (ids) =>
+          ids.length === 0
+            ? Effect.succeed([])
+            : Effect.map(
+                sql.query<HitRow>(
+                  "SELECT id, document_id, text, metadata, 0 AS score FROM arbor_chunks WHERE tenant = $2 AND id = ANY($1::text[])",
+                  [ids, tenant],
+                ),
+                (rows) => rows.map(toHit),
               ),
-              (rows) => rows.map(toHit),
-            ),
-      count,
+        count,
+      };
     };
+    return partition(DEFAULT_PARTITION);
   });
 
 /** The vector store over whichever `SqlClient` is provided (PGlite or `pg`). */

@@ -311,4 +311,72 @@ export const graphStoreContract = (
       [],
     );
   });
+
+  it("keeps tenants' partitions apart: no read, walk or write crosses one", async () => {
+    const id = (x: string) => `${p}part-${x}`;
+    const a = (g: GraphStoreService) => g.partition("tenant-a");
+    const b = (g: GraphStoreService) => g.partition("tenant-b");
+    const same = (x: string, name: string) => ({ id: id(x), type: "person", name, properties: { n: x } });
+    // The same ids in both partitions, with different contents.
+    await run((g) => a(g).upsertNodes([same("p", "Pat A"), same("q", "Quinn A"), same("r", "Ray A")], 1));
+    await run((g) => b(g).upsertNodes([same("p", "Pat B")], 1));
+    const rel = (g: GraphStoreService, from: string, to: string, type: string) =>
+      g.relate({ from: id(from), to: id(to), type, properties: {}, time: 1, cardinality: "one" });
+    await run((g) => rel(a(g), "p", "q", "knows"));
+    await run((g) => rel(a(g), "q", "r", "knows"));
+    await run((g) => rel(a(g), "r", "p", "spawned_by"));
+    await run((g) =>
+      a(g).setFact({
+        entity: id("p"),
+        attribute: "city",
+        value: "Oslo",
+        time: 1,
+        multi: false,
+        expiresAt: null,
+      }),
+    );
+
+    // Reads: B sees only its own node, by id, name and property; the default partition sees none.
+    expect((await run((g) => b(g).getNodes([id("p"), id("q")]))).map((n) => n.name)).toEqual(["Pat B"]);
+    expect(await run((g) => g.getNodes([id("p"), id("q")]))).toEqual([]);
+    expect(await run((g) => b(g).findByName(["quinn a", "pat a"]))).toEqual([]);
+    expect(await run((g) => b(g).findByProperty("person", "n", "q"))).toEqual([]);
+    expect((await run((g) => a(g).findByName(["pat a"]))).map((n) => n.name)).toEqual(["Pat A"]);
+    // Walks: B's node of the same id has no neighbours, paths or lineage family.
+    const walkB = await run((g) => b(g).neighbors({ id: id("p"), depth: 3, asOf: 2 }));
+    expect(walkB.nodes.map((n) => n.name)).toEqual(["Pat B"]);
+    expect(walkB.edges).toEqual([]);
+    expect((await run((g) => a(g).neighbors({ id: id("p"), depth: 2, asOf: 2 }))).nodes).toHaveLength(3);
+    expect(
+      await run((g) => b(g).paths({ from: id("p"), to: id("r"), maxDepth: 3, limit: 5, asOf: 2 })),
+    ).toEqual([]);
+    expect(await run((g) => b(g).edgesOf({ ids: [id("p"), id("q")], direction: "both" }))).toEqual([]);
+    expect(await run((g) => b(g).connected({ id: id("p"), types: ["spawned_by"] }))).toEqual([]);
+    expect(await run((g) => b(g).facts({ entity: id("p"), asOf: 2, history: true }))).toEqual([]);
+    // Writes: B's fact, relation, forget and delete leave A's untouched.
+    const written = await run((g) =>
+      b(g).setFact({
+        entity: id("p"),
+        attribute: "city",
+        value: "Rome",
+        time: 3,
+        multi: false,
+        expiresAt: null,
+      }),
+    );
+    expect(written.superseded).toBe(0);
+    await run((g) => b(g).upsertNodes([same("x", "Xan B")], 3));
+    expect((await run((g) => rel(b(g), "p", "x", "knows"))).closed).toBe(0);
+    expect(await run((g) => b(g).forget({ entity: id("p"), time: 4 }))).toBe(1);
+    await run((g) => b(g).deleteNodes([id("q"), id("r")]));
+    const factsA = await run((g) => a(g).facts({ entity: id("p"), asOf: 5, history: false }));
+    expect(factsA.map((f) => f.value)).toEqual(["Oslo"]);
+    const edgesA = await run((g) => a(g).edgesOf({ ids: [id("p")], direction: "out", asOf: 5 }));
+    expect(edgesA.map((e) => e.to)).toEqual([id("q")]);
+    expect(await run((g) => a(g).getNodes([id("q"), id("r")]))).toHaveLength(2);
+    const edgeA = edgesA[0]!;
+    await run((g) => b(g).updateEdge(edgeA.id, { note: "from B" }));
+    const after = await run((g) => a(g).edgesOf({ ids: [id("p")], direction: "out", asOf: 5 }));
+    expect(after[0]?.properties).toEqual({});
+  });
 };

@@ -12,6 +12,7 @@ import {
   layerSqlVectorStore,
   makeSqlVectorStore,
   VectorStore,
+  type VectorStoreService,
 } from "../../knowledge/vector-store.ts";
 import { runtimeOf, type SqlAdapter, sqlAdapters } from "./support.ts";
 
@@ -55,7 +56,7 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
         sql.query<{ version: number }>("SELECT version FROM arbor_schema_migrations ORDER BY version"),
       ),
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("refuses to open a database made for another embedding dimension", async () => {
@@ -223,5 +224,40 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     const approx = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: query, k: 5 })));
     const exact = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchExact({ vector: query, k: 5 })));
     expect(approx.map((h) => h.chunkId)).toEqual(exact.map((h) => h.chunkId));
+  });
+
+  it("keeps tenants' documents and chunks apart: no read, search or write crosses a partition", async () => {
+    const a = (s: VectorStoreService) => s.partition("tenant-a");
+    const b = (s: VectorStoreService) => s.partition("tenant-b");
+    const doc = { id: "doc-part", hash: "ha", metadata: {}, chunks: 2 };
+    const onA = [
+      chunk("part-1", "doc-part", "the secret launch codes of A", 2),
+      chunk("part-2", "doc-part", "A's plans", 3),
+    ];
+    await rt.run(Effect.flatMap(VectorStore, (s) => a(s).replaceDocument(doc, onA)));
+    const asB = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(b(s))));
+    const asA = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(a(s))));
+    expect(await asB((s) => s.getDocument("doc-part"))).toBeUndefined();
+    expect(await asB((s) => s.getChunks(["part-1", "part-2"]))).toEqual([]);
+    expect(await asB((s) => s.searchVector({ vector: unit(2), k: 5 }))).toEqual([]);
+    expect(await asB((s) => s.searchExact({ vector: unit(2), k: 5 }))).toEqual([]);
+    expect(await asB((s) => s.searchKeyword({ text: "secret launch codes", k: 5 }))).toEqual([]);
+    expect(await asB((s) => s.count())).toBe(0);
+    const inDefault = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchKeyword({ text: "secret launch codes", k: 5 })),
+    );
+    expect(inDefault).toEqual([]);
+    // B writes a document and chunks of the same ids, then deletes its document: A's stay whole.
+    await asB((s) =>
+      s.replaceDocument({ ...doc, hash: "hb", chunks: 1 }, [chunk("part-1", "doc-part", "B's own words", 2)]),
+    );
+    expect((await asB((s) => s.getChunks(["part-1"]))).map((c) => c.text)).toEqual(["B's own words"]);
+    expect(await asB((s) => s.deleteDocument("doc-part"))).toBe(true);
+    expect(await asA((s) => s.getDocument("doc-part"))).toMatchObject({ hash: "ha", chunks: 2 });
+    const hits = await asA((s) => s.searchVector({ vector: unit(2), k: 1 }));
+    expect(hits.map((h) => h.text)).toEqual(["the secret launch codes of A"]);
+    expect(await asA((s) => s.count())).toBe(2);
   });
 });
