@@ -12,9 +12,24 @@ export { makeScriptedProvider, scriptedPlugin } from "./plugins/providers/script
 export { defineTool } from "./plugins/tools/define.ts";
 export { mcpPlugin } from "./plugins/tools/mcp/plugin.ts";
 export { makeToolsPlugin, toolsPlugin } from "./plugins/tools/plugin.ts";
+export {
+  type ArgsOf,
+  type JsonSchemaObject,
+  type PromiseToolOptions,
+  type StandardSchema,
+  type ToolCallContext,
+  tool,
+} from "./plugins/tools/tool.ts";
 export { tripwiresPlugin } from "./plugins/tripwires/plugin.ts";
 export { ArborClient, ConnectionClosed, RpcError } from "./protocols/client/index.ts";
-export { type Arbor, type ArborOptions, createArbor } from "./protocols/embedded.ts";
+export {
+  type Arbor,
+  type ArborConfig,
+  type ArborOptions,
+  type ArborRunOptions,
+  type ArborSpawnOptions,
+  createArbor,
+} from "./protocols/embedded.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
 export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
@@ -24,6 +39,7 @@ export {
   layerAgentSystem,
   makeAgentSystem,
 } from "./runtime/agent-system.ts";
+export type { AnyPlugin, AsyncPluginHost, Cleanup } from "./runtime/async-plugin.ts";
 export { ConfigError, loadConfig } from "./runtime/config.ts";
 export * from "./runtime/errors.ts";
 export type { AgentKind, ArborEvent, ArborEventType, EventBus } from "./runtime/events.ts";

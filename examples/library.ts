@@ -1,6 +1,6 @@
 // Run with: npx tsx examples/library.ts
 // Defines a tree in code, runs it in process, sends it tasks and reads its events.
-import { createArbor } from "arbor";
+import { createArbor } from "arbor-agents";
 
 const arbor = await createArbor();
 arbor.onEvent((event) => {

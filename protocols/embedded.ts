@@ -5,27 +5,64 @@
  */
 import { Effect, Exit, Scope } from "effect";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
+import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
 import type { ArborEvent } from "../runtime/events.ts";
 import type { Plugin } from "../runtime/plugin.ts";
 import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
-import type { AgentNode, Reply, SpawnOptions, TreeHandle } from "../runtime/system.ts";
+import type { TreeSpec } from "../runtime/spec/schema.ts";
+import type { AgentNode, Reply, TreeHandle } from "../runtime/system.ts";
+import type { ToolDefinition } from "../runtime/tool.ts";
 import { defaultPlugins } from "./preset.ts";
 
-export interface ArborOptions {
-  /** Extra runtime-level plugins, loaded after the defaults (scripted provider, built-in handlers). */
-  readonly plugins?: ReadonlyArray<Plugin>;
-  /** Configuration, as in `arbor.config.json`. */
-  readonly config?: Readonly<Record<string, unknown>>;
+/** A config section (`providers`, `guardrails`, …): each plugin validates its own. */
+type Section = Readonly<Record<string, unknown>>;
+
+/** The sections of `arbor.config.json`; the one-section options of `createArbor` take the same shapes. */
+export interface ArborConfig {
+  readonly providers?: Section;
+  readonly profiles?: Section;
+  readonly budgets?: Section;
+  readonly cache?: Section;
+  readonly routing?: Section;
+  readonly guardrails?: Section;
+  readonly tripwires?: Section;
+  readonly tools?: Section;
+  readonly mcp?: Section;
+  readonly knowledge?: Section;
+  readonly server?: Section;
+}
+
+export interface ArborOptions extends ArborConfig {
+  /**
+   * Extra runtime-level plugins, Effect or async ones. A plugin named like a default one
+   * (`providers`, `guardrails`, `tools`, …) replaces it instead of being loaded twice.
+   */
+  readonly plugins?: ReadonlyArray<AnyPlugin>;
+  /** Your own tools (made with `tool()` or `defineTool()`), offered to agents whose spec allows them. */
+  readonly customTools?: ReadonlyArray<ToolDefinition>;
+  /** The whole configuration, as in `arbor.config.json`; the section options above override it. */
+  readonly config?: ArborConfig & Section;
+}
+
+export interface ArborSpawnOptions {
+  readonly tenant?: string;
+  /** Plugins loaded for this tree only; unloaded when it stops. */
+  readonly plugins?: ReadonlyArray<AnyPlugin>;
+}
+
+export interface ArborRunOptions extends ArborSpawnOptions {
+  readonly input?: string;
+  readonly timeoutMs?: number;
 }
 
 /** The Promise face of the runtime. Failures reject with the runtime's typed errors (`_tag`, `reason`, `fault`). */
 export interface Arbor {
-  readonly spawn: (spec: unknown, options?: SpawnOptions) => Promise<TreeHandle>;
+  readonly spawn: (spec: TreeSpec, options?: ArborSpawnOptions) => Promise<TreeHandle>;
   readonly ask: (to: string, input: string, options?: { readonly timeoutMs?: number }) => Promise<Reply>;
   readonly send: (to: string, message: string) => Promise<void>;
   readonly inspect: (treeId: string) => Promise<AgentNode>;
   readonly stop: (treeId: string, reason?: string) => Promise<void>;
-  readonly run: (spec: unknown, options?: RunOptions) => Promise<RunSummary>;
+  readonly run: (spec: TreeSpec, options?: ArborRunOptions) => Promise<RunSummary>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
   /** The Effect runtime underneath, for everything else. */
@@ -40,21 +77,70 @@ const promise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
     throw failure;
   });
 
+const sectionKeys = [
+  "providers",
+  "profiles",
+  "budgets",
+  "cache",
+  "routing",
+  "guardrails",
+  "tripwires",
+  "tools",
+  "mcp",
+  "knowledge",
+  "server",
+] as const;
+
+/** The configuration: `config`, with each section given on its own taking its place. */
+const configOf = (options: ArborOptions): Section => {
+  const config: Record<string, unknown> = { ...(options.config ?? {}) };
+  for (const key of sectionKeys) if (options[key] !== undefined) config[key] = options[key];
+  return config;
+};
+
+/** The plugin set: defaults, minus those a user plugin of the same name replaces, then the user's. */
+const pluginsOf = (options: ArborOptions, config: Section): ReadonlyArray<Plugin> => {
+  const own = (options.plugins ?? []).map(toPlugin);
+  const replaced = new Set(own.map((p) => p.name));
+  const custom = options.customTools ?? [];
+  const toolsPlugin: ReadonlyArray<Plugin> =
+    custom.length === 0
+      ? []
+      : [
+          {
+            name: "custom-tools",
+            version: "1.0.0",
+            setup: (host) => Effect.forEach(custom, (t) => host.registerTool(t), { discard: true }),
+          },
+        ];
+  return [...defaultPlugins(config).filter((p) => !replaced.has(p.name)), ...own, ...toolsPlugin];
+};
+
+const spawnOptionsOf = (options: ArborSpawnOptions = {}) => ({
+  ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+  ...(options.plugins ? { plugins: options.plugins.map(toPlugin) } : {}),
+});
+
 export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> => {
   const scope = Effect.runSync(Scope.make());
-  const config = options.config ?? {};
+  const config = configOf(options);
   const runtime = await promise(
-    makeAgentSystem({ plugins: [...defaultPlugins(config), ...(options.plugins ?? [])], config }).pipe(
-      Scope.extend(scope),
-    ),
+    makeAgentSystem({ plugins: pluginsOf(options, config), config }).pipe(Scope.extend(scope)),
   );
   return {
-    spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptions)),
+    spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
     ask: (to, input, askOptions) => promise(runtime.ask(to, input, askOptions)),
     send: (to, message) => promise(runtime.send(to, message)),
     inspect: (treeId) => promise(runtime.inspect(treeId)),
     stop: (treeId, reason) => promise(runtime.stopTree(treeId, reason)),
-    run: (spec, runOptions) => promise(runTree(runtime, spec, runOptions)),
+    run: (spec, runOptions = {}) => {
+      const run: RunOptions = {
+        ...spawnOptionsOf(runOptions),
+        ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
+        ...(runOptions.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
+      };
+      return promise(runTree(runtime, spec, run));
+    },
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
     close: () => promise(Scope.close(scope, Exit.void)),

@@ -1,22 +1,11 @@
 /**
- * The `arbor` command line: dispatches to one module per command.
+ * The `arbor` command line: `--help`, `--version` and `help <command>` answer without loading any
+ * command; each command's module is imported only when it runs (see registry.ts).
  */
-import { benchCommand } from "./bench.ts";
-import type { Command } from "./command.ts";
-import { inspectCommand } from "./inspect.ts";
-import { mcpCommand } from "./mcp.ts";
-import { providersCommand } from "./providers.ts";
-import { runCommand } from "./run.ts";
-import { serveCommand } from "./serve.ts";
-
-const commands: ReadonlyArray<Command> = [
-  serveCommand,
-  runCommand,
-  inspectCommand,
-  mcpCommand,
-  providersCommand,
-  benchCommand,
-];
+import { readFileSync } from "node:fs";
+import { closest } from "../../runtime/suggest.ts";
+import { ExitCode } from "./command.ts";
+import { type CommandEntry, commands } from "./registry.ts";
 
 const help = (): string =>
   [
@@ -26,23 +15,70 @@ const help = (): string =>
     "",
     ...commands.map((c) => `  ${c.name.padEnd(18)} ${c.summary}`),
     "",
-    "Run `arbor <command> --help` for a command's options.",
+    "  arbor help <command>   a command's options (also: arbor <command> --help)",
+    "  arbor --version        the installed version",
   ].join("\n");
+
+/** The package's version, read from the package.json next to the sources or to dist/. */
+export const version = (): string => {
+  for (const path of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === "arbor-agents" && pkg.version) return pkg.version;
+    } catch {
+      // not at this level: try the next
+    }
+  }
+  return "unknown";
+};
+
+const unknownCommand = (name: string): number => {
+  const match = closest(
+    name,
+    commands.map((c) => c.name),
+  );
+  process.stderr.write(
+    `arbor: unknown command "${name}"${match ? `; did you mean ${match}?` : ""}\nRun \`arbor --help\` for the commands.\n`,
+  );
+  return ExitCode.usage;
+};
+
+const find = (name: string): CommandEntry | undefined => commands.find((c) => c.name === name);
 
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(`${help()}\n`);
-    return name === undefined ? 2 : 0;
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`arbor ${version()}\n`);
+    return ExitCode.ok;
   }
-  const command = commands.find((c) => c.name === name || c.name.startsWith(`${name} `));
-  if (!command) {
-    process.stderr.write(`arbor: unknown command "${name}"\n\n${help()}\n`);
-    return 2;
+  if (name === undefined || name === "--help" || name === "-h") {
+    (name === undefined ? process.stderr : process.stdout).write(`${help()}\n`);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
+  if (name === "help") {
+    const topic = rest[0];
+    if (topic === undefined) {
+      process.stdout.write(`${help()}\n`);
+      return ExitCode.ok;
+    }
+    const entry = find(topic);
+    if (!entry) return unknownCommand(topic);
+    process.stdout.write(`${(await entry.load()).usage}\n`);
+    return ExitCode.ok;
+  }
+  if (name.startsWith("-")) {
+    process.stderr.write(`arbor: unknown flag ${name}; a command comes first (arbor --help)\n`);
+    return ExitCode.usage;
+  }
+  const entry = find(name);
+  if (!entry) return unknownCommand(name);
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(`${command.usage}\n`);
-    return 0;
+    return ExitCode.ok;
   }
   return command.run(rest);
 };

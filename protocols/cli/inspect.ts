@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { ArborClient } from "../client/client.ts";
 import { ConnectionClosed, RpcError } from "../client/errors.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { describeFlagError } from "./flags.ts";
 import { describeEvent, renderTree } from "./live-view.ts";
 
 const usage = `Usage: arbor inspect --connect <ws://host:port/rpc> [treeId] [options]
@@ -119,7 +120,7 @@ export const inspectCommand: Command = {
     try {
       parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
     } catch (error) {
-      return fail(`${(error as Error).message}\n\n${usage}`);
+      return fail(`${describeFlagError(error, options)}\n(arbor inspect --help lists the options)`);
     }
     const { values, positionals } = parsed;
     if (positionals.length > 1) return fail(`expected at most one tree id, got ${positionals.length}`);

@@ -11,6 +11,7 @@ import type { AgentKind } from "../../runtime/events.ts";
 import { mcpAgent, serveMcpStdio } from "../mcp/server.ts";
 import { defaultPlugins } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { describeFlagError } from "./flags.ts";
 
 const usage = `Usage: arbor mcp [options]
 
@@ -43,7 +44,7 @@ export const mcpCommand: Command = {
     try {
       ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
     } catch (error) {
-      return fail(`${(error as Error).message}\n\n${usage}`);
+      return fail(`${describeFlagError(error, options)}\n(arbor mcp --help lists the options)`);
     }
     const kind = values.kind ?? "child";
     if (kind !== "parent" && kind !== "child" && kind !== "micro")

@@ -7,6 +7,7 @@ import { Effect, Either } from "effect";
 import { formatProviderStatus, providersStatusFromConfig } from "../../plugins/providers/status.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { describeFlagError } from "./flags.ts";
 
 const usage = `Usage: arbor providers status [--json] [--config <file>]
 
@@ -28,7 +29,9 @@ export const providersCommand: Command = {
     try {
       ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
     } catch (error) {
-      process.stderr.write(`arbor providers: ${(error as Error).message}\n\n${usage}\n`);
+      process.stderr.write(
+        `arbor providers: ${describeFlagError(error, options)}\n(arbor providers --help lists the options)\n`,
+      );
       return ExitCode.usage;
     }
     const result = await Effect.runPromise(

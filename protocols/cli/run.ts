@@ -14,6 +14,7 @@ import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
+import { describeFlagError } from "./flags.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
 
 const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
@@ -57,7 +58,7 @@ export const runCommand: Command = {
     try {
       parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     } catch (error) {
-      return fail(`${(error as Error).message}\n\n${usage}`);
+      return fail(`${describeFlagError(error, options)}\n(arbor run --help lists the options)`);
     }
     const { values, positionals } = parsed;
     if (positionals.length !== 1)

@@ -18,6 +18,7 @@ import { toolMethods } from "../ws/extra/tools.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { describeFlagError } from "./flags.ts";
 
 const usage = `Usage: arbor serve [options]
 
@@ -91,7 +92,7 @@ export const serveCommand: Command = {
     try {
       ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
     } catch (error) {
-      return fail(`${(error as Error).message}\n\n${usage}`);
+      return fail(`${describeFlagError(error, options)}\n(arbor serve --help lists the options)`);
     }
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {

@@ -1,0 +1,112 @@
+/**
+ * `tool()`: a tool without Effect. `parameters` is a zod schema, any Standard Schema (its
+ * `~standard` interface validates; its JSON Schema, when it offers one, is what models see) or a
+ * plain JSON Schema object (validated by zod's JSON Schema reader). `execute` is an async function;
+ * its `signal` aborts when the call times out or the agent stops.
+ */
+import { Effect } from "effect";
+import { z } from "zod";
+import type { AgentInfo } from "../../runtime/agent-info.ts";
+import type { ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
+
+/** One problem a Standard Schema reports. */
+export interface StandardIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+type StandardResult<O> =
+  | { readonly value: O; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardIssue> };
+
+/** The Standard Schema interface (v1), as zod 4, Valibot, ArkType and others implement it. */
+export interface StandardSchema<O = unknown> {
+  readonly "~standard": {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<O> | Promise<StandardResult<O>>;
+    readonly types?: { readonly input: unknown; readonly output: O } | undefined;
+    readonly jsonSchema?:
+      | { readonly input: (options: { readonly target: "draft-2020-12" }) => Record<string, unknown> }
+      | undefined;
+  };
+}
+
+/** A JSON Schema object for the arguments (`{ type: "object", properties: …, required: … }`). */
+export interface JsonSchemaObject {
+  readonly type?: string;
+  readonly properties?: Readonly<Record<string, unknown>>;
+  readonly required?: ReadonlyArray<string>;
+  readonly [keyword: string]: unknown;
+}
+
+/** What `execute` gets besides the arguments. */
+export interface ToolCallContext {
+  readonly agent: AgentInfo;
+  readonly signal: AbortSignal;
+}
+
+/** The arguments a parameter description yields: the schema's output type, or a plain object. */
+export type ArgsOf<P> = P extends StandardSchema<infer O> ? O : Readonly<Record<string, unknown>>;
+
+export interface PromiseToolOptions<P extends StandardSchema | JsonSchemaObject> {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: P;
+  readonly execute: (args: ArgsOf<P>, context: ToolCallContext) => Promise<unknown>;
+  readonly timeoutMs?: number;
+  readonly permissions?: ToolPermissions;
+}
+
+const isStandard = (value: unknown): value is StandardSchema =>
+  typeof value === "object" && value !== null && "~standard" in value;
+
+const pathOf = (issue: StandardIssue): string =>
+  (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");
+
+const describeIssues = (issues: ReadonlyArray<StandardIssue>): string =>
+  issues.map((issue) => (pathOf(issue) ? `${pathOf(issue)}: ${issue.message}` : issue.message)).join("; ");
+
+const jsonSchemaOf = (schema: StandardSchema): Readonly<Record<string, unknown>> => {
+  const converter = schema["~standard"].jsonSchema;
+  if (!converter) return { type: "object", additionalProperties: true };
+  const { $schema: _marker, ...rest } = converter.input({ target: "draft-2020-12" });
+  return rest;
+};
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Defines a tool from a schema and an async function. */
+export const tool = <const P extends StandardSchema | JsonSchemaObject>(
+  options: PromiseToolOptions<P>,
+): ToolDefinition => {
+  const schema: StandardSchema = isStandard(options.parameters)
+    ? options.parameters
+    : (z.fromJSONSchema(options.parameters as Parameters<typeof z.fromJSONSchema>[0]) as StandardSchema);
+  const inputSchema = isStandard(options.parameters)
+    ? jsonSchemaOf(options.parameters)
+    : (options.parameters as Readonly<Record<string, unknown>>);
+  return {
+    name: options.name,
+    description: options.description,
+    inputSchema,
+    validate: (args) =>
+      Effect.flatMap(
+        Effect.tryPromise({
+          try: async () => schema["~standard"].validate(args),
+          catch: (error) => `invalid arguments: ${messageOf(error)}`,
+        }),
+        (result) =>
+          result.issues
+            ? Effect.fail(`invalid arguments: ${describeIssues(result.issues)}`)
+            : Effect.succeed(result.value),
+      ),
+    run: (args, ctx) =>
+      Effect.tryPromise({
+        try: (signal) => options.execute(args as ArgsOf<P>, { agent: ctx.agent, signal }),
+        catch: messageOf,
+      }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+  };
+};

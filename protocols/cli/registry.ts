@@ -1,0 +1,44 @@
+/**
+ * The list of `arbor` sub-commands: a name and a one-line summary each, with the module loaded
+ * only when the command runs, so `arbor --help` and `arbor --version` load nothing heavy.
+ */
+import type { Command } from "./command.ts";
+
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+export const commands: ReadonlyArray<CommandEntry> = [
+  {
+    name: "serve",
+    summary: "run the runtime as a WebSocket JSON-RPC server",
+    load: () => import("./serve.ts").then((m) => m.serveCommand),
+  },
+  {
+    name: "run",
+    summary: "run a tree in process and give its root a task",
+    load: () => import("./run.ts").then((m) => m.runCommand),
+  },
+  {
+    name: "inspect",
+    summary: "print a running server's live trees",
+    load: () => import("./inspect.ts").then((m) => m.inspectCommand),
+  },
+  {
+    name: "mcp",
+    summary: "offer the tool registry to MCP clients over stdio",
+    load: () => import("./mcp.ts").then((m) => m.mcpCommand),
+  },
+  {
+    name: "providers",
+    summary: "show providers and their keys (fingerprints only)",
+    load: () => import("./providers.ts").then((m) => m.providersCommand),
+  },
+  {
+    name: "bench",
+    summary: "run the benchmarks (each against a same-run baseline)",
+    load: () => import("./bench.ts").then((m) => m.benchCommand),
+  },
+];

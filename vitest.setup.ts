@@ -1,0 +1,28 @@
+/**
+ * Vitest global setup: builds dist/ (the compiled package the `arbor` bin and the consumer test
+ * use) when it is missing or older than a source file, so CLI tests always run current code.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const sources = ["index.ts", "runtime", "plugins", "agents", "knowledge", "protocols"];
+
+const newest = (path: string): number => {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return path.endsWith(".ts") ? stat.mtimeMs : 0;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+};
+
+export default function setup(): void {
+  let built = 0;
+  try {
+    built = statSync("dist/index.js").mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built >= Math.max(...sources.map(newest), statSync("tsconfig.build.json").mtimeMs)) return;
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
+    stdio: "inherit",
+  });
+}
