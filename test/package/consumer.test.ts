@@ -1,0 +1,106 @@
+/**
+ * The package as a user gets it: `npm pack`, installed into a fresh project, imported by plain
+ * `node` (no TypeScript loader) and type-checked by `tsc --strict` under NodeNext.
+ */
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const exec = promisify(execFile);
+const repo = resolve(import.meta.dirname, "../..");
+const fixtures = join(repo, "test/package/fixtures");
+const tsc = join(repo, "node_modules/typescript/bin/tsc");
+let project = "";
+let files: ReadonlyArray<string> = [];
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), "arbor-consumer-"));
+  // --ignore-scripts: dist/ is already built by the test setup; packing must not rebuild it.
+  const { stdout } = await exec(
+    "npm",
+    ["pack", "--json", "--ignore-scripts", "--pack-destination", project],
+    {
+      cwd: repo,
+    },
+  );
+  const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  files = packed!.files.map((f) => f.path);
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "consumer", type: "module", private: true }),
+  );
+  await exec(
+    "npm",
+    [
+      "install",
+      join(project, packed!.filename),
+      "zod",
+      "@types/node@20",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+    ],
+    { cwd: project },
+  );
+  for (const name of ["app.mjs", "good.ts", "bad.ts"])
+    copyFileSync(join(fixtures, name), join(project, name));
+  const options = {
+    strict: true,
+    module: "NodeNext",
+    target: "ES2022",
+    noEmit: true,
+    types: ["node"],
+    skipLibCheck: true,
+  };
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: options, include: ["good.ts"] }),
+  );
+  writeFileSync(
+    join(project, "tsconfig.bad.json"),
+    JSON.stringify({ compilerOptions: options, include: ["bad.ts"] }),
+  );
+}, 180_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe("the packed arbor-agents package", () => {
+  it("ships the compiled package and docs, not tests, benches or data", () => {
+    expect(files).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts", "bin/arbor.mjs"]));
+    expect(
+      files.filter(
+        (f) => /^(test|bench|\.ci|\.arbor|examples)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")),
+      ),
+    ).toEqual([]);
+  });
+
+  it("runs a tree with a tool() from plain node, importing arbor-agents", async () => {
+    const { stdout } = await exec("node", ["app.mjs"], { cwd: project });
+    expect(JSON.parse(stdout)).toEqual({
+      status: "completed",
+      output: "report: sunny in Lisbon (asked by /consumer/lead)",
+    });
+  });
+
+  it("type-checks a strict NodeNext consumer, and refuses a misspelled kind and mistyped tool args", async () => {
+    await exec("node", [tsc, "-p", "tsconfig.json"], { cwd: project });
+    const refused = await exec("node", [tsc, "-p", "tsconfig.bad.json"], { cwd: project }).then(
+      () => "",
+      (error: { stdout: string }) => error.stdout,
+    );
+    expect(refused).toMatch(/bad\.ts\(6,\d+\): error TS2820: Type '"mikro"' is not assignable/);
+    expect(refused).toMatch(
+      /bad\.ts\(12,\d+\): error TS2551: Property 'toFixed' does not exist on type 'string'/,
+    );
+  });
+
+  it("installs the arbor command: --version answers", async () => {
+    const { stdout } = await exec("npx", ["--no-install", "arbor", "--version"], { cwd: project });
+    expect(stdout).toMatch(/^arbor \d+\.\d+\.\d+/);
+  });
+});
