@@ -9,6 +9,7 @@ import { ConnectionClosed, RpcError } from "../client/errors.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { describeFlagError } from "./flags.ts";
 import { describeEvent, renderTree } from "./live-view.ts";
+import { colorOn, eraseRows, redrawOn, rowsOf } from "./terminal.ts";
 
 const usage = `Usage: arbor inspect --connect <ws://host:port/rpc> [treeId] [options]
 
@@ -41,7 +42,8 @@ export const describeClientError = (error: unknown): string =>
 export const defaultUrl = (): string => process.env.ARBOR_URL ?? "ws://127.0.0.1:7420/rpc";
 
 const watch = async (client: ArborClient, treeId: string): Promise<number> => {
-  const ansi = process.stdout.isTTY === true;
+  const ansi = colorOn(process.stdout);
+  const redraw = redrawOn(process.stdout);
   let drawn = 0;
   const recent: Array<string> = [];
   let drawing = false;
@@ -61,9 +63,9 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
         "",
         ...recent.map((l) => `  ${l}`),
       ];
-      const clear = ansi && drawn > 0 ? `\x1b[${drawn}A\x1b[J` : "";
+      const clear = redraw ? eraseRows(drawn) : "";
       process.stdout.write(`${clear}${lines.join("\n")}\n`);
-      drawn = lines.length;
+      drawn = rowsOf(lines, process.stdout.columns);
     } catch {
       // The tree stopped; the tree.stopped line says so.
     } finally {
@@ -105,7 +107,7 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
 /** The `inspect` command module. */
 export const inspectCommand: Command = {
   name: "inspect",
-  summary: "print the live tree of a running server (--connect ws://…)",
+  summary: "print a running server's live trees",
   usage,
   run: async (argv) => {
     const options = {
@@ -133,7 +135,14 @@ export const inspectCommand: Command = {
         values.token ? { token: values.token } : {},
       );
     } catch (error) {
-      return fail(describeClientError(error), ExitCode.failed);
+      const url = values.connect ?? defaultUrl();
+      const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(describeClientError(error));
+      return fail(
+        refused
+          ? `no Arbor server at ${url}; start one with \`arbor serve\` (or \`npm start\` in a clone), or pass --connect <url>`
+          : describeClientError(error),
+        ExitCode.failed,
+      );
     }
     try {
       if (values.watch && treeId !== undefined) return await watch(client, treeId);
@@ -144,7 +153,7 @@ export const inspectCommand: Command = {
         process.stdout.write(
           values.json
             ? `${JSON.stringify({ treeId: id, root })}\n`
-            : `${id}\n${renderTree(root, process.stdout.isTTY === true).join("\n")}\n`,
+            : `${id}\n${renderTree(root, colorOn(process.stdout)).join("\n")}\n`,
         );
       }
       return ExitCode.ok;

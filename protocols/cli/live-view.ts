@@ -1,10 +1,12 @@
 /**
  * The live tree view of `arbor run` on a terminal: the tree with each agent's kind, state and
  * restarts, redrawn in place as events arrive, and the latest notable events under it.
+ * Each agent shows how long its current (or last) task took and the tokens its model calls used.
  * Off a terminal it prints one readable line per notable event instead.
  */
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { AgentNode } from "../../runtime/system.ts";
+import { colorOn, eraseRows, rowsOf } from "./terminal.ts";
 
 const color = (code: number, text: string, on: boolean) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
 
@@ -17,8 +19,49 @@ const stateColor: Record<string, number> = {
   failed: 31,
 };
 
+/** Per-agent figures the live view adds to each line: task time and tokens. */
+export interface AgentFigures {
+  readonly since?: number;
+  readonly elapsedMs?: number;
+  readonly tokens: number;
+}
+
+/** Collects each agent's task time and token use from the event stream. */
+export class AgentStats {
+  private readonly byAddress = new Map<string, AgentFigures>();
+
+  event(event: ArborEvent, now: number = event.time): void {
+    const current = this.byAddress.get(event.address) ?? { tokens: 0 };
+    if (event.type === "agent.task")
+      this.byAddress.set(event.address, { tokens: current.tokens, since: now });
+    else if (
+      (event.type === "agent.replied" || event.type === "agent.request_failed") &&
+      current.since !== undefined
+    )
+      this.byAddress.set(event.address, { tokens: current.tokens, elapsedMs: now - current.since });
+    else if (event.type === "provider.call")
+      this.byAddress.set(event.address, {
+        ...current,
+        tokens: current.tokens + event.inputTokens + event.outputTokens,
+      });
+  }
+
+  /** ` 1.2s 340 tok` for an agent, as of `now`. */
+  label(address: string, now: number): string {
+    const figures = this.byAddress.get(address);
+    if (!figures) return "";
+    const ms = figures.since !== undefined ? now - figures.since : figures.elapsedMs;
+    const time = ms === undefined ? "" : ` ${(ms / 1000).toFixed(1)}s`;
+    return `${time}${figures.tokens > 0 ? ` ${figures.tokens} tok` : ""}`;
+  }
+}
+
 /** Renders a tree as lines with box-drawing branches. */
-export const renderTree = (root: AgentNode, ansi: boolean): string[] => {
+export const renderTree = (
+  root: AgentNode,
+  ansi: boolean,
+  figures?: (address: string) => string,
+): string[] => {
   const lines: string[] = [];
   const walk = (node: AgentNode, prefix: string, last: boolean, top: boolean) => {
     const branch = top ? "" : last ? "└─ " : "├─ ";
@@ -26,8 +69,9 @@ export const renderTree = (root: AgentNode, ansi: boolean): string[] => {
     const state = node.status === "running" ? node.state : node.status;
     const restarts = node.restarts > 0 ? color(35, ` ↻${node.restarts}`, ansi) : "";
     const queued = node.mailbox.size > 0 ? color(90, ` ✉${node.mailbox.size}`, ansi) : "";
+    const extra = figures ? color(90, figures(node.address), ansi) : "";
     lines.push(
-      `${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}`,
+      `${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}${extra}`,
     );
     const childPrefix = top ? "" : prefix + (last ? "   " : "│  ");
     node.children.forEach((child, i) => {
@@ -70,6 +114,7 @@ export const describeEvent = (event: ArborEvent): string | undefined => {
 /** Redraws the tree in place on a terminal, at most every `intervalMs`. */
 export class LiveView {
   private drawn = 0;
+  private readonly stats = new AgentStats();
   private timer: NodeJS.Timeout | undefined;
   private readonly recent: string[] = [];
   private finished = false;
@@ -83,6 +128,7 @@ export class LiveView {
 
   event(event: ArborEvent): void {
     if (this.finished) return;
+    this.stats.event(event, Date.now());
     const line = describeEvent(event);
     if (line) {
       this.recent.push(line);
@@ -103,14 +149,16 @@ export class LiveView {
   private draw(): void {
     this.timer = undefined;
     const root = this.inspect();
+    const ansi = colorOn(this.out);
+    const now = Date.now();
     const lines = [
       this.header(),
-      ...(root ? renderTree(root, true) : []),
+      ...(root ? renderTree(root, ansi, (address) => this.stats.label(address, now)) : []),
       "",
       ...this.recent.map((l) => `  ${l}`),
     ];
-    const clear = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : "";
-    this.out.write(`${clear}${lines.join("\n")}\n`);
-    this.drawn = lines.length;
+    // Rows, not lines: a line longer than the terminal is wide wraps and takes more than one.
+    this.out.write(`${eraseRows(this.drawn)}${lines.join("\n")}\n`);
+    this.drawn = rowsOf(lines, this.out.columns);
   }
 }

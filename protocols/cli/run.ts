@@ -16,6 +16,7 @@ import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
 import { describeFlagError } from "./flags.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
+import { redrawOn } from "./terminal.ts";
 
 const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
 
@@ -76,7 +77,7 @@ export const runCommand: Command = {
       });
     }
     const json = values.json;
-    const tty = !json && process.stdout.isTTY === true;
+    const tty = !json && redrawOn(process.stdout);
 
     const program = Effect.gen(function* () {
       const spec = yield* loadSpecFile(positionals[0]!);

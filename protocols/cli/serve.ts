@@ -18,6 +18,7 @@ import { toolMethods } from "../ws/extra/tools.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
+import { firstStart } from "./first-start.ts";
 import { describeFlagError } from "./flags.ts";
 
 const usage = `Usage: arbor serve [options]
@@ -124,6 +125,10 @@ export const serveCommand: Command = {
       // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
       let system: ArborRuntime | undefined;
       const embeddings = lateModelRouter(() => system?.models());
+      if (!values["no-memory"]) {
+        const creating = firstStart(config.knowledge);
+        if (creating) process.stderr.write(`arbor serve: ${creating}\n`);
+      }
       const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
       const plugins = [
         ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
