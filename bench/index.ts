@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
+import { benches as cli } from "./cli.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
@@ -11,7 +12,7 @@ import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
 import { benches as ws } from "./ws.ts";
 
-const all: ReadonlyArray<Bench> = [...routing, ...providers, ...safety, ...ws, ...memory];
+const all: ReadonlyArray<Bench> = [...cli, ...routing, ...providers, ...safety, ...ws, ...memory];
 
 const { values } = parseArgs({
   options: { json: { type: "boolean", default: false }, filter: { type: "string", default: "" } },
