@@ -4,11 +4,12 @@
  * users call. Scoped: closing its scope stops every tree (in order), then unloads plugins in
  * reverse load order.
  */
+import { randomBytes } from "node:crypto";
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
-import { makeCounters } from "./counters.ts";
+import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
 import { NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
@@ -48,6 +49,23 @@ const uniqueId = (name: string, taken: (id: string) => boolean): string => {
   for (let n = 2; ; n++) if (!taken(`${name}-${n}`)) return `${name}-${n}`;
 };
 
+/**
+ * A tenant's tree id: the name and a random suffix, drawn again on the (unlikely) clash, so the id
+ * never depends on what other tenants run.
+ */
+const opaqueId = (name: string, taken: (id: string) => boolean): string => {
+  for (;;) {
+    const id = `${name}-${randomBytes(4).toString("hex")}`;
+    if (!taken(id)) return id;
+  }
+};
+
+const sumCounters = (all: Iterable<Counters>): Counters => {
+  const total = makeCounters();
+  for (const c of all) for (const key of Object.keys(total) as Array<keyof Counters>) total[key] += c[key];
+  return total;
+};
+
 export const makeAgentSystem = (
   options: AgentSystemOptions = {},
 ): Effect.Effect<ArborRuntime, PluginError, Scope.Scope> =>
@@ -55,8 +73,17 @@ export const makeAgentSystem = (
     const clock = yield* Effect.clock;
     const now = () => clock.unsafeCurrentTimeMillis();
     const events = yield* makeEventBus(now);
-    const counters = makeCounters();
-    const router = new Router(counters, events);
+    // One set of counters per tenant (undefined: trees without one); runtime-wide figures are their sum.
+    const countersByTenant = new Map<string | undefined, Counters>();
+    const countersOf = (tenant: string | undefined): Counters => {
+      let counters = countersByTenant.get(tenant);
+      if (counters === undefined) {
+        counters = makeCounters();
+        countersByTenant.set(tenant, counters);
+      }
+      return counters;
+    };
+    const router = new Router(events);
     const config = options.config ?? {};
     const registry = new Registry(undefined, events, config);
     const systemScope = yield* Effect.scope;
@@ -95,7 +122,7 @@ export const makeAgentSystem = (
           typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string"
             ? (spec as { name: string }).name
             : "tree";
-        const treeId = uniqueId(name, (id) => trees.has(id));
+        const treeId = (spawn.opaqueId ? opaqueId : uniqueId)(name, (id) => trees.has(id));
         const treeScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
         const treeRegistry = new Registry(registry, events, config, treeId);
         const loaded = yield* Effect.either(treeRegistry.load(spawn.plugins ?? [], treeScope));
@@ -124,7 +151,7 @@ export const makeAgentSystem = (
           events,
           now,
           router,
-          counters,
+          counters: countersOf(spawn.tenant),
           registry: treeRegistry,
           scope: treeScope,
           fibers,
@@ -205,12 +232,16 @@ export const makeAgentSystem = (
           });
         }),
       killAgent: (to, reason = "killed by request") => Effect.map(findCell(to), (cell) => cell.kill(reason)),
-      stats: () =>
-        Effect.sync(() => ({
-          trees: trees.size,
-          agentsLive: [...trees.values()].reduce((sum, t) => sum + t.agentCount(), 0),
-          ...counters,
-        })),
+      stats: (scope) =>
+        Effect.sync(() => {
+          const all = scope === undefined;
+          const counted = [...trees.values()].filter((t) => all || t.tenant === scope.tenant);
+          return {
+            trees: counted.length,
+            agentsLive: counted.reduce((sum, t) => sum + t.agentCount(), 0),
+            ...(all ? sumCounters(countersByTenant.values()) : { ...countersOf(scope.tenant) }),
+          };
+        }),
       toolsFor: (agent) =>
         agent === undefined
           ? Effect.sync(() => service.tools.visible(operator))

@@ -2,6 +2,10 @@
  * The one router: every message between agents, and from outside, is delivered by address
  * (`/<tree>/<name>/…`) or id through it, into the target's bounded mailbox. A message that a full
  * mailbox drops or refuses is counted and evented, never silently lost.
+ *
+ * Tenancy: every lookup may name the caller's tenant (`within`). An agent of another tenant is then
+ * exactly an agent that does not exist (the same `agent_not_found`), so a tenant's agents and tools
+ * can neither reach nor probe another tenant's. Without `within` (the operator) every agent resolves.
  */
 import { Effect, Exit } from "effect";
 import type { Envelope } from "./agent/envelope.ts";
@@ -16,6 +20,8 @@ export interface Routable {
   readonly address: string;
   readonly id: string;
   readonly treeId: string;
+  /** The agent's tree: its owner (tenancy) and the counters its traffic counts in. */
+  readonly tree: { readonly tenant?: string; readonly counters: Counters };
   readonly mailbox: Mailbox<Envelope>;
   /** True when `deliver` would process the message synchronously (handler micro agent, nothing queued). */
   readonly answersInline: () => boolean;
@@ -25,13 +31,20 @@ export interface Routable {
 
 type Offered = "ok" | "dropped" | MailboxFull | NotFound;
 
+/** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
+export type Within = string | undefined;
+
 export class Router {
   private readonly table = new Map<string, Routable>();
 
-  constructor(
-    private readonly counters: Counters,
-    private readonly events: EventBus,
-  ) {}
+  constructor(private readonly events: EventBus) {}
+
+  /** The target named `to`, if it exists and the caller (`within`) may see it. */
+  private find(to: string, within: Within): Routable | undefined {
+    const target = this.table.get(to);
+    if (target === undefined || within === undefined || target.tree.tenant === within) return target;
+    return undefined;
+  }
 
   register(target: Routable): void {
     this.table.set(target.address, target);
@@ -43,21 +56,21 @@ export class Router {
     if (this.table.get(target.id) === target) this.table.delete(target.id);
   }
 
-  resolve(to: string): Routable | undefined {
-    return this.table.get(to);
+  resolve(to: string, within?: Within): Routable | undefined {
+    return this.find(to, within);
   }
 
   /**
    * Fire and forget, synchronously: the hot path. Returns `full` instead of waiting when a
    * backpressure mailbox is full (use `send` to wait).
    */
-  tell(to: string, message: string): "ok" | "not_found" | "full" | "dropped" {
-    const target = this.table.get(to);
+  tell(to: string, message: string, within?: Within): "ok" | "not_found" | "full" | "dropped" {
+    const target = this.find(to, within);
     if (target === undefined) return "not_found";
     const envelope: Envelope = { kind: "tell", input: message };
     const delivered = target.deliver(envelope);
     if (delivered === "ok") {
-      this.counters.messagesRouted++;
+      target.tree.counters.messagesRouted++;
       return "ok";
     }
     if (delivered === "gone") return "not_found";
@@ -67,9 +80,9 @@ export class Router {
   }
 
   /** Fire and forget; waits for space when the target applies backpressure. */
-  send(to: string, message: string): Effect.Effect<void, NotFound | MailboxFull> {
+  send(to: string, message: string, within?: Within): Effect.Effect<void, NotFound | MailboxFull> {
     return Effect.async<void, NotFound | MailboxFull>((resume) => {
-      const cancel = this.offer(to, { kind: "tell", input: message }, (offered) => {
+      const cancel = this.offer(to, within, { kind: "tell", input: message }, (offered) => {
         if (offered === "ok" || offered === "dropped") resume(Effect.void);
         else resume(Effect.fail(offered));
       });
@@ -86,11 +99,12 @@ export class Router {
   askNow(
     to: string,
     input: string,
+    within?: Within,
   ):
     | { readonly now: Exit.Exit<Reply, AskError> }
     | { readonly later: Effect.Effect<Reply, AskError> }
     | undefined {
-    const target = this.table.get(to);
+    const target = this.find(to, within);
     if (target === undefined || !target.answersInline()) return undefined;
     let answer: Exit.Exit<Reply, AskError> | undefined;
     let resume: ((exit: Exit.Exit<Reply, AskError>) => void) | undefined;
@@ -103,7 +117,7 @@ export class Router {
       },
     };
     if (target.deliver(envelope) !== "ok") return undefined;
-    this.counters.messagesRouted++;
+    target.tree.counters.messagesRouted++;
     if (answer !== undefined) return { now: answer };
     return {
       later: Effect.async<Reply, AskError>((callback) => {
@@ -117,15 +131,14 @@ export class Router {
   }
 
   /** Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the request. */
-  ask(to: string, input: string): Effect.Effect<Reply, AskError> {
+  ask(to: string, input: string, within?: Within): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
       const envelope: Envelope = { kind: "ask", input, settle: (exit) => resume(exit) };
-      let target: Routable | undefined;
-      const cancel = this.offer(to, envelope, (offered) => {
-        if (offered === "dropped") resume(Exit.fail(this.fullError(this.table.get(to)!, "drop-newest")));
+      const target = this.find(to, within);
+      const cancel = this.offer(to, within, envelope, (offered) => {
+        if (offered === "dropped") resume(Exit.fail(this.fullError(target!, "drop-newest")));
         else if (offered !== "ok") resume(Exit.fail(offered));
       });
-      target = this.table.get(to);
       return Effect.sync(() => {
         cancel();
         envelope.cancelled = true;
@@ -135,8 +148,13 @@ export class Router {
   }
 
   /** Delivers with the target's overflow policy; calls `done` once. Returns a canceller for a waiting sender. */
-  private offer(to: string, envelope: Envelope, done: (offered: Offered) => void): () => void {
-    const target = this.table.get(to);
+  private offer(
+    to: string,
+    within: Within,
+    envelope: Envelope,
+    done: (offered: Offered) => void,
+  ): () => void {
+    const target = this.find(to, within);
     if (target === undefined) {
       done(new NotFound({ reason: "agent_not_found", target: to }));
       return () => {};
@@ -146,7 +164,7 @@ export class Router {
       cancelWait = undefined;
       const delivered = target.deliver(envelope);
       if (delivered === "ok") {
-        this.counters.messagesRouted++;
+        target.tree.counters.messagesRouted++;
         done("ok");
       } else if (delivered === "gone") {
         done(new NotFound({ reason: "agent_not_found", target: to }));
@@ -176,7 +194,7 @@ export class Router {
   private refused(target: Routable, envelope: Envelope): void {
     const policy = target.mailbox.overflow === "drop-newest" ? "drop-newest" : "fail";
     target.mailbox.dropped++;
-    this.counters.messagesDropped++;
+    target.tree.counters.messagesDropped++;
     this.events.publishSync({
       type: "message.dropped",
       tree: target.treeId,

@@ -80,8 +80,16 @@ export type AskError =
   | NotAllowed;
 
 export interface SpawnOptions {
-  /** Owner of the tree; protocols use it to keep tenants apart. */
+  /**
+   * Owner of the tree; protocols use it to keep tenants apart. The tree's agents resolve addresses
+   * only within it: another tenant's agents are not found.
+   */
   readonly tenant?: string;
+  /**
+   * Draw the tree id as the spec name and a random suffix (`atree-1f2e3d4c`) instead of the first free
+   * `name`, `name-2`, …, so the id tells nothing about the trees of other tenants.
+   */
+  readonly opaqueId?: boolean;
   /** Plugins loaded for this tree only; unloaded when it stops. */
   readonly plugins?: ReadonlyArray<Plugin>;
 }
@@ -110,7 +118,8 @@ export interface AgentSystemService {
   readonly stopAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
   /** Abnormal exit, for operators and fault drills: the supervisor handles it as a crash. */
   readonly killAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
-  readonly stats: () => Effect.Effect<RuntimeStats>;
+  /** Runtime-wide counters; with `tenant`, only that tenant's trees, agents and traffic. */
+  readonly stats: (scope?: { readonly tenant: string | undefined }) => Effect.Effect<RuntimeStats>;
   /**
    * The tools an agent may use (its kind, role and settings decide), as offered to its model;
    * without `agent`, the tools the operator identity may use.

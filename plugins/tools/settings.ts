@@ -139,7 +139,8 @@ export const makeToolsSection = (base?: ToolSettings): SpecSection => ({
     if (above.root !== undefined && merged.root !== undefined && !inside(above.root, merged.root))
       problems.push({
         path: `${path}.root`,
-        message: `root ${merged.root} is outside the root above (${above.root})`,
+        // The spec's own value and the root above relative to the configured one: no server path.
+        message: `root ${decoded.right.root} is outside the root above (${relative(base?.root ?? process.cwd(), above.root) || "."})`,
       });
     for (const key of ["timeoutMs", "maxResultChars"] as const) {
       const was = above[key];

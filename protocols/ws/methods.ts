@@ -1,14 +1,17 @@
 /**
  * The method table: for each JSON-RPC method, its params schema and a handler over the runtime's
  * public service API. Handlers see only the caller's tenant: a tree of another tenant answers
- * exactly as a tree that does not exist, so tenants cannot even probe each other's ids.
+ * exactly as a tree that does not exist, so tenants cannot even probe each other's ids. A tenant's
+ * tree ids are opaque (`name-<random>`), so they tell nothing of what others run; the operator tenants
+ * (`local`, `default`) keep readable ids and see runtime-wide `runtime.stats`.
  */
 import { Effect, type Schema } from "effect";
 import { NotFound } from "../../runtime/errors.ts";
 import type { AgentSystemService, TreeSummary } from "../../runtime/system.ts";
+import { localTenant } from "./auth.ts";
 import { RpcCode, type RpcFailure, rpcFailure, toRpcFailure } from "./codes.ts";
 import { type MethodName, MethodParams, type MethodResults, type ParamsOf } from "./contract.ts";
-import type { ServerLimits } from "./options.ts";
+import { defaultTenant, type ServerLimits } from "./options.ts";
 import type { Ownership } from "./ownership.ts";
 import type { EventHub, Subscriber } from "./subscriptions.ts";
 
@@ -43,6 +46,9 @@ type Handlers = {
 };
 
 const running = (tree: TreeSummary) => tree.status !== "stopped";
+
+const isOperator = (caller: CallerContext) =>
+  caller.tenant === localTenant || caller.tenant === defaultTenant;
 
 /** Builds the method table over the runtime. */
 export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): ReadonlyMap<string, MethodDef> => {
@@ -95,7 +101,7 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
         }
         const handle = yield* ownership.spawn(
           caller.tenant,
-          system.spawnTree(spec, { tenant: caller.tenant }),
+          system.spawnTree(spec, { tenant: caller.tenant, opaqueId: !isOperator(caller) }),
         );
         const after = yield* tenantUsage(caller.tenant);
         if (after.agents > limits.maxAgentsPerTenant) {
@@ -149,7 +155,7 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       }),
     "events.unsubscribe": ({ subscription }, caller) =>
       Effect.sync(() => ({ unsubscribed: hub.unsubscribe(caller.subscriber, subscription) })),
-    "runtime.stats": () => system.stats(),
+    "runtime.stats": (_, caller) => system.stats(isOperator(caller) ? undefined : { tenant: caller.tenant }),
   };
 
   const table = new Map<string, MethodDef>();

@@ -201,8 +201,12 @@ export const makeWsServer = (
         return ready && !shuttingDown ? json(200, { status: "ok" }) : json(503, { status: "unavailable" });
       }
       if (path === "/metrics") {
-        if (options.tokens.length > 0 && !authenticate(req, options.tokens).ok) {
-          return json(401, { error: "metrics need a bearer token" });
+        if (options.tokens.length > 0) {
+          // Runtime-wide figures are the operator's: a tenant token gets 403.
+          const auth = authenticate(req, options.tokens);
+          if (!auth.ok) return json(401, { error: "metrics need a bearer token" });
+          if (auth.tenant !== localTenant && auth.tenant !== defaultTenant)
+            return json(403, { error: "/metrics is runtime-wide: use the operator token (ARBOR_TOKEN)" });
         }
         Runtime.runPromise(runtime)(system.stats()).then(
           (stats) => {

@@ -1,7 +1,8 @@
 /**
  * What a running agent can do through tools (`spawn_agent`, `send_to_agent`, `handoff`): spawn below
  * itself within the kind rules and limits, send and ask through the router. A target without a
- * leading `/` is resolved relative to the agent: its own child first, then a sibling.
+ * leading `/` is resolved relative to the agent: its own child first, then a sibling. Every target is
+ * resolved within the agent's tenant: another tenant's agents answer as agents that do not exist.
  */
 import { Effect, Either } from "effect";
 import { NotAllowed, Timeout } from "../errors.ts";
@@ -9,16 +10,17 @@ import type { AgentOps } from "../tool.ts";
 import type { AgentCell } from "./cell.ts";
 
 const resolveTarget = (cell: AgentCell, to: string): string => {
-  if (to.startsWith("/") || cell.tree.router.resolve(to)) return to;
+  const within = cell.tree.tenant;
+  if (to.startsWith("/") || cell.tree.router.resolve(to, within)) return to;
   const child = `${cell.address}/${to}`;
-  if (cell.tree.router.resolve(child)) return child;
+  if (cell.tree.router.resolve(child, within)) return child;
   return cell.parent ? `${cell.parent.address}/${to}` : child;
 };
 
 export const agentOps = (cell: AgentCell): AgentOps => ({
   resolve: (to) => {
     const target = resolveTarget(cell, to);
-    const found = cell.tree.router.resolve(target);
+    const found = cell.tree.router.resolve(target, cell.tree.tenant);
     return found ? found.address : target;
   },
   spawn: (spec) =>
@@ -53,11 +55,12 @@ export const agentOps = (cell: AgentCell): AgentOps => ({
         },
       });
     }),
-  send: (to, message) => Effect.suspend(() => cell.tree.router.send(resolveTarget(cell, to), message)),
+  send: (to, message) =>
+    Effect.suspend(() => cell.tree.router.send(resolveTarget(cell, to), message, cell.tree.tenant)),
   ask: (to, input, timeoutMs = 60_000) =>
     Effect.suspend(() => {
       const target = resolveTarget(cell, to);
-      return cell.tree.router.ask(target, input).pipe(
+      return cell.tree.router.ask(target, input, cell.tree.tenant).pipe(
         Effect.timeoutFail({
           duration: timeoutMs,
           onTimeout: () => new Timeout({ reason: "timeout", target, afterMs: timeoutMs }),
