@@ -3,7 +3,7 @@
  * `node` (no TypeScript loader) and type-checked by `tsc --strict` under NodeNext.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ const fixtures = join(repo, "test/package/fixtures");
 const tsc = join(repo, "node_modules/typescript/bin/tsc");
 let project = "";
 let files: ReadonlyArray<string> = [];
+let readmeBlocks: ReadonlyArray<string> = [];
 
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), "arbor-consumer-"));
@@ -47,6 +48,12 @@ beforeAll(async () => {
   );
   for (const name of ["app.mjs", "good.ts", "bad.ts"])
     copyFileSync(join(fixtures, name), join(project, name));
+  // The README's TypeScript examples, type-checked as a consumer writes them.
+  const readme = readFileSync(join(repo, "README.md"), "utf8");
+  readmeBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  readmeBlocks.forEach((code, i) => {
+    writeFileSync(join(project, `readme-${i}.ts`), `${code}\nexport {};\n`);
+  });
   const options = {
     strict: true,
     module: "NodeNext",
@@ -57,7 +64,7 @@ beforeAll(async () => {
   };
   writeFileSync(
     join(project, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: options, include: ["good.ts"] }),
+    JSON.stringify({ compilerOptions: options, include: ["good.ts", "readme-*.ts"] }),
   );
   writeFileSync(
     join(project, "tsconfig.bad.json"),
@@ -85,6 +92,12 @@ describe("the packed arbor-agents package", () => {
       status: "completed",
       output: "report: sunny in Lisbon (asked by /consumer/lead)",
     });
+  });
+
+  it("the README's TypeScript examples import arbor-agents and type-check in a consumer", async () => {
+    expect(readmeBlocks.length).toBeGreaterThanOrEqual(3);
+    for (const code of readmeBlocks) expect(code).toMatch(/from "arbor-agents"/);
+    await exec("node", [tsc, "-p", "tsconfig.json"], { cwd: project });
   });
 
   it("type-checks a strict NodeNext consumer, and refuses a misspelled kind and mistyped tool args", async () => {
