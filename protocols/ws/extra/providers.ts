@@ -1,8 +1,9 @@
 /**
  * `providers.status {}` and `providers.reload {}` over the providers plugin's operator handles.
- * Provider configuration is runtime-wide, so reloading it is reserved to the operator tenants
- * (`local`, i.e. loopback without a token, and `default`, the `ARBOR_TOKEN` holder); other
- * tenants get -32001. Status never carries keys, only fingerprints.
+ * Provider configuration and its figures are runtime-wide (a key's requests, tokens and cooldowns
+ * count every tenant's traffic), so both are reserved to the operator tenants (`local`, i.e.
+ * loopback without a token, and `default`, the `ARBOR_TOKEN` holder); other tenants get -32001.
+ * Status never carries keys, only fingerprints.
  */
 import { Effect } from "effect";
 import type { ProvidersPlugin } from "../../../plugins/providers/plugin.ts";
@@ -16,25 +17,31 @@ const operatorTenants = new Set([localTenant, defaultTenant]);
 
 const noParams = NoParams as unknown as MethodDef["params"];
 
+const operatorOnly = (method: string, why: string) =>
+  Effect.fail(
+    rpcFailure(
+      RpcCode.unauthorized,
+      "operator_only",
+      "user",
+      `${method} ${why}; use the operator token (ARBOR_TOKEN)`,
+    ),
+  );
+
 /** The `providers.*` methods for a loaded providers plugin. */
 export const providerMethods = (plugin: ProvidersPlugin): ExtraMethods => ({
   "providers.status": {
     params: noParams,
-    run: () => Effect.mapError(plugin.status(), toRpcFailure),
+    run: (_params, caller) =>
+      operatorTenants.has(caller.tenant)
+        ? Effect.mapError(plugin.status(), toRpcFailure)
+        : operatorOnly("providers.status", "shows runtime-wide figures"),
   },
   "providers.reload": {
     params: noParams,
     run: (_params, caller) =>
       operatorTenants.has(caller.tenant)
         ? Effect.mapError(plugin.reload(), toRpcFailure)
-        : Effect.fail(
-            rpcFailure(
-              RpcCode.unauthorized,
-              "operator_only",
-              "user",
-              "providers.reload changes runtime-wide configuration; use the operator token (ARBOR_TOKEN)",
-            ),
-          ),
+        : operatorOnly("providers.reload", "changes runtime-wide configuration"),
   },
 });
 
