@@ -3,9 +3,11 @@
  * a hint to start a server, plain output off a terminal, and a live view that redraws wrapped
  * lines in place with per-agent time and tokens.
  */
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -68,6 +70,32 @@ describe("arbor's command line", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/↻ \/crash-once\/lead\/worker restarted/);
     expect(result.stdout).not.toContain("\x1b[");
+  });
+});
+
+describe("the first arbor serve", () => {
+  it("says it is creating the database before the wait, then listens", { timeout: 120_000 }, async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), "arbor-first-")), "data");
+    const child = spawn("node", ["bin/arbor.mjs", "serve", "--port", "0", "--json"], {
+      env: { ...process.env, ARBOR_DATA_DIR: dataDir },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const listening = await new Promise<string>((resolve) => {
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes("serve.listening")) resolve(stdout);
+      });
+    });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+    rmSync(join(dataDir, ".."), { recursive: true, force: true });
+    expect(listening).toMatch(/"type":"serve.listening"/);
+    expect(stderr).toContain(`first start: creating the embedded database in ${dataDir}`);
   });
 });
 
