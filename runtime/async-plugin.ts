@@ -32,6 +32,7 @@ export interface AnyPlugin {
   readonly requires?: ReadonlyArray<string>;
   readonly setup: (
     host: PluginHost & AsyncPluginHost,
+    // biome-ignore lint/suspicious/noConfusingVoidType: an async setup returning nothing is Promise<void>
   ) => Effect.Effect<void, PluginError, Scope.Scope> | Promise<void | Cleanup>;
 }
 
