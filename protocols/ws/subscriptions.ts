@@ -1,6 +1,7 @@
 /**
  * Event subscriptions: one fiber reads the runtime's event stream and fans each event out to the
- * subscriptions that may see it (same tenant, matching tree and type). The runtime never waits for
+ * subscriptions that may see it (same tenant, matching tree and type; runtime-wide events, which
+ * belong to no tree, only to the operator tenants). The runtime never waits for
  * a client: when a socket has more than `highWaterBytes` buffered, events for it are dropped and
  * counted, the count is reported (`events.dropped`) once it catches up, and after
  * `maxDroppedEvents` drops in a row the connection is closed with code 4008.
@@ -8,8 +9,11 @@
 import { Effect, Queue, type Scope } from "effect";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { AgentSystemService } from "../../runtime/system.ts";
-import type { Backpressure } from "./options.ts";
+import { localTenant } from "./auth.ts";
+import { type Backpressure, defaultTenant } from "./options.ts";
 import { type Ownership, treeIdOfEvent } from "./ownership.ts";
+
+const operatorTenants: ReadonlySet<string> = new Set([localTenant, defaultTenant]);
 
 /** Close code for a subscriber that stopped reading (application range 4000-4999). */
 export const slowConsumerCloseCode = 4008;
@@ -117,7 +121,13 @@ export const makeEventHub = (
           const owner = treeId === undefined ? undefined : yield* ownership.ownerOf(treeId);
           let eventJson: string | undefined;
           for (const conn of connections.values()) {
-            if (treeId !== undefined && conn.subscriber.tenant !== owner) continue;
+            // A tree's events go to its tenant; runtime-wide ones (memory writes, plugins) to the operator.
+            if (
+              treeId !== undefined
+                ? conn.subscriber.tenant !== owner
+                : !operatorTenants.has(conn.subscriber.tenant)
+            )
+              continue;
             for (const sub of conn.subscriptions.values()) {
               if (sub.treeId !== undefined && sub.treeId !== treeId) continue;
               if (!sub.matches(event.type)) continue;

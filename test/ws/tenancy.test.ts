@@ -130,6 +130,32 @@ describe("tree ids", () => {
   });
 });
 
+describe("runtime-wide events", () => {
+  it("reach the operator's subscriptions, never a tenant's", async () => {
+    const seenB: Array<string> = [];
+    const seenOp: Array<string> = [];
+    await b.subscribe({}, (e) => seenB.push(e.type));
+    await op.subscribe({ types: ["memory.*"] }, (e) => seenOp.push(e.type));
+    // A runtime-wide event (no tree), as the memory store publishes for every write.
+    await Effect.runPromise(
+      running.runtime.events.publish({
+        type: "memory.written",
+        tree: "",
+        address: "/",
+        id: "memory",
+        kind: "fact",
+        key: "a's secret fact",
+      }),
+    );
+    await expect.poll(() => seenOp).toEqual(["memory.written"]);
+    // Events reach a connection in order: once B sees its own later event, the earlier one is settled.
+    const mine = await b.spawn(demoSpec("later"));
+    await expect.poll(() => seenB.includes("tree.started")).toBe(true);
+    expect(seenB).not.toContain("memory.written");
+    await b.stopTree(mine.treeId);
+  });
+});
+
 describe("runtime figures", () => {
   it("keeps /metrics for the operator and shows a tenant only its own runtime.stats", async () => {
     const tenant = await fetch(`${running.httpUrl}/metrics`, {
