@@ -171,12 +171,12 @@ export const cypher = {
      WHERE f.valid_to IS NULL AND f.value = $value AND (f.expires_at IS NULL OR f.expires_at > $time)
      SET f.expires_at = $expiresAt
      RETURN count(f) AS n`,
-    ["entity", "attribute", "value", "time", "expiresAt"],
+    ["entity", "attribute", "value", "time", "expiresAt", "tenant"],
   ),
   createFact: statement(
     "createFact",
     `CREATE (f:ArborFact {tenant: $tenant, entity: $entity, attribute: $attribute, value: $value, valid_from: $time, expires_at: $expiresAt})`,
-    ["entity", "attribute", "value", "time", "expiresAt"],
+    ["entity", "attribute", "value", "time", "expiresAt", "tenant"],
   ),
   facts: statement(
     "facts",

@@ -14,6 +14,7 @@ import {
   type MemoryError,
 } from "../../knowledge/knowledge-graph.ts";
 import { callMemoryMethod } from "../../knowledge/methods.ts";
+import { memoryTool } from "../../knowledge/tools.ts";
 import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
@@ -207,5 +208,78 @@ describe("bad input", () => {
       }),
     );
     expect(out).toEqual({ facts: [{ attribute: "x", value: { deep: [1] }, validFrom: 5, validTo: null }] });
+  });
+});
+
+describe("tenant partitions", () => {
+  const agent = (tenant: string | undefined) => ({
+    tree: "t",
+    treeId: "t",
+    address: "/t/root",
+    id: "root-1",
+    name: "root",
+    kind: "parent" as const,
+    depth: 0,
+    ...(tenant !== undefined ? { tenant } : {}),
+    settings: {},
+  });
+  const ops = {
+    spawn: () => Effect.die("unused"),
+    send: () => Effect.die("unused"),
+    ask: () => Effect.die("unused"),
+    resolve: (to: string) => to,
+  };
+  const call = (
+    kg: KnowledgeGraphService,
+    name: "memory.remember" | "memory.recall",
+    tenant: string | undefined,
+    args: unknown,
+  ) => memoryTool(kg, name).run(args, { agent: agent(tenant), ops });
+
+  it("gives each tenant's agents their own memory: B neither reads nor closes A's facts", async () => {
+    const remember = { entity: "user:ann", attribute: "city", value: "Paris" };
+    await withKg((kg) => call(kg, "memory.remember", "tenant-a", remember));
+    const byB = await rt.run(
+      Effect.flip(
+        Effect.flatMap(KnowledgeGraph, (kg) => call(kg, "memory.recall", "tenant-b", { entity: "user:ann" })),
+      ),
+    );
+    expect(String(byB)).toContain("no entity");
+    await withKg((kg) => call(kg, "memory.remember", "tenant-b", { ...remember, value: "Rome" }));
+    const byA = await withKg((kg) =>
+      call(kg, "memory.recall", "tenant-a", { entity: "user:ann", history: true }),
+    );
+    expect(JSON.stringify(byA)).toContain("Paris");
+    expect(JSON.stringify(byA)).not.toContain("Rome");
+    expect(JSON.stringify(byA)).toContain('"validTo":null');
+    const byOperator = await rt.run(
+      Effect.flip(Effect.flatMap(KnowledgeGraph, (kg) => kg.recall({ entity: "user:ann" }))),
+    );
+    expect(byOperator).toMatchObject({ reason: "unknown_entity" });
+  });
+
+  it("keeps documents, search and lineage inside the partition", async () => {
+    await withKg((kg) =>
+      kg.partition("tenant-a").ingest({ documentId: "plan", text: "The zeppelin launches at dawn." }),
+    );
+    const found = await withKg((kg) => kg.partition("tenant-a").search({ query: "zeppelin dawn", k: 3 }));
+    expect(JSON.stringify(found)).toContain("zeppelin");
+    const elsewhere = await withKg((kg) => kg.partition("tenant-b").search({ query: "zeppelin dawn", k: 3 }));
+    expect(JSON.stringify(elsewhere)).not.toContain("zeppelin");
+    await withKg((kg) =>
+      kg.partition("tenant-a").relate({ from: "agent:/t/child", to: "agent:/t/root", type: "spawned_by" }),
+    );
+    const lineageB = await rt.run(
+      Effect.flip(
+        Effect.flatMap(KnowledgeGraph, (kg) => kg.partition("tenant-b").lineage({ agent: "/t/child" })),
+      ),
+    );
+    expect(lineageB).toMatchObject({ reason: "unknown_entity" });
+    const neighborsB = await rt.run(
+      Effect.flip(
+        Effect.flatMap(KnowledgeGraph, (kg) => kg.partition("tenant-b").neighbors({ id: "agent:/t/root" })),
+      ),
+    );
+    expect(neighborsB).toMatchObject({ reason: "unknown_entity" });
   });
 });

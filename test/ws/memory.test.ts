@@ -1,6 +1,6 @@
 /**
  * `memory.*` over the wire on the real knowledge graph (embedded PGlite in a temp dir): the
- * operator remembers and recalls; another tenant is refused, since memory is runtime-wide.
+ * operator remembers and recalls; another tenant works on its own partition only.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +38,7 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void));
 });
 
-it("remembers and recalls for the operator, refuses other tenants, validates params with paths", async () => {
+it("remembers and recalls per tenant partition, the operator naming a tenant, validates params with paths", async () => {
   const operator = await ArborClient.connect(running.url, { token: operatorToken });
   const tenant = await ArborClient.connect(running.url, { token: tenantToken });
   await operator.request("memory.remember", { entity: "user:bob", attribute: "city", value: "Lisbon" });
@@ -46,10 +46,27 @@ it("remembers and recalls for the operator, refuses other tenants, validates par
   expect(JSON.stringify(await operator.request("memory.recall", { entity: "user:bob" }))).toContain("Lisbon");
   const neighbors = JSON.stringify(await operator.request("memory.neighbors", { id: "user:bob" }));
   expect(neighbors).toContain("org:acme");
+  // A tenant works on its own partition: the operator's entity does not exist there, and the
+  // tenant's own fact of the same subject neither closes nor shows the operator's.
   await expect(tenant.request("memory.recall", { entity: "user:bob" })).rejects.toMatchObject({
-    code: -32001,
-    reason: "operator_only",
+    code: -32602,
+    reason: "unknown_entity",
   });
+  await tenant.request("memory.remember", { entity: "user:bob", attribute: "city", value: "Oslo" });
+  expect(JSON.stringify(await tenant.request("memory.recall", { entity: "user:bob" }))).not.toContain(
+    "Lisbon",
+  );
+  expect(JSON.stringify(await tenant.request("memory.recall", { entity: "user:bob" }))).toContain("Oslo");
+  expect(JSON.stringify(await operator.request("memory.recall", { entity: "user:bob" }))).toContain("Lisbon");
+  expect(JSON.stringify(await operator.request("memory.recall", { entity: "user:bob" }))).not.toContain(
+    "Oslo",
+  );
+  // The operator may name the tenant's partition; the tenant may not name another's.
+  const named = await operator.request("memory.recall", { entity: "user:bob", tenant: "acme" });
+  expect(JSON.stringify(named)).toContain("Oslo");
+  await expect(
+    tenant.request("memory.recall", { entity: "user:bob", tenant: "default" }),
+  ).rejects.toMatchObject({ code: -32001, reason: "other_tenant" });
   const invalid = await operator
     .request("memory.remember", { entity: "user:bob", value: 1 })
     .catch((e: unknown) => e);
