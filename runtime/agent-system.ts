@@ -51,11 +51,14 @@ const uniqueId = (name: string, taken: (id: string) => boolean): string => {
 
 /**
  * A tenant's tree id: the name and a random suffix, drawn again on the (unlikely) clash, so the id
- * never depends on what other tenants run.
+ * never depends on what other tenants run. The suffix always holds a letter, so it never reads as the
+ * counter (`name-2`) that readable ids use.
  */
 const opaqueId = (name: string, taken: (id: string) => boolean): string => {
+  const letters = "abcdefghijkmnpqrstuvwxyz";
   for (;;) {
-    const id = `${name}-${randomBytes(4).toString("hex")}`;
+    const bytes = randomBytes(5);
+    const id = `${name}-${letters[bytes[0]! % letters.length]}${bytes.subarray(1).toString("hex")}`;
     if (!taken(id)) return id;
   }
 };
