@@ -2,9 +2,10 @@
  * One way to turn an Effect Schema decoding error into `Problem`s located by JSON path, used by
  * every edge that validates input (tree specs, config sections, plugin spec sections, wire params).
  */
-import type { ParseResult } from "effect";
+import type { ParseResult, Schema } from "effect";
 import { ParseResult as PR } from "effect";
 import type { Problem } from "./errors.ts";
+import { closest, didYouMean, knownKeys } from "./suggest.ts";
 
 /** `$.root.children[0].kind` from a root (`$`, `$.server`, `$.root.guardrails`) and path segments. */
 export const jsonPath = (root: string, segments: ReadonlyArray<PropertyKey>): string =>
@@ -15,12 +16,19 @@ export interface ProblemOptions {
   readonly root?: string;
   /** Said of a key the schema does not know (default: "unknown field (check its spelling)"). */
   readonly unknownKey?: string;
+  /** The schema decoded with: an unknown key then gets "did you mean …?" from the keys it knows there. */
+  readonly schema?: Schema.Schema.Any;
 }
+
+const quotedLiterals = (list: string): ReadonlyArray<string> =>
+  [...list.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
 
 /**
  * The problems of a decoding error, one per path: a literal union's "Expected A / Expected B" become
  * "expected one of A, B; got X", other alternatives are joined with "; or ", and an optional field's
- * redundant "Expected undefined" is dropped when there is a better message for the same path.
+ * redundant "Expected undefined" is dropped when there is a better message for the same path or a
+ * deeper one (so a bad field is one line, not also a line quoting its whole parent). An unknown key
+ * and a misspelled literal get "did you mean …?" when a known one is close.
  */
 export const problemsOf = (
   error: ParseResult.ParseError,
@@ -31,18 +39,34 @@ export const problemsOf = (
   const byPath = new Map<string, string[]>();
   for (const issue of PR.ArrayFormatter.formatErrorSync(error)) {
     const path = jsonPath(root, issue.path);
-    const message =
-      issue._tag === "Unexpected" || issue.message.startsWith("Expected never") ? unknownKey : issue.message;
+    const unknown = issue._tag === "Unexpected" || issue.message.startsWith("Expected never");
+    const key = issue.path[issue.path.length - 1];
+    const suggestion =
+      unknown && options.schema !== undefined && typeof key === "string"
+        ? didYouMean(key, knownKeys(options.schema, issue.path.slice(0, -1)))
+        : "";
+    const message = !unknown ? issue.message : suggestion ? `unknown field${suggestion}` : unknownKey;
     byPath.set(path, [...(byPath.get(path) ?? []), message]);
+  }
+  const paths = [...byPath.keys()];
+  const hasDeeper = (path: string) =>
+    paths.some((p) => p !== path && (p.startsWith(`${path}.`) || p.startsWith(`${path}[`)));
+  for (const [path, all] of byPath) {
+    const kept = all.filter((m) => !/^Expected undefined, actual/.test(m));
+    if (kept.length === 0 && hasDeeper(path)) byPath.delete(path);
   }
   return [...byPath].map(([path, all]) => {
     const useful = all.length > 1 ? all.filter((m) => !/^Expected undefined, actual/.test(m)) : all;
     const messages = [...new Set(useful.length > 0 ? useful : all)];
     const expected = messages.map((m) => /^Expected (.+), actual (.+)$/.exec(m));
     if (messages.length > 1 && expected.every((m) => m !== null)) {
+      const literals = expected.flatMap((m) => quotedLiterals(m![1]!));
+      const got = expected[0]![2]!;
+      const typo = /^"(.*)"$/.exec(got)?.[1];
+      const match = typo === undefined ? undefined : closest(typo, literals);
       return {
         path,
-        message: `expected one of ${expected.map((m) => m![1]).join(", ")}; got ${expected[0]![2]}`,
+        message: `expected one of ${expected.map((m) => m![1]).join(", ")}; got ${got}${match === undefined ? "" : `; did you mean "${match}"?`}`,
       };
     }
     return { path, message: messages.join("; or ") };

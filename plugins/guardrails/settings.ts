@@ -75,7 +75,7 @@ const decode = Schema.decodeUnknownEither(GuardrailSettingsInput, {
 
 /** Schema issues as problems located below `path`. */
 const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
-  problemsOf(error, { root: path });
+  problemsOf(error, { root: path, schema: GuardrailSettingsInput });
 
 const piiMode = (value: PiiMode | boolean | undefined, fallback: PiiMode): PiiMode =>
   value === undefined ? fallback : value === true ? "network" : value === false ? "off" : value;

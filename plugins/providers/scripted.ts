@@ -47,6 +47,7 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
   if (Either.isLeft(decoded)) {
     return problemsOf(decoded.left, {
       root: path,
+      schema: Options,
       unknownKey: "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)",
     });
   }

@@ -87,7 +87,7 @@ export const readToolSettings = (value: unknown, base: ToolSettings = defaultToo
 
 /** Schema issues as problems located below `path`. */
 const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
-  problemsOf(error, { root: path });
+  problemsOf(error, { root: path, schema: ToolSettingsInput });
 
 /**
  * Validates the runtime config's `tools` section (the level above every tree; its `root` is where

@@ -171,7 +171,11 @@ export const readTripwireSettings = (
 
 /** Schema issues as problems located below `path`. */
 const toProblems = (error: ParseResult.ParseError, path: string): ReadonlyArray<Problem> =>
-  problemsOf(error, { root: path, unknownKey: "unknown tripwire (check its spelling)" });
+  problemsOf(error, {
+    root: path,
+    schema: TripwireSettingsInput,
+    unknownKey: "unknown tripwire (check its spelling)",
+  });
 
 const patternProblems = (own: TripwireSettingsWritten, path: string): Problem[] =>
   (own.outputPatterns ?? []).flatMap((source, i) => {

@@ -9,7 +9,15 @@ import { type Problem, SpecInvalid } from "../errors.ts";
 import type { ModelChoice, ProviderLookup } from "../model.ts";
 import type { SpecSection } from "../plugin.ts";
 import { problemsOf } from "../problems.ts";
-import { type AgentSpec, AgentSpecSchema, defaults, type TreeSpec, TreeSpecSchema } from "./schema.ts";
+import {
+  type AgentSpec,
+  AgentSpecSchema,
+  defaults,
+  misspelledModelFields,
+  pluginSections,
+  type TreeSpec,
+  TreeSpecSchema,
+} from "./schema.ts";
 
 /** What validation may consult: the registries of the runtime and the tree's own plugins. */
 export interface CompileContext {
@@ -70,7 +78,7 @@ const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Probl
 
 const schemaProblems = (raw: unknown, schema: Schema.Schema<unknown, unknown>): ReadonlyArray<Problem> => {
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(raw);
-  return Either.isRight(result) ? [] : problemsOf(result.left);
+  return Either.isRight(result) ? [] : problemsOf(result.left, { schema });
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -159,7 +167,9 @@ const compile = (
         } else {
           const validate = (provider as { validate?: (o: unknown, p: string) => ReadonlyArray<Problem> })
             .validate;
-          if (validate) problems.push(...validate(model.options ?? {}, `${path}.model`));
+          const typos = misspelledModelFields(model.options ?? {}, `${path}.model`);
+          problems.push(...typos.problems);
+          if (validate) problems.push(...validate(typos.rest, `${path}.model`));
         }
       } else if (model.profile === undefined) {
         problems.push({
@@ -224,6 +234,10 @@ const compile = (
       if ("problems" in merged) problems.push(...merged.problems);
       else settings[section.key] = merged.value;
     }
+
+    for (const [key, plugin] of Object.entries(pluginSections))
+      if (node[key] !== undefined && !ctx.sections.some((section) => section.key === key))
+        problems.push({ path: `${path}.${key}`, message: `no plugin handles ${key}: load ${plugin}` });
 
     const rawChildren = Array.isArray(node.children) ? node.children : [];
     if (rawChildren.length > 0 && kind === "micro")

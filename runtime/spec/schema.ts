@@ -3,6 +3,8 @@
  * protocol, the inspector, persisted trees) depends on them.
  */
 import { Schema } from "effect";
+import type { Problem } from "../errors.ts";
+import { closest } from "../suggest.ts";
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative({ message: () => "must be a whole number ≥ 0" }));
 const PositiveInt = Schema.Int.pipe(Schema.positive({ message: () => "must be a whole number > 0" }));
@@ -48,6 +50,37 @@ export const ModelSpec = Schema.Struct(
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 );
+
+/** The fields of `model` that Arbor itself reads; every other key is a provider option. */
+const modelFields = ["provider", "model", "profile", "temperature", "maxTokens"] as const;
+
+/**
+ * Splits a model's provider options into likely typos of Arbor's own model fields (`temprature` →
+ * "did you mean temperature?") and the rest, which the provider validates.
+ */
+export const misspelledModelFields = (
+  options: Readonly<Record<string, unknown>>,
+  path: string,
+): { readonly problems: ReadonlyArray<Problem>; readonly rest: Readonly<Record<string, unknown>> } => {
+  const problems: Problem[] = [];
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    const match = closest(key, modelFields);
+    if (match === undefined) rest[key] = value;
+    else problems.push({ path: `${path}.${key}`, message: `unknown field; did you mean ${match}?` });
+  }
+  return { problems, rest };
+};
+
+/**
+ * Agent fields that belong to a plugin, and the plugin to load for each. A spec that sets one while
+ * its plugin is not loaded is refused: the setting would otherwise silently do nothing.
+ */
+export const pluginSections: Readonly<Record<string, string>> = {
+  guardrails: "guardrailsPlugin",
+  tripwires: "tripwiresPlugin",
+  tools: "toolsPlugin",
+};
 
 export interface AgentSpec {
   readonly name: string;
