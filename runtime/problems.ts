@@ -20,6 +20,13 @@ export interface ProblemOptions {
   readonly schema?: Schema.Schema.Any;
 }
 
+/** Most issues read from one error, and most problems reported: a huge bad value gets a sample. */
+const maxIssues = 200;
+const maxProblems = 20;
+/** Longest text quoted from a bad value or path; the rest is cut with "…". */
+const maxQuoted = 240;
+const clip = (text: string): string => (text.length > maxQuoted ? `${text.slice(0, maxQuoted)}…` : text);
+
 const quotedLiterals = (list: string): ReadonlyArray<string> =>
   [...list.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
 
@@ -37,15 +44,22 @@ export const problemsOf = (
   const root = options.root ?? "$";
   const unknownKey = options.unknownKey ?? "unknown field (check its spelling)";
   const byPath = new Map<string, string[]>();
-  for (const issue of PR.ArrayFormatter.formatErrorSync(error)) {
-    const path = jsonPath(root, issue.path);
+  let issues: ReadonlyArray<PR.ArrayFormatterIssue>;
+  try {
+    issues = PR.ArrayFormatter.formatErrorSync(error);
+  } catch {
+    // Describing the value recursed past the stack: say so rather than fail the caller.
+    return [{ path: root, message: "invalid, and too deeply nested or too large to describe" }];
+  }
+  for (const issue of issues.slice(0, maxIssues)) {
+    const path = clip(jsonPath(root, issue.path));
     const unknown = issue._tag === "Unexpected" || issue.message.startsWith("Expected never");
     const key = issue.path[issue.path.length - 1];
     const suggestion =
       unknown && options.schema !== undefined && typeof key === "string"
         ? didYouMean(key, knownKeys(options.schema, issue.path.slice(0, -1)))
         : "";
-    const message = !unknown ? issue.message : suggestion ? `unknown field${suggestion}` : unknownKey;
+    const message = !unknown ? clip(issue.message) : suggestion ? `unknown field${suggestion}` : unknownKey;
     byPath.set(path, [...(byPath.get(path) ?? []), message]);
   }
   const paths = [...byPath.keys()];
@@ -55,20 +69,31 @@ export const problemsOf = (
     const kept = all.filter((m) => !/^Expected undefined, actual/.test(m));
     if (kept.length === 0 && hasDeeper(path)) byPath.delete(path);
   }
-  return [...byPath].map(([path, all]) => {
-    const useful = all.length > 1 ? all.filter((m) => !/^Expected undefined, actual/.test(m)) : all;
-    const messages = [...new Set(useful.length > 0 ? useful : all)];
-    const expected = messages.map((m) => /^Expected (.+), actual (.+)$/.exec(m));
-    if (messages.length > 1 && expected.every((m) => m !== null)) {
-      const literals = expected.flatMap((m) => quotedLiterals(m![1]!));
-      const got = expected[0]![2]!;
-      const typo = /^"(.*)"$/.exec(got)?.[1];
-      const match = typo === undefined ? undefined : closest(typo, literals);
-      return {
-        path,
-        message: `expected one of ${expected.map((m) => m![1]).join(", ")}; got ${got}${match === undefined ? "" : `; did you mean "${match}"?`}`,
-      };
-    }
-    return { path, message: messages.join("; or ") };
-  });
+  const more =
+    issues.length > maxIssues
+      ? [{ path: root, message: `… and more problems (${issues.length} in all)` }]
+      : [];
+  const shown = [...byPath].slice(0, maxProblems);
+  const hidden = byPath.size - shown.length;
+  const rest =
+    hidden > 0 && more.length === 0 ? [{ path: root, message: `… and ${hidden} more problems` }] : more;
+  return [
+    ...shown.map(([path, all]) => {
+      const useful = all.length > 1 ? all.filter((m) => !/^Expected undefined, actual/.test(m)) : all;
+      const messages = [...new Set(useful.length > 0 ? useful : all)];
+      const expected = messages.map((m) => /^Expected (.+), actual (.+)$/.exec(m));
+      if (messages.length > 1 && expected.every((m) => m !== null)) {
+        const literals = expected.flatMap((m) => quotedLiterals(m![1]!));
+        const got = expected[0]![2]!;
+        const typo = /^"(.*)"$/.exec(got)?.[1];
+        const match = typo === undefined ? undefined : closest(typo, literals);
+        return {
+          path,
+          message: `expected one of ${expected.map((m) => m![1]).join(", ")}; got ${got}${match === undefined ? "" : `; did you mean "${match}"?`}`,
+        };
+      }
+      return { path, message: messages.join("; or ") };
+    }),
+    ...rest,
+  ];
 };

@@ -5,11 +5,13 @@
  * `ok: false` result the model can read. Every call publishes `tool.called` and `tool.result`
  * (values truncated for the event stream).
  */
+
 import { Cause, Duration, Effect, Exit, Option } from "effect";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import type { EventBus } from "../../runtime/events.ts";
 import type { GuardrailRunner } from "../../runtime/guardrail.ts";
 import type { ToolCall, ToolSpec } from "../../runtime/model.ts";
+import { nestingProblem } from "../../runtime/nesting.ts";
 import type { ToolContext, ToolDefinition, ToolResult, ToolRunner } from "../../runtime/tool.ts";
 import { readToolSettings, type ToolSettings, toolAllowed } from "./settings.ts";
 
@@ -51,6 +53,9 @@ export const permitted = (tool: ToolDefinition, agent: AgentInfo): boolean => {
 /** Cuts a string to `max` characters, saying how much was left out. */
 export const truncate = (text: string, max: number): string =>
   text.length <= max ? text : `${text.slice(0, max)}… [truncated ${text.length - max} characters]`;
+
+/** Deepest nesting of objects and arrays accepted in a model's tool arguments. */
+const maxArgsNesting = 64;
 
 const show = (value: unknown): string =>
   typeof value === "string" ? value : (JSON.stringify(value) ?? "null");
@@ -111,6 +116,10 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
                   (v) => `${result ? "tool output withheld" : "tool call blocked"}: ${v.message}`,
                 ),
               );
+      // Checked before anything walks them: describing or decoding recurses.
+      const deep = nestingProblem(call.args, maxArgsNesting, "$.args");
+      if (deep !== undefined)
+        return yield* Effect.fail(`invalid arguments for "${call.name}": ${deep.path}: ${deep.message}`);
       yield* guard(show(call.args), false);
       const args = yield* tool
         .validate(call.args)

@@ -137,7 +137,7 @@ export const makeConnection = (deps: ConnectionDeps, caller: CallerContext): Con
       running.clear();
     },
     handle: (text, reply) => {
-      const frame = parseFrame(text, deps.limits.maxBatch);
+      const frame = parseFrame(text, deps.limits.maxBatch, deps.limits.maxNesting);
       if (frame.kind === "error") {
         record(frame.response);
         reply(JSON.stringify(frame.response));

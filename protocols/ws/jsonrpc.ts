@@ -3,6 +3,7 @@
  * responses. Pure functions; no I/O. A frame that cannot be understood yields error responses,
  * never an exception, so a bad frame cannot take a connection down.
  */
+import { nestingProblem } from "../../runtime/nesting.ts";
 import { RpcCode, type RpcErrorObject } from "./codes.ts";
 
 /** A request id: JSON-RPC allows strings, numbers and null. */
@@ -42,7 +43,9 @@ export const errorResponse = (
 /** Builds a success response. */
 export const resultResponse = (id: RpcId, result: unknown): RpcResponse => ({ jsonrpc: "2.0", id, result });
 
-const isId = (u: unknown): u is RpcId => u === null || typeof u === "string" || typeof u === "number";
+/** A usable id; a number beyond JSON's range (`1e400` parses to Infinity) is not one: no answer could match it. */
+const isId = (u: unknown): u is RpcId =>
+  u === null || typeof u === "string" || (typeof u === "number" && Number.isFinite(u));
 
 const invalidResponse = (id: RpcId, message: string): RpcResponse =>
   errorResponse(id, RpcCode.invalidRequest, message, { reason: "invalid_request", fault: "user" });
@@ -52,21 +55,34 @@ const invalid = (id: RpcId, message: string): FrameEntry => ({
   response: invalidResponse(id, message),
 });
 
-/** Checks one message of a frame against the JSON-RPC 2.0 request envelope. */
-export const classify = (message: unknown): FrameEntry => {
+/** Checks one message of a frame against the JSON-RPC 2.0 request envelope; `params` may nest `maxNesting` levels. */
+export const classify = (message: unknown, maxNesting: number): FrameEntry => {
   if (typeof message !== "object" || message === null || Array.isArray(message)) {
     return invalid(null, "invalid request: expected a JSON-RPC 2.0 request object");
   }
   const m = message as Record<string, unknown>;
   const hasId = Object.hasOwn(m, "id");
   const id: RpcId = hasId && isId(m.id) ? m.id : null;
-  if (hasId && !isId(m.id)) return invalid(null, "invalid request: id must be a string, a number or null");
+  if (hasId && !isId(m.id))
+    return invalid(null, "invalid request: id must be a string, a finite number or null");
   if (m.jsonrpc !== "2.0") return invalid(id, 'invalid request: "jsonrpc" must be "2.0"');
   if (typeof m.method !== "string" || m.method === "") {
     return invalid(id, 'invalid request: "method" must be a non-empty string');
   }
   if (m.params !== undefined && (typeof m.params !== "object" || m.params === null)) {
     return invalid(id, 'invalid request: "params" must be an object');
+  }
+  const deep = m.params === undefined ? undefined : nestingProblem(m.params, maxNesting, "$.params");
+  if (deep !== undefined) {
+    return {
+      kind: "invalid",
+      response: errorResponse(id, RpcCode.invalidParams, `invalid params: ${deep.path}: ${deep.message}`, {
+        reason: "too_deep",
+        fault: "user",
+        limit: maxNesting,
+        problems: [deep],
+      }),
+    };
   }
   return {
     kind: "request",
@@ -76,8 +92,11 @@ export const classify = (message: unknown): FrameEntry => {
   };
 };
 
-/** Parses one text frame. `maxBatch` bounds how many requests one frame may carry. */
-export const parseFrame = (text: string, maxBatch: number): Frame => {
+/**
+ * Parses one text frame. `maxBatch` bounds how many requests one frame may carry, `maxNesting` how
+ * deep a request's params may nest (deeper is refused before anything walks it).
+ */
+export const parseFrame = (text: string, maxBatch: number, maxNesting: number): Frame => {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -90,7 +109,8 @@ export const parseFrame = (text: string, maxBatch: number): Frame => {
       }),
     };
   }
-  if (!Array.isArray(parsed)) return { kind: "messages", batch: false, entries: [classify(parsed)] };
+  if (!Array.isArray(parsed))
+    return { kind: "messages", batch: false, entries: [classify(parsed, maxNesting)] };
   if (parsed.length === 0) {
     return { kind: "error", response: invalidResponse(null, "invalid request: empty batch") };
   }
@@ -105,7 +125,7 @@ export const parseFrame = (text: string, maxBatch: number): Frame => {
       ),
     };
   }
-  return { kind: "messages", batch: true, entries: parsed.map(classify) };
+  return { kind: "messages", batch: true, entries: parsed.map((message) => classify(message, maxNesting)) };
 };
 
 /** Serializes a notification (a server-to-client message without id). */

@@ -13,6 +13,8 @@ import type { TenantToken } from "./auth.ts";
 export interface ServerLimits {
   /** Largest frame accepted; a bigger one closes the connection with 1009. */
   readonly maxPayloadBytes: number;
+  /** Deepest nesting of objects and arrays in a request's params; deeper gets -32602 (`too_deep`). */
+  readonly maxNesting: number;
   /** Most requests in one batch frame. */
   readonly maxBatch: number;
   /** Most requests one connection may have running at once; more get `overloaded`. */
@@ -57,6 +59,7 @@ export const defaultServerOptions: WsServerOptions = {
   tokens: [],
   limits: {
     maxPayloadBytes: 1024 * 1024,
+    maxNesting: 128,
     maxBatch: 100,
     maxInFlight: 64,
     ratePerSecond: 500,

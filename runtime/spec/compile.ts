@@ -7,6 +7,7 @@
 import { Either, Schema } from "effect";
 import { type Problem, SpecInvalid } from "../errors.ts";
 import type { ModelChoice, ProviderLookup } from "../model.ts";
+import { nestingProblem, specMaxNesting } from "../nesting.ts";
 import type { SpecSection } from "../plugin.ts";
 import { problemsOf } from "../problems.ts";
 import {
@@ -59,23 +60,6 @@ export interface CompiledTree {
   readonly limits: { readonly maxDepth: number; readonly maxChildren: number; readonly maxAgents: number };
 }
 
-/** Finds object cycles (possible through YAML aliases or specs built in code) before decoding recurses into them. */
-const findCycle = (value: unknown, path: string, ancestors: Set<unknown>): Problem | undefined => {
-  if (typeof value !== "object" || value === null) return undefined;
-  if (ancestors.has(value))
-    return { path, message: "cycle: this object contains itself; a tree must be finite" };
-  ancestors.add(value);
-  const entries = Array.isArray(value)
-    ? value.map((v, i) => [`[${i}]`, v] as const)
-    : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
-  for (const [segment, child] of entries) {
-    const found = findCycle(child, path + segment, ancestors);
-    if (found) return found;
-  }
-  ancestors.delete(value);
-  return undefined;
-};
-
 const schemaProblems = (raw: unknown, schema: Schema.Schema<unknown, unknown>): ReadonlyArray<Problem> => {
   const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(raw);
   return Either.isRight(result) ? [] : problemsOf(result.left, { schema });
@@ -111,8 +95,9 @@ const compile = (
   ctx: CompileContext,
   base: Base | undefined,
 ): Either.Either<CompiledTree, SpecInvalid> => {
-  const cycle = findCycle(raw, "$", new Set());
-  if (cycle) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [cycle] }));
+  // Depth and cycles first, without recursion: the decoder and the compiler below both recurse.
+  const deep = nestingProblem(raw, specMaxNesting);
+  if (deep) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [deep] }));
   const problems: Problem[] = base
     ? [...schemaProblems(raw, AgentSpecSchema as Schema.Schema<unknown, unknown>)]
     : [...schemaProblems(raw, TreeSpecSchema as Schema.Schema<unknown, unknown>)];

@@ -37,6 +37,11 @@ export const loadSpecFile = (file: string): Effect.Effect<unknown, SpecFileError
         /\.ya?ml$/i.test(file) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text),
       );
     } catch (error) {
-      return Effect.fail(new SpecFileError({ reason: "unparsable", file, detail: (error as Error).message }));
+      // The YAML parser recurses: a document nested thousands of levels deep overflows it.
+      const detail = (error as Error).message.replace(
+        /^Maximum call stack size exceeded/,
+        "nested too deep to read (a spec nests at most 600 levels of objects and arrays)",
+      );
+      return Effect.fail(new SpecFileError({ reason: "unparsable", file, detail }));
     }
   });

@@ -119,8 +119,15 @@ export const AgentSpecSchema: Schema.Schema<AgentSpec> = Schema.Struct({
   children: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<AgentSpec> => AgentSpecSchema))),
 });
 
+/** Deepest `limits.maxDepth` a spec may ask for (specs are refused past 600 levels of JSON nesting). */
+export const maxSpecDepth = 256;
+
 export const Limits = Schema.Struct({
-  maxDepth: Schema.optional(PositiveInt),
+  maxDepth: Schema.optional(
+    PositiveInt.pipe(
+      Schema.lessThanOrEqualTo(maxSpecDepth, { message: () => `must be at most ${maxSpecDepth}` }),
+    ),
+  ),
   maxChildren: Schema.optional(PositiveInt),
   maxAgents: Schema.optional(PositiveInt),
 });

@@ -144,6 +144,24 @@ describe("arbor run", () => {
     expect(stderr).toMatch(/\$\.root\.children\[1\]\.name: duplicate sibling name "m"/);
   });
 
+  it("a spec nested 5,000 agents deep, in JSON or YAML, is refused with exit 2 and no stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-"));
+    let agent = '{"name":"m","kind":"micro","handler":"echo"}';
+    for (let i = 0; i < 5_000; i++) agent = `{"name":"a${i}","kind":"child","children":[${agent}]}`;
+    writeFileSync(join(dir, "deep.json"), `{"name":"deep","root":${agent}}`);
+    writeFileSync(
+      join(dir, "deep.yaml"),
+      `name: deep\nroot:\n  name: r\n  kind: child\n  tools: ${"[".repeat(5_000)}x${"]".repeat(5_000)}\n`,
+    );
+    const json = await arbor("run", join(dir, "deep.json"));
+    expect(json.code).toBe(2);
+    expect(json.stderr).toMatch(/\$\.root\.children\[0\]\.children\[0\].*: nested too deep/);
+    const yaml = await arbor("run", join(dir, "deep.yaml"));
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toMatch(/nested too deep/);
+    for (const { stderr } of [json, yaml]) expect(stderr).not.toMatch(/RangeError| {4}at /);
+  });
+
   it("unknown options and missing files get a clear message and exit 2", async () => {
     expect(await arbor("run", "examples/demo.json", "--frobnicate")).toMatchObject({
       code: 2,

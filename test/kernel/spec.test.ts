@@ -82,6 +82,30 @@ describe("tree spec validation", () => {
     ]);
   });
 
+  it("refuses specs nested thousands of levels deep by path, before anything recurses into them", async () => {
+    let agent: Record<string, unknown> = { name: "m", kind: "micro", handler: "echo" };
+    for (let i = 0; i < 5_000; i++)
+      agent = { name: `a${i}`, kind: "child", model: scripted, children: [agent] };
+    const [deep] = await problemsOf({ name: "deep", root: agent });
+    expect(deep).toMatchObject({ path: expect.stringMatching(/^\$\.root\.children\[0\]\.children\[0\]/) });
+    expect(deep!.message).toMatch(/nested too deep/);
+
+    let tools: unknown = "echo";
+    for (let i = 0; i < 5_000; i++) tools = [tools];
+    const [inTools] = await problemsOf({
+      name: "t",
+      root: { name: "r", kind: "child", model: scripted, tools },
+    });
+    expect(inTools).toMatchObject({ path: expect.stringMatching(/^\$\.root\.tools\[0\]\[0\]/) });
+
+    const tooMuch = await problemsOf({
+      name: "l",
+      limits: { maxDepth: 10_000 },
+      root: { name: "r", kind: "child", model: scripted },
+    });
+    expect(tooMuch).toEqual([{ path: "$.limits.maxDepth", message: expect.stringMatching(/at most 256/) }]);
+  });
+
   it("checks limits: depth and children per agent", async () => {
     const deep = {
       name: "a",
