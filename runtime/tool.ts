@@ -22,6 +22,11 @@ export interface AgentOps {
 export interface ToolContext {
   readonly agent: AgentInfo;
   readonly ops: AgentOps;
+  /**
+   * Where the tool's result goes next: `network` when the calling agent's model is a network
+   * provider, so the result passes the guardrails (PII redaction) before it leaves the machine.
+   */
+  readonly destination?: "network" | "local";
 }
 
 /** Who may call a tool. Absent lists mean "everyone". */

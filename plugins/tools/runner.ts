@@ -108,7 +108,7 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
                 stage: "tool",
                 text,
                 agent,
-                destination: "local",
+                destination: result ? (ctx.destination ?? "local") : "local",
                 tool: { name: call.name, args: call.args, ...(result ? { result } : {}) },
               })
               .pipe(

@@ -9,7 +9,7 @@ import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import type { Envelope } from "./envelope.ts";
-import { runModelWithTools } from "./tool-loop.ts";
+import { destinationOf, runModelWithTools } from "./tool-loop.ts";
 
 /** What a successful step produces. `exit` asks for a normal exit after replying. */
 export interface StepResult {
@@ -36,7 +36,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
         ? yield* delegateToChildren(cell, envelope.input)
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
-    const destination = cell.agent.model?.provider === "scripted" ? "local" : "network";
+    const destination = destinationOf(cell.agent.model);
     const input = yield* services
       .guardrails()
       .check({ stage: "input", text: task, agent: info, destination });
@@ -47,7 +47,14 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     ]
       .filter((s) => s.length > 0)
       .join("\n");
-    if (system.length > 0) messages.push({ role: "system", content: system });
+    // The system prompt leaves the machine too: it passes the same guardrails as the task.
+    if (system.length > 0)
+      messages.push({
+        role: "system",
+        content: yield* services
+          .guardrails()
+          .check({ stage: "input", text: system, agent: info, destination }),
+      });
     messages.push({ role: "user", content: input });
     const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
     const output = yield* services

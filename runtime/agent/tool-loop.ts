@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect";
 import { NotAllowed } from "../errors.ts";
-import type { ChatMessage, ToolSpec, Usage } from "../model.ts";
+import type { ChatMessage, ModelChoice, ToolSpec, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { agentOps } from "./ops.ts";
@@ -14,6 +14,10 @@ export interface ModelAnswer {
   readonly text: string;
   readonly usage: Usage;
 }
+
+/** Where an agent's texts go when its model is called: only the offline scripted provider stays local. */
+export const destinationOf = (choice: ModelChoice | undefined): "local" | "network" =>
+  choice?.provider === "scripted" ? "local" : "network";
 
 export const runModelWithTools = (
   cell: AgentCell,
@@ -31,6 +35,7 @@ export const runModelWithTools = (
         detail: "this agent has no model",
       });
     }
+    const destination = destinationOf(choice);
     const messages = [...initial];
     const usage = { inputTokens: 0, outputTokens: 0 };
     let toolCalls = 0;
@@ -60,7 +65,7 @@ export const runModelWithTools = (
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
       // The tool runner checks arguments and results with the tool-stage guardrails.
       for (const call of response.toolCalls) {
-        const result = yield* services.tools().call(call, { agent: info, ops: agentOps(cell) });
+        const result = yield* services.tools().call(call, { agent: info, ops: agentOps(cell), destination });
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
       toolCalls += response.toolCalls.length;
