@@ -4,7 +4,7 @@
  * lines in place with per-agent time and tokens.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +70,31 @@ describe("arbor's command line", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/↻ \/crash-once\/lead\/worker restarted/);
     expect(result.stdout).not.toContain("\x1b[");
+  });
+});
+
+describe("did you mean, for config files and specs", () => {
+  it("refuses a misspelt config section and a tree spec given as config, before starting anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-typo-"));
+    const typo = join(dir, "arbor.config.json");
+    writeFileSync(typo, JSON.stringify({ provders: { openai: {} }, knowledge: {} }));
+    const section = await arbor(["serve", "--port", "0", "--no-memory", "--config", typo]);
+    expect(section.code).toBe(2);
+    expect(section.stderr).toMatch(/\$\.provders: unknown section; did you mean providers\?/);
+    const spec = await arbor(["serve", "--port", "0", "--no-memory", "--config", "examples/demo.json"]);
+    expect(spec.code).toBe(2);
+    expect(spec.stderr).toMatch(/this is a tree spec, not a config file: run it with `arbor run <spec>`/);
+  });
+
+  it("suggests temperature for model.temprature, one line, not the scripted step's fields", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-typo-"));
+    const file = join(dir, "spec.json");
+    const model = { provider: "scripted", temprature: 0.2, script: [{ text: "x" }] };
+    writeFileSync(file, JSON.stringify({ name: "t", root: { name: "r", kind: "child", model } }));
+    const result = await arbor(["run", file], { NO_COLOR: "1" });
+    expect(result.code).toBe(2);
+    const problems = result.stderr.split("\n").filter((line) => line.startsWith("  $"));
+    expect(problems).toEqual(["  $.root.model.temprature: unknown field; did you mean temperature?"]);
   });
 });
 

@@ -106,6 +106,27 @@ describe("tree spec validation", () => {
     expect(tooMuch).toEqual([{ path: "$.limits.maxDepth", message: expect.stringMatching(/at most 256/) }]);
   });
 
+  it("refuses a safety section whose plugin is not loaded, instead of silently doing nothing", async () => {
+    const problems = await problemsOf({
+      name: "unguarded",
+      root: {
+        name: "r",
+        kind: "child",
+        model: scripted,
+        guardrails: { pii: "always" },
+        tripwires: { maxTokens: 10 },
+        tools: { allow: ["read_file"] },
+      },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: "$.root.guardrails", message: "no plugin handles guardrails: load guardrailsPlugin" },
+        { path: "$.root.tripwires", message: "no plugin handles tripwires: load tripwiresPlugin" },
+        { path: "$.root.tools", message: "no plugin handles tools: load toolsPlugin" },
+      ]),
+    );
+  });
+
   it("checks limits: depth and children per agent", async () => {
     const deep = {
       name: "a",
