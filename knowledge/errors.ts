@@ -27,11 +27,13 @@ export class KnowledgeInputError extends Data.TaggedError("KnowledgeInputError")
  * server (`pg`, `neo4j`) are a third party's fault; against the embedded PGlite they are Arbor's.
  */
 export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly reason: "connection_failed" | "query_failed" | "migration_failed";
+  readonly reason: "connection_failed" | "query_failed" | "migration_failed" | "locked";
   readonly store: StoreName;
   readonly detail: string;
 }> {
   get fault(): Fault {
+    // A data dir in use by another process is the operator's to sort out.
+    if (this.reason === "locked") return "user";
     return this.store === "pglite" ? "arbor" : "third_party";
   }
   override get message(): string {

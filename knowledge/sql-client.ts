@@ -6,12 +6,14 @@
  * `::jsonb` cast and comes out parsed; times are `double precision` epoch ms (never `bigint`,
  * which the two drivers decode differently); vectors go in as pgvector text (`[1,2,3]`).
  */
+
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { Context, Effect, FiberRef, Layer, type Scope } from "effect";
 import pg from "pg";
 import pgvector from "pgvector/pg";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { describe, StoreError } from "./errors.ts";
 
 /** A row as the driver returns it: validate or cast at the call site. */
@@ -132,24 +134,30 @@ export const makePgliteClient = (db: PGlite): Effect.Effect<SqlClientService> =>
     },
   });
 
-/** Opens a PGlite database with pgvector in `dataDir` (`memory://` for a throwaway one). */
+/**
+ * Opens a PGlite database with pgvector in `dataDir` (`memory://` for a throwaway one), holding the
+ * folder's lock while it is open: a second process on the same folder is refused with who holds it.
+ */
 export const openPglite = (dataDir: string): Effect.Effect<PGlite, StoreError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-        const db = await PGlite.create(dataDir, { extensions: { vector } });
-        await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
-        return db;
-      },
-      catch: (cause) =>
-        new StoreError({
-          reason: "connection_failed",
-          store: "pglite",
-          detail: `cannot open PGlite at ${dataDir}: ${describe(cause)}`,
-        }),
-    }),
-    (db) => Effect.promise(() => db.close()),
+  Effect.zipRight(
+    dataDir.startsWith("memory://") ? Effect.void : lockDataDir(dataDir),
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+          const db = await PGlite.create(dataDir, { extensions: { vector } });
+          await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
+          return db;
+        },
+        catch: (cause) =>
+          new StoreError({
+            reason: "connection_failed",
+            store: "pglite",
+            detail: `cannot open PGlite at ${dataDir}: ${describe(cause)}`,
+          }),
+      }),
+      (db) => Effect.promise(() => db.close()),
+    ),
   );
 
 /**

@@ -99,7 +99,9 @@ describe("did you mean, for config files and specs", () => {
 });
 
 describe("the first arbor serve", () => {
-  it("says it is creating the database before the wait, then listens", { timeout: 120_000 }, async () => {
+  it("says it is creating the database before the wait, then listens, and keeps its folder to itself", {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "arbor-first-")), "data");
     const child = spawn("node", ["bin/arbor.mjs", "serve", "--port", "0", "--json"], {
       env: { ...process.env, ARBOR_DATA_DIR: dataDir },
@@ -115,12 +117,16 @@ describe("the first arbor serve", () => {
         if (stdout.includes("serve.listening")) resolve(stdout);
       });
     });
+    // The data dir is this server's: a second process on it is refused, naming the holder.
+    const second = await arbor(["run", "examples/demo.json", "--memory"], { ARBOR_DATA_DIR: dataDir });
     const exited = new Promise((resolve) => child.on("exit", resolve));
     child.kill("SIGTERM");
     await exited;
     rmSync(join(dataDir, ".."), { recursive: true, force: true });
     expect(listening).toMatch(/"type":"serve.listening"/);
     expect(stderr).toContain(`first start: creating the embedded database in ${dataDir}`);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain(`${dataDir} is in use by process ${child.pid} (`);
   });
 });
 
