@@ -89,6 +89,23 @@ describe("file tools", () => {
     expect(refused[3]!.content).toMatch(/symbolic link/);
   });
 
+  it("refuses to build a folder chain thousands deep or a path past its length, creating nothing", async () => {
+    const chain = await call("write_file", { path: `${"d/".repeat(2_000)}x.txt`, content: "x" });
+    expect(chain.ok).toBe(false);
+    expect(chain.content).toMatch(/2000 folders deep; write_file creates at most 32 levels/);
+    const long = await call("write_file", {
+      path: `${"n".repeat(200)}/${"m".repeat(900)}.txt`,
+      content: "x",
+    });
+    expect(long.ok).toBe(false);
+    expect(long.content).toMatch(/write_file paths are at most 1024/);
+    await expect(readFile(join(root, "d", "d"), "utf8")).rejects.toMatchObject({ code: "ENOENT" });
+    // Within the limits, nested folders are still created.
+    expect((await call("write_file", { path: `${"deep/".repeat(32)}ok.txt`, content: "fine" })).ok).toBe(
+      true,
+    );
+  });
+
   it("uses the spec's narrower root and says when none is configured", async () => {
     const narrowed = agent({ root: join(root, "notes") });
     expect(await call("read_file", { path: "a.txt" }, narrowed)).toMatchObject({

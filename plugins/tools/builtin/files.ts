@@ -83,6 +83,20 @@ export const confine = (
   });
 
 const MAX_READ_BYTES = 1_000_000;
+/** Most folders a written path may sit below the root, and its longest length: an agent cannot build a 2,000-folder chain. */
+const MAX_WRITE_DEPTH = 32;
+const MAX_WRITE_PATH_CHARS = 1024;
+
+/** Why a path to be written is refused for its shape, or `undefined`. */
+const writePathProblem = (root: string, target: string, path: string): string | undefined => {
+  const rel = relative(root, target);
+  const folders = rel.split(sep).length - 1;
+  if (folders > MAX_WRITE_DEPTH)
+    return `${path.slice(0, 80)}…: ${folders} folders deep; write_file creates at most ${MAX_WRITE_DEPTH} levels below the root`;
+  if (rel.length > MAX_WRITE_PATH_CHARS)
+    return `${path.slice(0, 80)}…: ${rel.length} characters; write_file paths are at most ${MAX_WRITE_PATH_CHARS}`;
+  return undefined;
+};
 
 /** The three file tools. `root` is the fallback root for agents whose spec sets none. */
 export const fileTools = (root: string | undefined): ReadonlyArray<ToolDefinition> => [
@@ -114,6 +128,8 @@ export const fileTools = (root: string | undefined): ReadonlyArray<ToolDefinitio
     run: ({ path, content, append }, ctx) =>
       Effect.gen(function* () {
         const confined = yield* confine(ctx, root, path);
+        const shape = writePathProblem(confined.root, confined.target, path);
+        if (shape !== undefined) return yield* Effect.fail(shape);
         yield* attempt(path, () => mkdir(dirname(confined.target), { recursive: true }));
         // Check again after creating folders, then write through a handle that refuses to follow a
         // symbolic link: a link swapped in after the check cannot redirect the write out of the root.
