@@ -8,6 +8,7 @@ import { Cause, Deferred, Effect, Either, Exit } from "effect";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
+import { inspectorRoutes } from "../inspector/route.ts";
 import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
@@ -156,13 +157,13 @@ export const serveCommand: Command = {
           ...(providers ? providerMethods(providers) : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },
-        [mcpRoute],
+        [mcpRoute, ...inspectorRoutes({ rpcPath: serverOptions.path })],
       ).pipe(Effect.provideService(AgentSystem, system));
       const models = yield* describeModels(plugins, file);
       const base = `http://${new URL(server.url).host}`;
       if (values.json) {
         process.stdout.write(
-          `${JSON.stringify({ type: "serve.listening", url: server.url, port: server.port })}\n`,
+          `${JSON.stringify({ type: "serve.listening", url: server.url, port: server.port, inspector: `${base}/` })}\n`,
         );
       } else {
         const auth =
@@ -172,6 +173,7 @@ export const serveCommand: Command = {
         process.stdout.write(
           [
             `arbor serve: listening on ${server.url}`,
+            `  inspect  ${base}/   (the web inspector)`,
             `  health   ${base}/healthz    metrics ${base}/metrics`,
             `  mcp      ${base}/mcp (MCP Streamable HTTP: the tool registry, operator only)`,
             `  auth     ${auth}`,

@@ -39,6 +39,13 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
  */
 export interface HttpRoute {
   readonly path: string;
+  /** Also answers every path below `path` (`/inspector/` serves `/inspector/app.js`). */
+  readonly prefix?: boolean;
+  /**
+   * Served without authentication: static assets that hold no data (the inspector's page, which then
+   * authenticates its WebSocket like any client). Gotcha: never for a route that reads the runtime.
+   */
+  readonly public?: boolean;
   readonly operatorOnly: boolean;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
 }
@@ -183,7 +190,13 @@ export const makeWsServer = (
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       };
-      const route = routes.find((r) => r.path === path);
+      const route = routes.find((r) => r.path === path || (r.prefix === true && path.startsWith(r.path)));
+      if (route?.public) {
+        route.handle(req, res).catch(() => {
+          if (!res.headersSent) json(500, { error: "internal error" });
+        });
+        return;
+      }
       if (route) {
         if (shuttingDown) return json(503, { error: "server is shutting down" });
         const auth = authenticate(req, options.tokens);

@@ -2,7 +2,7 @@
  * The package as a user gets it: `npm pack`, installed into a fresh project, imported by plain
  * `node` (no TypeScript loader) and type-checked by `tsc --strict` under NodeNext.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -78,7 +78,15 @@ afterAll(() => {
 
 describe("the packed arbor-agents package", () => {
   it("ships the compiled package and docs, not tests, benches or data", () => {
-    expect(files).toEqual(expect.arrayContaining(["dist/index.js", "dist/index.d.ts", "bin/arbor.mjs"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "dist/index.js",
+        "dist/index.d.ts",
+        "bin/arbor.mjs",
+        "inspector/index.html",
+        "inspector/app.js",
+      ]),
+    );
     expect(
       files.filter(
         (f) => /^(test|bench|\.ci|\.arbor|examples)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")),
@@ -110,6 +118,34 @@ describe("the packed arbor-agents package", () => {
     expect(refused).toMatch(
       /bad\.ts\(12,\d+\): error TS2551: Property 'toFixed' does not exist on type 'string'/,
     );
+  });
+
+  it("runs `npx arbor serve` from the consumer, serving the web inspector's page and its modules", async () => {
+    // Its own process group: npx does not pass SIGTERM on to the server it started.
+    const child = spawn("npx", ["--no-install", "arbor", "serve", "--port", "0", "--no-memory", "--json"], {
+      cwd: project,
+      detached: true,
+    });
+    try {
+      const listening = await new Promise<{ inspector: string }>((resolve, reject) => {
+        let stdout = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const line = stdout.split("\n").find((l) => l.includes('"serve.listening"'));
+          if (line) resolve(JSON.parse(line));
+        });
+        child.on("exit", (code) => reject(new Error(`arbor serve exited with ${code}`)));
+      });
+      const page = await fetch(listening.inspector);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>Arbor inspector</title>");
+      for (const asset of ["inspector/app.js", "inspector/vendor/preact.mjs", "inspector/vendor/htm.mjs"])
+        expect((await fetch(`${listening.inspector}${asset}`)).status).toBe(200);
+    } finally {
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      process.kill(-child.pid!, "SIGTERM");
+      await exited;
+    }
   });
 
   it("installs the arbor command: --version answers", async () => {

@@ -9,7 +9,7 @@ import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { tripwiresPlugin } from "../../plugins/tripwires/plugin.ts";
 import type { ExtraMethods } from "../../protocols/ws/methods.ts";
 import type { WsServerOptions } from "../../protocols/ws/options.ts";
-import { makeWsServer } from "../../protocols/ws/server.ts";
+import { type HttpRoute, makeWsServer } from "../../protocols/ws/server.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { Plugin } from "../../runtime/plugin.ts";
 import { AgentSystem } from "../../runtime/system.ts";
@@ -27,6 +27,8 @@ export const startRuntimeServer = async (
   morePlugins: ReadonlyArray<Plugin> = [],
   /** Extra methods that need the runtime itself (e.g. `toolMethods`). */
   extraFor?: (runtime: ArborRuntime) => ExtraMethods,
+  /** Extra HTTP routes (the inspector's assets). */
+  routes: ReadonlyArray<HttpRoute> = [],
 ): Promise<RunningRuntime> => {
   const scope = Effect.runSync(Scope.make());
   const { runtime, server } = await Effect.runPromise(
@@ -35,7 +37,7 @@ export const startRuntimeServer = async (
         plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, tripwiresPlugin, ...morePlugins],
       });
       const methods = { ...extra, ...(extraFor ? extraFor(runtime) : {}) };
-      const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, methods).pipe(
+      const server = yield* makeWsServer({ host: "127.0.0.1", port: 0, ...options }, methods, routes).pipe(
         Effect.provideService(AgentSystem, runtime),
       );
       return { runtime, server };

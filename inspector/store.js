@@ -1,0 +1,78 @@
+/**
+ * What the inspector learns from the event stream: a bounded log of recent events, and per agent
+ * the task in hand (since when), tokens and cost spent, restarts seen and recent tool calls.
+ * Plain data with a change counter; views re-render when it moves.
+ */
+
+/** How many events the log keeps; older ones fall off the end. */
+export const maxEvents = 500;
+const maxToolCalls = 20;
+
+export const makeStore = () => {
+  const listeners = new Set();
+  const state = { events: [], agents: new Map(), spend: new Map(), version: 0 };
+  const agent = (address) => {
+    let a = state.agents.get(address);
+    if (a === undefined) {
+      a = { task: undefined, since: undefined, tokens: 0, costUsd: 0, tools: [], restartedAt: 0 };
+      state.agents.set(address, a);
+    }
+    return a;
+  };
+  const apply = (event) => {
+    const a = event.address ? agent(event.address) : undefined;
+    switch (event.type) {
+      case "agent.task":
+        a.task = event.input;
+        a.since = event.time;
+        break;
+      case "agent.replied":
+      case "agent.request_failed":
+        a.task = undefined;
+        a.since = undefined;
+        break;
+      case "agent.restarted":
+        a.restartedAt = Date.now();
+        break;
+      case "provider.call": {
+        a.tokens += event.inputTokens + event.outputTokens;
+        a.costUsd += event.costUsd ?? 0;
+        const key = event.model ? `${event.provider}/${event.model}` : event.provider;
+        const before = state.spend.get(key) ?? { costUsd: 0, tokens: 0 };
+        state.spend.set(key, {
+          costUsd: before.costUsd + (event.costUsd ?? 0),
+          tokens: before.tokens + event.inputTokens + event.outputTokens,
+        });
+        break;
+      }
+      case "tool.called":
+        a.tools = [
+          { callId: event.callId, tool: event.tool, args: event.args, time: event.time },
+          ...a.tools,
+        ].slice(0, maxToolCalls);
+        break;
+      case "tool.result":
+        a.tools = a.tools.map((call) =>
+          call.callId === event.callId
+            ? { ...call, ok: event.ok, result: event.result ?? event.reason }
+            : call,
+        );
+        break;
+      default:
+    }
+  };
+  return {
+    state,
+    /** Records one event; the log keeps the newest first. */
+    add(event) {
+      state.events = [event, ...state.events].slice(0, maxEvents);
+      apply(event);
+      state.version++;
+      for (const listener of listeners) listener();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+};
