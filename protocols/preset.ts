@@ -4,7 +4,10 @@
  * when their keys are set; MCP servers when `mcp.servers` is configured; file tools when
  * `tools.root` is.
  */
+
 import { Effect } from "effect";
+import { rolesPlugin } from "../agents/roles/plugin.ts";
+import { workflowsPlugin } from "../agents/workflow/plugin.ts";
 import { guardrailsPlugin } from "../plugins/guardrails/plugin.ts";
 import { builtinHandlersPlugin } from "../plugins/handlers/builtin.ts";
 import { providersPlugin } from "../plugins/providers/plugin.ts";
@@ -35,6 +38,8 @@ export const defaultPlugins = (
   tripwiresPlugin,
   toolsPlugin,
   mcpPlugin,
+  workflowsPlugin,
+  rolesPlugin,
 ];
 
 /**

@@ -139,6 +139,7 @@ export const makeAgentSystem = (
           hasHandler: (h) => treeRegistry.lookup("handler").get(h) !== undefined,
           hasTool: (t) => treeRegistry.lookup("tool").get(t) !== undefined,
           sections: treeRegistry.lookup("section").all(),
+          extensions: treeRegistry.lookup("extension").all(),
           treeId,
         };
         const compiled = compileTree(spec, compileContext);
@@ -198,6 +199,7 @@ export const makeAgentSystem = (
       spawnTree,
       listTrees: () => Effect.sync(() => [...trees.values()].map((t) => t.summary())),
       inspect: (treeId) => Effect.map(findTree(treeId), (t) => t.inspect()),
+      specOf: (treeId) => Effect.map(findTree(treeId), (t) => t.spec),
       stopTree: (treeId, reason = "stopped by request") =>
         Effect.flatMap(findTree(treeId), (t) => Effect.asVoid(t.stop(reason, "stopped"))),
       treeOf: (to) =>

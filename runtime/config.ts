@@ -23,6 +23,7 @@ export const configSections: ReadonlyArray<string> = [
   "mcp",
   "knowledge",
   "server",
+  "agents",
 ];
 
 /** One line per unknown top-level key; a tree spec given as config is said to be one. */

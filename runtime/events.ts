@@ -158,13 +158,59 @@ export type MemoryEvent = Base & {
   readonly key: string;
 };
 
+/**
+ * Workflows (agents/workflow): one run of a tree's workflow; `run` names it, `step` the step. The
+ * address is the step's agent (the root's for the workflow as a whole).
+ */
+export type WorkflowEvent =
+  | (Base & { readonly type: "workflow.started"; readonly run: string; readonly steps: number })
+  | (Base & {
+      readonly type: "workflow.step.started";
+      readonly run: string;
+      readonly step: string;
+      readonly attempt: number;
+    })
+  | (Base & {
+      readonly type: "workflow.step.completed";
+      readonly run: string;
+      readonly step: string;
+      readonly attempts: number;
+      readonly output: string;
+    })
+  | (Base & {
+      readonly type: "workflow.step.retried";
+      readonly run: string;
+      readonly step: string;
+      readonly attempt: number;
+      readonly reason: string;
+    })
+  | (Base & {
+      readonly type: "workflow.step.failed" | "workflow.step.skipped";
+      readonly run: string;
+      readonly step: string;
+      readonly reason: string;
+    })
+  | (Base & { readonly type: "workflow.completed"; readonly run: string; readonly output: string })
+  | (Base & {
+      readonly type: "workflow.failed";
+      readonly run: string;
+      readonly step: string;
+      readonly reason: string;
+    });
+
 /** Plugin host. */
 export type PluginEvent =
   | (Base & { readonly type: "plugin.loaded"; readonly plugin: string; readonly version: string })
   | (Base & { readonly type: "plugin.unloaded"; readonly plugin: string });
 
 /** Every event the runtime publishes. */
-export type ArborEvent = LifecycleEvent | ProviderEvent | SafetyEvent | MemoryEvent | PluginEvent;
+export type ArborEvent =
+  | LifecycleEvent
+  | ProviderEvent
+  | SafetyEvent
+  | MemoryEvent
+  | WorkflowEvent
+  | PluginEvent;
 
 /** The `type` names of all events. */
 export type ArborEventType = ArborEvent["type"];

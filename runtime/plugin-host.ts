@@ -8,7 +8,14 @@ import { PluginError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { Guardrail, GuardrailRunner } from "./guardrail.ts";
 import type { ModelProvider, ModelRouter, ProviderLookup } from "./model.ts";
-import type { MicroHandler, Plugin, PluginHost, SpecSection, TripwireDefinition } from "./plugin.ts";
+import type {
+  MicroHandler,
+  Plugin,
+  PluginHost,
+  SpecExtension,
+  SpecSection,
+  TripwireDefinition,
+} from "./plugin.ts";
 import type { ToolDefinition, ToolRunner } from "./tool.ts";
 import type { TripwireMonitor } from "./tripwire.ts";
 
@@ -26,6 +33,7 @@ interface Kinds {
   tripwire: TripwireDefinition;
   handler: MicroHandler;
   section: SpecSection;
+  extension: SpecExtension;
 }
 
 /** Factories for the pieces the agent step calls; the most recently installed wins. */
@@ -44,6 +52,7 @@ export class Registry {
     tripwire: new Map(),
     handler: new Map(),
     section: new Map(),
+    extension: new Map(),
   };
   private readonly factories: { [K in keyof Factories]: Array<Factories[K]> } = {
     router: [],
@@ -134,6 +143,7 @@ export class Registry {
       registerTripwire: (t) => this.add("tripwire", t.name, t, plugin),
       registerHandler: (name, h) => this.add("handler", name, h as unknown as MicroHandler, plugin),
       registerSpecSection: (s) => this.add("section", s.key, s, plugin),
+      registerSpecExtension: (x) => this.add("extension", x.name, x, plugin),
       installModelRouter: (make) => this.install("router", make),
       installToolRunner: (make) => this.install("toolRunner", make),
       installGuardrailRunner: (make) => this.install("guardrailRunner", make),

@@ -4,7 +4,7 @@
  * (a child process, a socket, a pool) is released when the scope that loaded it closes: the
  * runtime's for runtime plugins, the tree's for plugins a tree adds.
  */
-import type { Effect, Scope } from "effect";
+import type { Effect, Either, Scope } from "effect";
 import type { PluginError, Problem } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { Guardrail, GuardrailRunner } from "./guardrail.ts";
@@ -48,6 +48,26 @@ export interface SpecSection {
   ) => { readonly value: unknown } | { readonly problems: ReadonlyArray<Problem> };
 }
 
+/**
+ * A plugin's say over whole tree specs, for what spans more than one agent: `expand` fills in what
+ * the plugin owns before the spec is validated (a role's prompt and model settings), `check` validates
+ * a tree-level section against the compiled tree (a workflow's steps name agents that exist).
+ * Problems are located by JSON path like every spec problem.
+ */
+export interface SpecExtension {
+  readonly name: string;
+  /** Tree-level keys this extension owns (`workflow`); a spec that uses one it does not own is refused. */
+  readonly treeKeys?: ReadonlyArray<string>;
+  readonly expand?: (
+    spec: Readonly<Record<string, unknown>>,
+  ) => Either.Either<Record<string, unknown>, ReadonlyArray<Problem>>;
+  /** `agents`: every agent's path below the root (`""` for the root, `researcher`, `lead/critic`). */
+  readonly check?: (
+    spec: Readonly<Record<string, unknown>>,
+    agents: ReadonlySet<string>,
+  ) => ReadonlyArray<Problem>;
+}
+
 /** Read access to registered contributions of one kind (the current level, then the levels above). */
 export interface ContributionLookup<T> {
   readonly get: (name: string) => T | undefined;
@@ -62,6 +82,7 @@ export interface PluginHost {
   readonly registerGuardrail: (guardrail: Guardrail) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerTripwire: (tripwire: TripwireDefinition) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerSpecSection: (section: SpecSection) => Effect.Effect<void, PluginError, Scope.Scope>;
+  readonly registerSpecExtension: (extension: SpecExtension) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly registerHandler: <S>(
     name: string,
     handler: MicroHandler<S>,

@@ -5,7 +5,8 @@
 import { Effect, Either } from "effect";
 import type { ArborRuntime } from "./agent-system.ts";
 import type { ArborEvent } from "./events.ts";
-import type { SpawnOptions } from "./system.ts";
+import type { Usage } from "./model.ts";
+import type { SpawnOptions, TreeHandle } from "./system.ts";
 
 /** The last line of `arbor run --json`. */
 export interface RunSummary {
@@ -24,6 +25,14 @@ export interface RunSummary {
 export interface RunOptions extends SpawnOptions {
   /** The root's task; defaults to the spec's `root.input`. */
   readonly input?: string;
+  /**
+   * What to do with the running tree instead of asking its root (a workflow runs its steps); it
+   * gets the tree and the input and answers like an ask.
+   */
+  readonly task?: (
+    tree: TreeHandle,
+    input: string,
+  ) => Effect.Effect<{ readonly output: string; readonly usage?: Usage }, { readonly message: string }>;
   /** Gives up after this long (the tree is stopped, status `failed`). */
   readonly timeoutMs?: number;
 }
@@ -53,8 +62,9 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
       .pipe(Effect.tapError(() => Effect.sync(stopListening)));
     treeId = handle.treeId;
     const tree = system.trees().find((t) => t.treeId === treeId)!;
-    const answer =
-      input === undefined
+    const answer = options.task
+      ? yield* Effect.either(options.task(handle, input ?? ""))
+      : input === undefined
         ? Either.left({ message: "no task: give the root one with --input or root.input in the spec" })
         : yield* Effect.either(
             system.ask(
@@ -79,7 +89,7 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
       restarts,
       liveAgents: tree.cells().filter((c) => c.actorAlive).length,
       runningFibers: yield* tree.runningFibers(),
-      usage: Either.isRight(answer) ? answer.right.usage : { inputTokens: 0, outputTokens: 0 },
+      usage: (Either.isRight(answer) ? answer.right.usage : undefined) ?? { inputTokens: 0, outputTokens: 0 },
       durationMs: Date.now() - started,
     };
     return summary;

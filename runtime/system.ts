@@ -102,6 +102,8 @@ export interface AgentSystemService {
   ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed>;
   readonly listTrees: () => Effect.Effect<ReadonlyArray<TreeSummary>>;
   readonly inspect: (treeId: string) => Effect.Effect<AgentNode, NotFound>;
+  /** The spec a tree was spawned from, after plugins filled it in (a role's prompt, the workflow). */
+  readonly specOf: (treeId: string) => Effect.Effect<Readonly<Record<string, unknown>>, NotFound>;
   /** Stops the tree: children first, in reverse start order. Resolves when nothing of it is left. */
   readonly stopTree: (treeId: string, reason?: string) => Effect.Effect<void, NotFound>;
   /** The tree an address or id belongs to (for ownership checks). */

@@ -70,6 +70,11 @@ export class Tree implements TreeHost {
     this.root = new AgentCell(this, options.compiled.root, undefined);
   }
 
+  /** The spec the tree was spawned from, after extensions filled it in (roles, workflow). */
+  get spec(): Readonly<Record<string, unknown>> {
+    return this.options.compiled.spec as unknown as Readonly<Record<string, unknown>>;
+  }
+
   start(): void {
     this.events.publishSync({
       type: "tree.started",

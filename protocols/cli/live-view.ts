@@ -106,6 +106,22 @@ export const describeEvent = (event: ArborEvent): string | undefined => {
       return `⛨ ${event.address} ${event.type.split(".")[1]} by ${event.policy}`;
     case "tripwire.triggered":
       return `⚡ ${event.address} ${event.tripwire}: ${event.measurement} > ${event.threshold} (${event.action})`;
+    case "workflow.started":
+      return `▶ workflow ${event.run}: ${event.steps} step${event.steps === 1 ? "" : "s"}`;
+    case "workflow.step.started":
+      return `▷ step ${event.step} → ${event.address}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`;
+    case "workflow.step.completed":
+      return `✓ step ${event.step}: ${event.output.split("\n")[0]}`;
+    case "workflow.step.retried":
+      return `↻ step ${event.step} retried after attempt ${event.attempt}: ${event.reason}`;
+    case "workflow.step.skipped":
+      return `⤼ step ${event.step} skipped: ${event.reason}`;
+    case "workflow.step.failed":
+      return `✗ step ${event.step} failed: ${event.reason}`;
+    case "workflow.completed":
+      return `■ workflow ${event.run} completed`;
+    case "workflow.failed":
+      return `■ workflow ${event.run} failed at ${event.step}: ${event.reason}`;
     default:
       return undefined;
   }

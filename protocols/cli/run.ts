@@ -17,10 +17,12 @@ import { runConnected } from "./connect.ts";
 import { describeFlagError } from "./flags.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
 import { redrawOn } from "./terminal.ts";
+import { workflowTask } from "./workflow.ts";
 
 const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
 
-Runs a tree in process and gives its root a task.
+Runs a tree in process and gives its root a task; a spec with a workflow runs the workflow's
+steps instead (each step printed as it starts, retries, completes or is skipped).
 
 Options:
   --input <text>     the root's task (default: root.input from the spec)
@@ -34,7 +36,8 @@ Options:
 Examples:
   arbor run examples/demo.json
   arbor run examples/crash-once.json --json
-  arbor run examples/demo.json --input "Plan a three-day trip to Lisbon"`;
+  arbor run examples/demo.json --input "Plan a three-day trip to Lisbon"
+  arbor run examples/research-pipeline.yaml --input "Edge caching for agent memory"`;
 
 const fail = (message: string, code: number = ExitCode.usage): number => {
   process.stderr.write(`arbor run: ${message}\n`);
@@ -117,9 +120,13 @@ export const runCommand: Command = {
           () => `arbor run ${positionals[0]}  ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
       }
+      const runtime = system;
+      // A spec with a workflow runs its steps; otherwise the root gets the task.
+      const hasWorkflow = typeof spec === "object" && spec !== null && "workflow" in spec;
       const summary = yield* runTree(system, spec, {
         ...(values.input !== undefined ? { input: values.input } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(hasWorkflow ? { task: (tree, input) => workflowTask(runtime, tree.treeId, input) } : {}),
       });
       view?.finish();
       return summary;

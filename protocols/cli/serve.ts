@@ -16,6 +16,7 @@ import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { toolMethods } from "../ws/extra/tools.ts";
+import { workflowMethods } from "../ws/extra/workflow.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
@@ -154,6 +155,7 @@ export const serveCommand: Command = {
         serverOptions,
         {
           ...toolMethods(system),
+          ...workflowMethods(system),
           ...(providers ? providerMethods(providers) : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },

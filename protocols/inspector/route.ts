@@ -8,26 +8,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { dirname, join, normalize, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, normalize, sep } from "node:path";
+import { packageRoot } from "../../runtime/package-root.ts";
 import type { HttpRoute } from "../ws/server.ts";
-
-/** The package's own folder, found from this file in the sources (tsx) or in `dist/` alike. */
-const packageRoot = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "arbor-agents"
-    )
-      return dir;
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error("arbor-agents: cannot find the package folder for the inspector's assets");
-    dir = parent;
-  }
-};
 
 const types: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",

@@ -8,7 +8,7 @@ import { Either, Schema } from "effect";
 import { type Problem, SpecInvalid } from "../errors.ts";
 import type { ModelChoice, ProviderLookup } from "../model.ts";
 import { nestingProblem, specMaxNesting } from "../nesting.ts";
-import type { SpecSection } from "../plugin.ts";
+import type { SpecExtension, SpecSection } from "../plugin.ts";
 import { problemsOf } from "../problems.ts";
 import {
   type AgentSpec,
@@ -16,6 +16,7 @@ import {
   defaults,
   misspelledModelFields,
   pluginSections,
+  pluginTreeSections,
   type TreeSpec,
   TreeSpecSchema,
 } from "./schema.ts";
@@ -26,6 +27,8 @@ export interface CompileContext {
   readonly hasHandler: (name: string) => boolean;
   readonly hasTool: (name: string) => boolean;
   readonly sections: ReadonlyArray<SpecSection>;
+  /** Whole-spec extensions (roles, workflows); none when absent. */
+  readonly extensions?: ReadonlyArray<SpecExtension>;
   /** The tree id the addresses are built from (unique in the runtime). */
   readonly treeId: string;
 }
@@ -86,6 +89,22 @@ interface Base {
   readonly limits: CompiledTree["limits"];
 }
 
+/** Runs each extension's `expand` in registration order; problems of all of them are gathered. */
+const expand = (
+  raw: Record<string, unknown>,
+  extensions: ReadonlyArray<SpecExtension>,
+): Either.Either<Record<string, unknown>, ReadonlyArray<Problem>> => {
+  let spec = raw;
+  const problems: Problem[] = [];
+  for (const extension of extensions) {
+    if (extension.expand === undefined) continue;
+    const result = extension.expand(spec);
+    if (Either.isLeft(result)) problems.push(...result.left);
+    else spec = result.right;
+  }
+  return problems.length > 0 ? Either.left(problems) : Either.right(spec);
+};
+
 /** Validates and resolves a raw spec; `Left` carries every problem found. */
 export const compileTree = (raw: unknown, ctx: CompileContext): Either.Either<CompiledTree, SpecInvalid> =>
   compile(raw, ctx, undefined);
@@ -98,9 +117,26 @@ const compile = (
   // Depth and cycles first, without recursion: the decoder and the compiler below both recurse.
   const deep = nestingProblem(raw, specMaxNesting);
   if (deep) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [deep] }));
+  const extensions = ctx.extensions ?? [];
+  if (!base && isRecord(raw)) {
+    const expanded = expand(raw, extensions);
+    if (Either.isLeft(expanded))
+      return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: expanded.left }));
+    raw = expanded.right;
+  }
+  const owned = new Set(extensions.flatMap((x) => x.treeKeys ?? []));
+  const decodable =
+    !base && isRecord(raw) ? Object.fromEntries(Object.entries(raw).filter(([k]) => !owned.has(k))) : raw;
   const problems: Problem[] = base
     ? [...schemaProblems(raw, AgentSpecSchema as Schema.Schema<unknown, unknown>)]
-    : [...schemaProblems(raw, TreeSpecSchema as Schema.Schema<unknown, unknown>)];
+    : [...schemaProblems(decodable, TreeSpecSchema as Schema.Schema<unknown, unknown>)];
+  if (!base && isRecord(raw))
+    for (const [key, plugin] of Object.entries(pluginTreeSections))
+      if (raw[key] !== undefined && !owned.has(key)) {
+        const at = problems.findIndex((p) => p.path === `$.${key}`);
+        if (at >= 0) problems.splice(at, 1);
+        problems.push({ path: `$.${key}`, message: `no plugin handles ${key}: load ${plugin}` });
+      }
   const tree = base ? { root: raw, limits: base.limits } : isRecord(raw) ? raw : {};
   const limitsRaw = isRecord(tree.limits) ? tree.limits : {};
   const limit = (key: keyof typeof defaults.limits) =>
@@ -288,6 +324,16 @@ const compile = (
       path: "$.root",
       message: `${agents} agents exceed limits.maxAgents ${limits.maxAgents}`,
     });
+  if (problems.length === 0 && root && !base && isRecord(raw)) {
+    const paths = new Set<string>();
+    const collect = (agent: CompiledAgent, prefix: string) => {
+      paths.add(prefix);
+      for (const child of agent.children)
+        collect(child, prefix === "" ? child.name : `${prefix}/${child.name}`);
+    };
+    collect(root, "");
+    for (const extension of extensions) problems.push(...(extension.check?.(raw, paths) ?? []));
+  }
   if (problems.length > 0 || !root) {
     const unique = problems.filter(
       (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,

@@ -82,6 +82,11 @@ export const pluginSections: Readonly<Record<string, string>> = {
   tools: "toolsPlugin",
 };
 
+/** Tree-level sections that belong to a plugin, and the plugin to load for each. */
+export const pluginTreeSections: Readonly<Record<string, string>> = {
+  workflow: "workflowsPlugin",
+};
+
 export interface AgentSpec {
   readonly name: string;
   readonly kind: "parent" | "child" | "micro";

@@ -1,0 +1,288 @@
+/**
+ * Runs a tree's workflow: every step is an ask to a supervised agent of the tree (crashes are the
+ * supervisor's business; a failed ask is retried per the step's policy), started as soon as the steps
+ * it depends on are done, at most `concurrency` at once. A required step that fails after its retries
+ * fails the workflow at once and interrupts the steps still running. Every move is an event.
+ */
+import { randomBytes } from "node:crypto";
+import { Cause, Data, Deferred, Duration, Effect, Either, Exit, Schedule, Schema } from "effect";
+import type { ArborEventInput } from "../../runtime/events.ts";
+import type { Usage } from "../../runtime/model.ts";
+import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
+import {
+  type Condition,
+  defaultBackoffMs,
+  defaultConcurrency,
+  type StepSpec,
+  WorkflowSpec,
+} from "./schema.ts";
+import { render } from "./template.ts";
+import { validateWorkflow } from "./validate.ts";
+
+/** What became of one step. */
+export interface StepOutcome {
+  readonly id: string;
+  readonly status: "completed" | "skipped" | "failed" | "cancelled";
+  readonly output: string;
+  readonly attempts: number;
+  readonly reason?: string;
+}
+
+/** What `workflow.run` answers. */
+export interface WorkflowResult {
+  readonly run: string;
+  readonly status: "completed" | "failed";
+  readonly output: string;
+  readonly steps: ReadonlyArray<StepOutcome>;
+  /** Tokens of every ask the workflow made (plans' steps included). */
+  readonly usage: Usage;
+  readonly reason?: string;
+}
+
+/** The tree has no workflow to run (its spec has no `workflow` section). */
+export class NoWorkflow extends Data.TaggedError("NoWorkflow")<{ readonly treeId: string }> {
+  readonly fault = "user" as const;
+  override get message(): string {
+    return `tree ${this.treeId} has no workflow: add a workflow section to its spec`;
+  }
+}
+
+class StepFailed extends Data.TaggedError("StepFailed")<{ readonly step: string; readonly reason: string }> {}
+
+const holds = (condition: Condition, output: string): boolean =>
+  condition.contains !== undefined
+    ? output.includes(condition.contains)
+    : condition.notContains !== undefined
+      ? !output.includes(condition.notContains)
+      : condition.equals !== undefined
+        ? output.trim() === condition.equals
+        : new RegExp(condition.matches ?? "").test(output);
+
+export interface RunWorkflowOptions {
+  /** Called with every event as it is published (the CLI prints steps from these). */
+  readonly onEvent?: (event: ArborEventInput) => void;
+}
+
+/** Every agent's path below the root (`""` for the root), as workflows name them. */
+const agentPaths = (root: AgentNode): ReadonlySet<string> => {
+  const paths = new Set<string>();
+  const walk = (node: AgentNode, prefix: string) => {
+    paths.add(prefix);
+    for (const child of node.children) walk(child, prefix === "" ? child.name : `${prefix}/${child.name}`);
+  };
+  walk(root, "");
+  return paths;
+};
+
+/** A plan as a model wrote it: the JSON object in its answer, checked as a workflow of this tree. */
+const readPlan = (
+  text: string,
+  root: AgentNode,
+): Either.Either<Schema.Schema.Type<typeof WorkflowSpec>, string> => {
+  const start = text.indexOf("{");
+  const end = text.lastIndexOf("}");
+  if (start < 0 || end < start) return Either.left("the plan holds no JSON object");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(start, end + 1));
+  } catch (error) {
+    return Either.left(`the plan is not JSON: ${(error as Error).message}`);
+  }
+  const problems = validateWorkflow(parsed, agentPaths(root), root.name, "$.plan");
+  if (problems.length > 0)
+    return Either.left(
+      `the plan is not a workflow of this tree: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+    );
+  const plan = Schema.decodeUnknownSync(WorkflowSpec)(parsed);
+  const nested = plan.steps.find((step) => step.plan);
+  return nested
+    ? Either.left(`$.plan: step ${nested.id} plans again; a plan runs steps, not plans`)
+    : Either.right(plan);
+};
+
+/** Runs the workflow of tree `treeId` on `input`; fails only when the tree or its workflow is missing. */
+export const runWorkflow = (
+  system: AgentSystemService,
+  treeId: string,
+  input: string,
+  options: RunWorkflowOptions = {},
+) =>
+  Effect.gen(function* () {
+    const spec = yield* system.specOf(treeId);
+    if (spec.workflow === undefined) return yield* new NoWorkflow({ treeId });
+    // Validated when the tree was spawned; decoding again yields the typed value.
+    const workflow = Schema.decodeUnknownSync(WorkflowSpec)(spec.workflow);
+    const root = yield* system.inspect(treeId);
+    return yield* execute(
+      { system, treeId, root, options },
+      workflow,
+      input,
+      `wf_${randomBytes(6).toString("hex")}`,
+    );
+  });
+
+interface Context {
+  readonly system: AgentSystemService;
+  readonly treeId: string;
+  readonly root: AgentNode;
+  readonly options: RunWorkflowOptions;
+}
+
+const execute = (
+  ctx: Context,
+  workflow: Schema.Schema.Type<typeof WorkflowSpec>,
+  input: string,
+  run: string,
+): Effect.Effect<WorkflowResult> =>
+  Effect.gen(function* () {
+    const { system, treeId, root, options } = ctx;
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    const addressOf = (agent: string) => (agent === root.name ? root.address : `${root.address}/${agent}`);
+    const publish = (event: ArborEventInput) =>
+      Effect.zipRight(
+        Effect.sync(() => options.onEvent?.(event)),
+        system.events.publish(event),
+      );
+    const base = (address: string) => ({ tree: treeId, address, id: run });
+    const outputs = new Map<string, string>();
+    const outcomes = new Map<string, StepOutcome>();
+    const done = new Map<string, Deferred.Deferred<void, StepFailed>>();
+    for (const step of workflow.steps) done.set(step.id, yield* Deferred.make<void, StepFailed>());
+    const permits = yield* Effect.makeSemaphore(workflow.concurrency ?? defaultConcurrency);
+
+    const finish = (step: StepSpec, outcome: StepOutcome) =>
+      Effect.gen(function* () {
+        outcomes.set(step.id, outcome);
+        outputs.set(step.id, outcome.output);
+        yield* Deferred.succeed(done.get(step.id)!, undefined);
+      });
+
+    const attemptStep = (step: StepSpec) =>
+      Effect.gen(function* () {
+        const address = addressOf(step.agent);
+        const text = render(step.input ?? "{{input}}", input, outputs);
+        const retries = step.retry?.max ?? 0;
+        let attempts = 0;
+        const once = Effect.suspend(() => {
+          attempts++;
+          return Effect.zipRight(
+            publish({
+              type: "workflow.step.started",
+              ...base(address),
+              run,
+              step: step.id,
+              attempt: attempts,
+            }),
+            system.ask(address, text, step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+          );
+        });
+        const policy = Schedule.exponential(Duration.millis(step.retry?.backoffMs ?? defaultBackoffMs)).pipe(
+          Schedule.intersect(Schedule.recurs(retries)),
+        );
+        const planned = (reply: { readonly output: string }) =>
+          Effect.gen(function* () {
+            if (!step.plan) return reply.output;
+            const plan = readPlan(reply.output, root);
+            if (Either.isLeft(plan)) return yield* Effect.fail(new Error(plan.left));
+            const result = yield* execute(ctx, plan.right, input, `${run}/${step.id}`);
+            usage.inputTokens += result.usage.inputTokens;
+            usage.outputTokens += result.usage.outputTokens;
+            if (result.status === "failed")
+              return yield* Effect.fail(new Error(`its plan failed: ${result.reason}`));
+            return result.output;
+          });
+        const answer = yield* Effect.either(
+          Effect.retry(
+            once.pipe(
+              Effect.tap((reply) =>
+                Effect.sync(() => {
+                  usage.inputTokens += reply.usage.inputTokens;
+                  usage.outputTokens += reply.usage.outputTokens;
+                }),
+              ),
+              Effect.flatMap(planned),
+              Effect.tapError((error) =>
+                attempts <= retries
+                  ? publish({
+                      type: "workflow.step.retried",
+                      ...base(address),
+                      run,
+                      step: step.id,
+                      attempt: attempts,
+                      reason: error.message,
+                    })
+                  : Effect.void,
+              ),
+            ),
+            policy,
+          ),
+        );
+        if (Either.isRight(answer)) {
+          yield* publish({
+            type: "workflow.step.completed",
+            ...base(address),
+            run,
+            step: step.id,
+            attempts,
+            output: answer.right,
+          });
+          return yield* finish(step, {
+            id: step.id,
+            status: "completed",
+            output: answer.right,
+            attempts,
+          });
+        }
+        const reason = `failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${answer.left.message}`;
+        if (step.optional) {
+          yield* publish({ type: "workflow.step.skipped", ...base(address), run, step: step.id, reason });
+          return yield* finish(step, { id: step.id, status: "skipped", output: "", attempts, reason });
+        }
+        outcomes.set(step.id, { id: step.id, status: "failed", output: "", attempts, reason });
+        yield* publish({ type: "workflow.step.failed", ...base(address), run, step: step.id, reason });
+        return yield* new StepFailed({ step: step.id, reason });
+      });
+
+    const runStep = (step: StepSpec) =>
+      Effect.gen(function* () {
+        for (const dep of step.dependsOn ?? []) yield* Deferred.await(done.get(dep)!);
+        if (step.when !== undefined && !holds(step.when, outputs.get(step.when.step) ?? "")) {
+          const reason = `condition on ${step.when.step} did not hold`;
+          yield* publish({
+            type: "workflow.step.skipped",
+            ...base(addressOf(step.agent)),
+            run,
+            step: step.id,
+            reason,
+          });
+          return yield* finish(step, { id: step.id, status: "skipped", output: "", attempts: 0, reason });
+        }
+        yield* permits.withPermits(1)(attemptStep(step));
+      });
+
+    yield* publish({ type: "workflow.started", ...base(root.address), run, steps: workflow.steps.length });
+    const exit = yield* Effect.exit(
+      Effect.forEach(workflow.steps, runStep, { concurrency: "unbounded", discard: true }),
+    );
+    const steps = workflow.steps.map(
+      (s) => outcomes.get(s.id) ?? { id: s.id, status: "cancelled" as const, output: "", attempts: 0 },
+    );
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.failureOption(exit.cause);
+      if (failure._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
+      const { step, reason } = failure.value;
+      yield* publish({ type: "workflow.failed", ...base(root.address), run, step, reason });
+      return {
+        run,
+        status: "failed",
+        output: "",
+        steps,
+        usage,
+        reason: `step ${step} ${reason}`,
+      } satisfies WorkflowResult;
+    }
+    const last = workflow.steps[workflow.steps.length - 1]!.id;
+    const output = render(workflow.output ?? `{{steps.${last}.output}}`, input, outputs);
+    yield* publish({ type: "workflow.completed", ...base(root.address), run, output });
+    return { run, status: "completed", output, steps, usage } satisfies WorkflowResult;
+  });
