@@ -1,6 +1,6 @@
 /**
  * A typed builder for workflows, for TypeScript users who would rather not write the spec by hand:
- * `dependsOn` may only name steps added before (a typo is a compile-time error), and `then` chains a
+ * `dependsOn` may only name steps added before (a typo is a compile-time error), and `next` chains a
  * step after the one before it. `build()` gives the same data a spec file holds.
  *
  * ```ts
@@ -9,7 +9,7 @@
  *   .step("research", { agent: "researcher", input: "{{steps.plan.output}}", dependsOn: ["plan"] })
  *   .step("build", { agent: "engineer", input: "{{steps.plan.output}}", dependsOn: ["plan"] })
  *   .step("review", { agent: "critic", input: "{{steps.research.output}}\n{{steps.build.output}}", dependsOn: ["research", "build"] })
- *   .then("summary", { agent: "summarizer", input: "{{steps.review.output}}" })
+ *   .next("summary", { agent: "summarizer", input: "{{steps.review.output}}" })
  *   .build();
  * ```
  */
@@ -34,7 +34,7 @@ export class WorkflowBuilder<Known extends string = never> {
   }
 
   /** Adds a step after the last one added (a sequential pipeline). */
-  then<Id extends string>(id: Id, step: Omit<BuilderStep<Known>, "dependsOn">): WorkflowBuilder<Known | Id> {
+  next<Id extends string>(id: Id, step: Omit<BuilderStep<Known>, "dependsOn">): WorkflowBuilder<Known | Id> {
     const previous = this.steps[this.steps.length - 1]?.id;
     return new WorkflowBuilder<Known | Id>(
       this.options,

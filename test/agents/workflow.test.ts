@@ -254,7 +254,7 @@ describe("running a workflow", () => {
   it("builds the same data with the typed builder", async () => {
     const flow = workflow({ concurrency: 1 })
       .step("draft", { agent: "a", input: "draft {{input}}" })
-      .then("polish", { agent: "b", input: "polish {{steps.draft.output}}" })
+      .next("polish", { agent: "b", input: "polish {{steps.draft.output}}" })
       .build();
     expect(flow.steps[1]).toMatchObject({ id: "polish", dependsOn: ["draft"] });
     const { result } = await runSpec(
