@@ -58,8 +58,10 @@ export interface SpecExtension {
   readonly name: string;
   /** Tree-level keys this extension owns (`workflow`); a spec that uses one it does not own is refused. */
   readonly treeKeys?: ReadonlyArray<string>;
+  /** `sections`: the agent-level spec sections some loaded plugin handles (`tools`, `guardrails`, …). */
   readonly expand?: (
     spec: Readonly<Record<string, unknown>>,
+    context: { readonly sections: ReadonlySet<string> },
   ) => Either.Either<Record<string, unknown>, ReadonlyArray<Problem>>;
   /** `agents`: every agent's path below the root (`""` for the root, `researcher`, `lead/critic`). */
   readonly check?: (

@@ -2,8 +2,8 @@
  * Applies roles to a tree spec before it is validated: an agent with `role: critic` (and optionally
  * `promptStyle: xml`, `promptVars: {…}`) gets the role's prompt as its `instructions` (unless it
  * writes its own), the role's temperature and max tokens where its model sets none, and the role's
- * tools as `tools.allow` where it configures no tools. Unknown roles, styles and variables are
- * problems by path.
+ * tools as `tools.allow` where it configures no tools (when a tools plugin is loaded). Unknown roles,
+ * styles and variables are problems by path.
  */
 import { Either } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
@@ -18,13 +18,14 @@ const expandAgent = (
   path: string,
   roles: ReadonlyMap<string, RoleDefinition>,
   problems: Problem[],
+  withTools: boolean,
 ): unknown => {
   if (!isRecord(node)) return node;
   const { promptStyle, promptVars, ...rest } = node;
   const out: Record<string, unknown> = { ...rest };
   if (Array.isArray(node.children))
     out.children = node.children.map((child, i) =>
-      expandAgent(child, `${path}.children[${i}]`, roles, problems),
+      expandAgent(child, `${path}.children[${i}]`, roles, problems, withTools),
     );
   const roleName = node.role;
   if (typeof roleName !== "string") {
@@ -88,7 +89,7 @@ const expandAgent = (
       model.maxTokens = role.model.maxTokens;
     out.model = model;
   }
-  if (node.tools === undefined && role.tools.length > 0) out.tools = { allow: [...role.tools] };
+  if (withTools && node.tools === undefined && role.tools.length > 0) out.tools = { allow: [...role.tools] };
   return out;
 };
 
@@ -96,9 +97,11 @@ const expandAgent = (
 export const expandRoles = (
   spec: Readonly<Record<string, unknown>>,
   roles: ReadonlyMap<string, RoleDefinition>,
+  /** Whether a tools plugin is loaded: only then does a role's tool list become `tools.allow`. */
+  withTools = true,
 ): Either.Either<Record<string, unknown>, ReadonlyArray<Problem>> => {
   if (!isRecord(spec.root)) return Either.right({ ...spec });
   const problems: Problem[] = [];
-  const root = expandAgent(spec.root, "$.root", roles, problems);
+  const root = expandAgent(spec.root, "$.root", roles, problems, withTools);
   return problems.length > 0 ? Either.left(problems) : Either.right({ ...spec, root });
 };

@@ -38,7 +38,10 @@ export const makeRolesPlugin = (options: { readonly folders?: ReadonlyArray<stri
             plugin: "roles",
             detail: problems.map((p) => `${p.folder}: ${p.message}`).join("; "),
           });
-        yield* host.registerSpecExtension({ name: "roles", expand: (spec) => expandRoles(spec, roles) });
+        yield* host.registerSpecExtension({
+          name: "roles",
+          expand: (spec, { sections }) => expandRoles(spec, roles, sections.has("tools")),
+        });
       }),
   });
 

@@ -93,12 +93,13 @@ interface Base {
 const expand = (
   raw: Record<string, unknown>,
   extensions: ReadonlyArray<SpecExtension>,
+  sections: ReadonlySet<string>,
 ): Either.Either<Record<string, unknown>, ReadonlyArray<Problem>> => {
   let spec = raw;
   const problems: Problem[] = [];
   for (const extension of extensions) {
     if (extension.expand === undefined) continue;
-    const result = extension.expand(spec);
+    const result = extension.expand(spec, { sections });
     if (Either.isLeft(result)) problems.push(...result.left);
     else spec = result.right;
   }
@@ -119,7 +120,7 @@ const compile = (
   if (deep) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [deep] }));
   const extensions = ctx.extensions ?? [];
   if (!base && isRecord(raw)) {
-    const expanded = expand(raw, extensions);
+    const expanded = expand(raw, extensions, new Set(ctx.sections.map((section) => section.key)));
     if (Either.isLeft(expanded))
       return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: expanded.left }));
     raw = expanded.right;
