@@ -8,7 +8,8 @@
  * Hand-written rather than `proper-lockfile`: that library decides staleness by mtime and keeps a
  * timer touching the file, but cannot say which process holds the lock, which is what a person needs.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import { Effect, type Scope } from "effect";
 import { StoreError } from "./errors.ts";
 
@@ -76,7 +77,11 @@ export const lockDataDir = (dataDir: string): Effect.Effect<void, StoreError, Sc
   };
   return Effect.acquireRelease(
     Effect.try({
-      try: () => tryLock(file, me),
+      try: () => {
+        // The first start creates the folder the data dir and its lock live in (`./.arbor`).
+        mkdirSync(dirname(file), { recursive: true });
+        return tryLock(file, me);
+      },
       catch: (cause) =>
         new StoreError({
           reason: "connection_failed",

@@ -17,6 +17,18 @@ export const lengthHandler = stateless((m) => String(m.length));
 /** `count` replies with how many messages it has handled in this incarnation. */
 export const countHandler: MicroHandler<number> = { initial: () => 0, handle: (n) => [n + 1, String(n + 1)] };
 
+/**
+ * `triage` reads diagnosis lines (`PROBLEM …` / `OK …`) and replies with one repair line per problem,
+ * or `nothing to repair`: the cheap, model-free step between diagnostics and repairs.
+ */
+export const triageHandler = stateless((m) => {
+  const problems = m
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => /\bPROBLEM\b/.test(line));
+  return problems.length === 0 ? "nothing to repair" : problems.map((p) => `repair: ${p.replace(/^.*?PROBLEM:?\s*/, "")}`).join("\n");
+});
+
 export const builtinHandlersPlugin = definePlugin({
   name: "handlers",
   version: "1.0.0",
@@ -27,6 +39,7 @@ export const builtinHandlersPlugin = definePlugin({
         host.registerHandler("upper", upperHandler),
         host.registerHandler("length", lengthHandler),
         host.registerHandler("count", countHandler),
+        host.registerHandler("triage", triageHandler),
       ],
       { discard: true },
     ),

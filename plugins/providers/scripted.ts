@@ -5,7 +5,8 @@
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
  * then succeeds. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
- * latest user message and `{{tool}}` by the latest tool result.
+ * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
+ * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
  * It registers through the same port as the network providers and powers the offline demo, the
  * tests and the benchmarks.
@@ -40,6 +41,16 @@ const Script = Schema.Array(ScriptStep).pipe(
 const Options = Schema.Struct({ script: Script });
 
 const kinds = ["text", "toolCalls", "error", "crash"] as const;
+
+/** Tool-call arguments with `{{tool}}` filled in every string, at any depth. */
+const fillStrings = (value: unknown, fill: (template: string) => string): unknown =>
+  typeof value === "string"
+    ? fill(value)
+    : Array.isArray(value)
+      ? value.map((v) => fillStrings(v, fill))
+      : typeof value === "object" && value !== null
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillStrings(v, fill)]))
+        : value;
 
 /** Validates the `model` options of a scripted agent; problems carry JSON paths below `path`. */
 export const validateScript = (options: unknown, path: string): ReadonlyArray<Problem> => {
@@ -108,13 +119,14 @@ export const makeScriptedProvider = (): ModelProvider & {
           retryable: false,
           detail: step.error,
         });
+      const toolResult = lastOf(request.messages, "tool");
       const text = (step.text ?? "")
         .replaceAll("{{input}}", lastOf(request.messages, "user"))
-        .replaceAll("{{tool}}", lastOf(request.messages, "tool"));
+        .replaceAll("{{tool}}", toolResult);
       const toolCalls = (step.toolCalls ?? []).map((call, i) => ({
         id: `call_${index}_${i}`,
         name: call.name,
-        args: call.args ?? {},
+        args: fillStrings(call.args ?? {}, (template) => template.replaceAll("{{tool}}", toolResult)),
       }));
       return {
         text,

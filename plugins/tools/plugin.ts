@@ -4,12 +4,14 @@
  * the runner the agent step calls. The runtime config's `tools` section, when present, is the
  * level above every tree (its `root` is where the file tools may work).
  */
+
 import { resolve } from "node:path";
 import { Effect, Either } from "effect";
 import { PluginError } from "../../runtime/errors.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
 import { agentTools } from "./builtin/agents.ts";
 import { fileTools } from "./builtin/files.ts";
+import { systemTools } from "./builtin/system.ts";
 import { makeToolRunner } from "./runner.ts";
 import { defaultToolSettings, makeToolsSection, readToolConfig } from "./settings.ts";
 
@@ -28,7 +30,8 @@ export interface ToolsPluginOptions {
 }
 
 /**
- * Makes the tools plugin. Gotcha: the file tools exist only when a root is configured (here or in
+ * Makes the tools plugin. Gotcha: the file tools and the host's health signals (`system.*`) exist
+ * only when a root is configured (here or in
  * `config.tools.root`): the operator grants file access; a spec's `tools.root` can only narrow it.
  */
 export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
@@ -52,7 +55,7 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
         yield* host.registerSpecSection(makeToolsSection(base));
         const builtins = [
           ...(options.agentTools === false ? [] : agentTools(host.events)),
-          ...(root === undefined ? [] : fileTools(root)),
+          ...(root === undefined ? [] : [...fileTools(root), ...systemTools(root)]),
         ];
         for (const tool of builtins) yield* host.registerTool(tool);
         yield* host.installToolRunner((tools, guardrails) =>

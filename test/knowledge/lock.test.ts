@@ -3,14 +3,15 @@
  * while the holder runs, is released with the scope, and is taken over when its holder is gone.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Effect, Exit, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { lockDataDir } from "../../knowledge/data-dir-lock.ts";
 
-const folder = () => join(mkdtempSync(join(tmpdir(), "arbor-lock-")), "data");
+/** A data dir whose parent does not exist yet, as `./.arbor/data` on a fresh clone. */
+const folder = () => join(mkdtempSync(join(tmpdir(), "arbor-lock-")), ".arbor", "data");
 
 describe("the data dir lock", () => {
   it("refuses a second holder while the first holds it, and frees the folder when released", async () => {
@@ -29,6 +30,7 @@ describe("the data dir lock", () => {
   it("takes over a lock whose process is gone (a SIGKILLed server)", async () => {
     const dir = folder();
     const gone = Number(execFileSync("node", ["-e", "process.stdout.write(String(process.pid))"]).toString());
+    mkdirSync(dirname(dir), { recursive: true });
     writeFileSync(`${dir}.lock`, JSON.stringify({ pid: gone, command: "arbor serve", startedAt: "then" }));
     await Effect.runPromise(
       Effect.scoped(

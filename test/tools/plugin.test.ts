@@ -26,25 +26,30 @@ const registered = (plugin: Plugin, config: Record<string, unknown> = {}) =>
     ),
   );
 
+/** The tools that touch the host, registered when the operator configures a root. */
+const hostTools = [
+  "read_file",
+  "write_file",
+  "list_dir",
+  "system.load",
+  "system.memory",
+  "system.disk",
+  "system.log",
+];
+
 describe("tools plugin", () => {
-  it("registers the agent tools, and the file tools only when a root is configured", async () => {
+  it("registers the agent tools, and the file and system tools only when a root is configured", async () => {
     expect(await registered(toolsPlugin)).toEqual(["spawn_agent", "send_to_agent", "handoff"]);
     expect(await registered(toolsPlugin, { tools: { root } })).toEqual([
       "spawn_agent",
       "send_to_agent",
       "handoff",
-      "read_file",
-      "write_file",
-      "list_dir",
+      ...hostTools,
     ]);
   });
 
   it("can leave the agent tools out", async () => {
-    expect(await registered(makeToolsPlugin({ agentTools: false, root }))).toEqual([
-      "read_file",
-      "write_file",
-      "list_dir",
-    ]);
+    expect(await registered(makeToolsPlugin({ agentTools: false, root }))).toEqual(hostTools);
   });
 
   it("refuses an invalid tools section in the config", async () => {
