@@ -26,7 +26,9 @@ export const triageHandler = stateless((m) => {
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => /\bPROBLEM\b/.test(line));
-  return problems.length === 0 ? "nothing to repair" : problems.map((p) => `repair: ${p.replace(/^.*?PROBLEM:?\s*/, "")}`).join("\n");
+  return problems.length === 0
+    ? "nothing to repair"
+    : problems.map((p) => `repair: ${p.replace(/^.*?PROBLEM:?\s*/, "")}`).join("\n");
 });
 
 export const builtinHandlersPlugin = definePlugin({
