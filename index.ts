@@ -3,6 +3,28 @@
  * service. Everyone else: `createArbor()`, a Promise face of the same runtime.
  */
 
+export {
+  builtinRolesFolder,
+  loadRoles,
+  makeRolesPlugin,
+  type PromptStyle,
+  type RoleDefinition,
+  rolesPlugin,
+} from "./agents/roles/index.ts";
+export {
+  type BuilderStep,
+  type Condition,
+  NoWorkflow,
+  runWorkflow,
+  type StepOutcome,
+  type StepSpec,
+  validateWorkflow,
+  WorkflowBuilder,
+  type WorkflowResult,
+  WorkflowSpec,
+  workflow,
+  workflowsPlugin,
+} from "./agents/workflow/index.ts";
 export { layerKnowledge } from "./knowledge/config.ts";
 export { memoryPlugin } from "./knowledge/tools.ts";
 export { guardrailsPlugin } from "./plugins/guardrails/plugin.ts";
@@ -28,6 +50,7 @@ export {
   type ArborOptions,
   type ArborRunOptions,
   type ArborSpawnOptions,
+  type ArborTreeSpec,
   createArbor,
 } from "./protocols/embedded.ts";
 export { defaultPlugins } from "./protocols/preset.ts";

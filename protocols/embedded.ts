@@ -4,6 +4,8 @@
  * and unloads the plugins.
  */
 import { Effect, Exit, Scope } from "effect";
+import { runWorkflow, type WorkflowResult } from "../agents/workflow/run.ts";
+import type { WorkflowSpec } from "../agents/workflow/schema.ts";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
 import type { ArborEvent } from "../runtime/events.ts";
@@ -12,6 +14,7 @@ import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
 import type { TreeSpec } from "../runtime/spec/schema.ts";
 import type { AgentNode, Reply, TreeHandle } from "../runtime/system.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
+import { workflowTask } from "./cli/workflow.ts";
 import { defaultPlugins } from "./preset.ts";
 
 /** A config section (`providers`, `guardrails`, …): each plugin validates its own. */
@@ -30,6 +33,8 @@ export interface ArborConfig {
   readonly mcp?: Section;
   readonly knowledge?: Section;
   readonly server?: Section;
+  /** `agents.rolesDir`: a folder of your own roles (see agents/README.md). */
+  readonly agents?: Section;
 }
 
 export interface ArborOptions extends ArborConfig {
@@ -55,14 +60,20 @@ export interface ArborRunOptions extends ArborSpawnOptions {
   readonly timeoutMs?: number;
 }
 
+/** A tree spec as `createArbor` takes it: optionally with a workflow over its agents. */
+export type ArborTreeSpec = TreeSpec & { readonly workflow?: WorkflowSpec };
+
 /** The Promise face of the runtime. Failures reject with the runtime's typed errors (`_tag`, `reason`, `fault`). */
 export interface Arbor {
-  readonly spawn: (spec: TreeSpec, options?: ArborSpawnOptions) => Promise<TreeHandle>;
+  readonly spawn: (spec: ArborTreeSpec, options?: ArborSpawnOptions) => Promise<TreeHandle>;
   readonly ask: (to: string, input: string, options?: { readonly timeoutMs?: number }) => Promise<Reply>;
   readonly send: (to: string, message: string) => Promise<void>;
   readonly inspect: (treeId: string) => Promise<AgentNode>;
   readonly stop: (treeId: string, reason?: string) => Promise<void>;
-  readonly run: (spec: TreeSpec, options?: ArborRunOptions) => Promise<RunSummary>;
+  /** Spawns the tree, gives its root the input (or runs its workflow, when it has one), stops it. */
+  readonly run: (spec: ArborTreeSpec, options?: ArborRunOptions) => Promise<RunSummary>;
+  /** Runs a running tree's workflow on `input`; resolves with every step's outcome. */
+  readonly runWorkflow: (treeId: string, input: string) => Promise<WorkflowResult>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
   /** The Effect runtime underneath, for everything else. */
@@ -139,8 +150,13 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
         ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
         ...(runOptions.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
       };
-      return promise(runTree(runtime, spec, run));
+      const task =
+        spec.workflow === undefined
+          ? {}
+          : { task: (tree: TreeHandle, input: string) => workflowTask(runtime, tree.treeId, input) };
+      return promise(runTree(runtime, spec, { ...run, ...task }));
     },
+    runWorkflow: (treeId, input) => promise(runWorkflow(runtime, treeId, input)),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
     close: () => promise(Scope.close(scope, Exit.void)),

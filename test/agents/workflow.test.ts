@@ -10,12 +10,16 @@ import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import { workflow } from "../../agents/workflow/builder.ts";
 import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
-import { runWorkflow } from "../../agents/workflow/run.ts";
+import { runWorkflow, type WorkflowResult } from "../../agents/workflow/run.ts";
+import { createArbor } from "../../index.ts";
 import { builtinHandlersPlugin } from "../../plugins/handlers/builtin.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
+import { ArborClient } from "../../protocols/client/index.ts";
+import { workflowMethods } from "../../protocols/ws/extra/workflow.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { SpecInvalid } from "../../runtime/errors.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
+import { startRuntimeServer } from "../ws/runtime.ts";
 
 const exec = promisify(execFile);
 
@@ -262,6 +266,93 @@ describe("running a workflow", () => {
       "x",
     );
     expect(result.output).toBe("<polish [draft x]>");
+  });
+});
+
+describe("workflow.run on the wire and createArbor", () => {
+  it("runs a tenant's workflow and hides other tenants' trees", async () => {
+    const tokenA = "token-for-tenant-a-0123456789";
+    const tokenB = "token-for-tenant-b-0123456789";
+    const running = await startRuntimeServer(
+      {
+        tokens: [
+          { token: tokenA, tenant: "a" },
+          { token: tokenB, tenant: "b" },
+        ],
+      },
+      {},
+      [workflowsPlugin],
+      (system) => workflowMethods(system),
+    );
+    const a = await ArborClient.connect(running.url, { token: tokenA });
+    const b = await ArborClient.connect(running.url, { token: tokenB });
+    try {
+      const spec = tree(
+        {
+          steps: [
+            { id: "x", agent: "a" },
+            { id: "y", agent: "b", input: "{{steps.x.output}}!", dependsOn: ["x"] },
+          ],
+        },
+        [child("a", { text: "A({{input}})" }), child("b", { text: "B({{input}})" })],
+      );
+      const mine = await a.spawn(spec);
+      const result = (await a.request("workflow.run", {
+        treeId: mine.treeId,
+        input: "in",
+      })) as WorkflowResult;
+      expect(result).toMatchObject({ status: "completed", output: "B(A(in)!)" });
+      await expect(b.request("workflow.run", { treeId: mine.treeId, input: "in" })).rejects.toMatchObject({
+        code: -32002,
+      });
+      const plain = await a.spawn({ name: "plain", root: { name: "m", kind: "micro", handler: "echo" } });
+      await expect(a.request("workflow.run", { treeId: plain.treeId })).rejects.toMatchObject({
+        code: -32602,
+        data: { reason: "no_workflow" },
+      });
+    } finally {
+      await a.close();
+      await b.close();
+      await running.close();
+    }
+  });
+
+  it("createArbor runs a spec with a workflow built by the builder", async () => {
+    const arbor = await createArbor();
+    try {
+      const flow = workflow()
+        .step("draft", { agent: "writer", input: "{{input}}" })
+        .next("check", { agent: "critic", input: "{{steps.draft.output}}" })
+        .build();
+      const summary = await arbor.run(
+        {
+          name: "built",
+          root: {
+            name: "lead",
+            kind: "parent",
+            model: { provider: "scripted", script: [{ text: "lead" }] },
+            children: [
+              {
+                name: "writer",
+                kind: "child",
+                model: { provider: "scripted", script: [{ text: "draft of {{input}}" }] },
+              },
+              {
+                name: "critic",
+                kind: "child",
+                role: "critic",
+                model: { provider: "scripted", script: [{ text: "APPROVED {{input}}" }] },
+              },
+            ],
+          },
+          workflow: flow,
+        },
+        { input: "the memo" },
+      );
+      expect(summary).toMatchObject({ status: "completed", output: "APPROVED draft of the memo" });
+    } finally {
+      await arbor.close();
+    }
   });
 });
 
