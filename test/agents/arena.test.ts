@@ -1,0 +1,134 @@
+/**
+ * The evaluation arena: contenders answer a suite's tasks, each answer scored (containment, regex,
+ * JSON Schema, a judge model); standings rank them by Elo and win rate across stored runs; results
+ * kept in the SQL store per tenant; a bad suite is refused by path.
+ */
+import { Effect, Either } from "effect";
+import { describe, expect, it } from "vitest";
+import {
+  checkSuite,
+  leaderboard,
+  makeMemoryArenaStore,
+  makeSqlArenaStore,
+  runArena,
+} from "../../agents/arena/index.ts";
+import { judgeScore } from "../../agents/arena/score.ts";
+import { makeRolesPlugin } from "../../agents/roles/plugin.ts";
+import { makePgliteClient, openPglite } from "../../knowledge/sql-client.ts";
+import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { loadSpecFile } from "../../runtime/spec/load.ts";
+
+describe("the arena", () => {
+  it("ranks the contender that answers right first, over two runs, with scores per scorer", async () => {
+    const store = makeMemoryArenaStore();
+    const { first, second } = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* makeAgentSystem({ plugins: [scriptedPlugin, makeRolesPlugin()] });
+          const suite = yield* loadSpecFile("examples/arena/capitals.yaml");
+          const first = yield* runArena(system, suite, { store });
+          const second = yield* runArena(system, suite, { store });
+          return { first, second };
+        }),
+      ),
+    );
+    const scores = (contender: string) =>
+      Object.fromEntries(
+        first.results.filter((r) => r.contender === contender).map((r) => [r.task, r.score]),
+      );
+    expect(scores("careful")).toEqual({ france: 1, norway: 1, portugal: 1, confidence: 0.9 });
+    expect(scores("sloppy")).toEqual({ france: 0, norway: 0, portugal: 0, confidence: 0.2 });
+    expect(first.standings.map((s) => [s.contender, s.wins, s.losses, s.winRate])).toEqual([
+      ["careful", 4, 0, 1],
+      ["sloppy", 0, 4, 0],
+    ]);
+    expect(first.standings[0]!.elo).toBeGreaterThan(1000);
+    expect(first.standings[0]!.model).toBe("scripted");
+    // Standings build up across runs (the scripted contenders repeat their last line in the second).
+    expect(second.standings[0]).toMatchObject({ contender: "careful", wins: 5, ties: 3, tasks: 8 });
+    expect(second.standings[0]!.elo).toBeGreaterThan(second.standings[1]!.elo);
+  });
+
+  it("refuses a suite with one contender, a bad regex or no scorer, by path", () => {
+    const result = checkSuite({
+      name: "bad",
+      contenders: [{ name: "only", model: { provider: "scripted" } }],
+      tasks: [{ id: "t", input: "x" }],
+    });
+    expect(Either.isLeft(result) && result.left.problems).toEqual([
+      { path: "$.contenders", message: "an arena needs at least two contenders" },
+    ]);
+    const scorers = checkSuite({
+      name: "bad",
+      contenders: [
+        { name: "a", model: {} },
+        { name: "b", model: {} },
+      ],
+      tasks: [
+        { id: "t", input: "x", scorer: { regex: "(" } },
+        { id: "u", input: "y" },
+      ],
+    });
+    expect(Either.isLeft(scorers) && scorers.left.problems.map((p) => p.path)).toEqual([
+      "$.tasks[0].scorer",
+      "$.tasks[1].scorer",
+    ]);
+  });
+
+  it("scores ties as half a win and reads a judge's score out of ten", () => {
+    const base = {
+      suite: "s",
+      run: "r",
+      output: "",
+      model: "m",
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      latencyMs: 1,
+    };
+    const standings = leaderboard([
+      { ...base, task: "t", contender: "a", score: 1, time: 1 },
+      { ...base, task: "t", contender: "b", score: 1, time: 2 },
+    ]);
+    expect(standings.map((s) => [s.ties, s.winRate, s.elo])).toEqual([
+      [1, 0.5, 1000],
+      [1, 0.5, 1000],
+    ]);
+    expect(judgeScore("7 — mostly right")).toBe(0.7);
+    expect(judgeScore("no idea")).toBeUndefined();
+  });
+
+  it("keeps results in the SQL store per tenant", async () => {
+    const got = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const db = yield* openPglite("memory://");
+          const store = makeSqlArenaStore(yield* makePgliteClient(db));
+          const r = {
+            suite: "s",
+            run: "r1",
+            task: "t",
+            contender: "a",
+            model: "scripted",
+            score: 1,
+            output: "ok",
+            inputTokens: 3,
+            outputTokens: 2,
+            costUsd: 0.001,
+            latencyMs: 12,
+            time: 5,
+          };
+          yield* store.record("acme", [r, { ...r, contender: "b", score: 0 }]);
+          yield* store.record("other", [{ ...r, suite: "s", contender: "z" }]);
+          return { acme: yield* store.results("acme", "s"), other: yield* store.results("other") };
+        }),
+      ),
+    );
+    expect(got.acme.map((r) => [r.contender, r.score, r.costUsd])).toEqual([
+      ["a", 1, 0.001],
+      ["b", 0, 0.001],
+    ]);
+    expect(got.other.map((r) => r.contender)).toEqual(["z"]);
+  });
+});
