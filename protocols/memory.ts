@@ -7,6 +7,7 @@ import { Context, Effect, Either, Layer, Stream } from "effect";
 import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../knowledge/config.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { KnowledgeGraph } from "../knowledge/knowledge-graph.ts";
+import { SqlClient } from "../knowledge/sql-client.ts";
 import { memoryPlugin } from "../knowledge/tools.ts";
 import type { ModelRouter } from "../runtime/model.ts";
 
@@ -41,6 +42,8 @@ export const openMemory = (section: unknown, router: ModelRouter) =>
     const graph = Context.get(services, GraphStore);
     return {
       knowledge,
+      /** The store's SQL database (the arena keeps its results there). */
+      sql: Context.get(services, SqlClient),
       plugin: memoryPlugin({ knowledge, graph }),
       description: describeKnowledge(resolved.right),
     };

@@ -22,6 +22,11 @@ export const commands: ReadonlyArray<CommandEntry> = [
     load: () => import("./run.ts").then((m) => m.runCommand),
   },
   {
+    name: "arena",
+    summary: "run an evaluation arena and show the standings",
+    load: () => import("./arena.ts").then((m) => m.arenaCommand),
+  },
+  {
     name: "inspect",
     summary: "print a running server's live trees",
     load: () => import("./inspect.ts").then((m) => m.inspectCommand),

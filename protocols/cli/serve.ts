@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { Cause, Deferred, Effect, Either, Exit } from "effect";
+import { makeMemoryArenaStore, makeSqlArenaStore } from "../../agents/arena/store.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { AgentSystem } from "../../runtime/system.ts";
@@ -13,6 +14,7 @@ import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
 import { isLoopbackHost } from "../ws/auth.ts";
+import { arenaMethods } from "../ws/extra/arena.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { toolMethods } from "../ws/extra/tools.ts";
@@ -156,6 +158,7 @@ export const serveCommand: Command = {
         {
           ...toolMethods(system),
           ...workflowMethods(system),
+          ...arenaMethods(system, memory ? makeSqlArenaStore(memory.sql) : makeMemoryArenaStore()),
           ...(providers ? providerMethods(providers) : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },

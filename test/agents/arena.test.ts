@@ -3,6 +3,8 @@
  * JSON Schema, a judge model); standings rank them by Elo and win rate across stored runs; results
  * kept in the SQL store per tenant; a bad suite is refused by path.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import {
@@ -16,8 +18,73 @@ import { judgeScore } from "../../agents/arena/score.ts";
 import { makeRolesPlugin } from "../../agents/roles/plugin.ts";
 import { makePgliteClient, openPglite } from "../../knowledge/sql-client.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
+import { ArborClient } from "../../protocols/client/index.ts";
+import { arenaMethods } from "../../protocols/ws/extra/arena.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
+import { startRuntimeServer } from "../ws/runtime.ts";
+
+describe("arena on the wire and the command line", () => {
+  it("arena.run ranks a tenant's contenders and arena.leaderboard shows only that tenant's results", async () => {
+    const tokenA = "token-for-tenant-a-0123456789";
+    const tokenB = "token-for-tenant-b-0123456789";
+    const running = await startRuntimeServer(
+      {
+        tokens: [
+          { token: tokenA, tenant: "a" },
+          { token: tokenB, tenant: "b" },
+        ],
+      },
+      {},
+      [makeRolesPlugin()],
+      (system) => arenaMethods(system, makeMemoryArenaStore()),
+    );
+    const a = await ArborClient.connect(running.url, { token: tokenA });
+    const b = await ArborClient.connect(running.url, { token: tokenB });
+    try {
+      const suite = await Effect.runPromise(loadSpecFile("examples/arena/capitals.yaml"));
+      const ran = (await a.request("arena.run", { suite })) as { standings: Array<{ contender: string }> };
+      expect(ran.standings.map((s) => s.contender)).toEqual(["careful", "sloppy"]);
+      expect(
+        ((await a.request("arena.leaderboard", { suite: "capitals" })) as { standings: unknown[] }).standings,
+      ).toHaveLength(2);
+      expect(
+        ((await b.request("arena.leaderboard", { suite: "capitals" })) as { standings: unknown[] }).standings,
+      ).toEqual([]);
+      await expect(
+        a.request("arena.run", { suite: { name: "x", contenders: [], tasks: [] } }),
+      ).rejects.toMatchObject({
+        code: -32602,
+        data: {
+          reason: "invalid_suite",
+          problems: expect.arrayContaining([
+            { path: "$.params.suite.contenders", message: "an arena needs at least two contenders" },
+          ]),
+        },
+      });
+    } finally {
+      await a.close();
+      await b.close();
+      await running.close();
+    }
+  });
+
+  it("arbor arena run prints the standings, best first", async () => {
+    const { stdout } = await promisify(execFile)("node", [
+      "bin/arbor.mjs",
+      "arena",
+      "run",
+      "examples/arena/capitals.yaml",
+      "--json",
+    ]);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; standings?: Array<{ contender: string }> });
+    expect(lines.filter((l) => l.type === "arena.result")).toHaveLength(8);
+    expect(lines[lines.length - 1]!.standings!.map((s) => s.contender)).toEqual(["careful", "sloppy"]);
+  });
+});
 
 describe("the arena", () => {
   it("ranks the contender that answers right first, over two runs, with scores per scorer", async () => {
