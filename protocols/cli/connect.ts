@@ -1,4 +1,5 @@
 import { Effect, Either } from "effect";
+import type { WorkflowResult } from "../../agents/workflow/run.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { ArborClient } from "../client/client.ts";
@@ -92,7 +93,32 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
     for (const event of early.splice(0)) onEvent(event);
     say(options.json, `arbor run: spawned ${handle.treeId} on ${options.url}`);
     let summary: RemoteRunSummary;
-    if (input === undefined) {
+    const hasWorkflow = typeof spec === "object" && spec !== null && "workflow" in spec;
+    if (hasWorkflow) {
+      // A spec with a workflow runs its steps on the server (workflow.run), like `arbor run` in process.
+      const answer = await client.request("workflow.run", { treeId: handle.treeId, input: input ?? "" }).then(
+        (result) => ({ ok: true as const, result: result as WorkflowResult }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      const completed = answer.ok && answer.result.status === "completed";
+      summary = {
+        type: "run.summary",
+        tree: handle.treeId,
+        status: completed ? "completed" : "failed",
+        output: completed ? answer.result.output : null,
+        ...(completed
+          ? {}
+          : {
+              reason: answer.ok
+                ? `workflow failed: ${answer.result.reason}`
+                : describeClientError(answer.error),
+            }),
+        restarts,
+        usage: answer.ok ? answer.result.usage : { inputTokens: 0, outputTokens: 0 },
+        durationMs: Date.now() - started,
+        server: options.url,
+      };
+    } else if (input === undefined) {
       summary = {
         type: "run.summary",
         tree: handle.treeId,

@@ -126,6 +126,26 @@ describe("arbor run --connect and arbor inspect --connect", () => {
     });
   });
 
+  it("runs a spec's workflow on the server: the research pipeline, step by step", async () => {
+    const { code, lines } = await run([
+      "run",
+      "examples/research-pipeline.yaml",
+      "--connect",
+      url,
+      "--json",
+      "--input",
+      "caching",
+    ]);
+    expect(code).toBe(0);
+    const events = lines.map((l) => JSON.parse(l) as { type: string; step?: string });
+    expect(events.filter((e) => e.type === "workflow.step.completed").map((e) => e.step)).toHaveLength(5);
+    expect(events.at(-1)).toMatchObject({
+      type: "run.summary",
+      status: "completed",
+      output: expect.stringMatching(/^SUMMARY: APPROVED: research=FINDINGS\(for PLAN\(1\. survey caching/),
+    });
+  });
+
   it("reports an invalid spec with exit code 2 and the JSON path of the problem", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ name: "bad", root: { name: "x", kind: "mikro" } }));
