@@ -166,7 +166,7 @@ describe("the arena", () => {
     expect(judgeScore("no idea")).toBeUndefined();
   });
 
-  it("keeps results in the SQL store per tenant", async () => {
+  it("keeps results in the SQL store per tenant", { timeout: 120_000 }, async () => {
     const got = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
