@@ -3,11 +3,13 @@
  * Everything is the same runtime the CLI and the server use; `close()` stops every tree in order
  * and unloads the plugins.
  */
+
 import { Effect, Exit, Scope } from "effect";
 import { runWorkflow, type WorkflowResult } from "../agents/workflow/run.ts";
 import type { WorkflowSpec } from "../agents/workflow/schema.ts";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
+import { configSections } from "../runtime/config.ts";
 import type { ArborEvent } from "../runtime/events.ts";
 import type { Plugin } from "../runtime/plugin.ts";
 import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
@@ -88,24 +90,11 @@ const promise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
     throw failure;
   });
 
-const sectionKeys = [
-  "providers",
-  "profiles",
-  "budgets",
-  "cache",
-  "routing",
-  "guardrails",
-  "tripwires",
-  "tools",
-  "mcp",
-  "knowledge",
-  "server",
-] as const;
-
 /** The configuration: `config`, with each section given on its own taking its place. */
 const configOf = (options: ArborOptions): Section => {
   const config: Record<string, unknown> = { ...(options.config ?? {}) };
-  for (const key of sectionKeys) if (options[key] !== undefined) config[key] = options[key];
+  for (const key of configSections)
+    if (options[key as keyof ArborConfig] !== undefined) config[key] = options[key as keyof ArborConfig];
   return config;
 };
 
