@@ -44,7 +44,8 @@ export interface CallInfo {
 
 /** Bookkeeping hooks handed to `settle`: call exactly one of them when the call's outcome is known. */
 export interface Report {
-  readonly ok: (usage: Usage, finishReason?: string) => Effect.Effect<void>;
+  /** Records a success; yields what the call cost in USD. */
+  readonly ok: (usage: Usage, finishReason?: string) => Effect.Effect<number>;
   readonly fail: (error: ProviderError) => Effect.Effect<void>;
 }
 
@@ -201,6 +202,7 @@ export const attempt = <A>(
             if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
             if (context) hub.budgets.charge(context, usage.inputTokens + usage.outputTokens, costUsd);
             yield* publishTransition(hub, target, context, breaker.succeeded());
+            return costUsd;
           }),
         fail: onFailure,
       };

@@ -12,6 +12,7 @@ import type { Env } from "./config.ts";
 import { ProviderConfigError } from "./errors.ts";
 import { makeProviderHub, type ProviderHub } from "./hub.ts";
 import { makeMemoryLedger, type UsageLedger } from "./ledger.ts";
+import { settleOnAgentEvents } from "./response-cache.ts";
 import { makeEconomicRouter } from "./router.ts";
 import { type ProvidersStatus, providersStatus } from "./status.ts";
 
@@ -93,6 +94,8 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
         yield* host.installModelRouter(makeEconomicRouter(live));
         hub = live;
         loadedConfig = host.config;
+        const unlisten = settleOnAgentEvents(host.events, () => live.state().cache);
+        yield* Effect.addFinalizer(() => Effect.sync(unlisten));
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             if (hub === live) hub = undefined;

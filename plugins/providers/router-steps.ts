@@ -93,7 +93,7 @@ export const settleStream = (
     Stream.tap((event) => {
       if (event.type !== "finish" || settled) return Effect.void;
       settled = true;
-      return report.ok(event.usage, event.finishReason);
+      return Effect.asVoid(report.ok(event.usage, event.finishReason));
     }),
     Stream.tapError((error) => {
       if (settled) return Effect.void;
@@ -104,7 +104,7 @@ export const settleStream = (
       Effect.suspend(() => {
         if (settled) return Effect.void;
         settled = true;
-        return report.ok({ inputTokens: 0, outputTokens: 0 });
+        return Effect.asVoid(report.ok({ inputTokens: 0, outputTokens: 0 }));
       }),
     ),
   );

@@ -20,7 +20,7 @@ import {
 import { attempt, type CallInfo } from "./attempt.ts";
 import { planCandidates } from "./candidates.ts";
 import type { ProviderHub } from "./hub.ts";
-import { cacheKey } from "./response-cache.ts";
+import { cacheKey, callerOf } from "./response-cache.ts";
 import { checkBudget, recordCacheHit, requestFor, settleStream, walk } from "./router-steps.ts";
 
 export { planCandidates } from "./candidates.ts";
@@ -49,12 +49,25 @@ export const makeEconomicRouter =
         const state = hub.state();
         yield* checkBudget(hub, state, request.context);
         const targets = yield* planCandidates(state, lookup, choice);
-        const key = state.cache ? cacheKey(choice, request) : undefined;
-        if (state.cache && key) {
-          const hit = state.cache.get(key, yield* Clock.currentTimeMillis);
+        const cache =
+          state.cache && targets.every((t) => t.kind === "builtin" || t.impl.cacheable !== false)
+            ? state.cache
+            : undefined;
+        const key = cache
+          ? cacheKey(
+              targets.map((t) => `${t.provider}/${t.model}`),
+              {
+                ...info("chat", choice, request),
+                ...(choice.options ? { options: choice.options } : {}),
+              },
+              request,
+            )
+          : undefined;
+        if (cache && key) {
+          const hit = cache.get(key, yield* Clock.currentTimeMillis);
           if (hit) {
             yield* recordCacheHit(hub, request.context, hit);
-            return hit;
+            return { ...hit, costUsd: 0 };
           }
         }
         const response = yield* walk(hub, targets, request.context, (target) =>
@@ -69,10 +82,12 @@ export const makeEconomicRouter =
                 ? target.driver.generate(secret, req)
                 : target.impl.generate(req);
             },
-            (res: ModelResponse, report) => Effect.as(report.ok(res.usage, res.finishReason), res),
+            (res: ModelResponse, report) =>
+              Effect.map(report.ok(res.usage, res.finishReason), (costUsd) => ({ ...res, costUsd })),
           ),
         );
-        if (state.cache && key) state.cache.set(key, response, yield* Clock.currentTimeMillis);
+        // Held until the asking agent's step settles: a rejected answer is never stored.
+        if (cache && key) cache.hold(callerOf(request.context), key, response);
         return response;
       });
 

@@ -132,6 +132,7 @@ export const makeScriptedProvider = (): ModelProvider & {
 
   return {
     name: "scripted",
+    cacheable: false,
     validate: validateScript,
     reset: () => positions.clear(),
     generate,

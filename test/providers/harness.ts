@@ -7,6 +7,7 @@ import { afterEach } from "vitest";
 import type { Env } from "../../plugins/providers/config.ts";
 import { makeProviderHub, type ProviderHub } from "../../plugins/providers/hub.ts";
 import { makeMemoryLedger, type UsageLedger } from "../../plugins/providers/ledger.ts";
+import { settleOnAgentEvents } from "../../plugins/providers/response-cache.ts";
 import { makeEconomicRouter } from "../../plugins/providers/router.ts";
 import { type ArborEvent, makeEventBus } from "../../runtime/events.ts";
 import type { CallContext, ModelProvider, ModelRouter, ProviderLookup } from "../../runtime/model.ts";
@@ -41,8 +42,21 @@ export const makeRig = (
   const ledger = makeMemoryLedger();
   const made = makeProviderHub({ config, env, ledger, events: bus });
   if (Either.isLeft(made)) throw new Error(made.left.message);
+  const hub = made.right;
+  settleOnAgentEvents(bus, () => hub.state().cache);
   return { router: makeEconomicRouter(made.right)(lookupOf(extra)), hub: made.right, ledger, events };
 };
+
+/** What the runtime publishes when the agent of `ctx` replies: held cache entries are stored. */
+export const replied = (rig: Rig) =>
+  rig.hub.events.publish({
+    type: "agent.replied",
+    tree: ctx.tree,
+    address: ctx.address,
+    id: ctx.agentId,
+    requestId: "r1",
+    output: "",
+  });
 
 /** Runs a program under TestContext (TestClock starts at 0). */
 export const run = <A, E>(program: Effect.Effect<A, E>): Promise<A> =>
