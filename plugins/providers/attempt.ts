@@ -3,7 +3,7 @@
  * cooldowns, and the bookkeeping every call gets (ledger record, `provider.call` event, OTEL span,
  * per-key counters, breaker transitions, budget charge).
  */
-import { Clock, Effect } from "effect";
+import { Clock, Effect, Random } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
@@ -129,7 +129,12 @@ export const attempt = <A>(
       });
     }
     const pool = target.kind === "builtin" ? target.pool : undefined;
-    // Each key is tried at most once per call, even when a provider says `Retry-After: 0`.
+    const retries =
+      target.kind === "builtin"
+        ? state.config.providers[target.provider].retries
+        : state.config.routing.retries;
+    let retried = 0;
+    // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
     for (let tries = 0; ; tries++) {
       const now = yield* Clock.currentTimeMillis;
       const acquired = pool ? (tries < pool.keys.length ? pool.acquire(now) : pool.nextFreeAt()) : undefined;
@@ -223,6 +228,34 @@ export const attempt = <A>(
         });
         continue;
       }
+      if (retried < retries && isTransient(error) && breaker.state() !== "open") {
+        retried++;
+        const delayMs = yield* backoff(state, retried);
+        yield* hub.events.publish({
+          ...eventBase(context),
+          type: "provider.retry",
+          provider: target.provider,
+          model: target.model,
+          attempt: retried + 1,
+          delayMs,
+          reason: error.reason,
+        });
+        // Interruptible: an aborted ask stops here, before another request is sent.
+        yield* Effect.sleep(delayMs);
+        tries--; // a retry is not a rotation: the same number of keys stays available for 429s
+        continue;
+      }
       return yield* error;
     }
+  });
+
+/** 5xx, timeouts and connection errors: worth the same request again after a pause. */
+const isTransient = (error: ProviderError) =>
+  error.reason === "server" || error.reason === "timeout" || error.reason === "network";
+
+/** Exponential backoff with jitter (from Effect's Random, so tests control it): `base · 2^(n-1) · [0.5, 1)`, capped. */
+const backoff = (state: RoutingState, retry: number) =>
+  Effect.map(Random.next, (jitter) => {
+    const { retryBaseMs, retryMaxMs } = state.config.routing;
+    return Math.round(Math.min(retryMaxMs, retryBaseMs * 2 ** (retry - 1)) * (0.5 + jitter / 2));
   });

@@ -15,6 +15,9 @@ import { DEFAULT_PROFILES } from "./profiles.ts";
 
 const NonNegative = Schema.Number.pipe(Schema.nonNegative());
 const Positive = Schema.Number.pipe(Schema.positive());
+const RetryCount = Schema.Int.pipe(Schema.between(0, 10));
+/** What a call does when every key of a provider is at its `rpm` / `tpm`: try the next candidate first, or wait here. */
+const WhenLimited = Schema.Literal("fallback", "wait");
 
 /** One provider's settings in the file. */
 const ProviderSettings = Schema.Struct({
@@ -24,6 +27,10 @@ const ProviderSettings = Schema.Struct({
   headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   timeoutMs: Schema.optional(Positive),
   enabled: Schema.optional(Schema.Boolean),
+  retries: Schema.optional(RetryCount),
+  rpm: Schema.optional(Positive),
+  tpm: Schema.optional(Positive),
+  whenLimited: Schema.optional(WhenLimited),
 });
 
 /** One entry of a profile: a provider+model and what it costs per million tokens (USD). */
@@ -70,6 +77,10 @@ const Sections = Schema.Struct({
       circuitFailureThreshold: Schema.optional(Positive),
       circuitCoolOffMs: Schema.optional(Positive),
       circuitSuccessThreshold: Schema.optional(Positive),
+      retries: Schema.optional(RetryCount),
+      retryBaseMs: Schema.optional(Positive),
+      retryMaxMs: Schema.optional(Positive),
+      maxRetryAfterMs: Schema.optional(NonNegative),
     }),
   ),
 });
@@ -83,6 +94,17 @@ export interface ResolvedProvider {
   readonly endpoint: ProviderEndpoint;
   /** What to set to make it available, for error messages and status. */
   readonly howToConfigure: string;
+  /** Retries on the same candidate after a 5xx, a timeout or a network error. */
+  readonly retries: number;
+  /** Outbound limits of each key (requests and tokens per minute), and what a call does at them. */
+  readonly limits: KeyLimits;
+}
+
+/** Per-key outbound limits. */
+export interface KeyLimits {
+  readonly rpm?: number;
+  readonly tpm?: number;
+  readonly whenLimited: "fallback" | "wait";
 }
 
 /** Router settings with defaults applied. */
@@ -94,6 +116,13 @@ export interface RoutingSettings {
   readonly circuitFailureThreshold: number;
   readonly circuitCoolOffMs: number;
   readonly circuitSuccessThreshold: number;
+  /** Retries of providers that set none (plugin-registered ones included). */
+  readonly retries: number;
+  /** Backoff before retry n is `retryBaseMs · 2^n` (at most `retryMaxMs`), times a jitter in [0.5, 1). */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** A rate limit that frees up within this many ms is waited out when nothing else can serve. */
+  readonly maxRetryAfterMs: number;
 }
 
 /** The whole provider configuration, resolved. */
@@ -167,6 +196,7 @@ export const loadProvidersConfig = (
     return Either.left(new ProviderConfigError({ reason: "invalid_config", problems }));
 
   const timeoutMs = file.routing?.timeoutMs ?? 60_000;
+  const retries = file.routing?.retries ?? 2;
   const providers = Object.fromEntries(
     PROVIDER_NAMES.map((name): [ProviderName, ResolvedProvider] => {
       const entry = CATALOG[name];
@@ -192,6 +222,12 @@ export const loadProvidersConfig = (
             : entry.keyless
               ? `set ${entry.envPrefix}_BASE_URL (e.g. http://127.0.0.1:11434)`
               : `set ${entry.envPrefix}_API_KEY (or ${entry.envPrefix}_API_KEYS, ${entry.envPrefix}_API_KEY_1..N)`,
+          retries: settings?.retries ?? retries,
+          limits: {
+            ...(settings?.rpm !== undefined ? { rpm: settings.rpm } : {}),
+            ...(settings?.tpm !== undefined ? { tpm: settings.tpm } : {}),
+            whenLimited: settings?.whenLimited ?? "fallback",
+          },
         },
       ];
     }),
@@ -218,6 +254,10 @@ export const loadProvidersConfig = (
       circuitFailureThreshold: file.routing?.circuitFailureThreshold ?? 5,
       circuitCoolOffMs: file.routing?.circuitCoolOffMs ?? 30_000,
       circuitSuccessThreshold: file.routing?.circuitSuccessThreshold ?? 2,
+      retries,
+      retryBaseMs: file.routing?.retryBaseMs ?? 250,
+      retryMaxMs: file.routing?.retryMaxMs ?? 4000,
+      maxRetryAfterMs: file.routing?.maxRetryAfterMs ?? 10_000,
     },
   });
 };

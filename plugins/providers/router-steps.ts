@@ -15,31 +15,59 @@ import { eventBase, type Report, recordCall, type Target } from "./attempt.ts";
 import { finalError } from "./candidates.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 
-/** Walks the candidates in order, falling back on retryable errors. */
+/**
+ * Walks the candidates in order, falling back on retryable errors. When every candidate is
+ * rate-limited (keys cooling, at their rpm/tpm, or circuits open) and the earliest frees up within
+ * `routing.maxRetryAfterMs`, waits that long (Effect's Clock; interruptible) and walks again, at
+ * most `routing.retries` times.
+ */
 export const walk = <A>(
   hub: ProviderHub,
+  state: RoutingState,
   targets: ReadonlyArray<Target>,
   context: CallContext | undefined,
   one: (target: Target) => Effect.Effect<A, ProviderError>,
 ): Effect.Effect<A, ProviderError> =>
   Effect.gen(function* () {
-    const errors: Array<ProviderError> = [];
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i]!;
-      const result = yield* Effect.either(one(target));
-      if (result._tag === "Right") return result.right;
-      errors.push(result.left);
-      const next = targets[i + 1];
-      if (!result.left.retryable || !next) break;
+    for (let round = 0; ; round++) {
+      const errors: Array<ProviderError> = [];
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[i]!;
+        const result = yield* Effect.either(one(target));
+        if (result._tag === "Right") return result.right;
+        errors.push(result.left);
+        const next = targets[i + 1];
+        if (!result.left.retryable || !next) break;
+        yield* hub.events.publish({
+          ...eventBase(context),
+          type: "provider.fallback",
+          from: `${target.provider}/${target.model}`,
+          to: `${next.provider}/${next.model}`,
+          reason: result.left.reason,
+        });
+      }
+      const error = finalError(errors);
+      const waitMs = error.retryAfterMs;
+      const limited = errors.every((e) => e.reason === "rate_limited" || e.reason === "circuit_open");
+      if (
+        !limited ||
+        waitMs === undefined ||
+        waitMs > state.config.routing.maxRetryAfterMs ||
+        round >= state.config.routing.retries
+      )
+        return yield* error;
+      const first = targets[0]!;
       yield* hub.events.publish({
         ...eventBase(context),
-        type: "provider.fallback",
-        from: `${target.provider}/${target.model}`,
-        to: `${next.provider}/${next.model}`,
-        reason: result.left.reason,
+        type: "provider.retry",
+        provider: errors.length === 1 ? first.provider : "router",
+        model: errors.length === 1 ? first.model : "",
+        attempt: round + 2,
+        delayMs: waitMs,
+        reason: `${error.reason}: waiting out Retry-After`,
       });
+      yield* Effect.sleep(waitMs);
     }
-    return yield* finalError(errors);
   });
 
 /** Fails when a budget that applies to the caller is used up, and publishes `budget.exceeded`. */

@@ -70,7 +70,7 @@ export const makeEconomicRouter =
             return { ...hit, costUsd: 0 };
           }
         }
-        const response = yield* walk(hub, targets, request.context, (target) =>
+        const response = yield* walk(hub, state, targets, request.context, (target) =>
           attempt(
             hub,
             state,
@@ -97,7 +97,7 @@ export const makeEconomicRouter =
           const state = hub.state();
           yield* checkBudget(hub, state, request.context);
           const targets = yield* planCandidates(state, lookup, choice);
-          return yield* walk(hub, targets, request.context, (target) =>
+          return yield* walk(hub, state, targets, request.context, (target) =>
             attempt(
               hub,
               state,
@@ -123,7 +123,7 @@ export const makeEconomicRouter =
           ...choice,
           ...(request.model ? { model: request.model } : {}),
         });
-        return yield* walk(hub, targets, request.context, (target) =>
+        return yield* walk(hub, state, targets, request.context, (target) =>
           attempt(
             hub,
             state,

@@ -30,7 +30,11 @@ export const lookupOf = (providers: ReadonlyArray<ModelProvider> = []): Provider
   names: () => providers.map((p) => p.name),
 });
 
-/** Builds a rig; the bus stamps events with a fixed clock (event times are not under test here). */
+/**
+ * Builds a rig; the bus stamps events with a fixed clock (event times are not under test here).
+ * Each candidate gets one attempt (`routing.retries: 0`) unless the config asks for retries, so
+ * tests of a single failure see it at once; tests/providers/retries.test.ts covers retries.
+ */
 export const makeRig = (
   config: Record<string, unknown>,
   env: Env,
@@ -40,7 +44,8 @@ export const makeRig = (
   const bus = Effect.runSync(makeEventBus(() => 0));
   bus.listen((e) => events.push(e));
   const ledger = makeMemoryLedger();
-  const made = makeProviderHub({ config, env, ledger, events: bus });
+  const routing = { retries: 0, ...(config.routing as Record<string, unknown> | undefined) };
+  const made = makeProviderHub({ config: { ...config, routing }, env, ledger, events: bus });
   if (Either.isLeft(made)) throw new Error(made.left.message);
   const hub = made.right;
   settleOnAgentEvents(bus, () => hub.state().cache);

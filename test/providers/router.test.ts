@@ -172,6 +172,7 @@ describe("economic router", () => {
       circuitFailureThreshold: failures,
       circuitCoolOffMs: 10_000,
       circuitSuccessThreshold: 1,
+      retries: 0,
     });
     const { router, hub } = makeRig({ profiles, routing: routing(5) }, env(s));
     const explicit = { provider: "openai", model: "gpt-4o-mini" };
