@@ -11,6 +11,7 @@ import { CATALOG, type ProviderName } from "./catalog.ts";
 import type { CircuitTransition } from "./circuit-breaker.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { scrub } from "./errors.ts";
+import type { TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 import type { KeyPool, KeyState } from "./key-pool.ts";
 import { costOf } from "./profiles.ts";
@@ -40,6 +41,8 @@ export interface CallInfo {
   readonly context?: CallContext;
   readonly temperature?: number;
   readonly maxTokens?: number;
+  /** Tokens estimated before sending, counted against a key's `tpm`. */
+  readonly estimate?: TokenEstimate;
 }
 
 /** Bookkeeping hooks handed to `settle`: call exactly one of them when the call's outcome is known. */
@@ -137,20 +140,50 @@ export const attempt = <A>(
     // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
     for (let tries = 0; ; tries++) {
       const now = yield* Clock.currentTimeMillis;
-      const acquired = pool ? (tries < pool.keys.length ? pool.acquire(now) : pool.nextFreeAt()) : undefined;
+      const tokens = info.estimate ? info.estimate.input + info.estimate.output : 0;
+      const acquired = pool
+        ? tries < pool.keys.length
+          ? pool.acquire(now, tokens)
+          : pool.nextFreeAt()
+        : undefined;
       if (acquired && "retryAtMs" in acquired) {
         const wait = Math.max(0, acquired.retryAtMs - now);
+        const limits = target.kind === "builtin" ? state.config.providers[target.provider].limits : undefined;
+        if (
+          acquired.why === "limited" &&
+          limits?.whenLimited === "wait" &&
+          wait <= state.config.routing.maxRetryAfterMs
+        ) {
+          yield* hub.events.publish({
+            ...eventBase(context),
+            type: "provider.retry",
+            provider: target.provider,
+            model: target.model,
+            attempt: retried + 1,
+            delayMs: wait,
+            reason: "every key is at its rpm/tpm limit: waiting",
+          });
+          yield* Effect.sleep(wait);
+          tries--;
+          continue;
+        }
         return yield* new ProviderError({
           reason: "rate_limited",
           provider: target.provider,
           model: target.model,
           retryable: true,
           retryAfterMs: wait,
-          detail: `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
+          detail:
+            acquired.why === "limited"
+              ? `all ${pool?.keys.length} keys are at their rpm/tpm limits; the first has room again in ${wait} ms`
+              : `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
         });
       }
       const key: KeyState | undefined = acquired;
       const fingerprint = key?.fingerprint ?? "none";
+      const persist = Effect.suspend(() =>
+        key && pool && hub.keyStore ? hub.keyStore.save(pool.persisted(key)) : Effect.void,
+      );
       const span = startProviderSpan({
         operation: info.operation === "embed" ? "embeddings" : "chat",
         provider: target.provider,
@@ -205,6 +238,7 @@ export const attempt = <A>(
             });
             const costUsd = yield* record({ usage });
             if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
+            yield* persist;
             if (context) hub.budgets.charge(context, usage.inputTokens + usage.outputTokens, costUsd);
             yield* publishTransition(hub, target, context, breaker.succeeded());
             return costUsd;
@@ -217,6 +251,7 @@ export const attempt = <A>(
       yield* onFailure(error);
       if (error.reason === "rate_limited" && key && pool) {
         const untilMs = pool.cool(key, yield* Clock.currentTimeMillis, error.retryAfterMs);
+        yield* persist;
         yield* hub.events.publish({
           ...eventBase(context),
           type: "key.cooldown",
@@ -228,6 +263,7 @@ export const attempt = <A>(
         });
         continue;
       }
+      if (error.reason !== "rate_limited") yield* persist;
       if (retried < retries && isTransient(error) && breaker.state() !== "open") {
         retried++;
         const delayMs = yield* backoff(state, retried);

@@ -6,6 +6,7 @@
  */
 import { Either } from "effect";
 import type { EventBus } from "../../runtime/events.ts";
+import type { KeyStateStore, PersistedKeyState } from "../../runtime/key-state.ts";
 import { type BudgetBook, makeBudgetBook } from "./budget.ts";
 import { makeDriver, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
 import { type CircuitBreaker, makeCircuitBreaker } from "./circuit-breaker.ts";
@@ -43,6 +44,10 @@ export interface ProviderHub {
   readonly budgets: BudgetBook;
   readonly ledger: UsageLedger;
   readonly events: EventBus;
+  /** Where key cooldowns and counters are kept across restarts, if anywhere. */
+  readonly keyStore?: KeyStateStore;
+  /** Takes back what the key store remembered (at startup). */
+  readonly restoreKeys: (saved: ReadonlyArray<PersistedKeyState>) => void;
 }
 
 const buildState = (config: ProvidersConfig, previous: RoutingState | undefined): RoutingState => {
@@ -63,6 +68,7 @@ const buildState = (config: ProvidersConfig, previous: RoutingState | undefined)
         resolved.keys,
         { baseMs: config.routing.cooldownBaseMs, maxMs: config.routing.cooldownMaxMs },
         previous?.pools.get(name),
+        resolved.limits,
       ),
     );
   }
@@ -86,6 +92,7 @@ export const makeProviderHub = (options: {
   readonly env: Env;
   readonly ledger: UsageLedger;
   readonly events: EventBus;
+  readonly keyStore?: KeyStateStore;
 }): Either.Either<ProviderHub, ProviderConfigError> =>
   Either.map(loadProvidersConfig(options.config, options.env), (config) => {
     let current = buildState(config, undefined);
@@ -122,5 +129,9 @@ export const makeProviderHub = (options: {
       budgets: makeBudgetBook(),
       ledger: options.ledger,
       events: options.events,
+      ...(options.keyStore ? { keyStore: options.keyStore } : {}),
+      restoreKeys: (saved) => {
+        for (const pool of current.pools.values()) pool.restore(saved);
+      },
     };
   });

@@ -5,6 +5,7 @@
  */
 import { Effect, Either } from "effect";
 import { PluginError } from "../../runtime/errors.ts";
+import type { KeyStateStore } from "../../runtime/key-state.ts";
 import type { ModelProvider, ModelRouter } from "../../runtime/model.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
 import { CATALOG, PROVIDER_ALIASES, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
@@ -22,6 +23,11 @@ export interface ProvidersPluginOptions {
   readonly env?: Env;
   /** Where calls are recorded; an in-memory ledger when omitted. */
   readonly ledger?: UsageLedger;
+  /**
+   * Where key cooldowns, counters and rpm/tpm windows are kept across restarts (read at setup,
+   * written after each call); in memory only when omitted.
+   */
+  readonly keyStore?: KeyStateStore;
   /**
    * How `reload()` without an argument re-reads the runtime config, e.g.
    * `() => Effect.map(loadConfig(path), (c) => c.config)`. Its failure is reported as a config error.
@@ -79,7 +85,13 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
     version: "0.1.0",
     setup: (host) =>
       Effect.gen(function* () {
-        const made = makeProviderHub({ config: host.config, env: env(), ledger, events: host.events });
+        const made = makeProviderHub({
+          config: host.config,
+          env: env(),
+          ledger,
+          events: host.events,
+          ...(options.keyStore ? { keyStore: options.keyStore } : {}),
+        });
         if (Either.isLeft(made))
           return yield* new PluginError({
             reason: "setup_failed",
@@ -87,6 +99,7 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
             detail: made.left.message,
           });
         const live = made.right;
+        if (options.keyStore) live.restoreKeys(yield* options.keyStore.load);
         const hosted = makeEconomicRouter(live)(host.providers);
         for (const name of PROVIDER_NAMES) yield* host.registerProvider(hostedProvider(name, hosted));
         for (const [alias, name] of Object.entries(PROVIDER_ALIASES))

@@ -19,6 +19,7 @@ import {
 } from "../../runtime/model.ts";
 import { attempt, type CallInfo } from "./attempt.ts";
 import { planCandidates } from "./candidates.ts";
+import { estimateEmbedTokens, estimateTokens } from "./estimate.ts";
 import type { ProviderHub } from "./hub.ts";
 import { cacheKey, callerOf } from "./response-cache.ts";
 import { checkBudget, recordCacheHit, requestFor, settleStream, walk } from "./router-steps.ts";
@@ -41,6 +42,11 @@ export const makeEconomicRouter =
         context: request.context,
         ...(temperature !== undefined ? { temperature } : {}),
         ...(maxTokens !== undefined ? { maxTokens } : {}),
+        estimate: estimateTokens({
+          messages: request.messages,
+          ...(request.tools ? { tools: request.tools } : {}),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
+        }),
       } satisfies CallInfo;
     };
 
@@ -128,7 +134,11 @@ export const makeEconomicRouter =
             hub,
             state,
             target,
-            { operation: "embed", ...(request.context ? { context: request.context } : {}) },
+            {
+              operation: "embed",
+              ...(request.context ? { context: request.context } : {}),
+              estimate: estimateEmbedTokens(request.inputs),
+            },
             (secret): Effect.Effect<EmbedResponse, ProviderError> => {
               const req: EmbedRequest & { model: string } = { ...request, model: target.model };
               const driverEmbed = target.kind === "builtin" ? target.driver.embed : undefined;
