@@ -15,6 +15,7 @@ import { isLoopbackHost } from "../ws/auth.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { toolMethods } from "../ws/extra/tools.ts";
+import { usageMethods } from "../ws/extra/usage.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
@@ -131,7 +132,10 @@ export const serveCommand: Command = {
       }
       const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
       const plugins = [
-        ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        ...defaultPlugins(config, {
+          ...(values.config !== undefined ? { configFile: values.config } : {}),
+          ...(memory ? { ledger: memory.ledger, keyStore: memory.keyStore } : {}),
+        }),
         ...(memory ? [memory.plugin] : []),
       ];
       system = yield* makeAgentSystem({ plugins, config });
@@ -153,7 +157,7 @@ export const serveCommand: Command = {
         serverOptions,
         {
           ...toolMethods(system),
-          ...(providers ? providerMethods(providers) : {}),
+          ...(providers ? { ...providerMethods(providers), ...usageMethods(providers.ledger) } : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },
         [mcpRoute],
@@ -177,6 +181,7 @@ export const serveCommand: Command = {
             `  auth     ${auth}`,
             `  runtime  ${models}`,
             `  memory   ${memory ? memory.description.replace(/^memory: /, "") : "off (--no-memory)"}`,
+            `  usage    ${memory ? "ledger and key state in the memory database (arbor usage)" : "in memory only (--no-memory): lost at exit"}`,
             `  connect  arbor inspect --connect ${server.url}`,
             `           node examples/ws-session.mjs ${server.url}`,
             "",
