@@ -69,6 +69,7 @@ const where = (filter: UsageFilter | undefined): { readonly clause: string; read
   if (filter?.tenant !== undefined) add("tenant", "=", filter.tenant);
   if (filter?.provider !== undefined) add("provider", "=", filter.provider);
   if (filter?.since !== undefined) add("time", ">=", filter.since);
+  if (filter?.cached !== undefined) add("cached", "=", filter.cached);
   return { clause: parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : "", params };
 };
 

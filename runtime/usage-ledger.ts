@@ -31,6 +31,8 @@ export interface UsageFilter {
   readonly tenant?: string;
   readonly provider?: string;
   readonly since?: number;
+  /** Only cache hits (`true`) or only real calls (`false`). */
+  readonly cached?: boolean;
   /** `query` only: the newest `limit` records (still in time order). */
   readonly limit?: number;
 }

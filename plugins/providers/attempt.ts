@@ -239,7 +239,13 @@ export const attempt = <A>(
             const costUsd = yield* record({ usage });
             if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
             yield* persist;
-            if (context) hub.budgets.charge(context, usage.inputTokens + usage.outputTokens, costUsd);
+            if (context)
+              hub.budgets.charge(
+                context,
+                usage.inputTokens + usage.outputTokens,
+                costUsd,
+                yield* Clock.currentTimeMillis,
+              );
             yield* publishTransition(hub, target, context, breaker.succeeded());
             return costUsd;
           }),

@@ -47,6 +47,8 @@ export type Candidate = typeof Candidate.Type;
 export const BudgetLimit = Schema.Struct({
   maxTokens: Schema.optional(Positive),
   maxCostUsd: Schema.optional(Positive),
+  /** A window that starts afresh each UTC day or month; without it, the limit counts from startup. */
+  per: Schema.optional(Schema.Literal("day", "month")),
 });
 /** A budget limit after validation. */
 export type BudgetLimit = typeof BudgetLimit.Type;

@@ -126,7 +126,7 @@ export const makeProviderHub = (options: {
         return found.breaker;
       },
       breakers: () => [...breakers.values()],
-      budgets: makeBudgetBook(),
+      budgets: makeBudgetBook(options.ledger),
       ledger: options.ledger,
       events: options.events,
       ...(options.keyStore ? { keyStore: options.keyStore } : {}),

@@ -63,7 +63,8 @@ const matches = (r: UsageRecord, f: UsageFilter | undefined) =>
   ((f.tree === undefined || r.tree === f.tree) &&
     (f.tenant === undefined || r.tenant === f.tenant) &&
     (f.provider === undefined || r.provider === f.provider) &&
-    (f.since === undefined || r.time >= f.since));
+    (f.since === undefined || r.time >= f.since) &&
+    (f.cached === undefined || r.cached === f.cached));
 
 /** Sums records. */
 export const sumUsage = (records: ReadonlyArray<UsageRecord>): UsageTotals =>

@@ -12,8 +12,11 @@ import {
   ProviderError,
 } from "../../runtime/model.ts";
 import { eventBase, type Report, recordCall, type Target } from "./attempt.ts";
+import type { Reservation } from "./budget.ts";
 import { finalError } from "./candidates.ts";
+import type { TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
+import { costOf } from "./profiles.ts";
 
 /**
  * Walks the candidates in order, falling back on retryable errors. When every candidate is
@@ -70,29 +73,56 @@ export const walk = <A>(
     }
   });
 
-/** Fails when a budget that applies to the caller is used up, and publishes `budget.exceeded`. */
-export const checkBudget = (hub: ProviderHub, state: RoutingState, context: CallContext | undefined) => {
-  if (!context) return Effect.void;
-  const breach = hub.budgets.check(context, state.config.budgets);
-  if (!breach) return Effect.void;
-  return Effect.zipRight(
-    hub.events.publish({
-      ...eventBase(context),
-      type: "budget.exceeded",
-      scope: breach.scope,
-      limit: breach.limit,
-      reason: breach.reason,
-    }),
-    Effect.fail(
-      new ProviderError({
-        reason: "budget_exceeded",
-        provider: "router",
-        retryable: false,
-        detail: breach.reason,
-      }),
-    ),
-  );
+/**
+ * Reserves the call's estimate in every budget that applies to the caller (priced at the dearest
+ * candidate), or fails with `budget_exceeded` and publishes `budget.exceeded`. Release the
+ * reservation when the call is over (`withBudget` does).
+ */
+export const reserveBudget = (
+  hub: ProviderHub,
+  state: RoutingState,
+  context: CallContext | undefined,
+  targets: ReadonlyArray<Target>,
+  estimate: TokenEstimate,
+): Effect.Effect<Reservation, ProviderError> => {
+  if (!context) return Effect.succeed({ release: Effect.void });
+  const usage = { inputTokens: estimate.input, outputTokens: estimate.output };
+  const costUsd = Math.max(0, ...targets.map((t) => costOf(t.price, usage)));
+  return hub.budgets
+    .reserve(context, state.config.budgets, { tokens: estimate.input + estimate.output, costUsd })
+    .pipe(
+      Effect.catchAll((breach) =>
+        Effect.zipRight(
+          hub.events.publish({
+            ...eventBase(context),
+            type: "budget.exceeded",
+            scope: breach.scope,
+            limit: breach.limit,
+            reason: breach.reason,
+          }),
+          Effect.fail(
+            new ProviderError({
+              reason: "budget_exceeded",
+              provider: "router",
+              retryable: false,
+              detail: breach.reason,
+            }),
+          ),
+        ),
+      ),
+    );
 };
+
+/** Runs `call` under a budget reservation, released however the call ends. */
+export const withBudget = <A>(
+  reserve: Effect.Effect<Reservation, ProviderError>,
+  call: Effect.Effect<A, ProviderError>,
+): Effect.Effect<A, ProviderError> =>
+  Effect.acquireUseRelease(
+    reserve,
+    () => call,
+    (reservation) => reservation.release,
+  );
 
 /** The request one target gets: the choice's settings over the agent's. */
 export const requestFor = (
