@@ -7,8 +7,8 @@ import { Clock, Effect, Random } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
-import { CATALOG, type ProviderName } from "./catalog.ts";
 import type { CircuitTransition } from "./circuit-breaker.ts";
+import type { ResolvedProvider } from "./config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { scrub } from "./errors.ts";
 import type { TokenEstimate } from "./estimate.ts";
@@ -20,11 +20,16 @@ import { endProviderSpan, startProviderSpan } from "./tracing.ts";
 /** A candidate the router may call. */
 export type Target =
   | {
+      /** Driven by Arbor with a key pool: a built-in provider or a custom OpenAI-compatible one. */
       readonly kind: "builtin";
-      readonly provider: ProviderName;
+      readonly provider: string;
       readonly model: string;
       readonly driver: ProviderDriver;
       readonly pool: KeyPool;
+      /** Its resolved settings (retries, limits). */
+      readonly settings: ResolvedProvider;
+      /** `gen_ai.provider.name` in spans. */
+      readonly otelName: string;
       readonly price: { readonly inputCostPerMTok: number; readonly outputCostPerMTok: number };
     }
   | {
@@ -132,10 +137,7 @@ export const attempt = <A>(
       });
     }
     const pool = target.kind === "builtin" ? target.pool : undefined;
-    const retries =
-      target.kind === "builtin"
-        ? state.config.providers[target.provider].retries
-        : state.config.routing.retries;
+    const retries = target.kind === "builtin" ? target.settings.retries : state.config.routing.retries;
     let retried = 0;
     // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
     for (let tries = 0; ; tries++) {
@@ -148,7 +150,7 @@ export const attempt = <A>(
         : undefined;
       if (acquired && "retryAtMs" in acquired) {
         const wait = Math.max(0, acquired.retryAtMs - now);
-        const limits = target.kind === "builtin" ? state.config.providers[target.provider].limits : undefined;
+        const limits = target.kind === "builtin" ? target.settings.limits : undefined;
         if (
           acquired.why === "limited" &&
           limits?.whenLimited === "wait" &&
@@ -187,7 +189,7 @@ export const attempt = <A>(
       const span = startProviderSpan({
         operation: info.operation === "embed" ? "embeddings" : "chat",
         provider: target.provider,
-        otelProvider: target.kind === "builtin" ? CATALOG[target.provider].otelName : target.provider,
+        otelProvider: target.kind === "builtin" ? target.otelName : target.provider,
         model: target.model,
         key: fingerprint,
         ...(context ? { context } : {}),

@@ -8,9 +8,9 @@ import { Either } from "effect";
 import type { EventBus } from "../../runtime/events.ts";
 import type { KeyStateStore, PersistedKeyState } from "../../runtime/key-state.ts";
 import { type BudgetBook, makeBudgetBook } from "./budget.ts";
-import { makeDriver, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import { makeDriver, makeOpenAICompatibleDriver, PROVIDER_NAMES } from "./catalog.ts";
 import { type CircuitBreaker, makeCircuitBreaker } from "./circuit-breaker.ts";
-import { type Env, loadProvidersConfig, type ProvidersConfig } from "./config.ts";
+import { type Env, loadProvidersConfig, type ProvidersConfig, type ResolvedProvider } from "./config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import type { ProviderConfigError } from "./errors.ts";
 import { type KeyPool, makeKeyPool } from "./key-pool.ts";
@@ -20,8 +20,9 @@ import { makeResponseCache, type ResponseCache } from "./response-cache.ts";
 /** One consistent view of the configuration, taken by a call when it starts. */
 export interface RoutingState {
   readonly config: ProvidersConfig;
-  readonly drivers: ReadonlyMap<ProviderName, ProviderDriver>;
-  readonly pools: ReadonlyMap<ProviderName, KeyPool>;
+  /** Drivers and key pools of the configured providers, built-in and custom, by name. */
+  readonly drivers: ReadonlyMap<string, ProviderDriver>;
+  readonly pools: ReadonlyMap<string, KeyPool>;
   readonly cache?: ResponseCache;
   /** Every configured key, for scrubbing messages. */
   readonly secrets: ReadonlyArray<string>;
@@ -51,16 +52,19 @@ export interface ProviderHub {
 }
 
 const buildState = (config: ProvidersConfig, previous: RoutingState | undefined): RoutingState => {
-  const drivers = new Map<ProviderName, ProviderDriver>();
-  const pools = new Map<ProviderName, KeyPool>();
-  for (const name of PROVIDER_NAMES) {
-    const resolved = config.providers[name];
-    if (!resolved.configured) continue;
-    const before = previous?.config.providers[name];
+  const drivers = new Map<string, ProviderDriver>();
+  const pools = new Map<string, KeyPool>();
+  const add = (
+    resolved: ResolvedProvider,
+    before: ResolvedProvider | undefined,
+    make: () => ProviderDriver,
+  ) => {
+    const name = resolved.name;
+    if (!resolved.configured) return;
     const sameEndpoint =
       before?.configured && JSON.stringify(before.endpoint) === JSON.stringify(resolved.endpoint);
     const oldDriver = previous?.drivers.get(name);
-    drivers.set(name, sameEndpoint && oldDriver ? oldDriver : makeDriver(name, resolved.endpoint));
+    drivers.set(name, sameEndpoint && oldDriver ? oldDriver : make());
     pools.set(
       name,
       makeKeyPool(
@@ -70,6 +74,16 @@ const buildState = (config: ProvidersConfig, previous: RoutingState | undefined)
         previous?.pools.get(name),
         resolved.limits,
       ),
+    );
+  };
+  for (const name of PROVIDER_NAMES) {
+    const resolved = config.providers[name];
+    add(resolved, previous?.config.providers[name], () => makeDriver(name, resolved.endpoint));
+  }
+  for (const [name, resolved] of Object.entries(config.custom)) {
+    const before = previous?.config.custom[name];
+    add(resolved, before?.kind === resolved.kind ? before : undefined, () =>
+      makeOpenAICompatibleDriver(name, resolved.endpoint),
     );
   }
   const sameCache =
@@ -82,7 +96,10 @@ const buildState = (config: ProvidersConfig, previous: RoutingState | undefined)
     drivers,
     pools,
     ...(cache ? { cache } : {}),
-    secrets: PROVIDER_NAMES.flatMap((n) => config.providers[n].keys),
+    secrets: [
+      ...PROVIDER_NAMES.flatMap((n) => config.providers[n].keys),
+      ...Object.values(config.custom).flatMap((c) => c.keys),
+    ],
   };
 };
 

@@ -5,7 +5,7 @@
  */
 import { Clock, Effect, Either } from "effect";
 import { makeEventBus } from "../../runtime/events.ts";
-import { PROVIDER_NAMES } from "./catalog.ts";
+import { PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
 import type { CircuitState } from "./circuit-breaker.ts";
 import type { Env } from "./config.ts";
 import type { ProviderConfigError } from "./errors.ts";
@@ -79,8 +79,8 @@ const snapshotStatus = (hub: ProviderHub, now: number): ProvidersStatus => {
   const circuits = hub.breakers();
   return {
     time: now,
-    providers: PROVIDER_NAMES.map((name): ProviderStatusEntry => {
-      const resolved = state.config.providers[name];
+    providers: [...PROVIDER_NAMES, ...Object.keys(state.config.custom)].map((name): ProviderStatusEntry => {
+      const resolved = state.config.custom[name] ?? state.config.providers[name as ProviderName];
       const pool = state.pools.get(name);
       const keys = pool ? pool.snapshot(now) : [];
       const free = keys.some((k) => !k.cooling);
