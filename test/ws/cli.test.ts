@@ -225,7 +225,7 @@ describe("usage and live provider status (issue 15)", () => {
     };
     expect(report.totals.calls).toBe(1);
     expect(report.groups[0]!.key).toMatch(/^ledgered/);
-  });
+  }, 120_000); // two processes, each opening an embedded database: slow on a busy machine
 });
 
 describe("arbor serve", () => {
