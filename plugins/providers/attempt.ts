@@ -3,7 +3,7 @@
  * cooldowns, and the bookkeeping every call gets (ledger record, `provider.call` event, OTEL span,
  * per-key counters, breaker transitions, budget charge).
  */
-import { Clock, Effect, Random } from "effect";
+import { Clock, Effect } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
@@ -15,6 +15,7 @@ import type { TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 import type { KeyPool, KeyState } from "./key-pool.ts";
 import { costOf } from "./profiles.ts";
+import { backoff, isTransient } from "./retry.ts";
 import { endProviderSpan, startProviderSpan } from "./tracing.ts";
 
 /** A candidate the router may call. */
@@ -291,15 +292,4 @@ export const attempt = <A>(
       }
       return yield* error;
     }
-  });
-
-/** 5xx, timeouts and connection errors: worth the same request again after a pause. */
-const isTransient = (error: ProviderError) =>
-  error.reason === "server" || error.reason === "timeout" || error.reason === "network";
-
-/** Exponential backoff with jitter (from Effect's Random, so tests control it): `base · 2^(n-1) · [0.5, 1)`, capped. */
-const backoff = (state: RoutingState, retry: number) =>
-  Effect.map(Random.next, (jitter) => {
-    const { retryBaseMs, retryMaxMs } = state.config.routing;
-    return Math.round(Math.min(retryMaxMs, retryBaseMs * 2 ** (retry - 1)) * (0.5 + jitter / 2));
   });

@@ -109,16 +109,21 @@ const breachOf = (w: Window, limit: BudgetLimit, estimate: Estimate): BudgetBrea
 
 /** Makes a budget book over a ledger; windows without `per` open with the first call (Effect's Clock). */
 export const makeBudgetBook = (ledger: UsageLedger): BudgetBook => {
-  const windows = new Map<string, Window>();
+  /** Open windows per owner (`scope\0owner`), by start: charging a call touches only its owners'. */
+  const owners = new Map<string, Map<number, Window>>();
   let bookStart: number | undefined;
-  const keyOf = (scope: string, owner: string, start: number) => `${scope}\u0000${owner}\u0000${start}`;
+  const ownerKey = (scope: string, owner: string) => `${scope}\u0000${owner}`;
 
   /** The window of a scope at `now`, read from the ledger once (concurrent callers wait for it). */
   const open = (scope: "tree" | "tenant", owner: string, limit: BudgetLimit, now: number) =>
     Effect.gen(function* () {
       const start = windowStart(limit.per, now, bookStart ?? now);
-      const key = keyOf(scope, owner, start);
-      let w = windows.get(key);
+      let windows = owners.get(ownerKey(scope, owner));
+      if (!windows) {
+        windows = new Map();
+        owners.set(ownerKey(scope, owner), windows);
+      }
+      let w = windows.get(start);
       if (!w) {
         w = {
           scope,
@@ -128,11 +133,9 @@ export const makeBudgetBook = (ledger: UsageLedger): BudgetBook => {
           spent: { tokens: 0, costUsd: 0 },
           reserved: { tokens: 0, costUsd: 0 },
         };
-        windows.set(key, w);
-        // Forget closed windows of the same owner (yesterday's, last month's).
-        for (const [k, other] of windows)
-          if (other.scope === scope && other.owner === owner && other.start < start && other !== w)
-            windows.delete(k);
+        windows.set(start, w);
+        // Forget the owner's closed windows (yesterday's, last month's).
+        for (const older of windows.keys()) if (older < start) windows.delete(older);
         const created = w;
         // Uninterruptible: callers waiting for this window must not be left waiting by an aborted ask.
         yield* Effect.uninterruptible(
@@ -193,19 +196,21 @@ export const makeBudgetBook = (ledger: UsageLedger): BudgetBook => {
         };
       }),
     charge: (context, tokens, costUsd, now) => {
-      for (const w of windows.values()) {
-        const mine =
-          (w.scope === "tree" && w.owner === context.tree) ||
-          (w.scope === "tenant" && context.tenant !== undefined && w.owner === context.tenant);
-        if (!mine || w.start > now) continue;
-        w.spent.tokens += tokens;
-        w.spent.costUsd += costUsd;
-      }
+      const mine = [
+        owners.get(ownerKey("tree", context.tree)),
+        context.tenant !== undefined ? owners.get(ownerKey("tenant", context.tenant)) : undefined,
+      ];
+      for (const windows of mine)
+        for (const w of windows?.values() ?? []) {
+          if (w.start > now) continue;
+          w.spent.tokens += tokens;
+          w.spent.costUsd += costUsd;
+        }
     },
     spent: (scope, owner) => {
       let found: Window | undefined;
-      for (const w of windows.values())
-        if (w.scope === scope && w.owner === owner && (!found || w.start > found.start)) found = w;
+      for (const w of owners.get(ownerKey(scope, owner))?.values() ?? [])
+        if (!found || w.start > found.start) found = w;
       return found ? { ...found.spent } : { tokens: 0, costUsd: 0 };
     },
   };
