@@ -76,7 +76,7 @@ const where = (filter: UsageFilter | undefined): { readonly clause: string; read
 /** The SQL expression of each grouping (never user text: `by` is checked against this table). */
 const groupExpression: Readonly<Record<UsageGroupBy, string>> = {
   agent: "address",
-  model: "provider || '/' || model",
+  model: "CASE WHEN model = '' THEN provider ELSE provider || '/' || model END",
   provider: "provider",
   day: "to_char(to_timestamp(time / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
   tenant: "coalesce(tenant, '')",

@@ -37,7 +37,10 @@ export interface UsageFilter {
   readonly limit?: number;
 }
 
-/** What usage can be grouped by. `agent` is the agent's address; `day` the UTC date (`YYYY-MM-DD`). */
+/**
+ * What usage can be grouped by. `agent` is the agent's address; `model` is `provider/model` (the
+ * provider alone when it names no model, like `scripted`); `day` the UTC date (`YYYY-MM-DD`).
+ */
 export type UsageGroupBy = "agent" | "model" | "provider" | "day" | "tenant" | "tree";
 
 /** The usage groups can be grouped by, for validation and help. */

@@ -29,7 +29,7 @@ export const groupKey = (r: UsageRecord, by: UsageGroupBy): string => {
     case "agent":
       return r.address;
     case "model":
-      return `${r.provider}/${r.model}`;
+      return r.model === "" ? r.provider : `${r.provider}/${r.model}`;
     case "provider":
       return r.provider;
     case "day":

@@ -85,6 +85,7 @@ describe.each(sqlAdapters)("SQL usage ledger over $name", ({ make }) => {
       call({ time: 10 * day + 5, tenant: "acme", costUsd: 0.5 }),
       call({ time: 10 * day + 6, tenant: "acme", provider: "groq", model: "llama", costUsd: 0.25 }),
       call({ time: 11 * day + 1, tenant: "globex", costUsd: 0.125, outcome: "error", reason: "server" }),
+      call({ time: 11 * day + 2, provider: "scripted", model: "", costUsd: 0 }),
     ];
     for (const r of records) await ledger((l) => l.record(r));
     const memory = makeMemoryLedger();
@@ -96,9 +97,14 @@ describe.each(sqlAdapters)("SQL usage ledger over $name", ({ make }) => {
     }
     expect(await ledger((l) => l.groups(since, "day"))).toEqual([
       expect.objectContaining({ key: "1970-01-11", calls: 2, costUsd: 0.75 }),
-      expect.objectContaining({ key: "1970-01-12", calls: 1, errors: 1, costUsd: 0.125 }),
+      expect.objectContaining({ key: "1970-01-12", calls: 2, errors: 1, costUsd: 0.125 }),
+    ]);
+    expect((await ledger((l) => l.groups(since, "model"))).map((g) => g.key)).toEqual([
+      "openai/gpt-4o-mini",
+      "groq/llama",
+      "scripted",
     ]);
     const newest = await ledger((l) => l.query({ ...since, limit: 2 }));
-    expect(newest.map((r) => r.time)).toEqual([10 * day + 6, 11 * day + 1]);
+    expect(newest.map((r) => r.time)).toEqual([11 * day + 1, 11 * day + 2]);
   });
 });

@@ -187,7 +187,7 @@ describe("usage and live provider status (issue 15)", () => {
       groups: Array<{ key: string }>;
     };
     expect(report.totals.calls).toBeGreaterThan(0);
-    expect(report.groups.map((g) => g.key)).toContain("scripted/");
+    expect(report.groups.map((g) => g.key)).toContain("scripted");
     const table = await run(["usage", "--connect", url, "--by", "tenant"]);
     expect(table.code).toBe(0);
     expect(table.lines[0]).toMatch(/^tenant\s+calls\s+errors\s+input tok\s+output tok\s+cost USD$/);
