@@ -43,6 +43,7 @@ export {
 export { layerNeo4jGraphStore, makeNeo4jGraphStore, type Neo4jOptions } from "./graph-store-neo4j.ts";
 export { layerSqlGraphStore, makeSqlGraphStore } from "./graph-store-sql.ts";
 export { DEFAULT_HNSW, type HnswOptions } from "./hnsw.ts";
+export { layerSqlKeyStateStore, makeSqlKeyStateStore } from "./key-state-sql.ts";
 export {
   agentNodeId,
   type EpisodeInput,

@@ -152,6 +152,26 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE INDEX arbor_chunks_document ON arbor_chunks (tenant, document_id);
     `,
   },
+  {
+    // The providers' key pools: cooldowns, counters and the last minute's requests per key (by
+    // fingerprint, never the secret), so a restart remembers a key that is cooling or at its limit.
+    version: 6,
+    name: "provider key state",
+    sql: () => `
+      CREATE TABLE arbor_provider_keys (
+        provider text NOT NULL,
+        fingerprint text NOT NULL,
+        cooling_until double precision NOT NULL,
+        streak integer NOT NULL,
+        requests bigint NOT NULL,
+        tokens bigint NOT NULL,
+        failures bigint NOT NULL,
+        cooldowns bigint NOT NULL,
+        recent jsonb NOT NULL,
+        PRIMARY KEY (provider, fingerprint)
+      );
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -9,6 +9,7 @@
 import { Effect, Layer } from "effect";
 import {
   type UsageFilter,
+  type UsageGroupBy,
   type UsageLedger,
   UsageLedgerService,
   type UsageRecord,
@@ -68,7 +69,18 @@ const where = (filter: UsageFilter | undefined): { readonly clause: string; read
   if (filter?.tenant !== undefined) add("tenant", "=", filter.tenant);
   if (filter?.provider !== undefined) add("provider", "=", filter.provider);
   if (filter?.since !== undefined) add("time", ">=", filter.since);
+  if (filter?.cached !== undefined) add("cached", "=", filter.cached);
   return { clause: parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : "", params };
+};
+
+/** The SQL expression of each grouping (never user text: `by` is checked against this table). */
+const groupExpression: Readonly<Record<UsageGroupBy, string>> = {
+  agent: "address",
+  model: "CASE WHEN model = '' THEN provider ELSE provider || '/' || model END",
+  provider: "provider",
+  day: "to_char(to_timestamp(time / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+  tenant: "coalesce(tenant, '')",
+  tree: "tree",
 };
 
 /** The SQL usage ledger, plus how many writes failed. */
@@ -116,10 +128,40 @@ export const makeSqlUsageLedger: Effect.Effect<
         ),
     query: (filter) => {
       const w = where(filter);
-      return sql.query<UsageRow>(`SELECT * FROM arbor_usage ${w.clause} ORDER BY time, id`, w.params).pipe(
+      const text =
+        filter?.limit !== undefined
+          ? `SELECT * FROM (SELECT * FROM arbor_usage ${w.clause} ORDER BY time DESC, id DESC LIMIT ${Math.max(0, Math.floor(filter.limit))}) newest ORDER BY time, id`
+          : `SELECT * FROM arbor_usage ${w.clause} ORDER BY time, id`;
+      return sql.query<UsageRow>(text, w.params).pipe(
         Effect.map((rows) => rows.map(toRecord)),
         Effect.orDie,
       );
+    },
+    groups: (filter, by) => {
+      const w = where(filter);
+      const expression = groupExpression[by];
+      return sql
+        .query<{ key: string; calls: number; errors: number; input: number; output: number; cost: number }>(
+          `SELECT ${expression} AS key, count(*)::int AS calls,
+                  count(*) FILTER (WHERE outcome = 'error')::int AS errors,
+                  coalesce(sum(input_tokens), 0)::float8 AS input, coalesce(sum(output_tokens), 0)::float8 AS output,
+                  coalesce(sum(cost_usd), 0)::float8 AS cost
+             FROM arbor_usage ${w.clause} GROUP BY 1 ORDER BY cost DESC, calls DESC, key`,
+          w.params,
+        )
+        .pipe(
+          Effect.map((rows) =>
+            rows.map((t) => ({
+              key: t.key,
+              calls: t.calls,
+              errors: t.errors,
+              inputTokens: Number(t.input),
+              outputTokens: Number(t.output),
+              costUsd: Number(t.cost),
+            })),
+          ),
+          Effect.orDie,
+        );
     },
     totals: (filter) => {
       const w = where(filter);

@@ -1,14 +1,17 @@
 /**
  * The memory the CLI opens: the knowledge graph from the config's `knowledge` section (embedded
  * PGlite in `./.arbor/data` by default), for the lifetime of the scope, with its memory plugin
- * (the `memory.*` tools and lineage) — used by `arbor serve` and `arbor run --memory`.
+ * (the `memory.*` tools and lineage) and the providers' SQL usage ledger and key state in the same
+ * database — used by `arbor serve` and `arbor run --memory`.
  */
 import { Context, Effect, Either, Layer, Stream } from "effect";
 import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../knowledge/config.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
+import { makeSqlKeyStateStore } from "../knowledge/key-state-sql.ts";
 import { KnowledgeGraph } from "../knowledge/knowledge-graph.ts";
 import { SqlClient } from "../knowledge/sql-client.ts";
 import { memoryPlugin } from "../knowledge/tools.ts";
+import { makeSqlUsageLedger } from "../knowledge/usage-ledger-sql.ts";
 import type { ModelRouter } from "../runtime/model.ts";
 
 /**
@@ -40,11 +43,17 @@ export const openMemory = (section: unknown, router: ModelRouter) =>
     const services = yield* Layer.build(layerKnowledge(resolved.right, { router }));
     const knowledge = Context.get(services, KnowledgeGraph);
     const graph = Context.get(services, GraphStore);
+    const sql = Context.get(services, SqlClient);
+    // The providers' usage ledger and key state live in the same database as memory.
+    const ledger = yield* Effect.provideService(makeSqlUsageLedger, SqlClient, sql);
+    const keyStore = yield* Effect.provideService(makeSqlKeyStateStore, SqlClient, sql);
     return {
       knowledge,
       /** The store's SQL database (the arena keeps its results there). */
       sql: Context.get(services, SqlClient),
       plugin: memoryPlugin({ knowledge, graph }),
       description: describeKnowledge(resolved.right),
+      ledger,
+      keyStore,
     };
   });

@@ -16,12 +16,18 @@ import { mcpPlugin } from "../plugins/tools/mcp/plugin.ts";
 import { toolsPlugin } from "../plugins/tools/plugin.ts";
 import { tripwiresPlugin } from "../plugins/tripwires/plugin.ts";
 import { loadConfig } from "../runtime/config.ts";
+import type { KeyStateStore } from "../runtime/key-state.ts";
 import type { Plugin } from "../runtime/plugin.ts";
+import type { UsageLedger } from "../runtime/usage-ledger.ts";
 import { findProvidersPlugin } from "./ws/extra/providers.ts";
 
 export interface PresetOptions {
   /** The config file given with `--config`: `providers.reload` re-reads it. */
   readonly configFile?: string;
+  /** Where provider calls are recorded (the SQL ledger when memory is open); in memory otherwise. */
+  readonly ledger?: UsageLedger;
+  /** Where key cooldowns and counters are kept across restarts; in memory otherwise. */
+  readonly keyStore?: KeyStateStore;
 }
 
 /** The default plugin set for a configuration (sections are validated by each plugin). */
@@ -33,6 +39,8 @@ export const defaultPlugins = (
   builtinHandlersPlugin,
   providersPlugin({
     readConfig: () => Effect.map(loadConfig(options.configFile), (loaded) => loaded.config),
+    ...(options.ledger ? { ledger: options.ledger } : {}),
+    ...(options.keyStore ? { keyStore: options.keyStore } : {}),
   }),
   guardrailsPlugin,
   tripwiresPlugin,

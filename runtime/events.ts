@@ -70,6 +70,16 @@ export type ProviderEvent =
       readonly reason?: string;
     })
   | (Base & {
+      /** A failed attempt is tried again after `delayMs` (5xx, timeout, network; or a short rate limit waited out). */
+      readonly type: "provider.retry";
+      readonly provider: string;
+      readonly model: string;
+      /** The attempt about to be made, from 2. */
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly reason: string;
+    })
+  | (Base & {
       readonly type: "provider.fallback";
       readonly from: string;
       readonly to: string;

@@ -65,6 +65,11 @@ export interface ModelResponse {
   readonly finishReason: "stop" | "tool_calls" | "length" | "content_filter" | "other";
   readonly provider: string;
   readonly model: string;
+  /**
+   * What the call cost in USD, when the router knows the price (the economic router sets it; a
+   * cached answer costs 0). The agent step reports it to the tripwires as `costUsd`.
+   */
+  readonly costUsd?: number;
 }
 
 /** Incremental output of a streaming call. */
@@ -144,6 +149,11 @@ export class ProviderError extends Data.TaggedError("ProviderError")<{
 /** A model provider adapter: `openai`, `anthropic`, `scripted`, … */
 export interface ModelProvider {
   readonly name: string;
+  /**
+   * `false` when an answer depends on more than the request (the scripted provider's position in
+   * its script): the response cache then never stores or serves this provider's answers.
+   */
+  readonly cacheable?: boolean;
   readonly generate: (request: ModelRequest) => Effect.Effect<ModelResponse, ProviderError>;
   readonly stream: (request: ModelRequest) => Stream.Stream<ModelStreamEvent, ProviderError>;
   readonly embed?: (request: EmbedRequest) => Effect.Effect<EmbedResponse, ProviderError>;

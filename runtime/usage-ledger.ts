@@ -31,6 +31,31 @@ export interface UsageFilter {
   readonly tenant?: string;
   readonly provider?: string;
   readonly since?: number;
+  /** Only cache hits (`true`) or only real calls (`false`). */
+  readonly cached?: boolean;
+  /** `query` only: the newest `limit` records (still in time order). */
+  readonly limit?: number;
+}
+
+/**
+ * What usage can be grouped by. `agent` is the agent's address; `model` is `provider/model` (the
+ * provider alone when it names no model, like `scripted`); `day` the UTC date (`YYYY-MM-DD`).
+ */
+export type UsageGroupBy = "agent" | "model" | "provider" | "day" | "tenant" | "tree";
+
+/** The usage groups can be grouped by, for validation and help. */
+export const USAGE_GROUP_BY: ReadonlyArray<UsageGroupBy> = [
+  "agent",
+  "model",
+  "provider",
+  "day",
+  "tenant",
+  "tree",
+];
+
+/** Totals of one group (`key` is `""` for records without a tenant when grouped by tenant). */
+export interface UsageGroup extends UsageTotals {
+  readonly key: string;
 }
 
 /** Sums over a set of records. */
@@ -47,6 +72,11 @@ export interface UsageLedger {
   readonly record: (entry: UsageRecord) => Effect.Effect<void>;
   readonly query: (filter?: UsageFilter) => Effect.Effect<ReadonlyArray<UsageRecord>>;
   readonly totals: (filter?: UsageFilter) => Effect.Effect<UsageTotals>;
+  /** Totals per group, largest cost first. */
+  readonly groups: (
+    filter: UsageFilter | undefined,
+    by: UsageGroupBy,
+  ) => Effect.Effect<ReadonlyArray<UsageGroup>>;
 }
 
 /** The ledger as an Effect service. */

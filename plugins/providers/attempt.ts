@@ -7,23 +7,30 @@ import { Clock, Effect } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
-import { CATALOG, type ProviderName } from "./catalog.ts";
 import type { CircuitTransition } from "./circuit-breaker.ts";
+import type { ResolvedProvider } from "./config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { scrub } from "./errors.ts";
+import type { TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 import type { KeyPool, KeyState } from "./key-pool.ts";
 import { costOf } from "./profiles.ts";
+import { backoff, isTransient } from "./retry.ts";
 import { endProviderSpan, startProviderSpan } from "./tracing.ts";
 
 /** A candidate the router may call. */
 export type Target =
   | {
+      /** Driven by Arbor with a key pool: a built-in provider or a custom OpenAI-compatible one. */
       readonly kind: "builtin";
-      readonly provider: ProviderName;
+      readonly provider: string;
       readonly model: string;
       readonly driver: ProviderDriver;
       readonly pool: KeyPool;
+      /** Its resolved settings (retries, limits). */
+      readonly settings: ResolvedProvider;
+      /** `gen_ai.provider.name` in spans. */
+      readonly otelName: string;
       readonly price: { readonly inputCostPerMTok: number; readonly outputCostPerMTok: number };
     }
   | {
@@ -40,11 +47,14 @@ export interface CallInfo {
   readonly context?: CallContext;
   readonly temperature?: number;
   readonly maxTokens?: number;
+  /** Tokens estimated before sending, counted against a key's `tpm`. */
+  readonly estimate?: TokenEstimate;
 }
 
 /** Bookkeeping hooks handed to `settle`: call exactly one of them when the call's outcome is known. */
 export interface Report {
-  readonly ok: (usage: Usage, finishReason?: string) => Effect.Effect<void>;
+  /** Records a success; yields what the call cost in USD. */
+  readonly ok: (usage: Usage, finishReason?: string) => Effect.Effect<number>;
   readonly fail: (error: ProviderError) => Effect.Effect<void>;
 }
 
@@ -128,27 +138,59 @@ export const attempt = <A>(
       });
     }
     const pool = target.kind === "builtin" ? target.pool : undefined;
-    // Each key is tried at most once per call, even when a provider says `Retry-After: 0`.
+    const retries = target.kind === "builtin" ? target.settings.retries : state.config.routing.retries;
+    let retried = 0;
+    // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
     for (let tries = 0; ; tries++) {
       const now = yield* Clock.currentTimeMillis;
-      const acquired = pool ? (tries < pool.keys.length ? pool.acquire(now) : pool.nextFreeAt()) : undefined;
+      const tokens = info.estimate ? info.estimate.input + info.estimate.output : 0;
+      const acquired = pool
+        ? tries < pool.keys.length
+          ? pool.acquire(now, tokens)
+          : pool.nextFreeAt()
+        : undefined;
       if (acquired && "retryAtMs" in acquired) {
         const wait = Math.max(0, acquired.retryAtMs - now);
+        const limits = target.kind === "builtin" ? target.settings.limits : undefined;
+        if (
+          acquired.why === "limited" &&
+          limits?.whenLimited === "wait" &&
+          wait <= state.config.routing.maxRetryAfterMs
+        ) {
+          yield* hub.events.publish({
+            ...eventBase(context),
+            type: "provider.retry",
+            provider: target.provider,
+            model: target.model,
+            attempt: retried + 1,
+            delayMs: wait,
+            reason: "every key is at its rpm/tpm limit: waiting",
+          });
+          yield* Effect.sleep(wait);
+          tries--;
+          continue;
+        }
         return yield* new ProviderError({
           reason: "rate_limited",
           provider: target.provider,
           model: target.model,
           retryable: true,
           retryAfterMs: wait,
-          detail: `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
+          detail:
+            acquired.why === "limited"
+              ? `all ${pool?.keys.length} keys are at their rpm/tpm limits; the first has room again in ${wait} ms`
+              : `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
         });
       }
       const key: KeyState | undefined = acquired;
       const fingerprint = key?.fingerprint ?? "none";
+      const persist = Effect.suspend(() =>
+        key && pool && hub.keyStore ? hub.keyStore.save(pool.persisted(key)) : Effect.void,
+      );
       const span = startProviderSpan({
         operation: info.operation === "embed" ? "embeddings" : "chat",
         provider: target.provider,
-        otelProvider: target.kind === "builtin" ? CATALOG[target.provider].otelName : target.provider,
+        otelProvider: target.kind === "builtin" ? target.otelName : target.provider,
         model: target.model,
         key: fingerprint,
         ...(context ? { context } : {}),
@@ -199,8 +241,16 @@ export const attempt = <A>(
             });
             const costUsd = yield* record({ usage });
             if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
-            if (context) hub.budgets.charge(context, usage.inputTokens + usage.outputTokens, costUsd);
+            yield* persist;
+            if (context)
+              hub.budgets.charge(
+                context,
+                usage.inputTokens + usage.outputTokens,
+                costUsd,
+                yield* Clock.currentTimeMillis,
+              );
             yield* publishTransition(hub, target, context, breaker.succeeded());
+            return costUsd;
           }),
         fail: onFailure,
       };
@@ -210,6 +260,7 @@ export const attempt = <A>(
       yield* onFailure(error);
       if (error.reason === "rate_limited" && key && pool) {
         const untilMs = pool.cool(key, yield* Clock.currentTimeMillis, error.retryAfterMs);
+        yield* persist;
         yield* hub.events.publish({
           ...eventBase(context),
           type: "key.cooldown",
@@ -219,6 +270,24 @@ export const attempt = <A>(
           reason:
             error.retryAfterMs !== undefined ? `429, Retry-After ${error.retryAfterMs} ms` : "429, backoff",
         });
+        continue;
+      }
+      if (error.reason !== "rate_limited") yield* persist;
+      if (retried < retries && isTransient(error) && breaker.state() !== "open") {
+        retried++;
+        const delayMs = yield* backoff(state, retried);
+        yield* hub.events.publish({
+          ...eventBase(context),
+          type: "provider.retry",
+          provider: target.provider,
+          model: target.model,
+          attempt: retried + 1,
+          delayMs,
+          reason: error.reason,
+        });
+        // Interruptible: an aborted ask stops here, before another request is sent.
+        yield* Effect.sleep(delayMs);
+        tries--; // a retry is not a rotation: the same number of keys stays available for 429s
         continue;
       }
       return yield* error;

@@ -43,7 +43,37 @@ const targetFor = (
       model: m,
       driver,
       pool,
+      settings: resolved,
+      otelName: CATALOG[builtin].otelName,
       price: priceOf(state.config.profiles, builtin, m),
+    });
+  }
+  const custom = state.config.custom[provider];
+  if (custom) {
+    const driver = state.drivers.get(provider);
+    const pool = state.pools.get(provider);
+    const m = model ?? custom.models[0]!;
+    if (!custom.configured || !driver || !pool)
+      return Either.left(unavailable(provider, `${provider} is not available: ${custom.howToConfigure}`, m));
+    if (!custom.models.includes(m))
+      return Either.left(
+        new ProviderError({
+          reason: "bad_request",
+          provider,
+          model: m,
+          retryable: false,
+          detail: `${provider} serves ${custom.models.join(", ")} (providers.${provider}.models), not ${m}`,
+        }),
+      );
+    return Either.right({
+      kind: "builtin",
+      provider,
+      model: m,
+      driver,
+      pool,
+      settings: custom,
+      otelName: provider,
+      price: custom.prices[m] ?? priceOf(state.config.profiles, provider, m),
     });
   }
   const impl = lookup.get(provider);
@@ -88,7 +118,7 @@ export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choi
       : (state.config.profiles[choice.profile ?? state.config.routing.defaultProfile ?? ""] ?? []).map(
           (c) => c.provider,
         );
-  const external = named.some((name) => builtinName(name) === undefined);
+  const external = named.some((name) => builtinName(name) === undefined && !(name in state.config.custom));
   if (!external) {
     if (!plans) {
       plans = new Map();

@@ -114,6 +114,29 @@ export const builtinName = (name: string): ProviderName | undefined =>
 export const makeDriver = (name: ProviderName, endpoint: ProviderEndpoint): ProviderDriver =>
   withSafeToolNames(makeVendorDriver(name, endpoint));
 
+/**
+ * Makes the driver of a custom provider: any endpoint speaking the OpenAI chat-completions format
+ * (vLLM, LM Studio, llama.cpp server, …), through `@ai-sdk/openai-compatible`. No I/O here.
+ */
+export const makeOpenAICompatibleDriver = (name: string, endpoint: ProviderEndpoint): ProviderDriver =>
+  withSafeToolNames(
+    makeAiSdkDriver({
+      name,
+      timeoutMs: endpoint.timeoutMs,
+      embeddings: false,
+      make: (apiKey) => {
+        const p = createOpenAICompatible({
+          name,
+          ...(apiKey ? { apiKey } : {}),
+          baseURL: endpoint.baseUrl,
+          headers: { ...endpoint.headers },
+          includeUsage: true,
+        });
+        return { chat: (m) => p.chatModel(m) };
+      },
+    }),
+  );
+
 const makeVendorDriver = (name: ProviderName, endpoint: ProviderEndpoint): ProviderDriver => {
   const { baseUrl: baseURL, timeoutMs } = endpoint;
   const headers = { ...endpoint.headers };

@@ -6,10 +6,11 @@
  */
 import { Either } from "effect";
 import type { EventBus } from "../../runtime/events.ts";
+import type { KeyStateStore, PersistedKeyState } from "../../runtime/key-state.ts";
 import { type BudgetBook, makeBudgetBook } from "./budget.ts";
-import { makeDriver, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import { makeDriver, makeOpenAICompatibleDriver, PROVIDER_NAMES } from "./catalog.ts";
 import { type CircuitBreaker, makeCircuitBreaker } from "./circuit-breaker.ts";
-import { type Env, loadProvidersConfig, type ProvidersConfig } from "./config.ts";
+import { type Env, loadProvidersConfig, type ProvidersConfig, type ResolvedProvider } from "./config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import type { ProviderConfigError } from "./errors.ts";
 import { type KeyPool, makeKeyPool } from "./key-pool.ts";
@@ -19,8 +20,9 @@ import { makeResponseCache, type ResponseCache } from "./response-cache.ts";
 /** One consistent view of the configuration, taken by a call when it starts. */
 export interface RoutingState {
   readonly config: ProvidersConfig;
-  readonly drivers: ReadonlyMap<ProviderName, ProviderDriver>;
-  readonly pools: ReadonlyMap<ProviderName, KeyPool>;
+  /** Drivers and key pools of the configured providers, built-in and custom, by name. */
+  readonly drivers: ReadonlyMap<string, ProviderDriver>;
+  readonly pools: ReadonlyMap<string, KeyPool>;
   readonly cache?: ResponseCache;
   /** Every configured key, for scrubbing messages. */
   readonly secrets: ReadonlyArray<string>;
@@ -43,19 +45,26 @@ export interface ProviderHub {
   readonly budgets: BudgetBook;
   readonly ledger: UsageLedger;
   readonly events: EventBus;
+  /** Where key cooldowns and counters are kept across restarts, if anywhere. */
+  readonly keyStore?: KeyStateStore;
+  /** Takes back what the key store remembered (at startup). */
+  readonly restoreKeys: (saved: ReadonlyArray<PersistedKeyState>) => void;
 }
 
 const buildState = (config: ProvidersConfig, previous: RoutingState | undefined): RoutingState => {
-  const drivers = new Map<ProviderName, ProviderDriver>();
-  const pools = new Map<ProviderName, KeyPool>();
-  for (const name of PROVIDER_NAMES) {
-    const resolved = config.providers[name];
-    if (!resolved.configured) continue;
-    const before = previous?.config.providers[name];
+  const drivers = new Map<string, ProviderDriver>();
+  const pools = new Map<string, KeyPool>();
+  const add = (
+    resolved: ResolvedProvider,
+    before: ResolvedProvider | undefined,
+    make: () => ProviderDriver,
+  ) => {
+    const name = resolved.name;
+    if (!resolved.configured) return;
     const sameEndpoint =
       before?.configured && JSON.stringify(before.endpoint) === JSON.stringify(resolved.endpoint);
     const oldDriver = previous?.drivers.get(name);
-    drivers.set(name, sameEndpoint && oldDriver ? oldDriver : makeDriver(name, resolved.endpoint));
+    drivers.set(name, sameEndpoint && oldDriver ? oldDriver : make());
     pools.set(
       name,
       makeKeyPool(
@@ -63,7 +72,18 @@ const buildState = (config: ProvidersConfig, previous: RoutingState | undefined)
         resolved.keys,
         { baseMs: config.routing.cooldownBaseMs, maxMs: config.routing.cooldownMaxMs },
         previous?.pools.get(name),
+        resolved.limits,
       ),
+    );
+  };
+  for (const name of PROVIDER_NAMES) {
+    const resolved = config.providers[name];
+    add(resolved, previous?.config.providers[name], () => makeDriver(name, resolved.endpoint));
+  }
+  for (const [name, resolved] of Object.entries(config.custom)) {
+    const before = previous?.config.custom[name];
+    add(resolved, before?.kind === resolved.kind ? before : undefined, () =>
+      makeOpenAICompatibleDriver(name, resolved.endpoint),
     );
   }
   const sameCache =
@@ -76,7 +96,10 @@ const buildState = (config: ProvidersConfig, previous: RoutingState | undefined)
     drivers,
     pools,
     ...(cache ? { cache } : {}),
-    secrets: PROVIDER_NAMES.flatMap((n) => config.providers[n].keys),
+    secrets: [
+      ...PROVIDER_NAMES.flatMap((n) => config.providers[n].keys),
+      ...Object.values(config.custom).flatMap((c) => c.keys),
+    ],
   };
 };
 
@@ -86,6 +109,7 @@ export const makeProviderHub = (options: {
   readonly env: Env;
   readonly ledger: UsageLedger;
   readonly events: EventBus;
+  readonly keyStore?: KeyStateStore;
 }): Either.Either<ProviderHub, ProviderConfigError> =>
   Either.map(loadProvidersConfig(options.config, options.env), (config) => {
     let current = buildState(config, undefined);
@@ -119,8 +143,12 @@ export const makeProviderHub = (options: {
         return found.breaker;
       },
       breakers: () => [...breakers.values()],
-      budgets: makeBudgetBook(),
+      budgets: makeBudgetBook(options.ledger),
       ledger: options.ledger,
       events: options.events,
+      ...(options.keyStore ? { keyStore: options.keyStore } : {}),
+      restoreKeys: (saved) => {
+        for (const pool of current.pools.values()) pool.restore(saved);
+      },
     };
   });

@@ -19,10 +19,13 @@ export {
 export { fingerprint, ProviderConfigError } from "./errors.ts";
 export { makeProviderHub, type ProviderHub, type RoutingState } from "./hub.ts";
 export {
+  groupUsage,
   layerMemoryLedger,
   makeMemoryLedger,
   sumUsage,
   type UsageFilter,
+  type UsageGroup,
+  type UsageGroupBy,
   type UsageLedger,
   UsageLedgerService,
   type UsageRecord,

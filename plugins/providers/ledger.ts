@@ -5,20 +5,66 @@
 import { Effect, Layer } from "effect";
 import {
   type UsageFilter,
+  type UsageGroup,
+  type UsageGroupBy,
   type UsageLedger,
   UsageLedgerService,
   type UsageRecord,
   type UsageTotals,
 } from "../../runtime/usage-ledger.ts";
 
-export { type UsageFilter, type UsageLedger, UsageLedgerService, type UsageRecord, type UsageTotals };
+export {
+  type UsageFilter,
+  type UsageGroup,
+  type UsageGroupBy,
+  type UsageLedger,
+  UsageLedgerService,
+  type UsageRecord,
+  type UsageTotals,
+};
+
+/** The group a record falls in. */
+export const groupKey = (r: UsageRecord, by: UsageGroupBy): string => {
+  switch (by) {
+    case "agent":
+      return r.address;
+    case "model":
+      return r.model === "" ? r.provider : `${r.provider}/${r.model}`;
+    case "provider":
+      return r.provider;
+    case "day":
+      return new Date(r.time).toISOString().slice(0, 10);
+    case "tenant":
+      return r.tenant ?? "";
+    case "tree":
+      return r.tree;
+  }
+};
+
+/** Groups records and sums each group, largest cost first (then most calls, then key). */
+export const groupUsage = (
+  records: ReadonlyArray<UsageRecord>,
+  by: UsageGroupBy,
+): ReadonlyArray<UsageGroup> => {
+  const buckets = new Map<string, Array<UsageRecord>>();
+  for (const r of records) {
+    const key = groupKey(r, by);
+    const list = buckets.get(key);
+    if (list) list.push(r);
+    else buckets.set(key, [r]);
+  }
+  return [...buckets]
+    .map(([key, list]) => ({ key, ...sumUsage(list) }))
+    .sort((a, b) => b.costUsd - a.costUsd || b.calls - a.calls || a.key.localeCompare(b.key));
+};
 
 const matches = (r: UsageRecord, f: UsageFilter | undefined) =>
   !f ||
   ((f.tree === undefined || r.tree === f.tree) &&
     (f.tenant === undefined || r.tenant === f.tenant) &&
     (f.provider === undefined || r.provider === f.provider) &&
-    (f.since === undefined || r.time >= f.since));
+    (f.since === undefined || r.time >= f.since) &&
+    (f.cached === undefined || r.cached === f.cached));
 
 /** Sums records. */
 export const sumUsage = (records: ReadonlyArray<UsageRecord>): UsageTotals =>
@@ -46,8 +92,19 @@ export const makeMemoryLedger = (options: { readonly maxRecords?: number } = {})
         records.push(entry);
         if (records.length > max * 1.25) records = records.slice(records.length - max);
       }),
-    query: (filter) => Effect.sync(() => records.slice(-max).filter((r) => matches(r, filter))),
+    query: (filter) =>
+      Effect.sync(() => {
+        const found = records.slice(-max).filter((r) => matches(r, filter));
+        return filter?.limit !== undefined ? found.slice(-filter.limit) : found;
+      }),
     totals: (filter) => Effect.sync(() => sumUsage(records.slice(-max).filter((r) => matches(r, filter)))),
+    groups: (filter, by) =>
+      Effect.sync(() =>
+        groupUsage(
+          records.slice(-max).filter((r) => matches(r, filter)),
+          by,
+        ),
+      ),
   };
 };
 

@@ -5,13 +5,15 @@
  */
 import { Effect, Either } from "effect";
 import { PluginError } from "../../runtime/errors.ts";
+import type { KeyStateStore } from "../../runtime/key-state.ts";
 import type { ModelProvider, ModelRouter } from "../../runtime/model.ts";
 import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
-import { CATALOG, PROVIDER_ALIASES, PROVIDER_NAMES, type ProviderName } from "./catalog.ts";
+import { CATALOG, PROVIDER_ALIASES, PROVIDER_NAMES } from "./catalog.ts";
 import type { Env } from "./config.ts";
 import { ProviderConfigError } from "./errors.ts";
 import { makeProviderHub, type ProviderHub } from "./hub.ts";
 import { makeMemoryLedger, type UsageLedger } from "./ledger.ts";
+import { settleOnAgentEvents } from "./response-cache.ts";
 import { makeEconomicRouter } from "./router.ts";
 import { type ProvidersStatus, providersStatus } from "./status.ts";
 
@@ -21,6 +23,11 @@ export interface ProvidersPluginOptions {
   readonly env?: Env;
   /** Where calls are recorded; an in-memory ledger when omitted. */
   readonly ledger?: UsageLedger;
+  /**
+   * Where key cooldowns, counters and rpm/tpm windows are kept across restarts (read at setup,
+   * written after each call); in memory only when omitted.
+   */
+  readonly keyStore?: KeyStateStore;
   /**
    * How `reload()` without an argument re-reads the runtime config, e.g.
    * `() => Effect.map(loadConfig(path), (c) => c.config)`. Its failure is reported as a config error.
@@ -45,14 +52,19 @@ export interface ProvidersPlugin extends Plugin {
   readonly hub: () => ProviderHub | undefined;
 }
 
-/** A built-in provider as the host sees it: every call goes through the router, so keys rotate. */
-const hostedProvider = (name: ProviderName, router: ModelRouter, as: string = name): ModelProvider => ({
+/** A provider as the host sees it: every call goes through the router, so keys rotate. */
+const hostedProvider = (
+  name: string,
+  router: ModelRouter,
+  embeddings: boolean,
+  as: string = name,
+): ModelProvider => ({
   name: as,
   generate: ({ model, options, ...request }) =>
     router.generate({ provider: name, model, ...(options ? { options } : {}) }, request),
   stream: ({ model, options, ...request }) =>
     router.stream({ provider: name, model, ...(options ? { options } : {}) }, request),
-  ...(CATALOG[name].embeddings
+  ...(embeddings
     ? {
         embed: (request) =>
           router.embed({ provider: name, ...(request.model ? { model: request.model } : {}) }, request),
@@ -78,7 +90,13 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
     version: "0.1.0",
     setup: (host) =>
       Effect.gen(function* () {
-        const made = makeProviderHub({ config: host.config, env: env(), ledger, events: host.events });
+        const made = makeProviderHub({
+          config: host.config,
+          env: env(),
+          ledger,
+          events: host.events,
+          ...(options.keyStore ? { keyStore: options.keyStore } : {}),
+        });
         if (Either.isLeft(made))
           return yield* new PluginError({
             reason: "setup_failed",
@@ -86,13 +104,21 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
             detail: made.left.message,
           });
         const live = made.right;
+        if (options.keyStore) live.restoreKeys(yield* options.keyStore.load);
         const hosted = makeEconomicRouter(live)(host.providers);
-        for (const name of PROVIDER_NAMES) yield* host.registerProvider(hostedProvider(name, hosted));
+        for (const name of PROVIDER_NAMES)
+          yield* host.registerProvider(hostedProvider(name, hosted, CATALOG[name].embeddings));
         for (const [alias, name] of Object.entries(PROVIDER_ALIASES))
-          yield* host.registerProvider(hostedProvider(name, hosted, alias));
+          yield* host.registerProvider(hostedProvider(name, hosted, CATALOG[name].embeddings, alias));
+        // Custom providers are registered by name so specs may name them. Gotcha: one added by a
+        // later reload is routed, but specs can name it only after a restart.
+        for (const name of Object.keys(live.state().config.custom))
+          yield* host.registerProvider(hostedProvider(name, hosted, false));
         yield* host.installModelRouter(makeEconomicRouter(live));
         hub = live;
         loadedConfig = host.config;
+        const unlisten = settleOnAgentEvents(host.events, () => live.state().cache);
+        yield* Effect.addFinalizer(() => Effect.sync(unlisten));
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             if (hub === live) hub = undefined;

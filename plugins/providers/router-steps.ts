@@ -12,59 +12,117 @@ import {
   ProviderError,
 } from "../../runtime/model.ts";
 import { eventBase, type Report, recordCall, type Target } from "./attempt.ts";
+import type { Reservation } from "./budget.ts";
 import { finalError } from "./candidates.ts";
+import type { TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
+import { costOf } from "./profiles.ts";
 
-/** Walks the candidates in order, falling back on retryable errors. */
+/**
+ * Walks the candidates in order, falling back on retryable errors. When every candidate is
+ * rate-limited (keys cooling, at their rpm/tpm, or circuits open) and the earliest frees up within
+ * `routing.maxRetryAfterMs`, waits that long (Effect's Clock; interruptible) and walks again, at
+ * most `routing.retries` times.
+ */
 export const walk = <A>(
   hub: ProviderHub,
+  state: RoutingState,
   targets: ReadonlyArray<Target>,
   context: CallContext | undefined,
   one: (target: Target) => Effect.Effect<A, ProviderError>,
 ): Effect.Effect<A, ProviderError> =>
   Effect.gen(function* () {
-    const errors: Array<ProviderError> = [];
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i]!;
-      const result = yield* Effect.either(one(target));
-      if (result._tag === "Right") return result.right;
-      errors.push(result.left);
-      const next = targets[i + 1];
-      if (!result.left.retryable || !next) break;
+    for (let round = 0; ; round++) {
+      const errors: Array<ProviderError> = [];
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[i]!;
+        const result = yield* Effect.either(one(target));
+        if (result._tag === "Right") return result.right;
+        errors.push(result.left);
+        const next = targets[i + 1];
+        if (!result.left.retryable || !next) break;
+        yield* hub.events.publish({
+          ...eventBase(context),
+          type: "provider.fallback",
+          from: `${target.provider}/${target.model}`,
+          to: `${next.provider}/${next.model}`,
+          reason: result.left.reason,
+        });
+      }
+      const error = finalError(errors);
+      const waitMs = error.retryAfterMs;
+      const limited = errors.every((e) => e.reason === "rate_limited" || e.reason === "circuit_open");
+      if (
+        !limited ||
+        waitMs === undefined ||
+        waitMs > state.config.routing.maxRetryAfterMs ||
+        round >= state.config.routing.retries
+      )
+        return yield* error;
+      const first = targets[0]!;
       yield* hub.events.publish({
         ...eventBase(context),
-        type: "provider.fallback",
-        from: `${target.provider}/${target.model}`,
-        to: `${next.provider}/${next.model}`,
-        reason: result.left.reason,
+        type: "provider.retry",
+        provider: errors.length === 1 ? first.provider : "router",
+        model: errors.length === 1 ? first.model : "",
+        attempt: round + 2,
+        delayMs: waitMs,
+        reason: `${error.reason}: waiting out Retry-After`,
       });
+      yield* Effect.sleep(waitMs);
     }
-    return yield* finalError(errors);
   });
 
-/** Fails when a budget that applies to the caller is used up, and publishes `budget.exceeded`. */
-export const checkBudget = (hub: ProviderHub, state: RoutingState, context: CallContext | undefined) => {
-  if (!context) return Effect.void;
-  const breach = hub.budgets.check(context, state.config.budgets);
-  if (!breach) return Effect.void;
-  return Effect.zipRight(
-    hub.events.publish({
-      ...eventBase(context),
-      type: "budget.exceeded",
-      scope: breach.scope,
-      limit: breach.limit,
-      reason: breach.reason,
-    }),
-    Effect.fail(
-      new ProviderError({
-        reason: "budget_exceeded",
-        provider: "router",
-        retryable: false,
-        detail: breach.reason,
-      }),
-    ),
-  );
+/**
+ * Reserves the call's estimate in every budget that applies to the caller (priced at the dearest
+ * candidate), or fails with `budget_exceeded` and publishes `budget.exceeded`. Release the
+ * reservation when the call is over (`withBudget` does).
+ */
+export const reserveBudget = (
+  hub: ProviderHub,
+  state: RoutingState,
+  context: CallContext | undefined,
+  targets: ReadonlyArray<Target>,
+  estimate: TokenEstimate,
+): Effect.Effect<Reservation, ProviderError> => {
+  if (!context) return Effect.succeed({ release: Effect.void });
+  const usage = { inputTokens: estimate.input, outputTokens: estimate.output };
+  const costUsd = Math.max(0, ...targets.map((t) => costOf(t.price, usage)));
+  return hub.budgets
+    .reserve(context, state.config.budgets, { tokens: estimate.input + estimate.output, costUsd })
+    .pipe(
+      Effect.catchAll((breach) =>
+        Effect.zipRight(
+          hub.events.publish({
+            ...eventBase(context),
+            type: "budget.exceeded",
+            scope: breach.scope,
+            limit: breach.limit,
+            reason: breach.reason,
+          }),
+          Effect.fail(
+            new ProviderError({
+              reason: "budget_exceeded",
+              provider: "router",
+              retryable: false,
+              detail: breach.reason,
+            }),
+          ),
+        ),
+      ),
+    );
 };
+
+/** Runs `call` under a budget reservation, released however the call ends. */
+export const withBudget = <A>(
+  reserve: Effect.Effect<Reservation, ProviderError>,
+  call: Effect.Effect<A, ProviderError>,
+): Effect.Effect<A, ProviderError> =>
+  Effect.acquireUseRelease(
+    reserve,
+    () => call,
+    (reservation) => reservation.release,
+  );
 
 /** The request one target gets: the choice's settings over the agent's. */
 export const requestFor = (
@@ -93,7 +151,7 @@ export const settleStream = (
     Stream.tap((event) => {
       if (event.type !== "finish" || settled) return Effect.void;
       settled = true;
-      return report.ok(event.usage, event.finishReason);
+      return Effect.asVoid(report.ok(event.usage, event.finishReason));
     }),
     Stream.tapError((error) => {
       if (settled) return Effect.void;
@@ -104,7 +162,7 @@ export const settleStream = (
       Effect.suspend(() => {
         if (settled) return Effect.void;
         settled = true;
-        return report.ok({ inputTokens: 0, outputTokens: 0 });
+        return Effect.asVoid(report.ok({ inputTokens: 0, outputTokens: 0 }));
       }),
     ),
   );

@@ -17,11 +17,12 @@ import {
   ProviderError,
   type ProviderLookup,
 } from "../../runtime/model.ts";
-import { attempt, type CallInfo } from "./attempt.ts";
+import { attempt, type CallInfo, type Target } from "./attempt.ts";
 import { planCandidates } from "./candidates.ts";
-import type { ProviderHub } from "./hub.ts";
-import { cacheKey } from "./response-cache.ts";
-import { checkBudget, recordCacheHit, requestFor, settleStream, walk } from "./router-steps.ts";
+import { estimateEmbedTokens, estimateTokens } from "./estimate.ts";
+import type { ProviderHub, RoutingState } from "./hub.ts";
+import { cacheKey, callerOf } from "./response-cache.ts";
+import { recordCacheHit, requestFor, reserveBudget, settleStream, walk, withBudget } from "./router-steps.ts";
 
 export { planCandidates } from "./candidates.ts";
 
@@ -41,53 +42,89 @@ export const makeEconomicRouter =
         context: request.context,
         ...(temperature !== undefined ? { temperature } : {}),
         ...(maxTokens !== undefined ? { maxTokens } : {}),
+        estimate: estimateTokens({
+          messages: request.messages,
+          ...(request.tools ? { tools: request.tools } : {}),
+          ...(maxTokens !== undefined ? { maxTokens } : {}),
+        }),
       } satisfies CallInfo;
     };
 
     const generate: ModelRouter["generate"] = (choice, request) =>
       Effect.gen(function* () {
         const state = hub.state();
-        yield* checkBudget(hub, state, request.context);
         const targets = yield* planCandidates(state, lookup, choice);
-        const key = state.cache ? cacheKey(choice, request) : undefined;
-        if (state.cache && key) {
-          const hit = state.cache.get(key, yield* Clock.currentTimeMillis);
+        const chat = info("chat", choice, request);
+        return yield* withBudget(
+          reserveBudget(hub, state, request.context, targets, chat.estimate),
+          generateOn(state, targets, choice, request, chat),
+        );
+      });
+
+    const generateOn = (
+      state: RoutingState,
+      targets: ReadonlyArray<Target>,
+      choice: ModelChoice,
+      request: Omit<ModelRequest, "model" | "options">,
+      chat: CallInfo,
+    ): Effect.Effect<ModelResponse, ProviderError> =>
+      Effect.gen(function* () {
+        const cache =
+          state.cache && targets.every((t) => t.kind === "builtin" || t.impl.cacheable !== false)
+            ? state.cache
+            : undefined;
+        const key = cache
+          ? cacheKey(
+              targets.map((t) => `${t.provider}/${t.model}`),
+              { ...chat, ...(choice.options ? { options: choice.options } : {}) },
+              request,
+            )
+          : undefined;
+        if (cache && key) {
+          const hit = cache.get(key, yield* Clock.currentTimeMillis);
           if (hit) {
             yield* recordCacheHit(hub, request.context, hit);
-            return hit;
+            return { ...hit, costUsd: 0 };
           }
         }
-        const response = yield* walk(hub, targets, request.context, (target) =>
+        const response = yield* walk(hub, state, targets, request.context, (target) =>
           attempt(
             hub,
             state,
             target,
-            info("chat", choice, request),
+            chat,
             (secret) => {
               const req = requestFor(choice, request, target.model);
               return target.kind === "builtin"
                 ? target.driver.generate(secret, req)
                 : target.impl.generate(req);
             },
-            (res: ModelResponse, report) => Effect.as(report.ok(res.usage, res.finishReason), res),
+            (res: ModelResponse, report) =>
+              Effect.map(report.ok(res.usage, res.finishReason), (costUsd) => ({ ...res, costUsd })),
           ),
         );
-        if (state.cache && key) state.cache.set(key, response, yield* Clock.currentTimeMillis);
+        // Held until the asking agent's step settles: a rejected answer is never stored.
+        if (cache && key) cache.hold(callerOf(request.context), key, response);
         return response;
       });
 
     const stream: ModelRouter["stream"] = (choice, request) =>
-      Stream.unwrap(
+      // Scoped: the budget reservation is held until the stream ends.
+      Stream.unwrapScoped(
         Effect.gen(function* () {
           const state = hub.state();
-          yield* checkBudget(hub, state, request.context);
           const targets = yield* planCandidates(state, lookup, choice);
-          return yield* walk(hub, targets, request.context, (target) =>
+          const call = info("stream", choice, request);
+          yield* Effect.acquireRelease(
+            reserveBudget(hub, state, request.context, targets, call.estimate),
+            (reservation) => reservation.release,
+          );
+          return yield* walk(hub, state, targets, request.context, (target) =>
             attempt(
               hub,
               state,
               target,
-              info("stream", choice, request),
+              call,
               (secret): Effect.Effect<Stream.Stream<ModelStreamEvent, ProviderError>, ProviderError> => {
                 const req = requestFor(choice, request, target.model);
                 return target.kind === "builtin"
@@ -103,34 +140,41 @@ export const makeEconomicRouter =
     const embed: ModelRouter["embed"] = (choice, request) =>
       Effect.gen(function* () {
         const state = hub.state();
-        yield* checkBudget(hub, state, request.context);
         const targets = yield* planCandidates(state, lookup, {
           ...choice,
           ...(request.model ? { model: request.model } : {}),
         });
-        return yield* walk(hub, targets, request.context, (target) =>
-          attempt(
-            hub,
-            state,
-            target,
-            { operation: "embed", ...(request.context ? { context: request.context } : {}) },
-            (secret): Effect.Effect<EmbedResponse, ProviderError> => {
-              const req: EmbedRequest & { model: string } = { ...request, model: target.model };
-              const driverEmbed = target.kind === "builtin" ? target.driver.embed : undefined;
-              const implEmbed = target.kind === "external" ? target.impl.embed : undefined;
-              if (driverEmbed) return driverEmbed(secret, req);
-              if (implEmbed) return implEmbed(req);
-              return Effect.fail(
-                new ProviderError({
-                  reason: "bad_request",
-                  provider: target.provider,
-                  model: target.model,
-                  retryable: false,
-                  detail: `${target.provider} offers no embeddings (OpenAI, Google and Ollama do)`,
-                }),
-              );
-            },
-            (res, report) => Effect.as(report.ok(res.usage), res),
+        const estimate = estimateEmbedTokens(request.inputs);
+        return yield* withBudget(
+          reserveBudget(hub, state, request.context, targets, estimate),
+          walk(hub, state, targets, request.context, (target) =>
+            attempt(
+              hub,
+              state,
+              target,
+              {
+                operation: "embed",
+                ...(request.context ? { context: request.context } : {}),
+                estimate,
+              },
+              (secret): Effect.Effect<EmbedResponse, ProviderError> => {
+                const req: EmbedRequest & { model: string } = { ...request, model: target.model };
+                const driverEmbed = target.kind === "builtin" ? target.driver.embed : undefined;
+                const implEmbed = target.kind === "external" ? target.impl.embed : undefined;
+                if (driverEmbed) return driverEmbed(secret, req);
+                if (implEmbed) return implEmbed(req);
+                return Effect.fail(
+                  new ProviderError({
+                    reason: "bad_request",
+                    provider: target.provider,
+                    model: target.model,
+                    retryable: false,
+                    detail: `${target.provider} offers no embeddings (OpenAI, Google and Ollama do)`,
+                  }),
+                );
+              },
+              (res, report) => Effect.as(report.ok(res.usage), res),
+            ),
           ),
         );
       });

@@ -144,6 +144,7 @@ export const makeScriptedProvider = (): ModelProvider & {
 
   return {
     name: "scripted",
+    cacheable: false,
     validate: validateScript,
     reset: () => positions.clear(),
     generate,

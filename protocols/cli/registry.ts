@@ -42,6 +42,11 @@ export const commands: ReadonlyArray<CommandEntry> = [
     load: () => import("./providers.ts").then((m) => m.providersCommand),
   },
   {
+    name: "usage",
+    summary: "show what provider calls cost, grouped by agent, model, day or tenant",
+    load: () => import("./usage.ts").then((m) => m.usageCommand),
+  },
+  {
     name: "bench",
     summary: "run the benchmarks (each against a same-run baseline)",
     load: () => import("./bench.ts").then((m) => m.benchCommand),

@@ -90,13 +90,16 @@ export const runCommand: Command = {
       const embeddings = lateModelRouter(() => system?.models());
       const memory = values.memory ? yield* openMemory(config.knowledge, embeddings) : undefined;
       const plugins = [
-        ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        ...defaultPlugins(config, {
+          ...(values.config !== undefined ? { configFile: values.config } : {}),
+          ...(memory ? { ledger: memory.ledger, keyStore: memory.keyStore } : {}),
+        }),
         ...(memory ? [memory.plugin] : []),
       ];
       system = yield* makeAgentSystem({ plugins, config });
       if (!json) {
         process.stderr.write(`arbor: ${yield* describeModels(plugins, file)}\n`);
-        if (memory) process.stderr.write(`arbor: ${memory.description}\n`);
+        if (memory) process.stderr.write(`arbor: ${memory.description}; usage ledger in the same database\n`);
       }
       let view: LiveView | undefined;
       system.events.listen((event: ArborEvent) => {

@@ -18,6 +18,7 @@ import { arenaMethods } from "../ws/extra/arena.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
 import { toolMethods } from "../ws/extra/tools.ts";
+import { usageMethods } from "../ws/extra/usage.ts";
 import { workflowMethods } from "../ws/extra/workflow.ts";
 import { resolveServerOptions } from "../ws/options.ts";
 import { type HttpRoute, makeWsServer } from "../ws/server.ts";
@@ -135,7 +136,10 @@ export const serveCommand: Command = {
       }
       const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
       const plugins = [
-        ...defaultPlugins(config, values.config !== undefined ? { configFile: values.config } : {}),
+        ...defaultPlugins(config, {
+          ...(values.config !== undefined ? { configFile: values.config } : {}),
+          ...(memory ? { ledger: memory.ledger, keyStore: memory.keyStore } : {}),
+        }),
         ...(memory ? [memory.plugin] : []),
       ];
       system = yield* makeAgentSystem({ plugins, config });
@@ -159,7 +163,7 @@ export const serveCommand: Command = {
           ...toolMethods(system),
           ...workflowMethods(system),
           ...arenaMethods(system, memory ? makeSqlArenaStore(memory.sql) : makeMemoryArenaStore()),
-          ...(providers ? providerMethods(providers) : {}),
+          ...(providers ? { ...providerMethods(providers), ...usageMethods(providers.ledger) } : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },
         [mcpRoute, ...inspectorRoutes({ rpcPath: serverOptions.path })],
@@ -184,6 +188,7 @@ export const serveCommand: Command = {
             `  auth     ${auth}`,
             `  runtime  ${models}`,
             `  memory   ${memory ? memory.description.replace(/^memory: /, "") : "off (--no-memory)"}`,
+            `  usage    ${memory ? "ledger and key state in the memory database (arbor usage)" : "in memory only (--no-memory): lost at exit"}`,
             `  connect  arbor inspect --connect ${server.url}`,
             `           node examples/ws-session.mjs ${server.url}`,
             "",

@@ -61,6 +61,8 @@ export const runModelWithTools = (
         value: response.usage.inputTokens + response.usage.outputTokens,
         agent: info,
       });
+      if (response.costUsd !== undefined)
+        yield* services.tripwires().observe({ metric: "costUsd", value: response.costUsd, agent: info });
       if (response.toolCalls.length === 0) return { text: response.text, usage };
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
       // The tool runner checks arguments and results with the tool-stage guardrails.

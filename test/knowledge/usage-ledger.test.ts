@@ -2,7 +2,7 @@
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layerSqlUsageLedger } from "../../knowledge/usage-ledger-sql.ts";
-import { UsageLedgerService, type UsageRecord } from "../../plugins/providers/ledger.ts";
+import { makeMemoryLedger, UsageLedgerService, type UsageRecord } from "../../plugins/providers/ledger.ts";
 import { runtimeOf, type SqlAdapter, sqlAdapters } from "./support.ts";
 
 const call = (over: Partial<UsageRecord>): UsageRecord => ({
@@ -75,5 +75,36 @@ describe.each(sqlAdapters)("SQL usage ledger over $name", ({ make }) => {
       outputTokens: 0,
       costUsd: 0,
     });
+  });
+
+  it("groups totals by model, day and tenant the way the in-memory ledger does, and returns the newest records", async () => {
+    const ledger = <A>(f: (l: UsageLedgerService["Type"]) => Effect.Effect<A>) =>
+      rt.run(Effect.flatMap(UsageLedgerService, f));
+    const day = 86_400_000;
+    const records = [
+      call({ time: 10 * day + 5, tenant: "acme", costUsd: 0.5 }),
+      call({ time: 10 * day + 6, tenant: "acme", provider: "groq", model: "llama", costUsd: 0.25 }),
+      call({ time: 11 * day + 1, tenant: "globex", costUsd: 0.125, outcome: "error", reason: "server" }),
+      call({ time: 11 * day + 2, provider: "scripted", model: "", costUsd: 0 }),
+    ];
+    for (const r of records) await ledger((l) => l.record(r));
+    const memory = makeMemoryLedger();
+    for (const r of records) await Effect.runPromise(memory.record(r));
+    const since = { since: 10 * day };
+    for (const by of ["model", "day", "tenant", "agent"] as const) {
+      const sql = await ledger((l) => l.groups(since, by));
+      expect(sql).toEqual(await Effect.runPromise(memory.groups(since, by)));
+    }
+    expect(await ledger((l) => l.groups(since, "day"))).toEqual([
+      expect.objectContaining({ key: "1970-01-11", calls: 2, costUsd: 0.75 }),
+      expect.objectContaining({ key: "1970-01-12", calls: 2, errors: 1, costUsd: 0.125 }),
+    ]);
+    expect((await ledger((l) => l.groups(since, "model"))).map((g) => g.key)).toEqual([
+      "openai/gpt-4o-mini",
+      "groq/llama",
+      "scripted",
+    ]);
+    const newest = await ledger((l) => l.query({ ...since, limit: 2 }));
+    expect(newest.map((r) => r.time)).toEqual([11 * day + 1, 11 * day + 2]);
   });
 });

@@ -7,6 +7,7 @@ import { afterEach } from "vitest";
 import type { Env } from "../../plugins/providers/config.ts";
 import { makeProviderHub, type ProviderHub } from "../../plugins/providers/hub.ts";
 import { makeMemoryLedger, type UsageLedger } from "../../plugins/providers/ledger.ts";
+import { settleOnAgentEvents } from "../../plugins/providers/response-cache.ts";
 import { makeEconomicRouter } from "../../plugins/providers/router.ts";
 import { type ArborEvent, makeEventBus } from "../../runtime/events.ts";
 import type { CallContext, ModelProvider, ModelRouter, ProviderLookup } from "../../runtime/model.ts";
@@ -29,7 +30,11 @@ export const lookupOf = (providers: ReadonlyArray<ModelProvider> = []): Provider
   names: () => providers.map((p) => p.name),
 });
 
-/** Builds a rig; the bus stamps events with a fixed clock (event times are not under test here). */
+/**
+ * Builds a rig; the bus stamps events with a fixed clock (event times are not under test here).
+ * Each candidate gets one attempt (`routing.retries: 0`) unless the config asks for retries, so
+ * tests of a single failure see it at once; tests/providers/retries.test.ts covers retries.
+ */
 export const makeRig = (
   config: Record<string, unknown>,
   env: Env,
@@ -39,10 +44,24 @@ export const makeRig = (
   const bus = Effect.runSync(makeEventBus(() => 0));
   bus.listen((e) => events.push(e));
   const ledger = makeMemoryLedger();
-  const made = makeProviderHub({ config, env, ledger, events: bus });
+  const routing = { retries: 0, ...(config.routing as Record<string, unknown> | undefined) };
+  const made = makeProviderHub({ config: { ...config, routing }, env, ledger, events: bus });
   if (Either.isLeft(made)) throw new Error(made.left.message);
+  const hub = made.right;
+  settleOnAgentEvents(bus, () => hub.state().cache);
   return { router: makeEconomicRouter(made.right)(lookupOf(extra)), hub: made.right, ledger, events };
 };
+
+/** What the runtime publishes when the agent of `ctx` replies: held cache entries are stored. */
+export const replied = (rig: Rig) =>
+  rig.hub.events.publish({
+    type: "agent.replied",
+    tree: ctx.tree,
+    address: ctx.address,
+    id: ctx.agentId,
+    requestId: "r1",
+    output: "",
+  });
 
 /** Runs a program under TestContext (TestClock starts at 0). */
 export const run = <A, E>(program: Effect.Effect<A, E>): Promise<A> =>

@@ -33,6 +33,8 @@ export interface Reply {
 export interface WireServer {
   readonly url: string;
   readonly requests: Array<Recorded>;
+  /** Resolves once the server has seen `count` requests (await readiness, never sleep). */
+  readonly received: (count: number) => Promise<void>;
   readonly close: () => Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export const startWireServer = async (
   answer: (req: Recorded, index: number) => Reply,
 ): Promise<WireServer> => {
   const requests: Array<Recorded> = [];
+  const waiting: Array<{ readonly count: number; readonly resolve: () => void }> = [];
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
     let body: unknown = raw;
@@ -66,6 +69,10 @@ export const startWireServer = async (
       body,
     };
     requests.push(recorded);
+    for (const w of waiting.splice(0)) {
+      if (requests.length >= w.count) w.resolve();
+      else waiting.push(w);
+    }
     const reply = answer(recorded, requests.length - 1);
     const status = reply.status ?? 200;
     if (reply.hang) return;
@@ -93,6 +100,10 @@ export const startWireServer = async (
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    received: (count) =>
+      requests.length >= count
+        ? Promise.resolve()
+        : new Promise((resolve) => waiting.push({ count, resolve })),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -194,6 +194,60 @@ describe("arbor inspect --watch", () => {
   });
 });
 
+describe("usage and live provider status (issue 15)", () => {
+  it("arbor usage --connect and arbor providers status --connect read the live server", async () => {
+    const client = await ArborClient.connect(url);
+    const { root } = await client.spawn({ ...spec, name: "billed" });
+    await client.ask(root, "count me");
+    await client.close();
+    const usage = await run(["usage", "--connect", url, "--by", "model", "--since", "1h", "--json"]);
+    expect(usage.code).toBe(0);
+    const report = JSON.parse(usage.lines[0]!) as {
+      totals: { calls: number };
+      groups: Array<{ key: string }>;
+    };
+    expect(report.totals.calls).toBeGreaterThan(0);
+    expect(report.groups.map((g) => g.key)).toContain("scripted");
+    const table = await run(["usage", "--connect", url, "--by", "tenant"]);
+    expect(table.code).toBe(0);
+    expect(table.lines[0]).toMatch(/^tenant\s+calls\s+errors\s+input tok\s+output tok\s+cost USD$/);
+    expect(table.lines.at(-1)).toMatch(/^total\s+\d+/);
+    const status = await run(["providers", "status", "--connect", url]);
+    expect(status.code).toBe(0);
+    expect(status.lines.join("\n")).toMatch(/spent today \(UTC\): \d+ calls/);
+    const bad = await run(["usage", "--by", "colour"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--by takes one of agent, model, provider, day, tenant, tree");
+  });
+
+  it("arbor run --memory records calls in the SQL ledger that arbor usage reads afterwards", async () => {
+    const data = join(dir, "ledger-data");
+    const specFile = join(dir, "ledger.json");
+    writeFileSync(
+      specFile,
+      JSON.stringify({
+        name: "ledgered",
+        root: {
+          name: "root",
+          kind: "child",
+          input: "hi",
+          model: { provider: "scripted", script: [{ text: "hello" }] },
+        },
+      }),
+    );
+    const ran = start(["run", specFile, "--memory", "--json"], { ARBOR_DATA_DIR: data });
+    expect(await ran.exited).toBe(0);
+    const read = start(["usage", "--by", "tree", "--json"], { ARBOR_DATA_DIR: data });
+    expect(await read.exited).toBe(0);
+    const report = JSON.parse(read.lines[0]!) as {
+      totals: { calls: number };
+      groups: Array<{ key: string }>;
+    };
+    expect(report.totals.calls).toBe(1);
+    expect(report.groups[0]!.key).toMatch(/^ledgered/);
+  }, 120_000); // two processes, each opening an embedded database: slow on a busy machine
+});
+
 describe("arbor serve", () => {
   it("serves memory on the embedded database by default", async () => {
     const client = await ArborClient.connect(url);

@@ -1,0 +1,35 @@
+/**
+ * Estimates of a call made before it is sent: tokens (for per-key `tpm` limits) and cost (for
+ * budget reservations). Input tokens are counted as characters / 4 over the messages and tool
+ * definitions; output tokens are the request's `maxTokens`, else `DEFAULT_OUTPUT_TOKENS`.
+ *
+ * Gotcha: an estimate, not a tokenizer: a budget can be overshot by one call's estimate error.
+ */
+import type { ChatMessage, ToolSpec } from "../../runtime/model.ts";
+
+/** Output tokens assumed when a request sets no `maxTokens`. */
+export const DEFAULT_OUTPUT_TOKENS = 512;
+
+/** Estimated tokens of one call. */
+export interface TokenEstimate {
+  readonly input: number;
+  readonly output: number;
+}
+
+/** Estimates a chat request's tokens. */
+export const estimateTokens = (request: {
+  readonly messages: ReadonlyArray<ChatMessage>;
+  readonly tools?: ReadonlyArray<ToolSpec>;
+  readonly maxTokens?: number;
+}): TokenEstimate => {
+  let chars = 0;
+  for (const m of request.messages) chars += m.content.length + 4;
+  if (request.tools) chars += JSON.stringify(request.tools).length;
+  return { input: Math.ceil(chars / 4), output: request.maxTokens ?? DEFAULT_OUTPUT_TOKENS };
+};
+
+/** Estimates an embedding request's tokens (no output). */
+export const estimateEmbedTokens = (inputs: ReadonlyArray<string>): TokenEstimate => ({
+  input: Math.ceil(inputs.reduce((sum, text) => sum + text.length, 0) / 4),
+  output: 0,
+});
