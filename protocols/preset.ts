@@ -28,6 +28,8 @@ export interface PresetOptions {
   readonly ledger?: UsageLedger;
   /** Where key cooldowns and counters are kept across restarts; in memory otherwise. */
   readonly keyStore?: KeyStateStore;
+  /** Ratings by model from the arena, for `routing.arenaBias`. */
+  readonly standing?: () => ReadonlyMap<string, number>;
 }
 
 /** The default plugin set for a configuration (sections are validated by each plugin). */
@@ -41,6 +43,7 @@ export const defaultPlugins = (
     readConfig: () => Effect.map(loadConfig(options.configFile), (loaded) => loaded.config),
     ...(options.ledger ? { ledger: options.ledger } : {}),
     ...(options.keyStore ? { keyStore: options.keyStore } : {}),
+    ...(options.standing ? { standing: options.standing } : {}),
   }),
   guardrailsPlugin,
   tripwiresPlugin,

@@ -89,3 +89,16 @@ export const leaderboard = (results: ReadonlyArray<ArenaResult>): ReadonlyArray<
     })
     .sort((a, b) => b.elo - a.elo || b.winRate - a.winRate || b.meanScore - a.meanScore);
 };
+
+/**
+ * Ratings by model (`provider/model`) for routing by standing: the mean Elo of the contenders that
+ * used each model, over every suite's standings given.
+ */
+export const ratingsByModel = (standings: ReadonlyArray<Standing>): ReadonlyMap<string, number> => {
+  const sums = new Map<string, { total: number; count: number }>();
+  for (const s of standings) {
+    const seen = sums.get(s.model) ?? { total: 0, count: 0 };
+    sums.set(s.model, { total: seen.total + s.elo, count: seen.count + 1 });
+  }
+  return new Map([...sums].map(([model, { total, count }]) => [model, total / count]));
+};

@@ -184,3 +184,30 @@ export const finalError = (errors: ReadonlyArray<ProviderError>): ProviderError 
   }
   return errors[errors.length - 1]!;
 };
+
+/**
+ * With `routing.arenaBias`, a profile's candidates ordered by their arena standing (`rating` by
+ * `provider/model`, higher first); candidates without a standing keep their profile order after the
+ * rated ones. Only the profile's own candidates are reordered: nothing is added or dropped.
+ */
+export const orderByStanding = (
+  targets: ReadonlyArray<Target>,
+  rating: ReadonlyMap<string, number>,
+): ReadonlyArray<Target> => {
+  const scored = targets.map((target, index) => ({
+    target,
+    index,
+    rating: rating.get(`${target.provider}/${target.model}`),
+  }));
+  return scored
+    .sort((a, b) =>
+      a.rating !== undefined && b.rating !== undefined
+        ? b.rating - a.rating || a.index - b.index
+        : a.rating !== undefined
+          ? -1
+          : b.rating !== undefined
+            ? 1
+            : a.index - b.index,
+    )
+    .map((s) => s.target);
+};

@@ -116,6 +116,7 @@ const Sections = Schema.Struct({
       retryBaseMs: Schema.optional(Positive),
       retryMaxMs: Schema.optional(Positive),
       maxRetryAfterMs: Schema.optional(NonNegative),
+      arenaBias: Schema.optional(Schema.Boolean),
     }),
   ),
 });
@@ -168,6 +169,8 @@ export interface RoutingSettings {
   readonly retryMaxMs: number;
   /** A rate limit that frees up within this many ms is waited out when nothing else can serve. */
   readonly maxRetryAfterMs: number;
+  /** Order a profile's candidates by their arena standing (best first). */
+  readonly arenaBias: boolean;
 }
 
 /** The whole provider configuration, resolved. */
@@ -372,6 +375,7 @@ export const loadProvidersConfig = (
       retryBaseMs: file.routing?.retryBaseMs ?? 250,
       retryMaxMs: file.routing?.retryMaxMs ?? 4000,
       maxRetryAfterMs: file.routing?.maxRetryAfterMs ?? 10_000,
+      arenaBias: file.routing?.arenaBias ?? false,
     },
   });
 };

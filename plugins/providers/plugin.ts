@@ -33,6 +33,11 @@ export interface ProvidersPluginOptions {
    * `() => Effect.map(loadConfig(path), (c) => c.config)`. Its failure is reported as a config error.
    */
   readonly readConfig?: () => Effect.Effect<Readonly<Record<string, unknown>>, Error>;
+  /**
+   * Ratings by `provider/model` (higher is better), read at each call: with `routing.arenaBias` the
+   * router orders a profile's candidates by them. `arbor serve` passes the arena's standings.
+   */
+  readonly standing?: () => ReadonlyMap<string, number>;
 }
 
 /** The plugin value plus its operator handles. */
@@ -105,7 +110,8 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
           });
         const live = made.right;
         if (options.keyStore) live.restoreKeys(yield* options.keyStore.load);
-        const hosted = makeEconomicRouter(live)(host.providers);
+        const routerOptions = options.standing ? { standing: options.standing } : {};
+        const hosted = makeEconomicRouter(live, routerOptions)(host.providers);
         for (const name of PROVIDER_NAMES)
           yield* host.registerProvider(hostedProvider(name, hosted, CATALOG[name].embeddings));
         for (const [alias, name] of Object.entries(PROVIDER_ALIASES))
@@ -114,7 +120,7 @@ export const providersPlugin = (options: ProvidersPluginOptions = {}): Providers
         // later reload is routed, but specs can name it only after a restart.
         for (const name of Object.keys(live.state().config.custom))
           yield* host.registerProvider(hostedProvider(name, hosted, false));
-        yield* host.installModelRouter(makeEconomicRouter(live));
+        yield* host.installModelRouter(makeEconomicRouter(live, routerOptions));
         hub = live;
         loadedConfig = host.config;
         const unlisten = settleOnAgentEvents(host.events, () => live.state().cache);

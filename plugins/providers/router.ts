@@ -18,7 +18,7 @@ import {
   type ProviderLookup,
 } from "../../runtime/model.ts";
 import { attempt, type CallInfo, type Target } from "./attempt.ts";
-import { planCandidates } from "./candidates.ts";
+import { orderByStanding, planCandidates } from "./candidates.ts";
 import { estimateEmbedTokens, estimateTokens } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 import { cacheKey, callerOf } from "./response-cache.ts";
@@ -28,8 +28,15 @@ export { planCandidates } from "./candidates.ts";
 
 /** Makes the economic router over a hub; hand it to `host.installModelRouter`. */
 export const makeEconomicRouter =
-  (hub: ProviderHub) =>
+  (hub: ProviderHub, options: { readonly standing?: () => ReadonlyMap<string, number> } = {}) =>
   (lookup: ProviderLookup): ModelRouter => {
+    /** The candidates of a call, ordered by arena standing when `routing.arenaBias` says so. */
+    const plan = (state: RoutingState, choice: ModelChoice) =>
+      Effect.map(planCandidates(state, lookup, choice), (targets) =>
+        state.config.routing.arenaBias && choice.provider === undefined && options.standing
+          ? orderByStanding(targets, options.standing())
+          : targets,
+      );
     const info = (
       operation: CallInfo["operation"],
       choice: ModelChoice,
@@ -53,7 +60,7 @@ export const makeEconomicRouter =
     const generate: ModelRouter["generate"] = (choice, request) =>
       Effect.gen(function* () {
         const state = hub.state();
-        const targets = yield* planCandidates(state, lookup, choice);
+        const targets = yield* plan(state, choice);
         const chat = info("chat", choice, request);
         return yield* withBudget(
           reserveBudget(hub, state, request.context, targets, chat.estimate),
@@ -113,7 +120,7 @@ export const makeEconomicRouter =
       Stream.unwrapScoped(
         Effect.gen(function* () {
           const state = hub.state();
-          const targets = yield* planCandidates(state, lookup, choice);
+          const targets = yield* plan(state, choice);
           const call = info("stream", choice, request);
           yield* Effect.acquireRelease(
             reserveBudget(hub, state, request.context, targets, call.estimate),

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { Cause, Deferred, Effect, Either, Exit } from "effect";
+import { makeArenaStanding } from "../../agents/arena/standing.ts";
 import { makeMemoryArenaStore, makeSqlArenaStore } from "../../agents/arena/store.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
@@ -13,7 +14,7 @@ import { inspectorRoutes } from "../inspector/route.ts";
 import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
-import { isLoopbackHost } from "../ws/auth.ts";
+import { isLoopbackHost, operatorTenants } from "../ws/auth.ts";
 import { arenaMethods } from "../ws/extra/arena.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
 import { findProvidersPlugin, providerMethods } from "../ws/extra/providers.ts";
@@ -135,10 +136,15 @@ export const serveCommand: Command = {
         if (creating) process.stderr.write(`arbor serve: ${creating}\n`);
       }
       const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
+      // The arena's results (kept with memory when it is open); the operator's steer routing.arenaBias.
+      const arenaStore = memory ? makeSqlArenaStore(memory.sql) : makeMemoryArenaStore();
+      const standing = makeArenaStanding(arenaStore);
+      for (const tenant of operatorTenants) yield* standing.refresh(tenant);
       const plugins = [
         ...defaultPlugins(config, {
           ...(values.config !== undefined ? { configFile: values.config } : {}),
           ...(memory ? { ledger: memory.ledger, keyStore: memory.keyStore } : {}),
+          standing: standing.ratings,
         }),
         ...(memory ? [memory.plugin] : []),
       ];
@@ -162,7 +168,9 @@ export const serveCommand: Command = {
         {
           ...toolMethods(system),
           ...workflowMethods(system),
-          ...arenaMethods(system, memory ? makeSqlArenaStore(memory.sql) : makeMemoryArenaStore()),
+          ...arenaMethods(system, arenaStore, (tenant) =>
+            operatorTenants.has(tenant) ? standing.refresh(tenant) : Effect.void,
+          ),
           ...(providers ? { ...providerMethods(providers), ...usageMethods(providers.ledger) } : {}),
           ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
         },

@@ -19,6 +19,10 @@ export const bearerProtocolPrefix = "arbor.bearer.";
 export const arborProtocol = "arbor.v1";
 /** The tenant of unauthenticated loopback clients. */
 export const localTenant = "local";
+/** The tenant of the single `ARBOR_TOKEN` holder. */
+const defaultTokenTenant = "default";
+/** The operator's tenants: loopback without tokens, and the `ARBOR_TOKEN` holder. They see runtime-wide figures. */
+export const operatorTenants: ReadonlySet<string> = new Set([localTenant, defaultTokenTenant]);
 
 /** Outcome of authenticating an upgrade request. */
 export type AuthResult =

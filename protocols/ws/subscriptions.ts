@@ -9,11 +9,9 @@
 import { Effect, Queue, type Scope } from "effect";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { AgentSystemService } from "../../runtime/system.ts";
-import { localTenant } from "./auth.ts";
-import { type Backpressure, defaultTenant } from "./options.ts";
+import { operatorTenants } from "./auth.ts";
+import type { Backpressure } from "./options.ts";
 import { type Ownership, treeIdOfEvent } from "./ownership.ts";
-
-const operatorTenants: ReadonlySet<string> = new Set([localTenant, defaultTenant]);
 
 /** Close code for a subscriber that stopped reading (application range 4000-4999). */
 export const slowConsumerCloseCode = 4008;

@@ -12,11 +12,13 @@ import {
   leaderboard,
   makeMemoryArenaStore,
   makeSqlArenaStore,
+  ratingsByModel,
   runArena,
 } from "../../agents/arena/index.ts";
 import { judgeScore } from "../../agents/arena/score.ts";
 import { makeRolesPlugin } from "../../agents/roles/plugin.ts";
 import { makePgliteClient, openPglite } from "../../knowledge/sql-client.ts";
+import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { arenaMethods } from "../../protocols/ws/extra/arena.ts";
@@ -83,6 +85,66 @@ describe("arena on the wire and the command line", () => {
       .map((l) => JSON.parse(l) as { type: string; standings?: Array<{ contender: string }> });
     expect(lines.filter((l) => l.type === "arena.result")).toHaveLength(8);
     expect(lines[lines.length - 1]!.standings!.map((s) => s.contender)).toEqual(["careful", "sloppy"]);
+  });
+});
+
+describe("routing by arena standing", () => {
+  it("orders a profile's candidates by their standing when routing.arenaBias is on", async () => {
+    const served = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          let ratings: ReadonlyMap<string, number> = new Map();
+          const config = {
+            profiles: {
+              pair: [
+                { provider: "scripted", model: "a" },
+                { provider: "scripted", model: "b" },
+              ],
+            },
+            routing: { arenaBias: true },
+          };
+          const system = yield* makeAgentSystem({
+            plugins: [scriptedPlugin, providersPlugin({ env: {}, standing: () => ratings })],
+            config,
+          });
+          const calls: Array<string> = [];
+          system.events.listen((e) => {
+            if (e.type === "provider.call") calls.push(e.model);
+          });
+          const ask = (name: string) =>
+            Effect.gen(function* () {
+              const tree = yield* system.spawnTree({
+                name,
+                root: { name: "r", kind: "child", model: { profile: "pair", script: [{ text: "ok" }] } },
+              });
+              yield* system.ask(tree.root, "hi");
+              yield* system.stopTree(tree.treeId);
+            });
+          yield* ask("before");
+          const before = [...calls];
+          // "b" answers right and "a" wrong: the arena ranks b first.
+          const ran = yield* runArena(
+            system,
+            {
+              name: "ab",
+              contenders: [
+                { name: "first", model: { provider: "scripted", model: "a", script: [{ text: "wrong" }] } },
+                { name: "second", model: { provider: "scripted", model: "b", script: [{ text: "right" }] } },
+              ],
+              tasks: [{ id: "t", input: "?", scorer: { contains: "right" } }],
+            },
+            { store: makeMemoryArenaStore() },
+          );
+          ratings = ratingsByModel(ran.standings);
+          calls.length = 0;
+          yield* ask("after");
+          return { before, standings: ran.standings.map((s) => s.model), after: calls };
+        }),
+      ),
+    );
+    expect(served.before).toEqual(["a"]);
+    expect(served.standings).toEqual(["scripted/b", "scripted/a"]);
+    expect(served.after).toEqual(["b"]);
   });
 });
 

@@ -13,11 +13,17 @@ import type { ExtraMethods, MethodDef } from "../methods.ts";
 const RunParams = Schema.Struct({ suite: Schema.Unknown });
 const BoardParams = Schema.Struct({ suite: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) });
 
-export const arenaMethods = (system: AgentSystemService, store: ArenaStore): ExtraMethods => ({
+/** `onRun` hears of every finished run, with the tenant that ran it (the router's standings refresh). */
+export const arenaMethods = (
+  system: AgentSystemService,
+  store: ArenaStore,
+  onRun: (tenant: string) => Effect.Effect<void> = () => Effect.void,
+): ExtraMethods => ({
   "arena.run": {
     params: RunParams as unknown as MethodDef["params"],
     run: (params, caller) =>
       runArena(system, (params as typeof RunParams.Type).suite, { store, tenant: caller.tenant }).pipe(
+        Effect.tap(() => onRun(caller.tenant)),
         Effect.map(({ run, results, standings }) => ({ run, results, standings })),
         Effect.mapError((error) =>
           error._tag === "ArenaInvalid"

@@ -7,13 +7,10 @@
  */
 import { Effect } from "effect";
 import type { ProvidersPlugin } from "../../../plugins/providers/plugin.ts";
-import { localTenant } from "../auth.ts";
+import { operatorTenants } from "../auth.ts";
 import { RpcCode, rpcFailure, toRpcFailure } from "../codes.ts";
 import { NoParams } from "../contract.ts";
 import type { ExtraMethods, MethodDef } from "../methods.ts";
-import { defaultTenant } from "../options.ts";
-
-const operatorTenants = new Set([localTenant, defaultTenant]);
 
 const noParams = NoParams as unknown as MethodDef["params"];
 

@@ -8,12 +8,9 @@
 import { Effect, Schema } from "effect";
 import { NotFound } from "../../../runtime/errors.ts";
 import type { AgentSystemService } from "../../../runtime/system.ts";
-import { localTenant } from "../auth.ts";
+import { operatorTenants } from "../auth.ts";
 import { RpcCode, rpcFailure, toRpcFailure } from "../codes.ts";
 import type { CallerContext, ExtraMethods, MethodDef } from "../methods.ts";
-import { defaultTenant } from "../options.ts";
-
-const operatorTenants = new Set([localTenant, defaultTenant]);
 
 const AgentRef = Schema.String.pipe(Schema.minLength(1, { message: () => "an agent address or id" }));
 

@@ -11,11 +11,8 @@ import {
   type UsageLedger,
   type UsageRecord,
 } from "../../../runtime/usage-ledger.ts";
-import { localTenant } from "../auth.ts";
+import { operatorTenants } from "../auth.ts";
 import type { CallerContext, ExtraMethods, MethodDef } from "../methods.ts";
-import { defaultTenant } from "../options.ts";
-
-const operatorTenants = new Set([localTenant, defaultTenant]);
 
 /** Records `usage.query` returns when no `limit` is given, and at most. */
 export const USAGE_QUERY_DEFAULT_LIMIT = 100;
