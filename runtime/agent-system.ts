@@ -75,6 +75,8 @@ export const makeAgentSystem = (
   Effect.gen(function* () {
     const clock = yield* Effect.clock;
     const now = () => clock.unsafeCurrentTimeMillis();
+    const random = yield* Effect.random;
+    const random01 = () => Effect.runSync(random.next);
     const events = yield* makeEventBus(now);
     // One set of counters per tenant (undefined: trees without one); runtime-wide figures are their sum.
     const countersByTenant = new Map<string | undefined, Counters>();
@@ -153,6 +155,7 @@ export const makeAgentSystem = (
           tenant: spawn.tenant,
           events,
           now,
+          random01,
           router,
           counters: countersOf(spawn.tenant),
           registry: treeRegistry,
