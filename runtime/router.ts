@@ -27,6 +27,8 @@ export interface Routable {
   readonly answersInline: () => boolean;
   /** `full` when the mailbox is at capacity; `gone` when the agent has stopped for good. */
   readonly deliver: (envelope: Envelope) => "ok" | "full" | "gone";
+  /** The asker gave up on `envelope`: drop it if queued, interrupt its step if in flight. */
+  readonly withdraw: (envelope: Envelope) => void;
 }
 
 type Offered = "ok" | "dropped" | MailboxFull | NotFound;
@@ -122,15 +124,15 @@ export class Router {
     return {
       later: Effect.async<Reply, AskError>((callback) => {
         resume = callback;
-        return Effect.sync(() => {
-          envelope.cancelled = true;
-          target.mailbox.remove(envelope);
-        });
+        return Effect.sync(() => target.withdraw(envelope));
       }),
     };
   }
 
-  /** Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the request. */
+  /**
+   * Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the
+   * request: a queued task is dropped, a task in flight has its step interrupted.
+   */
   ask(to: string, input: string, within?: Within): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
       const envelope: Envelope = { kind: "ask", input, settle: (exit) => resume(exit) };
@@ -142,7 +144,7 @@ export class Router {
       return Effect.sync(() => {
         cancel();
         envelope.cancelled = true;
-        target?.mailbox.remove(envelope);
+        target?.withdraw(envelope);
       });
     });
   }

@@ -57,8 +57,8 @@ export class Supervisor {
         this.remove(child);
       } else if (child.status === "running") {
         child.halt(reason, true);
-      } else if (child.status === "restarting") {
-        child.status = "down";
+      } else {
+        child.unplanRestart();
       }
     }
   }
@@ -137,10 +137,7 @@ export class Supervisor {
           byKey(action.key)?.halt(action.reason, true);
           break;
         case "MarkRestarting":
-          for (const key of action.keys) {
-            const target = byKey(key);
-            if (target) target.status = "restarting";
-          }
+          for (const key of action.keys) byKey(key)?.planRestart();
           break;
         case "CancelRestart": {
           const fiber = this.pending.get(action.plan);
