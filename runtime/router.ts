@@ -33,6 +33,14 @@ export interface Routable {
 
 type Offered = "ok" | "dropped" | MailboxFull | NotFound;
 
+/** What an ask may say about itself besides its input. */
+export interface AskRequest {
+  /** The asker's id for the request (for `agent.cancel`); made up when absent. */
+  readonly requestId?: string;
+  /** The conversation thread. */
+  readonly thread?: string;
+}
+
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
 export type Within = string | undefined;
 
@@ -133,9 +141,15 @@ export class Router {
    * Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the
    * request: a queued task is dropped, a task in flight has its step interrupted.
    */
-  ask(to: string, input: string, within?: Within): Effect.Effect<Reply, AskError> {
+  ask(to: string, input: string, within?: Within, request: AskRequest = {}): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
-      const envelope: Envelope = { kind: "ask", input, settle: (exit) => resume(exit) };
+      const envelope: Envelope = {
+        kind: "ask",
+        input,
+        settle: (exit) => resume(exit),
+        ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+        ...(request.thread !== undefined ? { thread: request.thread } : {}),
+      };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {
         if (offered === "dropped") resume(Exit.fail(this.fullError(target!, "drop-newest")));

@@ -22,6 +22,7 @@ import { type MicroHost, microHandlerLogic } from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
 import { Supervisor } from "./supervisor.ts";
+import type { ThreadMessage } from "./thread.ts";
 
 export type { CellStatus } from "./lifecycle.ts";
 
@@ -70,7 +71,9 @@ export class AgentCell implements Routable, MicroHost {
         step: fromCallback<LifecycleEvent, StepInput>(({ input }) => this.runStep(input.requestId)),
       },
     });
-    this.lifecycle = createActor(machine, { input: { address: this.address, id: this.id } });
+    this.lifecycle = createActor(machine, {
+      input: { address: this.address, id: this.id, history: agent.history ?? null },
+    });
     this.lifecycle.subscribe((snapshot) => {
       this.status = statusOf(snapshot.value);
     });
@@ -103,6 +106,11 @@ export class AgentCell implements Routable, MicroHost {
   get state(): string {
     const value = this.lifecycle.getSnapshot().value;
     return typeof value === "string" ? value : String((value as { running: string }).running);
+  }
+
+  /** The remembered messages of `thread`, oldest first (empty when the agent keeps no history). */
+  history(thread: string): ReadonlyArray<ThreadMessage> {
+    return this.lifecycle.getSnapshot().context.threads[thread] ?? [];
   }
 
   /** The agent's lifecycle as plain data (XState's persisted snapshot of the statechart). */
@@ -216,14 +224,19 @@ export class AgentCell implements Routable, MicroHost {
     }
   }
 
-  /** Withdraws the request `requestId` if it is queued here or in flight. Returns whether it was found. */
-  cancel(requestId: string): Envelope | undefined {
+  /**
+   * Withdraws the request `requestId` if it is queued here or in flight, after `answer` has told its
+   * asker why. Returns whether it was found.
+   */
+  cancel(requestId: string, answer: (envelope: Envelope) => void): boolean {
     const found =
       this.inFlight?.requestId === requestId
         ? this.inFlight
-        : this.mailbox.find((e) => e.requestId === requestId);
-    if (found) this.withdraw(found);
-    return found;
+        : this.mailbox.find((e) => e.requestId === requestId && !e.cancelled);
+    if (found === undefined) return false;
+    answer(found);
+    this.withdraw(found);
+    return true;
   }
 
   /** Hands the next queued task to the agent when it is free. */
@@ -278,7 +291,21 @@ export class AgentCell implements Routable, MicroHost {
       return;
     }
     this.inFlight = undefined;
-    this.send({ type: "STEP_DONE" });
+    const thread = envelope.thread;
+    this.send(
+      outcome._tag === "Replied" && thread !== undefined
+        ? {
+            type: "STEP_DONE",
+            exchange: {
+              thread,
+              messages: [
+                { role: "user", content: envelope.input },
+                { role: "assistant", content: outcome.reply.output },
+              ],
+            },
+          }
+        : { type: "STEP_DONE" },
+    );
     const requestId = requestIdOf(envelope);
     const base = { tree: this.treeId, address: this.address, id: this.id, requestId };
     if (outcome._tag === "Replied") {

@@ -13,6 +13,7 @@
  * is the agent's state as data.
  */
 import { assign, fromCallback, setup } from "xstate";
+import { appendExchange, type HistoryLimits, type ThreadMessage } from "./thread.ts";
 
 /** The agent's state as data. */
 export interface LifecycleContext {
@@ -24,6 +25,10 @@ export interface LifecycleContext {
   readonly current: string | null;
   /** Why the last incarnation crashed ("" if none did). */
   readonly lastCrash: string;
+  /** Bounds of each thread's history; null = the agent keeps no history. */
+  readonly history: HistoryLimits | null;
+  /** The remembered exchanges, by thread id. */
+  readonly threads: Readonly<Record<string, ReadonlyArray<ThreadMessage>>>;
 }
 
 export type LifecycleEvent =
@@ -31,8 +36,11 @@ export type LifecycleEvent =
   | { readonly type: "START" }
   /** The cell handed the task `requestId` to the agent: its step starts. */
   | { readonly type: "TASK"; readonly requestId: string }
-  /** The step replied or failed; the cell has answered the asker. */
-  | { readonly type: "STEP_DONE" }
+  /** The step replied or failed; the cell has answered the asker. A reply on a thread is remembered. */
+  | {
+      readonly type: "STEP_DONE";
+      readonly exchange?: { readonly thread: string; readonly messages: ReadonlyArray<ThreadMessage> };
+    }
   /** The asker withdrew (deadline, `agent.cancel`, disconnect): the step is interrupted. */
   | { readonly type: "CANCEL" }
   /** Abnormal end of this incarnation. */
@@ -53,7 +61,7 @@ export interface StepInput {
 export const lifecycleMachine = setup({
   types: {} as {
     context: LifecycleContext;
-    input: { readonly address: string; readonly id: string };
+    input: { readonly address: string; readonly id: string; readonly history: HistoryLimits | null };
     events: LifecycleEvent;
   },
   actors: {
@@ -67,6 +75,8 @@ export const lifecycleMachine = setup({
     incarnation: 0,
     current: null,
     lastCrash: "",
+    history: input.history,
+    threads: {},
   }),
   initial: "down",
   states: {
@@ -92,7 +102,21 @@ export const lifecycleMachine = setup({
         working: {
           invoke: { src: "step", input: ({ context }) => ({ requestId: context.current ?? "" }) },
           on: {
-            STEP_DONE: { target: "idle", actions: assign({ current: null }) },
+            STEP_DONE: {
+              target: "idle",
+              actions: assign({
+                current: null,
+                threads: ({ context, event }) => {
+                  const { exchange } = event;
+                  if (exchange === undefined || context.history === null) return context.threads;
+                  const before = context.threads[exchange.thread] ?? [];
+                  return {
+                    ...context.threads,
+                    [exchange.thread]: appendExchange(before, exchange.messages, context.history),
+                  };
+                },
+              }),
+            },
             CANCEL: { target: "idle", actions: assign({ current: null }) },
           },
         },

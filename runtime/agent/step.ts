@@ -9,6 +9,7 @@ import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import type { Envelope } from "./envelope.ts";
+import { threadHistory } from "./thread-history.ts";
 import { runModelWithTools } from "./tool-loop.ts";
 
 /** What a successful step produces. `exit` asks for a normal exit after replying. */
@@ -48,6 +49,8 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
       .filter((s) => s.length > 0)
       .join("\n");
     if (system.length > 0) messages.push({ role: "system", content: system });
+    if (envelope.thread !== undefined)
+      messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
     const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
     const output = yield* services

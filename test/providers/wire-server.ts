@@ -33,6 +33,10 @@ export interface Reply {
 export interface WireServer {
   readonly url: string;
   readonly requests: Array<Recorded>;
+  /** Indexes of the requests whose client closed the connection before the answer was complete. */
+  readonly aborted: Array<number>;
+  /** Resolves once the client has closed the connection of request `index` before it was answered. */
+  readonly whenAborted: (index: number) => Promise<void>;
   readonly close: () => Promise<void>;
 }
 
@@ -49,7 +53,17 @@ export const startWireServer = async (
   answer: (req: Recorded, index: number) => Reply,
 ): Promise<WireServer> => {
   const requests: Array<Recorded> = [];
+  const aborted: Array<number> = [];
+  const abortWaiters = new Map<number, Array<() => void>>();
+  let arrived = 0;
   const server = createServer(async (req, res) => {
+    const index = arrived++; // its index in `requests` once its body is read
+    res.on("close", () => {
+      if (res.writableEnded) return;
+      aborted.push(index);
+      for (const wake of abortWaiters.get(index) ?? []) wake();
+      abortWaiters.delete(index);
+    });
     const raw = await readBody(req);
     let body: unknown = raw;
     try {
@@ -93,6 +107,13 @@ export const startWireServer = async (
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    aborted,
+    whenAborted: (index) =>
+      aborted.includes(index)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) =>
+            abortWaiters.set(index, [...(abortWaiters.get(index) ?? []), resolve]),
+          ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
