@@ -270,7 +270,8 @@ export class AgentCell implements Routable, MicroHost {
       requestId,
       input: envelope.input,
     });
-    this.send({ type: "TASK", requestId });
+    // A listener may have withdrawn it while the event was published.
+    if (this.inFlight === envelope) this.send({ type: "TASK", requestId });
     return true;
   }
 
