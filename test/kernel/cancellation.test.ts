@@ -1,6 +1,7 @@
-import { Effect, Fiber } from "effect";
+import { Effect, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
+import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { AgentFailed, Cancelled, Timeout } from "../../runtime/errors.ts";
 import { useServers } from "../providers/harness.ts";
@@ -23,36 +24,84 @@ const scriptedWorker = (script: unknown[]) => ({
 });
 
 describe("a deadline interrupts the step", () => {
-  it("a deadline on a provider that does not answer: Timeout (fault user), the request's connection is closed, the next ask is answered", async () => {
-    // Request 0 warms the connection up (so the deadline cannot pass before the request is sent);
-    // request 1 never gets an answer.
-    const server = await serve((_req, index) =>
-      index === 1 ? { hang: true } : { json: completion(index === 0 ? "warm" : "the next answer") },
+  it("50 ms on a provider that does not answer: Timeout (fault user), the request's connection is closed, the next ask is answered", async () => {
+    const server = await serve((req) =>
+      JSON.stringify(req.body).includes("take your time")
+        ? { hang: true }
+        : { json: completion("the next answer") },
     );
     const plugin = providersPlugin({
       env: { OPENAI_API_KEY: "sk-cancel-test-0000KEY1", OPENAI_BASE_URL: `${server.url}/v1` },
     });
+    // On TestClock the 50 ms pass once the request has reached the provider, however loaded the machine.
+    const program = Effect.gen(function* () {
+      const system = yield* makeAgentSystem({ plugins: [plugin] });
+      const tree = yield* system.spawnTree({
+        name: "slow",
+        root: { name: "w", kind: "child", model: { provider: "openai", model: "gpt-4o-mini" } },
+      });
+      const asked = yield* Effect.fork(system.ask(tree.root, "take your time", { timeoutMs: 50 }));
+      yield* Effect.promise(() => server.whenReceived(0));
+      yield* TestClock.adjust(50);
+      const failure = yield* Effect.flip(Fiber.join(asked));
+      yield* Effect.promise(() => server.whenAborted(0));
+      const next = yield* system.ask(tree.root, "and now?");
+      return { failure, next };
+    });
     const { failure, next } = await Effect.runPromise(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const system = yield* makeAgentSystem({ plugins: [plugin] });
-          const tree = yield* system.spawnTree({
-            name: "slow",
-            root: { name: "w", kind: "child", model: { provider: "openai", model: "gpt-4o-mini" } },
-          });
-          yield* system.ask(tree.root, "hello");
-          const failure = yield* Effect.flip(system.ask(tree.root, "take your time", { timeoutMs: 50 }));
-          yield* Effect.promise(() => server.whenAborted(1));
-          const next = yield* system.ask(tree.root, "and now?");
-          return { failure, next };
-        }),
-      ),
+      Effect.scoped(program).pipe(Effect.provide(TestContext.TestContext)),
     );
     expect(failure).toBeInstanceOf(Timeout);
     expect(failure.fault).toBe("user");
-    expect(server.aborted).toEqual([1]);
+    expect(server.aborted).toEqual([0]);
     expect(next.output).toBe("the next answer");
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe("the send_to_agent tool's deadline", () => {
+  it("interrupts the target's step too: the target answers its next ask at once", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem([toolsPlugin]);
+        yield* system.spawnTree({
+          name: "tool",
+          root: {
+            name: "boss",
+            kind: "parent",
+            tools: { allow: ["send_to_agent"] },
+            model: {
+              provider: "scripted",
+              script: [
+                {
+                  toolCalls: [
+                    {
+                      name: "send_to_agent",
+                      args: { to: "slow", message: "go", await: true, timeoutMs: 50 },
+                    },
+                  ],
+                },
+                { text: "tool said: {{tool}}" },
+              ],
+            },
+            children: [
+              {
+                name: "slow",
+                kind: "child",
+                model: {
+                  provider: "scripted",
+                  script: [{ delayMs: 60_000, text: "late" }, { text: "quick" }],
+                },
+              },
+            ],
+          },
+        });
+        const reply = yield* system.ask("/tool/boss", "delegate");
+        expect(reply.output).toMatch(/tool said: .*within 50 ms/);
+        expect(count(events, "agent.cancelled", "/tool/boss/slow")).toBe(1);
+        expect((yield* system.ask("/tool/boss/slow", "again")).output).toBe("quick");
+      }),
+    );
   });
 });
 

@@ -35,6 +35,8 @@ export interface WireServer {
   readonly requests: Array<Recorded>;
   /** Indexes of the requests whose client closed the connection before the answer was complete. */
   readonly aborted: Array<number>;
+  /** Resolves once request `index` has been received (its body read and recorded). */
+  readonly whenReceived: (index: number) => Promise<void>;
   /** Resolves once the client has closed the connection of request `index` before it was answered. */
   readonly whenAborted: (index: number) => Promise<void>;
   readonly close: () => Promise<void>;
@@ -56,6 +58,7 @@ export const startWireServer = async (
   const aborted: Array<number> = [];
   const abortWaiters = new Map<number, Array<() => void>>();
   let arrived = 0;
+  const receiveWaiters = new Map<number, Array<() => void>>();
   const server = createServer(async (req, res) => {
     const index = arrived++; // its index in `requests` once its body is read
     res.on("close", () => {
@@ -80,6 +83,8 @@ export const startWireServer = async (
       body,
     };
     requests.push(recorded);
+    for (const wake of receiveWaiters.get(requests.length - 1) ?? []) wake();
+    receiveWaiters.delete(requests.length - 1);
     const reply = answer(recorded, requests.length - 1);
     const status = reply.status ?? 200;
     if (reply.hang) return;
@@ -108,6 +113,12 @@ export const startWireServer = async (
     url: `http://127.0.0.1:${port}`,
     requests,
     aborted,
+    whenReceived: (index) =>
+      requests.length > index
+        ? Promise.resolve()
+        : new Promise<void>((resolve) =>
+            receiveWaiters.set(index, [...(receiveWaiters.get(index) ?? []), resolve]),
+          ),
     whenAborted: (index) =>
       aborted.includes(index)
         ? Promise.resolve()
