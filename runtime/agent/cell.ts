@@ -14,6 +14,7 @@ import { AgentFailed, type Fault } from "../errors.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
+import { answerTask, giveUpOnTask, stepDone } from "./answer.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
 import { type CellStatus, type LifecycleEvent, lifecycleMachine, type StepInput } from "./lifecycle.ts";
@@ -166,22 +167,7 @@ export class AgentCell implements Routable, MicroHost {
       this.mailbox.unshift(envelope);
       return;
     }
-    const lastCrash = this.lifecycle.getSnapshot().context.lastCrash;
-    const detail = `the task crashed the agent ${envelope.crashes} times (last: ${lastCrash}); it is not tried again`;
-    settle(
-      envelope,
-      Exit.fail(
-        new AgentFailed({ reason: "crashed", address: this.address, detail, blame: this.lastCrashFault }),
-      ),
-    );
-    this.tree.events.publishSync({
-      type: "agent.request_failed",
-      tree: this.treeId,
-      address: this.address,
-      id: this.id,
-      requestId: requestIdOf(envelope),
-      reason: detail,
-    });
+    giveUpOnTask(this, envelope, this.lifecycle.getSnapshot().context.lastCrash, this.lastCrashFault);
   }
 
   /** Router entry point. Handler micros process synchronously when nothing is queued. */
@@ -292,41 +278,11 @@ export class AgentCell implements Routable, MicroHost {
       return;
     }
     this.inFlight = undefined;
-    const thread = envelope.thread;
-    this.send(
-      outcome._tag === "Replied" && thread !== undefined
-        ? {
-            type: "STEP_DONE",
-            exchange: {
-              thread,
-              messages: [
-                { role: "user", content: envelope.input },
-                { role: "assistant", content: outcome.reply.output },
-              ],
-            },
-          }
-        : { type: "STEP_DONE" },
-    );
-    const requestId = requestIdOf(envelope);
-    const base = { tree: this.treeId, address: this.address, id: this.id, requestId };
-    if (outcome._tag === "Replied") {
-      settle(envelope, Exit.succeed(outcome.reply));
-      this.tree.events.publishSync({ ...base, type: "agent.replied", output: outcome.reply.output });
-      if (outcome.exit !== undefined) {
-        this.exitNormally(outcome.exit);
-        return;
-      }
-    } else if (outcome._tag === "Failed") {
-      this.tree.counters.errors++;
-      settle(envelope, Exit.fail(outcome.error));
-      this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
-    } else if (outcome._tag === "StopTree") {
-      settle(envelope, Exit.fail(outcome.error));
-      this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
-      this.tree.stopTree(outcome.error.message);
-      return;
-    }
-    this.pull();
+    this.send(stepDone(envelope, outcome));
+    answerTask(this, envelope, outcome);
+    if (outcome._tag === "StopTree") return;
+    if (outcome._tag === "Replied" && outcome.exit !== undefined) this.exitNormally(outcome.exit);
+    else this.pull();
   }
 
   // --- MicroHost (called inside the handler actor's transition) ------------------------------------
