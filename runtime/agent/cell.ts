@@ -29,6 +29,14 @@ export type { CellStatus } from "./lifecycle.ts";
 
 let nextId = 0;
 
+/** A task waiting in an agent's mailbox, as data. */
+export interface QueuedTask {
+  readonly kind: Envelope["kind"];
+  readonly input: string;
+  readonly requestId?: string;
+  readonly thread?: string;
+}
+
 const statusOf = (value: unknown): CellStatus =>
   typeof value === "string" ? (value as CellStatus) : "running"; // `running` is the only compound state
 
@@ -114,9 +122,24 @@ export class AgentCell implements Routable, MicroHost {
     return this.lifecycle.getSnapshot().context.threads[thread] ?? [];
   }
 
-  /** The agent's lifecycle as plain data (XState's persisted snapshot of the statechart). */
-  persistedState(): unknown {
-    return this.lifecycle.getPersistedSnapshot();
+  /**
+   * The agent's state as plain data: XState's persisted snapshot of its statechart (state,
+   * incarnation, task in flight, thread histories) and the tasks waiting in its mailbox, in order.
+   * Gotcha: asks are listed by request id; their askers' callbacks are not data and are not in it.
+   */
+  persistedState(): { readonly lifecycle: unknown; readonly queued: ReadonlyArray<QueuedTask> } {
+    const queued: QueuedTask[] = [];
+    this.mailbox.find((envelope) => {
+      if (!envelope.cancelled)
+        queued.push({
+          kind: envelope.kind,
+          input: envelope.input,
+          ...(envelope.kind === "ask" ? { requestId: requestIdOf(envelope) } : {}),
+          ...(envelope.thread !== undefined ? { thread: envelope.thread } : {}),
+        });
+      return false;
+    });
+    return { lifecycle: this.lifecycle.getPersistedSnapshot(), queued };
   }
 
   private send(event: LifecycleEvent): void {

@@ -30,10 +30,46 @@ describe("the cell's lifecycle statechart", () => {
         const snapshot = cell.persistedState();
         expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
         expect(snapshot).toMatchObject({
-          value: { running: "idle" },
-          context: { address: "/c/root/w", incarnation: 2, current: null, lastCrash: "drill" },
+          lifecycle: {
+            value: { running: "idle" },
+            context: { address: "/c/root/w", incarnation: 2, current: null, lastCrash: "drill" },
+          },
+          queued: [],
         });
         expect((yield* system.inspect("c")).children[0]).toMatchObject({ state: "idle", restarts: 1 });
+      }),
+    );
+  });
+});
+
+describe("the cell's persisted state", () => {
+  it("lists the task in flight by id and the tasks waiting in the mailbox, in order", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree({
+          name: "q",
+          root: {
+            name: "w",
+            kind: "child",
+            model: { provider: "scripted", script: [{ delayMs: 60_000, text: "x" }] },
+          },
+        });
+        const cell = system.router.resolve("/q/w") as AgentCell;
+        yield* Effect.fork(system.ask("/q/w", "first", { requestId: "r1" }));
+        yield* waitFor(events, (es) => count(es, "agent.task", "/q/w") === 1);
+        yield* Effect.fork(system.ask("/q/w", "second", { requestId: "r2", thread: "t" }));
+        yield* waitFor(events, () => cell.mailbox.size === 1);
+        yield* system.send("/q/w", "third");
+        const state = cell.persistedState();
+        expect(state).toMatchObject({
+          lifecycle: { value: { running: "working" }, context: { current: "r1" } },
+          queued: [
+            { kind: "ask", input: "second", requestId: "r2", thread: "t" },
+            { kind: "tell", input: "third" },
+          ],
+        });
+        expect(JSON.parse(JSON.stringify(state))).toEqual(state);
       }),
     );
   });
