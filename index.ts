@@ -85,6 +85,8 @@ export {
   type AgentNode,
   AgentSystem,
   type AgentSystemService,
+  type AskOptions,
+  type HistoryMessage,
   type Reply,
   type TreeHandle,
 } from "./runtime/system.ts";

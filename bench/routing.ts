@@ -116,7 +116,7 @@ const microTell: Bench = {
           best.routed,
           "xstate.send (same logic)",
           best.raw,
-          { target: ">= 0.5" },
+          { target: ">= 0.7" },
         ),
         result(
           "route.micro.tell.vs_emitter",

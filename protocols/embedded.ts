@@ -14,7 +14,7 @@ import type { ArborEvent } from "../runtime/events.ts";
 import type { Plugin } from "../runtime/plugin.ts";
 import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
 import type { TreeSpec } from "../runtime/spec/schema.ts";
-import type { AgentNode, Reply, TreeHandle } from "../runtime/system.ts";
+import type { AgentNode, AskOptions, HistoryMessage, Reply, TreeHandle } from "../runtime/system.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
 import { workflowTask } from "./cli/workflow.ts";
 import { defaultPlugins } from "./preset.ts";
@@ -68,7 +68,12 @@ export type ArborTreeSpec = TreeSpec & { readonly workflow?: WorkflowSpec };
 /** The Promise face of the runtime. Failures reject with the runtime's typed errors (`_tag`, `reason`, `fault`). */
 export interface Arbor {
   readonly spawn: (spec: ArborTreeSpec, options?: ArborSpawnOptions) => Promise<TreeHandle>;
-  readonly ask: (to: string, input: string, options?: { readonly timeoutMs?: number }) => Promise<Reply>;
+  /** Asks and waits; `options`: the deadline, a `requestId` to `cancel` by, a conversation `thread`. */
+  readonly ask: (to: string, input: string, options?: AskOptions) => Promise<Reply>;
+  /** Withdraws an ask made with `requestId`: it fails with `Cancelled`, the agent's step is interrupted. */
+  readonly cancel: (to: string, requestId: string) => Promise<{ readonly cancelled: boolean }>;
+  /** The remembered messages of a thread of agent `to`. */
+  readonly history: (to: string, thread: string) => Promise<ReadonlyArray<HistoryMessage>>;
   readonly send: (to: string, message: string) => Promise<void>;
   readonly inspect: (treeId: string) => Promise<AgentNode>;
   readonly stop: (treeId: string, reason?: string) => Promise<void>;
@@ -130,6 +135,8 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
   return {
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
     ask: (to, input, askOptions) => promise(runtime.ask(to, input, askOptions)),
+    cancel: (to, requestId) => promise(runtime.cancel(to, requestId)),
+    history: (to, thread) => promise(runtime.history(to, thread)),
     send: (to, message) => promise(runtime.send(to, message)),
     inspect: (treeId) => promise(runtime.inspect(treeId)),
     stop: (treeId, reason) => promise(runtime.stopTree(treeId, reason)),

@@ -7,11 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
+import { settle } from "./agent/envelope.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
 import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
-import { NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
+import { Cancelled, NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
 import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
@@ -75,6 +76,8 @@ export const makeAgentSystem = (
   Effect.gen(function* () {
     const clock = yield* Effect.clock;
     const now = () => clock.unsafeCurrentTimeMillis();
+    const random = yield* Effect.random;
+    const random01 = () => Effect.runSync(random.next);
     const events = yield* makeEventBus(now);
     // One set of counters per tenant (undefined: trees without one); runtime-wide figures are their sum.
     const countersByTenant = new Map<string | undefined, Counters>();
@@ -154,6 +157,7 @@ export const makeAgentSystem = (
           tenant: spawn.tenant,
           events,
           now,
+          random01,
           router,
           counters: countersOf(spawn.tenant),
           registry: treeRegistry,
@@ -191,8 +195,14 @@ export const makeAgentSystem = (
         ),
       send: (to, message) => router.send(to, message),
       resolve: (to) => router.resolve(to)?.address ?? to,
-      ask: (to, input, timeoutMs) =>
-        Effect.map(service.ask(to, input, timeoutMs !== undefined ? { timeoutMs } : {}), (r) => r.output),
+      ask: (to, input, timeoutMs, thread) =>
+        Effect.map(
+          service.ask(to, input, {
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+            ...(thread !== undefined ? { thread } : {}),
+          }),
+          (r) => r.output,
+        ),
     };
     let nextCall = 0;
     const service: ArborRuntime = {
@@ -216,7 +226,7 @@ export const makeAgentSystem = (
           // A handler micro agent answers synchronously: no fiber, no timer.
           const fast = router.askNow(to, input);
           if (fast !== undefined && "now" in fast) return fast.now;
-          const ask = fast?.later ?? router.ask(to, input);
+          const ask = fast?.later ?? router.ask(to, input, undefined, askOptions);
           const timeoutMs = askOptions?.timeoutMs;
           return timeoutMs === undefined
             ? ask
@@ -227,6 +237,14 @@ export const makeAgentSystem = (
                 }),
               );
         }),
+      cancel: (to, requestId) =>
+        Effect.map(findCell(to), (cell) => {
+          const found = cell.cancel(requestId, (envelope) =>
+            settle(envelope, Exit.fail(new Cancelled({ reason: "cancelled", target: to, requestId }))),
+          );
+          return { cancelled: found };
+        }),
+      history: (to, thread) => Effect.map(findCell(to), (cell) => cell.history(thread)),
       stopAgent: (to, reason = "stopped by request") =>
         Effect.flatMap(findCell(to), (cell) => {
           if (!cell.parent)

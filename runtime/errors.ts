@@ -57,22 +57,42 @@ export class AgentFailed extends Data.TaggedError("AgentFailed")<{
   readonly reason: "crashed" | "stopped" | "gave_up";
   readonly address: string;
   readonly detail: string;
+  /** Whose fault the crash was, when known (a crash on model output is the model's); else `arbor`. */
+  readonly blame?: Fault;
 }> {
-  readonly fault: Fault = "arbor";
+  get fault(): Fault {
+    return this.blame ?? "arbor";
+  }
   override get message(): string {
     return `agent ${this.address} failed (${this.reason}): ${this.detail}`;
   }
 }
 
-/** A request did not get its reply in time. */
+/**
+ * A request did not get its reply within the caller's own deadline (`timeoutMs`): the caller's
+ * choice, so fault `user`. The agent's step was interrupted. (A provider that does not answer in
+ * its own time limit is a `ProviderError` with reason `timeout`, fault `third_party`.)
+ */
 export class Timeout extends Data.TaggedError("Timeout")<{
   readonly reason: "timeout";
   readonly target: string;
   readonly afterMs: number;
 }> {
-  readonly fault: Fault = "arbor";
+  readonly fault: Fault = "user";
   override get message(): string {
     return `no reply from ${this.target} within ${this.afterMs} ms`;
+  }
+}
+
+/** The asker withdrew its request (`agent.cancel`); the agent's step was interrupted. */
+export class Cancelled extends Data.TaggedError("Cancelled")<{
+  readonly reason: "cancelled";
+  readonly target: string;
+  readonly requestId: string;
+}> {
+  readonly fault: Fault = "user";
+  override get message(): string {
+    return `request ${this.requestId} to ${this.target} was cancelled by its asker`;
   }
 }
 

@@ -47,6 +47,8 @@ export type LifecycleEvent =
   | (Base & { readonly type: "agent.task"; readonly requestId: string; readonly input: string })
   | (Base & { readonly type: "agent.replied"; readonly requestId: string; readonly output: string })
   | (Base & { readonly type: "agent.request_failed"; readonly requestId: string; readonly reason: string })
+  /** The asker withdrew the task in flight (deadline, `agent.cancel`, disconnect); its step was interrupted. */
+  | (Base & { readonly type: "agent.cancelled"; readonly requestId: string })
   | (Base & {
       readonly type: "message.dropped";
       readonly reason: string;
@@ -211,7 +213,9 @@ export type WorkflowEvent =
 /** Plugin host. */
 export type PluginEvent =
   | (Base & { readonly type: "plugin.loaded"; readonly plugin: string; readonly version: string })
-  | (Base & { readonly type: "plugin.unloaded"; readonly plugin: string });
+  | (Base & { readonly type: "plugin.unloaded"; readonly plugin: string })
+  /** A synchronous listener threw while handling `event`; the publisher and other listeners went on. */
+  | (Base & { readonly type: "listener.failed"; readonly event: string; readonly reason: string });
 
 /** Every event the runtime publishes. */
 export type ArborEvent =
@@ -245,6 +249,11 @@ export interface EventBus {
   readonly stream: Stream.Stream<ArborEvent>;
   /** Synchronous listeners, for in-process consumers that must see every event in order (CLI, tests). */
   readonly listen: (listener: (event: ArborEvent) => void) => () => void;
+  /**
+   * How many times a listener threw. A throwing listener never reaches the runtime code that
+   * published: it is counted here and reported as a `listener.failed` event.
+   */
+  readonly listenerErrors: () => number;
 }
 
 /**
@@ -255,8 +264,25 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
   Effect.map(PubSub.unbounded<ArborEvent>(), (pubsub) => {
     const listeners = new Set<(event: ArborEvent) => void>();
     const stamp = (event: ArborEventInput): ArborEvent => ({ ...event, time: now() }) as ArborEvent;
+    let listenerErrors = 0;
     const deliver = (event: ArborEvent) => {
-      for (const listener of listeners) listener(event);
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          listenerErrors++;
+          // Not reported for its own report: a listener that throws on everything must not loop.
+          if (event.type !== "listener.failed")
+            publishSync({
+              type: "listener.failed",
+              tree: event.tree,
+              address: event.address,
+              id: event.id,
+              event: event.type,
+              reason: error instanceof Error ? error.message : String(error),
+            });
+        }
+      }
     };
     const publishSync = (input: ArborEventInput) => {
       const event = stamp(input);
@@ -272,5 +298,6 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
+      listenerErrors: () => listenerErrors,
     };
   });

@@ -27,9 +27,19 @@ export interface Routable {
   readonly answersInline: () => boolean;
   /** `full` when the mailbox is at capacity; `gone` when the agent has stopped for good. */
   readonly deliver: (envelope: Envelope) => "ok" | "full" | "gone";
+  /** The asker gave up on `envelope`: drop it if queued, interrupt its step if in flight. */
+  readonly withdraw: (envelope: Envelope) => void;
 }
 
 type Offered = "ok" | "dropped" | MailboxFull | NotFound;
+
+/** What an ask may say about itself besides its input. */
+export interface AskRequest {
+  /** The asker's id for the request (for `agent.cancel`); made up when absent. */
+  readonly requestId?: string;
+  /** The conversation thread. */
+  readonly thread?: string;
+}
 
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
 export type Within = string | undefined;
@@ -122,18 +132,24 @@ export class Router {
     return {
       later: Effect.async<Reply, AskError>((callback) => {
         resume = callback;
-        return Effect.sync(() => {
-          envelope.cancelled = true;
-          target.mailbox.remove(envelope);
-        });
+        return Effect.sync(() => target.withdraw(envelope));
       }),
     };
   }
 
-  /** Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the request. */
-  ask(to: string, input: string, within?: Within): Effect.Effect<Reply, AskError> {
+  /**
+   * Request and reply: exactly one reply or one typed failure. Interrupting it withdraws the
+   * request: a queued task is dropped, a task in flight has its step interrupted.
+   */
+  ask(to: string, input: string, within?: Within, request: AskRequest = {}): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
-      const envelope: Envelope = { kind: "ask", input, settle: (exit) => resume(exit) };
+      const envelope: Envelope = {
+        kind: "ask",
+        input,
+        settle: (exit) => resume(exit),
+        ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+        ...(request.thread !== undefined ? { thread: request.thread } : {}),
+      };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {
         if (offered === "dropped") resume(Exit.fail(this.fullError(target!, "drop-newest")));
@@ -142,7 +158,7 @@ export class Router {
       return Effect.sync(() => {
         cancel();
         envelope.cancelled = true;
-        target?.mailbox.remove(envelope);
+        target?.withdraw(envelope);
       });
     });
   }

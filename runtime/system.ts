@@ -5,6 +5,7 @@
 import { Context, type Effect } from "effect";
 import type {
   AgentFailed,
+  Cancelled,
   MailboxFull,
   NotAllowed,
   NotFound,
@@ -71,6 +72,7 @@ export interface Reply {
 /** Everything that can go wrong when asking an agent. */
 export type AskError =
   | NotFound
+  | Cancelled
   | MailboxFull
   | AgentFailed
   | Timeout
@@ -78,6 +80,28 @@ export type AskError =
   | GuardrailViolation
   | TripwireTripped
   | NotAllowed;
+
+/** How to ask. */
+export interface AskOptions {
+  /**
+   * The caller's deadline: past it the asker gets `Timeout` (fault `user`) and the agent's step is
+   * interrupted — its provider request aborted — so the agent takes its next task at once.
+   */
+  readonly timeoutMs?: number;
+  /** The caller's id for this request, to `cancel` it by. Made up when absent. */
+  readonly requestId?: string;
+  /**
+   * The conversation thread: an agent whose spec sets `history` sends the thread's earlier
+   * exchanges with this ask and remembers this one. Gotcha: without `history` the thread is ignored.
+   */
+  readonly thread?: string;
+}
+
+/** One remembered message of a thread (`history`). */
+export interface HistoryMessage {
+  readonly role: "user" | "assistant";
+  readonly content: string;
+}
 
 export interface SpawnOptions {
   /**
@@ -111,11 +135,17 @@ export interface AgentSystemService {
   /** Fire and forget. Fails only when the target is unknown or its mailbox refuses the message. */
   readonly send: (to: string, message: string) => Effect.Effect<void, NotFound | MailboxFull>;
   /** Request and reply: exactly one reply or one typed failure. */
-  readonly ask: (
+  readonly ask: (to: string, input: string, options?: AskOptions) => Effect.Effect<Reply, AskError>;
+  /**
+   * Withdraws the request `requestId` sent to `to`: its asker gets `Cancelled`; a queued task is
+   * dropped, a task in flight has its step interrupted. `cancelled: false` when no such request waits.
+   */
+  readonly cancel: (
     to: string,
-    input: string,
-    options?: { readonly timeoutMs?: number },
-  ) => Effect.Effect<Reply, AskError>;
+    requestId: string,
+  ) => Effect.Effect<{ readonly cancelled: boolean }, NotFound>;
+  /** The remembered messages of a thread of agent `to`, oldest first. */
+  readonly history: (to: string, thread: string) => Effect.Effect<ReadonlyArray<HistoryMessage>, NotFound>;
   /** Normal exit of one agent and its subtree; it is not restarted. */
   readonly stopAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
   /** Abnormal exit, for operators and fault drills: the supervisor handles it as a crash. */

@@ -13,7 +13,16 @@ import type { ToolCall, ToolSpec } from "./model.ts";
 export interface AgentOps {
   readonly spawn: (spec: unknown) => Effect.Effect<{ readonly address: string; readonly id: string }, Error>;
   readonly send: (to: string, message: string) => Effect.Effect<void, Error>;
-  readonly ask: (to: string, input: string, timeoutMs?: number) => Effect.Effect<string, Error>;
+  /**
+   * Asks and waits, up to `timeoutMs` (default 60 s); past it the target's step is interrupted.
+   * `thread` names the conversation, for a target that keeps history.
+   */
+  readonly ask: (
+    to: string,
+    input: string,
+    timeoutMs?: number,
+    thread?: string,
+  ) => Effect.Effect<string, Error>;
   /** The address a target names (relative names resolve to the agent's child, then its sibling). */
   readonly resolve: (to: string) => string;
 }

@@ -28,6 +28,7 @@ export interface TreeOptions {
   readonly tenant: string | undefined;
   readonly events: EventBus;
   readonly now: () => number;
+  readonly random01: () => number;
   readonly router: Router;
   readonly counters: Counters;
   readonly registry: Registry;
@@ -46,6 +47,7 @@ export class Tree implements TreeHost {
   readonly tenant: string | undefined;
   readonly events: EventBus;
   readonly now: () => number;
+  readonly random01: () => number;
   readonly router: Router;
   readonly counters: Counters;
   readonly limits: CompiledTree["limits"];
@@ -62,6 +64,7 @@ export class Tree implements TreeHost {
     this.tenant = options.tenant;
     this.events = options.events;
     this.now = options.now;
+    this.random01 = options.random01;
     this.router = options.router;
     this.counters = options.counters;
     this.limits = options.compiled.limits;

@@ -128,9 +128,26 @@ export class ArborClient {
   spawn(spec: unknown): Promise<MethodResults["tree.spawn"]> {
     return this.call("tree.spawn", { spec });
   }
-  /** Asks an agent and waits for its reply. */
-  ask(to: string, input: string, timeoutMs?: number): Promise<MethodResults["agent.ask"]> {
-    return this.call("agent.ask", timeoutMs === undefined ? { to, input } : { to, input, timeoutMs });
+  /**
+   * Asks an agent and waits for its reply. `options` may be the deadline in ms, or
+   * `{ timeoutMs, requestId, thread }`: `requestId` lets `cancel` withdraw the ask, `thread` continues
+   * a conversation with an agent that keeps history.
+   */
+  ask(
+    to: string,
+    input: string,
+    options?: number | Omit<ParamsOf<"agent.ask">, "to" | "input">,
+  ): Promise<MethodResults["agent.ask"]> {
+    const extra = typeof options === "number" ? { timeoutMs: options } : (options ?? {});
+    return this.call("agent.ask", { ...extra, to, input });
+  }
+  /** Cancels an ask started with `requestId`: it fails with `cancelled` and the agent's step is interrupted. */
+  cancel(to: string, requestId: string): Promise<MethodResults["agent.cancel"]> {
+    return this.call("agent.cancel", { to, requestId });
+  }
+  /** The remembered messages of a conversation thread of an agent. */
+  history(to: string, thread: string): Promise<MethodResults["agent.history"]> {
+    return this.call("agent.history", { to, thread });
   }
   /** Sends a message without waiting for any reply. */
   send(to: string, message: string): Promise<MethodResults["agent.send"]> {

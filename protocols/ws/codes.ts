@@ -28,6 +28,7 @@ export const RpcCode = {
   shuttingDown: -32013,
   configInvalid: -32014,
   storeError: -32015,
+  cancelled: -32016,
 } as const;
 
 /** One of the codes above. */
@@ -91,7 +92,14 @@ const faultOf = (error: Tagged, fallback: Fault): Fault =>
 const detailsOf = (error: Tagged): Record<string, unknown> => {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) {
-    if (key === "_tag" || key === "reason" || key === "fault" || key === "message" || key === "stack")
+    if (
+      key === "_tag" ||
+      key === "reason" ||
+      key === "fault" ||
+      key === "blame" ||
+      key === "message" ||
+      key === "stack"
+    )
       continue;
     if (typeof value === "function") continue;
     out[key] = value;
@@ -109,6 +117,8 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
       return RpcCode.agentFailed;
     case "Timeout":
       return RpcCode.timeout;
+    case "Cancelled":
+      return RpcCode.cancelled;
     case "ProviderError":
       return error.reason === "budget_exceeded" ? RpcCode.budgetExceeded : RpcCode.providerError;
     case "GuardrailViolation":

@@ -6,7 +6,7 @@
 import { Schema } from "effect";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
-import type { AgentNode, RuntimeStats, TreeSummary } from "../../runtime/system.ts";
+import type { AgentNode, HistoryMessage, RuntimeStats, TreeSummary } from "../../runtime/system.ts";
 
 const Target = Schema.String.pipe(
   Schema.minLength(1, { message: () => "expected a non-empty agent address (/tree/name) or id" }),
@@ -17,6 +17,16 @@ const TreeId = Schema.String.pipe(
   Schema.maxLength(256),
 );
 const Reason = Schema.String.pipe(Schema.maxLength(2_000));
+/** The asker's id for a request (`agent.ask`), to cancel it by (`agent.cancel`). */
+const RequestId = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "expected a non-empty request id" }),
+  Schema.maxLength(128),
+);
+/** A conversation thread id. */
+const Thread = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "expected a non-empty thread id" }),
+  Schema.maxLength(256),
+);
 
 /** An event type (`agent.restarted`) or a namespace pattern (`agent.*`). */
 export const EventTypePattern = Schema.String.pipe(
@@ -44,7 +54,11 @@ export const MethodParams = {
     timeoutMs: Schema.optional(
       Schema.Int.pipe(Schema.between(1, 600_000, { message: () => "expected an integer from 1 to 600000" })),
     ),
+    requestId: Schema.optional(RequestId),
+    thread: Schema.optional(Thread),
   }),
+  "agent.cancel": Schema.Struct({ to: Target, requestId: RequestId }),
+  "agent.history": Schema.Struct({ to: Target, thread: Thread }),
   "agent.stop": Schema.Struct({ to: Target, reason: Schema.optional(Reason) }),
   "agent.kill": Schema.Struct({ to: Target, reason: Schema.optional(Reason) }),
   "events.subscribe": Schema.Struct({
@@ -69,6 +83,8 @@ export interface MethodResults {
   "tree.stop": { readonly treeId: string; readonly stopped: true };
   "agent.send": { readonly sent: true };
   "agent.ask": { readonly output: string; readonly usage: Usage };
+  "agent.cancel": { readonly cancelled: boolean };
+  "agent.history": { readonly thread: string; readonly messages: ReadonlyArray<HistoryMessage> };
   "agent.stop": { readonly stopped: true };
   "agent.kill": { readonly killed: true };
   "events.subscribe": { readonly subscription: string };

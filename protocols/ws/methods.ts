@@ -127,11 +127,21 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       Effect.flatMap(ownAgent(to, caller), () => system.send(to, message)).pipe(
         Effect.as({ sent: true as const }),
       ),
-    "agent.ask": ({ to, input, timeoutMs }, caller) =>
+    "agent.ask": ({ to, input, timeoutMs, requestId, thread }, caller) =>
       Effect.zipRight(
         ownAgent(to, caller),
-        system.ask(to, input, timeoutMs === undefined ? undefined : { timeoutMs }),
+        system.ask(to, input, {
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(requestId !== undefined ? { requestId } : {}),
+          ...(thread !== undefined ? { thread } : {}),
+        }),
       ).pipe(Effect.map((reply) => ({ output: reply.output, usage: reply.usage }))),
+    "agent.cancel": ({ to, requestId }, caller) =>
+      Effect.zipRight(ownAgent(to, caller), system.cancel(to, requestId)),
+    "agent.history": ({ to, thread }, caller) =>
+      Effect.zipRight(ownAgent(to, caller), system.history(to, thread)).pipe(
+        Effect.map((messages) => ({ thread, messages })),
+      ),
     "agent.stop": ({ to, reason }, caller) =>
       Effect.flatMap(ownAgent(to, caller), () => system.stopAgent(to, reason)).pipe(
         Effect.as({ stopped: true as const }),

@@ -1,46 +1,65 @@
 /**
- * An agent cell: one address in a tree, across incarnations. The cell owns the mailbox (so
- * messages survive a crash), the in-flight task (so the restarted incarnation processes it again),
- * and, for agents with children, the supervisor (see supervisor.ts). Each incarnation is an XState
- * actor: a statechart for parents and children, light logic for micro agents.
+ * An agent cell: one address in a tree, across incarnations. Its lifecycle is the statechart of
+ * lifecycle.ts (the one place its state lives); the cell is the live side around it: the mailbox
+ * (so messages survive a crash), the asker of the task in flight (so the restarted incarnation
+ * processes it again), the supervisor of its children (supervisor.ts), and the events it publishes.
+ *
+ * Handler micro agents keep a synchronous hot path: their handler is a `fromTransition` actor (one
+ * per incarnation) sent to directly while the cell is running and nothing is queued.
  */
 import { Exit } from "effect";
-import { type AnyActorRef, createActor } from "xstate";
+import { type Actor, type AnyActorRef, createActor, fromCallback } from "xstate";
 import type { AgentInfo } from "../agent-info.ts";
-import { AgentFailed } from "../errors.ts";
+import { AgentFailed, type Fault } from "../errors.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
+import { answerTask, giveUpOnTask, stepDone } from "./answer.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
-import { agentMachine, type MachineHost } from "./machine.ts";
+import { type CellStatus, type LifecycleEvent, lifecycleMachine, type StepInput } from "./lifecycle.ts";
 import { Mailbox } from "./mailbox.ts";
-import { type MicroHost, type MicroModelHost, microHandlerLogic, microModelLogic } from "./micro.ts";
+import { type MicroHost, microHandlerLogic } from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
 import { Supervisor } from "./supervisor.ts";
+import type { ThreadMessage } from "./thread.ts";
+
+export type { CellStatus } from "./lifecycle.ts";
 
 let nextId = 0;
 
-/** Where a cell is in its life. `down` = between incarnations (crashed, waiting for its supervisor). */
-export type CellStatus = "running" | "down" | "restarting" | "stopped" | "failed";
+/** A task waiting in an agent's mailbox, as data. */
+export interface QueuedTask {
+  readonly kind: Envelope["kind"];
+  readonly input: string;
+  readonly requestId?: string;
+  readonly thread?: string;
+}
 
-export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHost {
+const statusOf = (value: unknown): CellStatus =>
+  typeof value === "string" ? (value as CellStatus) : "running"; // `running` is the only compound state
+
+export class AgentCell implements Routable, MicroHost {
   readonly id = `ag_${(nextId++).toString(36)}`;
   readonly address: string;
   readonly treeId: string;
   readonly mailbox: Mailbox<Envelope>;
   readonly supervisor: Supervisor | undefined;
+  /** The lifecycle statechart; it lives as long as the cell. */
+  readonly lifecycle: Actor<typeof lifecycleMachine>;
+  /** Mirrors the statechart's top-level state (read on the hot path). */
   status: CellStatus = "down";
-  incarnation = 0;
   restarts = 0;
-  /** The task the current incarnation is processing (re-processed after a crash). */
-  current: Envelope | undefined;
-  private actor: AnyActorRef | undefined;
-  private busy = false;
+  /** The envelope of the task in flight (its id is the statechart's `current`). */
+  private inFlight: Envelope | undefined;
+  /** The handler micro's actor for the current incarnation. */
+  private handlerActor: AnyActorRef | undefined;
+  /** A handler reported a crash or exit during `send`; handled once `send` has returned. */
+  private handlerEnded: { readonly crash?: string; readonly exit?: string } | undefined;
   private startedOnce = false;
   private infoCache: AgentInfo | undefined;
-  private lastCrash = "";
+  private lastCrashFault: Fault = "arbor";
   private pulling = false;
   /** `agent.stopped` was published for the latest incarnation. */
   private announcedStop = false;
@@ -56,6 +75,18 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     this.treeId = tree.treeId;
     this.mailbox = new Mailbox(agent.mailbox.capacity, agent.mailbox.overflow);
     this.supervisor = agent.kind === "micro" ? undefined : new Supervisor(this);
+    const machine = lifecycleMachine.provide({
+      actors: {
+        step: fromCallback<LifecycleEvent, StepInput>(({ input }) => this.runStep(input.requestId)),
+      },
+    });
+    this.lifecycle = createActor(machine, {
+      input: { address: this.address, id: this.id, history: agent.history ?? null },
+    });
+    this.lifecycle.subscribe((snapshot) => {
+      this.status = statusOf(snapshot.value);
+    });
+    this.lifecycle.start();
   }
 
   /** What plugins may know about this agent. */
@@ -76,18 +107,51 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     return this.infoCache;
   }
 
-  /** The actor's state for `inspect`: `idle`, `working`, `crashed`, or `down` between incarnations. */
+  get incarnation(): number {
+    return this.lifecycle.getSnapshot().context.incarnation;
+  }
+
+  /** The state for `inspect`: `idle` or `working` while running, else the status. */
   get state(): string {
-    if (!this.actor || this.status !== "running") return this.status;
-    if (this.agent.kind !== "micro") return String(this.actor.getSnapshot().value);
-    return this.busy ? "working" : "idle";
+    const value = this.lifecycle.getSnapshot().value;
+    return typeof value === "string" ? value : String((value as { running: string }).running);
+  }
+
+  /** The remembered messages of `thread`, oldest first (empty when the agent keeps no history). */
+  history(thread: string): ReadonlyArray<ThreadMessage> {
+    return this.lifecycle.getSnapshot().context.threads[thread] ?? [];
+  }
+
+  /**
+   * The agent's state as plain data: XState's persisted snapshot of its statechart (state,
+   * incarnation, task in flight, thread histories) and the tasks waiting in its mailbox, in order.
+   * Gotcha: asks are listed by request id; their askers' callbacks are not data and are not in it.
+   */
+  persistedState(): { readonly lifecycle: unknown; readonly queued: ReadonlyArray<QueuedTask> } {
+    const queued: QueuedTask[] = [];
+    this.mailbox.find((envelope) => {
+      if (!envelope.cancelled)
+        queued.push({
+          kind: envelope.kind,
+          input: envelope.input,
+          ...(envelope.kind === "ask" ? { requestId: requestIdOf(envelope) } : {}),
+          ...(envelope.thread !== undefined ? { thread: envelope.thread } : {}),
+        });
+      return false;
+    });
+    return { lifecycle: this.lifecycle.getPersistedSnapshot(), queued };
+  }
+
+  private send(event: LifecycleEvent): void {
+    this.lifecycle.send(event);
   }
 
   /** Starts a new incarnation, then the children in spec order. */
   start(): void {
-    this.incarnation++;
     this.announcedStop = false;
-    this.status = "running";
+    const retry = this.inFlight;
+    this.inFlight = undefined;
+    this.send({ type: "START" });
     if (!this.startedOnce) {
       this.tree.router.register(this);
       this.tree.agentStarted();
@@ -95,13 +159,9 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     const handlerName = this.agent.spec.handler;
     if (handlerName !== undefined) {
       const handler = this.tree.handler(handlerName)!;
-      this.actor = createActor(microHandlerLogic, { input: { host: this, handler } });
-    } else if (this.agent.kind === "micro") {
-      this.actor = createActor(microModelLogic, { input: { host: this } });
-    } else {
-      this.actor = createActor(agentMachine, { input: { host: this } });
+      this.handlerActor = createActor(microHandlerLogic, { input: { host: this, handler } });
+      this.handlerActor.start();
     }
-    this.actor.start();
     if (!this.startedOnce) {
       this.startedOnce = true;
       this.tree.events.publishSync({
@@ -118,31 +178,27 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
         this.mailbox.offer({ kind: "input", input: this.agent.spec.input });
     }
     this.supervisor?.startChildren();
-    if (this.current) {
-      const retry = this.current;
-      this.current = undefined;
-      retry.crashes = (retry.crashes ?? 0) + 1;
-      if (retry.crashes >= maxTaskCrashes) {
-        const detail = `the task crashed the agent ${retry.crashes} times (last: ${this.lastCrash}); it is not tried again`;
-        settle(retry, Exit.fail(new AgentFailed({ reason: "crashed", address: this.address, detail })));
-        this.tree.events.publishSync({
-          type: "agent.request_failed",
-          tree: this.treeId,
-          address: this.address,
-          id: this.id,
-          requestId: requestIdOf(retry),
-          reason: detail,
-        });
-      } else if (!retry.cancelled) this.mailbox.unshift(retry);
-    }
+    if (retry) this.retry(retry);
     this.pull();
+  }
+
+  /** The task that was in flight when the last incarnation ended: try it again, or give up on it. */
+  private retry(envelope: Envelope): void {
+    envelope.crashes = (envelope.crashes ?? 0) + 1;
+    if (envelope.cancelled) return;
+    if (envelope.crashes < maxTaskCrashes) {
+      this.mailbox.unshift(envelope);
+      return;
+    }
+    giveUpOnTask(this, envelope, this.lifecycle.getSnapshot().context.lastCrash, this.lastCrashFault);
   }
 
   /** Router entry point. Handler micros process synchronously when nothing is queued. */
   deliver(envelope: Envelope): "ok" | "full" | "gone" {
     if (this.status === "stopped" || this.status === "failed") return "gone";
     if (this.answersInline()) {
-      this.actor!.send({ type: "MSG", envelope });
+      this.handlerActor!.send({ type: "MSG", envelope });
+      if (this.handlerEnded !== undefined) this.afterHandler(envelope);
       return "ok";
     }
     if (this.mailbox.offer(envelope) === "full") return "full";
@@ -151,106 +207,136 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   }
 
   answersInline(): boolean {
-    return this.status === "running" && this.mailbox.size === 0 && this.agent.spec.handler !== undefined;
+    return this.status === "running" && this.mailbox.size === 0 && this.handlerActor !== undefined;
   }
 
-  /** Hands the next queued task to the incarnation when it is free. */
+  /**
+   * The asker withdrew `envelope` (its deadline passed, it called `agent.cancel`, or it
+   * disconnected): dropped if still queued; if in flight, its step is interrupted — which aborts
+   * the provider request — and the agent takes its next task at once.
+   */
+  withdraw(envelope: Envelope): void {
+    envelope.cancelled = true;
+    if (this.inFlight === envelope) {
+      this.inFlight = undefined;
+      this.tree.events.publishSync({
+        type: "agent.cancelled",
+        tree: this.treeId,
+        address: this.address,
+        id: this.id,
+        requestId: requestIdOf(envelope),
+      });
+      this.send({ type: "CANCEL" });
+      this.pull();
+    } else {
+      this.mailbox.remove(envelope);
+    }
+  }
+
+  /**
+   * Withdraws the request `requestId` if it is queued here or in flight, after `answer` has told its
+   * asker why. Returns whether it was found.
+   */
+  cancel(requestId: string, answer: (envelope: Envelope) => void): boolean {
+    const found =
+      this.inFlight?.requestId === requestId
+        ? this.inFlight
+        : this.mailbox.find((e) => e.requestId === requestId && !e.cancelled);
+    if (found === undefined) return false;
+    answer(found);
+    this.withdraw(found);
+    return true;
+  }
+
+  /** Hands the next queued task to the agent when it is free. */
   pull(): void {
-    if (this.status !== "running" || this.busy || this.pulling || !this.actor) return;
+    if (this.pulling) return;
     this.pulling = true;
     try {
-      this.pullOne();
+      while (this.status === "running" && this.inFlight === undefined && this.pullOne()) {}
     } finally {
       this.pulling = false;
     }
   }
 
-  private pullOne(): void {
-    if (!this.actor) return;
+  /** Takes one task; false when there was nothing to take (or the agent went busy or down). */
+  private pullOne(): boolean {
     let envelope = this.mailbox.take();
     while (envelope?.cancelled) envelope = this.mailbox.take();
-    if (!envelope) return;
-    if (this.agent.spec.handler !== undefined) {
-      this.actor.send({ type: "MSG", envelope });
-      if (this.status === "running") queueMicrotask(() => this.pull());
-      return;
+    if (!envelope) return false;
+    if (this.handlerActor !== undefined) {
+      this.handlerActor.send({ type: "MSG", envelope });
+      if (this.handlerEnded !== undefined) this.afterHandler(envelope);
+      return true;
     }
-    this.busy = true;
-    this.current = envelope;
+    this.inFlight = envelope;
+    const requestId = requestIdOf(envelope);
     this.tree.events.publishSync({
       type: "agent.task",
       tree: this.treeId,
       address: this.address,
       id: this.id,
-      requestId: requestIdOf(envelope),
+      requestId,
       input: envelope.input,
     });
-    this.actor.send(this.agent.kind === "micro" ? { type: "MSG", envelope } : { type: "TASK", envelope });
+    // A listener may have withdrawn it while the event was published.
+    if (this.inFlight === envelope) this.send({ type: "TASK", requestId });
+    return true;
   }
 
-  // --- MachineHost / MicroModelHost -------------------------------------------------------------
+  // --- The step (invoked by the statechart in `working`) ------------------------------------------
 
-  runStep(envelope: Envelope, report: (outcome: StepOutcome) => void): () => void {
-    return runStepFiber(this, envelope, report);
+  /** Starts the step of the task in flight; returns what interrupts it (called when `working` is left). */
+  private runStep(requestId: string): () => void {
+    const envelope = this.inFlight;
+    if (envelope === undefined || envelope.requestId !== requestId) return () => {};
+    return runStepFiber(this, envelope, (outcome) => this.stepEnded(envelope, outcome));
   }
 
-  idle(): void {
-    queueMicrotask(() => this.pull());
-  }
-
-  finish(envelope: Envelope, outcome: StepOutcome): void {
-    this.busy = false;
-    this.current = undefined;
-    const requestId = requestIdOf(envelope);
-    const base = { tree: this.treeId, address: this.address, id: this.id, requestId };
-    if (outcome._tag === "Replied") {
-      settle(envelope, Exit.succeed(outcome.reply));
-      this.tree.events.publishSync({ ...base, type: "agent.replied", output: outcome.reply.output });
-      if (outcome.exit !== undefined) queueMicrotask(() => this.exitNormally(outcome.exit!));
-    } else if (outcome._tag === "Failed") {
-      this.tree.counters.errors++;
-      settle(envelope, Exit.fail(outcome.error));
-      this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
-    } else if (outcome._tag === "StopTree") {
-      settle(envelope, Exit.fail(outcome.error));
-      this.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
-      this.tree.stopTree(outcome.error.message);
-    }
-  }
-
-  crashed(reason: string): void {
-    queueMicrotask(() => this.fail(reason));
-  }
-
-  stepEnded(envelope: Envelope, outcome: StepOutcome): void {
+  private stepEnded(envelope: Envelope, outcome: StepOutcome): void {
+    if (this.inFlight !== envelope) return; // withdrawn, or the incarnation ended meanwhile
     if (outcome._tag === "Crashed") {
+      this.lastCrashFault = outcome.fault;
       this.fail(outcome.reason);
       return;
     }
-    this.finish(envelope, outcome);
-    this.pull();
+    this.inFlight = undefined;
+    this.send(stepDone(envelope, outcome));
+    answerTask(this, envelope, outcome);
+    if (outcome._tag === "StopTree") return;
+    if (outcome._tag === "Replied" && outcome.exit !== undefined) this.exitNormally(outcome.exit);
+    else this.pull();
   }
 
-  // --- MicroHost ----------------------------------------------------------------------------------
+  // --- MicroHost (called inside the handler actor's transition) ------------------------------------
 
-  handlerCrashed(envelope: Envelope, reason: string): void {
-    this.current = envelope;
-    this.status = "down"; // queue further messages until the supervisor decides
-    queueMicrotask(() => this.fail(reason, true));
+  handlerCrashed(_envelope: Envelope, reason: string): void {
+    this.handlerEnded = { crash: reason };
   }
 
   handlerExited(reason: string): void {
-    this.status = "down";
-    queueMicrotask(() => this.exitNormally(reason, true));
+    this.handlerEnded = { exit: reason };
+  }
+
+  /** A handler crashed or asked to exit while handling `envelope`; its `send` has returned. */
+  private afterHandler(envelope: Envelope): void {
+    const ended = this.handlerEnded!;
+    this.handlerEnded = undefined;
+    if (ended.crash !== undefined) {
+      this.inFlight = envelope; // the next incarnation tries it again
+      this.lastCrashFault = "user"; // the handler is the user's code
+      this.fail(ended.crash);
+    } else if (ended.exit !== undefined) {
+      this.exitNormally(ended.exit);
+    }
   }
 
   // --- Lifecycle -----------------------------------------------------------------------------------
 
   /** Abnormal exit of this incarnation (crash, kill, tripwire halt, escalation): the supervisor decides. */
-  fail(reason: string, force = false): void {
-    if (this.status !== "running" && !(force && this.status === "down")) return;
+  fail(reason: string): void {
+    if (this.status !== "running") return;
     this.tree.counters.errors++;
-    this.lastCrash = reason;
     this.tree.events.publishSync({
       type: "agent.failed",
       tree: this.treeId,
@@ -259,21 +345,20 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
       reason,
       incarnation: this.incarnation,
     });
-    this.halt(`${this.address} failed`, false);
+    this.endIncarnation(`${this.address} failed`, false, { type: "CRASH", reason });
     this.exited(reason, false);
   }
 
   /** Operator kill: an abnormal exit the supervisor handles as a crash. */
   kill(reason: string): void {
-    if (this.status !== "running") return;
-    if (this.agent.kind !== "micro") this.actor?.send({ type: "KILL", reason });
-    else this.fail(reason);
+    this.lastCrashFault = "user";
+    this.fail(reason);
   }
 
   /** Normal exit requested by the agent's own logic. */
-  private exitNormally(reason: string, force = false): void {
-    if (this.status !== "running" && !(force && this.status === "down")) return;
-    this.halt(reason, true);
+  private exitNormally(reason: string): void {
+    if (this.status !== "running") return;
+    this.endIncarnation(reason, true, { type: "HALT" });
     this.exited(reason, true);
   }
 
@@ -283,17 +368,31 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
   }
 
   /**
-   * Ends the current incarnation: children first, in reverse start order, then this actor (which
-   * interrupts its running step). Mailbox and in-flight task are kept for a restart.
+   * Ends the current incarnation: children first, in reverse start order, then this agent's step
+   * (interrupted as the statechart leaves `running`). Mailbox and in-flight task are kept for a restart.
    */
   halt(reason: string, publish: boolean, normal = true): void {
-    this.status = "down";
+    this.endIncarnation(reason, publish, { type: "HALT" }, normal);
+  }
+
+  private endIncarnation(reason: string, publish: boolean, event: LifecycleEvent, normal = true): void {
+    const wasRunning = this.status === "running";
     this.supervisor?.haltChildren(`shutdown: ${reason}`);
-    const actor = this.actor;
-    this.actor = undefined;
-    this.busy = false;
-    actor?.stop();
-    if (actor && publish) this.publishStopped(reason, normal);
+    if (this.status === "running" || this.status === "restarting") this.send(event);
+    const handler = this.handlerActor;
+    this.handlerActor = undefined;
+    handler?.stop();
+    if (wasRunning && publish) this.publishStopped(reason, normal);
+  }
+
+  /** The supervisor will restart this agent after a backoff. */
+  planRestart(): void {
+    if (this.status === "down") this.send({ type: "PLAN_RESTART" });
+  }
+
+  /** A planned restart was dropped (the supervisor itself is going down). */
+  unplanRestart(): void {
+    if (this.status === "restarting") this.send({ type: "HALT" });
   }
 
   /** Stops for good: subtree first, then fails every pending request and leaves the router. */
@@ -305,10 +404,10 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     if (this.status === "stopped" || this.status === "failed") return;
     this.supervisor?.stopChildren(reason, normal);
     this.halt(reason, true, normal);
-    this.status = normal ? "stopped" : "failed";
+    this.send({ type: "STOP", normal });
     const error: AskError = new AgentFailed({ reason: failure, address: this.address, detail: reason });
-    const pending = this.current ? [this.current, ...this.mailbox.drain()] : this.mailbox.drain();
-    this.current = undefined;
+    const pending = this.inFlight ? [this.inFlight, ...this.mailbox.drain()] : this.mailbox.drain();
+    this.inFlight = undefined;
     for (const envelope of pending) settle(envelope, Exit.fail(error));
     this.mailbox.wakeAll();
     this.tree.router.unregister(this);
@@ -328,8 +427,8 @@ export class AgentCell implements Routable, MachineHost, MicroHost, MicroModelHo
     });
   }
 
-  /** True while an actor of this cell is alive (for the no-orphan checks). */
+  /** True while an incarnation of this cell is alive (for the no-orphan checks). */
   get actorAlive(): boolean {
-    return this.actor !== undefined && this.actor.getSnapshot().status === "active";
+    return this.status === "running" || this.handlerActor?.getSnapshot().status === "active";
   }
 }

@@ -9,6 +9,8 @@ export interface Envelope {
   readonly kind: "ask" | "tell" | "input";
   readonly input: string;
   requestId?: string;
+  /** The conversation thread the ask belongs to (its history is sent along, when the agent keeps one). */
+  readonly thread?: string;
   settle?: (exit: Exit.Exit<Reply, AskError>) => void;
   /** The asker gave up (timeout, interruption): skip it, or drop its reply. */
   cancelled?: boolean;

@@ -30,6 +30,8 @@ export interface TreeHost {
   readonly events: EventBus;
   /** Epoch ms from Effect's Clock (TestClock in tests). */
   readonly now: () => number;
+  /** A number in [0, 1) from Effect's Random (TestRandom in tests): backoff jitter. */
+  readonly random01: () => number;
   /** Forks an Effect owned by the tree: interrupted when the tree stops, never orphaned. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>;
   readonly router: Router;

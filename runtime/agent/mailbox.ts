@@ -55,6 +55,15 @@ export class Mailbox<T> {
     return item;
   }
 
+  /** The first queued item that matches. */
+  find(match: (item: T) => boolean): T | undefined {
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.head + i) % this.items.length] as T;
+      if (match(item)) return item;
+    }
+    return undefined;
+  }
+
   /** Removes one specific item (an ask that timed out before it was taken). */
   remove(item: T): boolean {
     const all = this.drain();

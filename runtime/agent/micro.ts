@@ -1,14 +1,12 @@
 /**
- * Light actor logic for micro agents, where message volume is. A micro agent with a handler is an
- * XState `fromTransition` actor: the handler runs synchronously inside `send`, no statechart, no
- * fiber, no event per message. A micro agent driven by a model is a `fromCallback` actor that runs one
- * step at a time.
+ * Light actor logic for handler micro agents, where message volume is: an XState `fromTransition`
+ * actor whose handler runs synchronously inside `send` — no fiber, no event per message. (A micro
+ * agent driven by a model runs its steps through the cell's lifecycle statechart like any agent.)
  */
 import { Exit } from "effect";
-import { fromCallback, fromTransition } from "xstate";
+import { fromTransition } from "xstate";
 import type { MicroHandler } from "../plugin.ts";
 import { type Envelope, settle } from "./envelope.ts";
-import type { StepOutcome } from "./step-outcome.ts";
 
 const zeroUsage = { inputTokens: 0, outputTokens: 0 };
 
@@ -55,21 +53,3 @@ export const microHandlerLogic = fromTransition(
     handled: 0,
   }),
 );
-
-/** What a model micro needs from its cell: the same step runner as full agents. */
-export interface MicroModelHost {
-  readonly runStep: (envelope: Envelope, report: (outcome: StepOutcome) => void) => () => void;
-  readonly stepEnded: (envelope: Envelope, outcome: StepOutcome) => void;
-}
-
-/** Model micro logic: runs the step for each task it receives; stopping it interrupts the running step. */
-export const microModelLogic = fromCallback<MicroEvent, { host: MicroModelHost }>(({ input, receive }) => {
-  let cancel: (() => void) | undefined;
-  receive((event) => {
-    cancel = input.host.runStep(event.envelope, (outcome) => {
-      cancel = undefined;
-      input.host.stepEnded(event.envelope, outcome);
-    });
-  });
-  return () => cancel?.();
-});

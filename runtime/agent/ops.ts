@@ -57,15 +57,17 @@ export const agentOps = (cell: AgentCell): AgentOps => ({
     }),
   send: (to, message) =>
     Effect.suspend(() => cell.tree.router.send(resolveTarget(cell, to), message, cell.tree.tenant)),
-  ask: (to, input, timeoutMs = 60_000) =>
+  ask: (to, input, timeoutMs = 60_000, thread) =>
     Effect.suspend(() => {
       const target = resolveTarget(cell, to);
-      return cell.tree.router.ask(target, input, cell.tree.tenant).pipe(
-        Effect.timeoutFail({
-          duration: timeoutMs,
-          onTimeout: () => new Timeout({ reason: "timeout", target, afterMs: timeoutMs }),
-        }),
-        Effect.map((reply) => reply.output),
-      );
+      return cell.tree.router
+        .ask(target, input, cell.tree.tenant, thread !== undefined ? { thread } : {})
+        .pipe(
+          Effect.timeoutFail({
+            duration: timeoutMs,
+            onTimeout: () => new Timeout({ reason: "timeout", target, afterMs: timeoutMs }),
+          }),
+          Effect.map((reply) => reply.output),
+        );
     }),
 });

@@ -28,16 +28,19 @@ export const outcomeOf = (exit: Exit.Exit<StepResult, AskError>): StepOutcome | 
   const failure = Cause.failureOption(cause);
   if (Option.isSome(failure)) {
     const error = failure.value;
-    if (error._tag === "GuardrailViolation" && error.fatal) return { _tag: "Crashed", reason: error.message };
+    if (error._tag === "GuardrailViolation" && error.fatal)
+      return { _tag: "Crashed", reason: error.message, fault: "model" };
     if (error._tag === "TripwireTripped") {
       return error.action === "stop-tree"
         ? { _tag: "StopTree", error }
-        : { _tag: "Crashed", reason: error.message };
+        : { _tag: "Crashed", reason: error.message, fault: "model" };
     }
     return { _tag: "Failed", error };
   }
   const defect = Cause.dieOption(cause);
-  if (Option.isSome(defect)) return { _tag: "Crashed", reason: describeDefect(defect.value) };
+  // A defect in a step is how a provider reports output the agent cannot go on with (the scripted
+  // `{crash}` step among them): the model's fault.
+  if (Option.isSome(defect)) return { _tag: "Crashed", reason: describeDefect(defect.value), fault: "model" };
   return undefined; // interrupted
 };
 

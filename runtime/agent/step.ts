@@ -9,6 +9,7 @@ import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import type { Envelope } from "./envelope.ts";
+import { threadHistory } from "./thread-history.ts";
 import { destinationOf, runModelWithTools } from "./tool-loop.ts";
 
 /** What a successful step produces. `exit` asks for a normal exit after replying. */
@@ -55,6 +56,8 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
           .guardrails()
           .check({ stage: "input", text: system, agent: info, destination }),
       });
+    if (envelope.thread !== undefined)
+      messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
     const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
     const output = yield* services

@@ -2,18 +2,29 @@
  * OTP-style supervision for one agent's children: strategies `one_for_one`, `one_for_all`,
  * `rest_for_one`; restart types `permanent`, `transient`, `temporary`; restart intensity
  * (`maxRestarts` within `periodMs`, else the supervisor stops its children and fails itself,
- * escalating); exponential backoff with jitter on Effect's Clock and Random.
+ * escalating); exponential backoff with jitter on Effect's Clock and Random. What to do is decided
+ * by the pure functions of supervision-decision.ts; this class carries their actions out.
  */
-import { Effect, Either, type Fiber, Random } from "effect";
+import { Effect, Either, type Fiber } from "effect";
 import { NotAllowed, type SpecInvalid } from "../errors.ts";
-import { backoffDelay } from "./backoff.ts";
 import { AgentCell } from "./cell.ts";
+import {
+  type ChildView,
+  type Decision,
+  decideExit,
+  decideReset,
+  decideRestartDue,
+  initialSupervisorState,
+  type SupervisorState,
+} from "./supervision-decision.ts";
 
 export class Supervisor {
   /** Children in start order. */
   children: AgentCell[] = [];
-  private restartLog: number[] = [];
-  private readonly pending = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
+  /** The decision's state: restart log and pending restarts (plain data). */
+  state: SupervisorState = initialSupervisorState;
+  /** The timers of pending restarts, by plan. */
+  private readonly pending = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>();
 
   constructor(readonly cell: AgentCell) {}
 
@@ -23,7 +34,7 @@ export class Supervisor {
    * stopped) comes back as a new agent; one waiting for a restart keeps its mailbox.
    */
   startChildren(): void {
-    this.restartLog = []; // a restarted supervisor starts with a fresh restart intensity
+    this.cancelPendingRestarts(); // a restarted supervisor starts with a fresh restart intensity
     const waiting = new Map(
       this.children
         .filter((c) => c.status !== "stopped" && c.status !== "failed")
@@ -46,8 +57,8 @@ export class Supervisor {
         this.remove(child);
       } else if (child.status === "running") {
         child.halt(reason, true);
-      } else if (child.status === "restarting") {
-        child.status = "down";
+      } else {
+        child.unplanRestart();
       }
     }
   }
@@ -85,95 +96,108 @@ export class Supervisor {
     });
   }
 
-  /** A child's incarnation ended. Decide: leave it stopped, restart (by strategy), or escalate. */
+  /** A child's incarnation ended: the pure decision says what follows; this carries it out. */
   childExited(child: AgentCell, reason: string, normal: boolean): void {
     const tree = this.cell.tree;
     if (this.cell.status !== "running") return; // we are going down ourselves
-    const restartType =
-      child.dynamic && child.agent.spec.restart === undefined ? "temporary" : child.agent.restart;
-    if (restartType === "temporary" || (restartType === "transient" && normal)) {
-      child.stop(reason, normal, normal ? "stopped" : "crashed");
-      if (restartType === "temporary") this.remove(child);
-      return;
-    }
-    const { maxRestarts, periodMs, backoff, strategy } = this.cell.agent.supervision;
-    const now = tree.now();
-    this.restartLog = this.restartLog.filter((t) => now - t < periodMs);
-    if (this.restartLog.length >= maxRestarts) {
-      this.escalate(child, reason, maxRestarts, periodMs);
-      return;
-    }
-    this.restartLog.push(now);
-    const attempt = this.restartLog.length - 1;
-    const index = this.children.indexOf(child);
-    const targets =
-      strategy === "one_for_one"
-        ? [child]
-        : strategy === "one_for_all"
-          ? [...this.children]
-          : this.children.slice(index);
-    const why = `${child.address} ${normal ? "exited" : "failed"}: ${reason}`;
-    for (const sibling of [...targets].reverse()) {
-      if (sibling === child || sibling.status !== "running") continue;
-      if (sibling.agent.restart === "temporary" || sibling.dynamic) {
-        sibling.stop(`${strategy}: ${why}`, true);
-        this.remove(sibling);
-      } else {
-        sibling.halt(`${strategy}: ${why}`, true);
+    const random01 = tree.random01();
+    const decision = decideExit(
+      this.state,
+      this.cell.agent.supervision,
+      this.children.map((c) => this.viewOf(c)),
+      { key: child.address, reason, normal },
+      tree.now(),
+      random01,
+    );
+    this.apply(decision, reason);
+  }
+
+  private viewOf(child: AgentCell): ChildView {
+    return {
+      key: child.address,
+      restart: child.dynamic && child.agent.spec.restart === undefined ? "temporary" : child.agent.restart,
+      running: child.status === "running",
+    };
+  }
+
+  private apply(decision: Decision, reason: string): void {
+    this.state = decision.state;
+    const tree = this.cell.tree;
+    const byKey = (key: string) => this.children.find((c) => c.address === key);
+    for (const action of decision.actions) {
+      switch (action._tag) {
+        case "Stop": {
+          const target = byKey(action.key);
+          if (!target) break;
+          target.stop(action.reason, action.normal, action.normal ? "stopped" : "crashed");
+          if (action.remove) this.remove(target);
+          break;
+        }
+        case "Halt":
+          byKey(action.key)?.halt(action.reason, true);
+          break;
+        case "MarkRestarting":
+          for (const key of action.keys) byKey(key)?.planRestart();
+          break;
+        case "CancelRestart": {
+          const fiber = this.pending.get(action.plan);
+          this.pending.delete(action.plan);
+          if (fiber) fiber.unsafeInterruptAsFork(fiber.id());
+          break;
+        }
+        case "ScheduleRestart": {
+          const { plan, delayMs } = action;
+          const fiber = tree.run(
+            Effect.sleep(delayMs).pipe(
+              Effect.zipRight(
+                Effect.sync(() => {
+                  this.pending.delete(plan);
+                  if (this.cell.status === "running") this.apply(decideRestartDue(this.state, plan), reason);
+                }),
+              ),
+            ),
+          );
+          this.pending.set(plan, fiber);
+          break;
+        }
+        case "Start": {
+          const target = byKey(action.key);
+          if (target?.status !== "restarting") break;
+          target.restarts++;
+          tree.counters.restarts++;
+          tree.events.publishSync({
+            type: "agent.restarted",
+            tree: tree.treeId,
+            address: target.address,
+            id: target.id,
+            reason,
+            incarnation: target.incarnation + 1,
+            restarts: target.restarts,
+            delayMs: action.delayMs,
+            strategy: this.cell.agent.supervision.strategy,
+          });
+          target.start();
+          break;
+        }
+        case "Escalate": {
+          tree.events.publishSync({
+            type: "agent.escalated",
+            tree: tree.treeId,
+            address: this.cell.address,
+            id: this.cell.id,
+            reason: action.reason,
+          });
+          this.cell.fail(action.reason);
+          break;
+        }
       }
     }
-    const restartable = targets.filter((t) => this.children.includes(t));
-    for (const target of restartable) target.status = "restarting";
-    const fiber = tree.run(
-      Effect.gen(function* () {
-        const jitter = yield* Random.next;
-        const delayMs = backoffDelay(attempt, backoff.minMs, backoff.maxMs, jitter);
-        yield* Effect.sleep(delayMs);
-        return delayMs;
-      }).pipe(Effect.tap((delayMs) => Effect.sync(() => this.restart(restartable, reason, delayMs)))),
-    );
-    this.pending.add(fiber);
-    fiber.addObserver(() => this.pending.delete(fiber));
-  }
-
-  private restart(targets: ReadonlyArray<AgentCell>, reason: string, delayMs: number): void {
-    if (this.cell.status !== "running") return;
-    const tree = this.cell.tree;
-    for (const target of targets) {
-      if (target.status !== "restarting") continue;
-      target.restarts++;
-      tree.counters.restarts++;
-      tree.events.publishSync({
-        type: "agent.restarted",
-        tree: tree.treeId,
-        address: target.address,
-        id: target.id,
-        reason,
-        incarnation: target.incarnation + 1,
-        restarts: target.restarts,
-        delayMs,
-        strategy: this.cell.agent.supervision.strategy,
-      });
-      target.start();
-    }
-  }
-
-  private escalate(child: AgentCell, reason: string, maxRestarts: number, periodMs: number): void {
-    const tree = this.cell.tree;
-    const why = `restart intensity exceeded: more than ${maxRestarts} restarts in ${periodMs} ms (last: ${child.address}: ${reason})`;
-    tree.events.publishSync({
-      type: "agent.escalated",
-      tree: tree.treeId,
-      address: this.cell.address,
-      id: this.cell.id,
-      reason: why,
-    });
-    child.status = "down";
-    this.cell.fail(why);
   }
 
   private cancelPendingRestarts(): void {
-    for (const fiber of this.pending) fiber.unsafeInterruptAsFork(fiber.id());
+    const reset = decideReset(this.state);
+    this.state = reset.state;
+    for (const fiber of this.pending.values()) fiber.unsafeInterruptAsFork(fiber.id());
     this.pending.clear();
   }
 }

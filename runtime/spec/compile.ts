@@ -50,6 +50,8 @@ export interface CompiledAgent {
   readonly restart: "permanent" | "transient" | "temporary";
   readonly mailbox: { readonly capacity: number; readonly overflow: "backpressure" | "drop-newest" | "fail" };
   readonly maxToolRounds: number;
+  /** Per-thread conversation memory; undefined = off. */
+  readonly history: { readonly maxMessages: number; readonly maxTokens: number } | undefined;
   /** Plugin-owned sections (`guardrails`, `tripwires`, `tools`, …) after inheritance. */
   readonly settings: Readonly<Record<string, unknown>>;
   readonly children: ReadonlyArray<CompiledAgent>;
@@ -309,6 +311,12 @@ const compile = (
           defaults.mailbox.overflow,
       },
       maxToolRounds: (node.maxToolRounds as number) ?? defaults.maxToolRounds,
+      history: isRecord(node.history)
+        ? {
+            maxMessages: (node.history.maxMessages as number | undefined) ?? defaults.history.maxMessages,
+            maxTokens: (node.history.maxTokens as number | undefined) ?? defaults.history.maxTokens,
+          }
+        : undefined,
       settings,
       children,
     };

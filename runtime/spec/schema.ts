@@ -31,6 +31,15 @@ export const Supervision = Schema.Struct({
 
 export const RestartType = Schema.Literal("permanent", "transient", "temporary");
 
+/**
+ * Conversation memory per thread: an ask that names a `thread` gets the earlier exchanges of that
+ * thread sent with it, oldest dropped first beyond either bound. Off unless set.
+ */
+export const History = Schema.Struct({
+  maxMessages: Schema.optional(PositiveInt),
+  maxTokens: Schema.optional(PositiveInt),
+});
+
 export const Mailbox = Schema.Struct({
   capacity: Schema.optional(PositiveInt),
   overflow: Schema.optional(Schema.Literal("backpressure", "drop-newest", "fail")),
@@ -99,6 +108,7 @@ export interface AgentSpec {
   readonly restart?: "permanent" | "transient" | "temporary" | undefined;
   readonly mailbox?: Schema.Schema.Type<typeof Mailbox> | undefined;
   readonly maxToolRounds?: number | undefined;
+  readonly history?: Schema.Schema.Type<typeof History> | undefined;
   readonly guardrails?: unknown;
   readonly tripwires?: unknown;
   readonly tools?: unknown;
@@ -118,6 +128,7 @@ export const AgentSpecSchema: Schema.Schema<AgentSpec> = Schema.Struct({
   restart: Schema.optional(RestartType),
   mailbox: Schema.optional(Mailbox),
   maxToolRounds: Schema.optional(PositiveInt),
+  history: Schema.optional(History),
   guardrails: Schema.optional(Schema.Unknown),
   tripwires: Schema.optional(Schema.Unknown),
   tools: Schema.optional(Schema.Unknown),
@@ -159,4 +170,6 @@ export const defaults = {
   mailbox: { capacity: 1024, overflow: "backpressure" },
   limits: { maxDepth: 16, maxChildren: 10_000, maxAgents: 100_000 },
   maxToolRounds: 8,
+  /** Bounds of a thread's history when `history` is set with only one of them. */
+  history: { maxMessages: 50, maxTokens: 8000 },
 } as const;

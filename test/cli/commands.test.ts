@@ -59,4 +59,16 @@ describe("the README's TypeScript example", () => {
     expect(stdout).toMatch(/All done: tidy the garden/);
     expect(stdout).toMatch(/MICRO AGENTS ANSWER AT ONCE/);
   });
+
+  it("examples/conversation.ts runs: a thread's history, a deadline and a cancel", async () => {
+    const { stdout } = await exec("node", ["--import", "tsx", "examples/conversation.ts"]);
+    expect(stdout.trim().split("\n")).toEqual([
+      "user: I am Ada.",
+      "assistant: Nice to meet you.",
+      "user: Who am I?",
+      "assistant: You are Ada; the thread was sent along.",
+      "Timeout (fault user)",
+      "Cancelled (fault user)",
+    ]);
+  });
 });

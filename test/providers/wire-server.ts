@@ -35,6 +35,12 @@ export interface WireServer {
   readonly requests: Array<Recorded>;
   /** Resolves once the server has seen `count` requests (await readiness, never sleep). */
   readonly received: (count: number) => Promise<void>;
+  /** Indexes of the requests whose client closed the connection before the answer was complete. */
+  readonly aborted: Array<number>;
+  /** Resolves once request `index` has been received (its body read and recorded). */
+  readonly whenReceived: (index: number) => Promise<void>;
+  /** Resolves once the client has closed the connection of request `index` before it was answered. */
+  readonly whenAborted: (index: number) => Promise<void>;
   readonly close: () => Promise<void>;
 }
 
@@ -51,8 +57,18 @@ export const startWireServer = async (
   answer: (req: Recorded, index: number) => Reply,
 ): Promise<WireServer> => {
   const requests: Array<Recorded> = [];
-  const waiting: Array<{ readonly count: number; readonly resolve: () => void }> = [];
+  const aborted: Array<number> = [];
+  const abortWaiters = new Map<number, Array<() => void>>();
+  let arrived = 0;
+  const receiveWaiters = new Map<number, Array<() => void>>();
   const server = createServer(async (req, res) => {
+    const index = arrived++; // its index in `requests` once its body is read
+    res.on("close", () => {
+      if (res.writableEnded) return;
+      aborted.push(index);
+      for (const wake of abortWaiters.get(index) ?? []) wake();
+      abortWaiters.delete(index);
+    });
     const raw = await readBody(req);
     let body: unknown = raw;
     try {
@@ -69,10 +85,8 @@ export const startWireServer = async (
       body,
     };
     requests.push(recorded);
-    for (const w of waiting.splice(0)) {
-      if (requests.length >= w.count) w.resolve();
-      else waiting.push(w);
-    }
+    for (const wake of receiveWaiters.get(requests.length - 1) ?? []) wake();
+    receiveWaiters.delete(requests.length - 1);
     const reply = answer(recorded, requests.length - 1);
     const status = reply.status ?? 200;
     if (reply.hang) return;
@@ -95,15 +109,26 @@ export const startWireServer = async (
       res.end(reply.text ?? "");
     }
   });
+  const whenReceived = (index: number) =>
+    requests.length > index
+      ? Promise.resolve()
+      : new Promise<void>((resolve) =>
+          receiveWaiters.set(index, [...(receiveWaiters.get(index) ?? []), resolve]),
+        );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    received: (count) =>
-      requests.length >= count
+    aborted,
+    received: (count) => (count <= 0 ? Promise.resolve() : whenReceived(count - 1)),
+    whenReceived,
+    whenAborted: (index) =>
+      aborted.includes(index)
         ? Promise.resolve()
-        : new Promise((resolve) => waiting.push({ count, resolve })),
+        : new Promise<void>((resolve) =>
+            abortWaiters.set(index, [...(abortWaiters.get(index) ?? []), resolve]),
+          ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

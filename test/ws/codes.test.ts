@@ -40,7 +40,7 @@ describe("toRpcFailure", () => {
       "gave_up",
       "arbor",
     ],
-    [new Timeout({ reason: "timeout", target: "/t/a", afterMs: 5 }), RpcCode.timeout, "timeout", "arbor"],
+    [new Timeout({ reason: "timeout", target: "/t/a", afterMs: 5 }), RpcCode.timeout, "timeout", "user"],
     [provider("rate_limited"), RpcCode.providerError, "rate_limited", "third_party"],
     [provider("auth"), RpcCode.providerError, "auth", "config"],
     [provider("budget_exceeded"), RpcCode.budgetExceeded, "budget_exceeded", "user"],

@@ -34,16 +34,17 @@ export const spawnAgentTool: ToolDefinition = defineTool({
 export const sendToAgentTool: ToolDefinition = defineTool({
   name: "send_to_agent",
   description:
-    "Send a message to another agent by address or id. With await: true, wait for its answer and return it.",
+    "Send a message to another agent by address or id. With await: true, wait for its answer and return it; with thread, continue that conversation.",
   input: Schema.Struct({
     to: Schema.String,
     message: Schema.String,
     await: Schema.optional(Schema.Boolean),
     timeoutMs: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+    thread: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
   }),
-  run: ({ to, message, await: wait, timeoutMs }, ctx) =>
+  run: ({ to, message, await: wait, timeoutMs, thread }, ctx) =>
     wait
-      ? ctx.ops.ask(to, message, timeoutMs).pipe(Effect.mapError(describe))
+      ? ctx.ops.ask(to, message, timeoutMs, thread).pipe(Effect.mapError(describe))
       : ctx.ops.send(to, message).pipe(Effect.as(`sent to ${to}`), Effect.mapError(describe)),
 });
 

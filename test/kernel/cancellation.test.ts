@@ -1,0 +1,174 @@
+import { Effect, Fiber, TestClock, TestContext } from "effect";
+import { describe, expect, it } from "vitest";
+import { providersPlugin } from "../../plugins/providers/plugin.ts";
+import { toolsPlugin } from "../../plugins/tools/plugin.ts";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { AgentFailed, Cancelled, Timeout } from "../../runtime/errors.ts";
+import { useServers } from "../providers/harness.ts";
+import { count, makeTestSystem, run, waitFor } from "./support.ts";
+
+const serve = useServers();
+
+const completion = (content: string) => ({
+  id: "c1",
+  object: "chat.completion",
+  created: 1,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+});
+
+const scriptedWorker = (script: unknown[]) => ({
+  name: "c",
+  root: { name: "w", kind: "child", model: { provider: "scripted", script } },
+});
+
+describe("a deadline interrupts the step", () => {
+  it("50 ms on a provider that does not answer: Timeout (fault user), the request's connection is closed, the next ask is answered", async () => {
+    const server = await serve((req) =>
+      JSON.stringify(req.body).includes("take your time")
+        ? { hang: true }
+        : { json: completion("the next answer") },
+    );
+    const plugin = providersPlugin({
+      env: { OPENAI_API_KEY: "sk-cancel-test-0000KEY1", OPENAI_BASE_URL: `${server.url}/v1` },
+    });
+    // On TestClock the 50 ms pass once the request has reached the provider, however loaded the machine.
+    const program = Effect.gen(function* () {
+      const system = yield* makeAgentSystem({ plugins: [plugin] });
+      const tree = yield* system.spawnTree({
+        name: "slow",
+        root: { name: "w", kind: "child", model: { provider: "openai", model: "gpt-4o-mini" } },
+      });
+      const asked = yield* Effect.fork(system.ask(tree.root, "take your time", { timeoutMs: 50 }));
+      yield* Effect.promise(() => server.whenReceived(0));
+      yield* TestClock.adjust(50);
+      const failure = yield* Effect.flip(Fiber.join(asked));
+      yield* Effect.promise(() => server.whenAborted(0));
+      const next = yield* system.ask(tree.root, "and now?");
+      return { failure, next };
+    });
+    const { failure, next } = await Effect.runPromise(
+      Effect.scoped(program).pipe(Effect.provide(TestContext.TestContext)),
+    );
+    expect(failure).toBeInstanceOf(Timeout);
+    expect(failure.fault).toBe("user");
+    expect(server.aborted).toEqual([0]);
+    expect(next.output).toBe("the next answer");
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe("the send_to_agent tool's deadline", () => {
+  it("interrupts the target's step too: the target answers its next ask at once", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem([toolsPlugin]);
+        yield* system.spawnTree({
+          name: "tool",
+          root: {
+            name: "boss",
+            kind: "parent",
+            tools: { allow: ["send_to_agent"] },
+            model: {
+              provider: "scripted",
+              script: [
+                {
+                  toolCalls: [
+                    {
+                      name: "send_to_agent",
+                      args: { to: "slow", message: "go", await: true, timeoutMs: 50 },
+                    },
+                  ],
+                },
+                { text: "tool said: {{tool}}" },
+              ],
+            },
+            children: [
+              {
+                name: "slow",
+                kind: "child",
+                model: {
+                  provider: "scripted",
+                  script: [{ delayMs: 60_000, text: "late" }, { text: "quick" }],
+                },
+              },
+            ],
+          },
+        });
+        const reply = yield* system.ask("/tool/boss", "delegate");
+        expect(reply.output).toMatch(/tool said: .*within 50 ms/);
+        expect(count(events, "agent.cancelled", "/tool/boss/slow")).toBe(1);
+        expect((yield* system.ask("/tool/boss/slow", "again")).output).toBe("quick");
+      }),
+    );
+  });
+});
+
+describe("agent.cancel", () => {
+  it("the asker gets Cancelled, the step is interrupted and the agent takes its next task", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(
+          scriptedWorker([{ delayMs: 60_000, text: "too late" }, { text: "next: {{input}}" }]),
+        );
+        const asked = yield* Effect.fork(system.ask("/c/w", "slow one", { requestId: "job-1" }));
+        yield* waitFor(events, (es) => count(es, "agent.task", "/c/w") === 1);
+        expect(yield* system.cancel("/c/w", "job-1")).toEqual({ cancelled: true });
+        const failure = yield* Effect.flip(Fiber.join(asked));
+        expect(failure).toBeInstanceOf(Cancelled);
+        expect(failure).toMatchObject({ requestId: "job-1", fault: "user" });
+        expect(events.find((e) => e.type === "agent.cancelled")).toMatchObject({ requestId: "job-1" });
+        expect((yield* system.ask("/c/w", "quick one")).output).toBe("next: quick one");
+        expect(yield* system.cancel("/c/w", "job-1")).toEqual({ cancelled: false });
+      }),
+    );
+  });
+
+  it("a queued ask can be cancelled before it starts; the one in flight goes on", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(scriptedWorker([{ delayMs: 50, text: "did {{input}}" }]));
+        const first = yield* Effect.fork(system.ask("/c/w", "first"));
+        const second = yield* Effect.fork(system.ask("/c/w", "second", { requestId: "queued" }));
+        yield* waitFor(events, (es) => count(es, "agent.task", "/c/w") === 1);
+        expect(yield* system.cancel("/c/w", "queued")).toEqual({ cancelled: true });
+        expect((yield* Fiber.join(first)).output).toBe("did first");
+        expect(yield* Effect.flip(Fiber.join(second))).toBeInstanceOf(Cancelled);
+        expect(count(events, "agent.task", "/c/w")).toBe(1);
+      }),
+    );
+  });
+});
+
+describe("faults", () => {
+  it("an agent that keeps crashing on model output fails its asker with fault model", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system } = yield* makeTestSystem();
+        yield* system.spawnTree({
+          name: "c",
+          root: {
+            name: "sup",
+            kind: "parent",
+            model: { provider: "scripted", script: [{ text: "ok" }] },
+            supervision: { maxRestarts: 10, backoff: { minMs: 1, maxMs: 2 } },
+            children: [
+              {
+                name: "w",
+                kind: "child",
+                model: { provider: "scripted", script: [{ crash: "unparseable output" }] },
+              },
+            ],
+          },
+        });
+        const failure = yield* Effect.flip(system.ask("/c/sup/w", "go"));
+        expect(failure).toBeInstanceOf(AgentFailed);
+        expect(failure.fault).toBe("model");
+        expect(failure.message).toMatch(/unparseable output/);
+      }),
+    );
+  });
+});
