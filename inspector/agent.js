@@ -14,12 +14,15 @@ const short = (value) => {
 export const AgentPanel = ({ rpc, store, address, onClose }) => {
   const [tools, setTools] = useState(undefined);
   const [input, setInput] = useState("");
+  const [thread, setThread] = useState("");
+  const [history, setHistory] = useState(undefined);
   const [answer, setAnswer] = useState("");
   const [error, setError] = useState("");
   const [, setVersion] = useState(0);
 
   useEffect(() => {
     setTools(undefined);
+    setHistory(undefined);
     setAnswer("");
     setError("");
     rpc.call("tools.list", { agent: address }).then(
@@ -39,11 +42,21 @@ export const AgentPanel = ({ rpc, store, address, onClose }) => {
     e.preventDefault();
     setAnswer("…");
     try {
-      const reply = await rpc.call("agent.ask", { to: address, input });
+      const reply = await rpc.call("agent.ask", { to: address, input, ...(thread ? { thread } : {}) });
       setAnswer(reply.output);
       setError("");
     } catch (err) {
       setAnswer("");
+      setError(describeError(err));
+    }
+  };
+
+  const showHistory = async (e) => {
+    e.preventDefault();
+    try {
+      setHistory((await rpc.call("agent.history", { to: address, thread: thread || "default" })).messages);
+      setError("");
+    } catch (err) {
       setError(describeError(err));
     }
   };
@@ -66,6 +79,20 @@ export const AgentPanel = ({ rpc, store, address, onClose }) => {
       <input id="ask-input" placeholder="Ask this agent…" value=${input} onInput=${(e) => setInput(e.currentTarget.value)} />
       <button type="submit">Ask</button>
     </form>
+    <form onSubmit=${showHistory} class="row">
+      <label for="thread-input" class="sr-only">Conversation thread</label>
+      <input id="thread-input" placeholder="Thread (asks above join it)" value=${thread} onInput=${(e) => setThread(e.currentTarget.value)} />
+      <button type="submit">Show history</button>
+    </form>
+    ${
+      history === undefined
+        ? null
+        : history.length === 0
+          ? html`<p class="muted">No history on this thread (the agent keeps history only when its spec sets history).</p>`
+          : html`<ol class="history">
+              ${history.map((m, i) => html`<li key=${i} class=${m.role}><strong>${m.role}</strong> ${short(m.content)}</li>`)}
+            </ol>`
+    }
     ${answer ? html`<pre class="answer" aria-live="polite">${answer}</pre>` : null}
     <div class="row">
       <button type="button" onClick=${() => act("agent.kill", { reason: "killed from the inspector" })}>Kill (restart)</button>

@@ -34,6 +34,48 @@ const SpendBars = ({ spend }) => {
   </svg>`;
 };
 
+/** Spend per day (or per tree, per model) from the usage ledger, as bars; hidden when the server keeps none. */
+const LedgerBars = ({ groups, label }) => {
+  if (groups.length === 0) return html`<p class="muted">No calls recorded yet.</p>`;
+  const most = Math.max(...groups.map((g) => g.costUsd), 1e-9);
+  const tokens = Math.max(...groups.map((g) => g.inputTokens + g.outputTokens), 1);
+  return html`<svg class="bars" width="640" height=${groups.length * 24 + 4} role="img" aria-label=${label}>
+    ${groups.map((g, i) => {
+      const share = most > 1e-9 ? g.costUsd / most : (g.inputTokens + g.outputTokens) / tokens;
+      return html`<g transform=${`translate(0,${i * 24})`}>
+        <text x="0" y="15">${g.key}</text>
+        <rect x="200" y="4" height="14" width=${Math.max(1, share * 240)} />
+        <text x=${206 + share * 240} y="15">$${g.costUsd.toFixed(4)} · ${g.inputTokens + g.outputTokens} tokens · ${g.calls} calls</text>
+      </g>`;
+    })}
+  </svg>`;
+};
+
+const Ledger = ({ rpc }) => {
+  const [by, setBy] = useState("day");
+  const [groups, setGroups] = useState(undefined);
+  useEffect(() => {
+    const since = Date.now() - 30 * 24 * 3600 * 1000;
+    rpc.call("usage.totals", { by, since }).then(
+      (r) => setGroups(r.groups),
+      () => setGroups(null),
+    );
+  }, [rpc, by]);
+  if (groups === null) return null;
+  return html`<section aria-labelledby="ledger-title">
+    <h3 id="ledger-title">Spend over the last 30 days</h3>
+    <label>By
+      <select value=${by} onChange=${(e) => setBy(e.currentTarget.value)}>
+        <option value="day">day</option>
+        <option value="tree">tree</option>
+        <option value="model">model</option>
+        <option value="agent">agent</option>
+      </select>
+    </label>
+    ${groups === undefined ? html`<p class="muted">…</p>` : html`<${LedgerBars} groups=${groups} label=${`spend by ${by}`} />`}
+  </section>`;
+};
+
 export const ProvidersView = ({ rpc, store }) => {
   const [status, setStatus] = useState(undefined);
   const [error, setError] = useState("");
@@ -72,6 +114,7 @@ export const ProvidersView = ({ rpc, store }) => {
           ${p.circuits.length > 0 ? html`<p>Circuits: ${p.circuits.map((c) => `${c.model} ${c.state}`).join(", ")}</p>` : null}
         </article>`,
       )}
+    <${Ledger} rpc=${rpc} />
     <h3>Spend per model (this session)</h3>
     <${SpendBars} spend=${store.state.spend} />
   </section>`;

@@ -98,6 +98,7 @@ describe("the inspector", () => {
           {
             name: "writer",
             kind: "child",
+            history: { maxMessages: 10 },
             model: { provider: "scripted", script: [{ text: "draft: {{input}}" }] },
           },
         ],
@@ -116,8 +117,13 @@ describe("the inspector", () => {
     await page.locator(`g[data-address="${tree.root}/writer"][data-restarts="1"]`).waitFor();
 
     await page.getByPlaceholder("Ask this agent…").fill("hello");
+    await page.getByPlaceholder("Thread (asks above join it)").fill("t1");
     await page.getByRole("button", { name: "Ask", exact: true }).click();
     await page.locator(".answer").getByText("draft: hello").waitFor();
+    await page.getByRole("button", { name: "Show history" }).click();
+    await expect
+      .poll(() => page.locator("ol.history li").allTextContents())
+      .toEqual(["user hello", "assistant draft: hello"]);
     await page.screenshot({ path: join(shots, "agent.png") });
   });
 
@@ -169,6 +175,8 @@ describe("the inspector", () => {
     await page.locator("article.provider h3").getByText("openai").waitFor();
     await expect(page.locator("article.provider code").first().textContent()).resolves.toMatch(/^sha256:/);
     expect(await page.content()).not.toContain(openaiKey);
+    // The usage ledger's spend per day: the asks above were recorded.
+    await page.locator('svg[aria-label="spend by day"] text').filter({ hasText: /calls/ }).first().waitFor();
     await page.screenshot({ path: join(shots, "providers.png") });
   });
 });
