@@ -152,6 +152,26 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE INDEX arbor_chunks_document ON arbor_chunks (tenant, document_id);
     `,
   },
+  {
+    // Document-level keyword search (BM25 over whole documents): each document's words, indexed.
+    // Documents stored before this step get theirs from their chunks (overlaps repeat a little).
+    // GIN indexes write straight into the index (fastupdate off): PGlite runs no autovacuum, so a
+    // pending list is never merged and every search would scan all of it.
+    version: 6,
+    name: "document full text",
+    needsDimension: true,
+    sql: () => `
+      ALTER TABLE arbor_documents ADD COLUMN tsv tsvector;
+      UPDATE arbor_documents d SET tsv = (
+        SELECT to_tsvector('english', left(string_agg(c.text, ' ' ORDER BY c.ord), 400000))
+          FROM arbor_chunks c WHERE c.tenant = d.tenant AND c.document_id = d.id);
+      CREATE INDEX arbor_documents_tsv ON arbor_documents USING gin (tsv) WITH (fastupdate = off);
+      SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass);
+      SELECT gin_clean_pending_list('arbor_chunks_metadata'::regclass);
+      ALTER INDEX arbor_chunks_tsv SET (fastupdate = off);
+      ALTER INDEX arbor_chunks_metadata SET (fastupdate = off);
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;
