@@ -160,6 +160,10 @@ const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail
 
 const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 7 parameters a row)
 
+/** Merges the chunk table's GIN pending lists (PGlite has no autovacuum to do it). */
+const MERGE_CHUNK_GIN =
+  "SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass), gin_clean_pending_list('arbor_chunks_metadata'::regclass)";
+
 /** How long a partition's BM25 corpus statistics are reused. */
 const STATS_MAX_AGE_MS = 60_000;
 
@@ -329,6 +333,9 @@ export const makeSqlVectorStore = (
           if (rebuild) yield* index.build;
           // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
           // fresh statistics it scans the table instead of using the full-text index.
+          // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
+          // pass here (cheaper than inserting them one by one, and searches never scan a long list).
+          yield* sql.exec(MERGE_CHUNK_GIN);
           if (existing <= 5 * chunks.length) yield* sql.exec("ANALYZE arbor_chunks");
           yield* changed;
         });
@@ -490,6 +497,7 @@ export const makeSqlVectorStore = (
                     params,
                   );
                 }
+                yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
                 if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
                 yield* changed;
               }),
