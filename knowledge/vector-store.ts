@@ -7,7 +7,7 @@
  * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
  */
 import { Clock, Context, Effect, Layer } from "effect";
-import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { DEFAULT_PARTITION } from "./graph-store.ts";
 import { chunkIndex, type HnswOptions } from "./hnsw.ts";
 import {
@@ -123,6 +123,12 @@ export interface VectorStoreService {
     readonly filter?: MetadataFilter;
   }) => Effect.Effect<ReadonlyArray<DocumentHit>, StoreError | KnowledgeInputError>;
   readonly getChunks: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError>;
+  /**
+   * Records which embedder makes this store's vectors, or fails with `embedder_mismatch` when the
+   * store already holds vectors of another one (vectors of two models never share an index). An
+   * empty store takes the new embedder.
+   */
+  readonly claimEmbedder: (name: string) => Effect.Effect<void, StoreError | KnowledgeConfigError>;
   readonly count: () => Effect.Effect<number, StoreError>;
 }
 
@@ -283,6 +289,27 @@ export const makeSqlVectorStore = (
               detail: `${what} has ${v.length} numbers${v.length === dimension ? " (not all finite)" : ""}; this store holds ${dimension}-dimensional vectors`,
             }),
           );
+
+    const claimEmbedder: VectorStoreService["claimEmbedder"] = (name) =>
+      sql.transaction(
+        Effect.gen(function* () {
+          const stored = (yield* sql.query<{ value: unknown }>(
+            "SELECT value FROM arbor_meta WHERE key = 'embedding_model' FOR UPDATE",
+          ))[0]?.value;
+          if (stored === name) return;
+          if (typeof stored === "string" && (yield* countAll()) > 0) {
+            return yield* new KnowledgeConfigError({
+              reason: "embedder_mismatch",
+              detail: `the database's vectors were made by ${stored} but the embedder is ${name}; vectors of two models cannot share an index: use the same embedder, another data dir / database, or ingest again into an empty one`,
+            });
+          }
+          yield* sql.query(
+            `INSERT INTO arbor_meta (key, value) VALUES ('embedding_model', to_jsonb($1::text))
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+            [name],
+          );
+        }),
+      );
 
     /** Rows in every partition: the index is one, so its rebuild is decided on the whole table. */
     const countAll = () =>
@@ -532,6 +559,7 @@ export const makeSqlVectorStore = (
         searchKeyword,
         searchKeywordDocuments,
         getChunks,
+        claimEmbedder,
         count,
       };
     };

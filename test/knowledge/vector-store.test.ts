@@ -206,6 +206,15 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
   });
 
+  it("never mixes vectors of two embedders: a store holding vectors refuses another model by name", async () => {
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert([chunk("m1", "doc-m", "made by model a", 1)])));
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-a")));
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-a")));
+    const refused = await rt.fail(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-b")));
+    expect(refused).toMatchObject({ _tag: "KnowledgeConfigError", reason: "embedder_mismatch" });
+    expect(String(refused)).toContain("model-a");
+  });
+
   it("updates a chunk upserted again, the last of a repeated id winning", async () => {
     await rt.run(
       Effect.flatMap(VectorStore, (s) =>
