@@ -8,11 +8,20 @@ import { benches as cli } from "./cli.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
+import { benches as retrieval } from "./retrieval.ts";
 import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
 import { benches as ws } from "./ws.ts";
 
-const all: ReadonlyArray<Bench> = [...cli, ...routing, ...providers, ...safety, ...ws, ...memory];
+const all: ReadonlyArray<Bench> = [
+  ...cli,
+  ...routing,
+  ...providers,
+  ...safety,
+  ...ws,
+  ...memory,
+  ...retrieval,
+];
 
 const { values } = parseArgs({
   options: { json: { type: "boolean", default: false }, filter: { type: "string", default: "" } },

@@ -43,7 +43,7 @@ export class StoreError extends Data.TaggedError("StoreError")<{
 
 /** The knowledge configuration is unusable (a bad URL, a dimension that differs from the stored one). */
 export class KnowledgeConfigError extends Data.TaggedError("KnowledgeConfigError")<{
-  readonly reason: "invalid_config" | "dimension_mismatch";
+  readonly reason: "invalid_config" | "dimension_mismatch" | "embedder_mismatch";
   readonly detail: string;
 }> {
   readonly fault: Fault = "config";

@@ -75,7 +75,15 @@ export {
   estimateTokens,
   generateWithContext,
 } from "./rag/context.ts";
-export { fuseByRank, RRF_K } from "./rag/retrieve.ts";
+export {
+  DEFAULT_FUSION,
+  type Fused,
+  type FusionWeights,
+  fuseByScore,
+  type Retriever,
+  type Scored,
+} from "./rag/fusion.ts";
+export { type RetrieveOptions, searchChunks } from "./rag/retrieve.ts";
 export {
   layerPg,
   layerPglite,

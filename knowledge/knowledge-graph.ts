@@ -132,7 +132,11 @@ const wireEdge = (e: GraphEdge): WireEdge => ({ ...e });
 /** Makes the memory service on the provided stores and embedder. */
 export const makeKnowledgeGraph = (
   options: KnowledgeGraphOptions = {},
-): Effect.Effect<KnowledgeGraphService, KnowledgeConfigError, GraphStore | VectorStore | Embedder> =>
+): Effect.Effect<
+  KnowledgeGraphService,
+  KnowledgeConfigError | StoreError,
+  GraphStore | VectorStore | Embedder
+> =>
   Effect.gen(function* () {
     const graph = yield* GraphStore;
     const vectors = yield* VectorStore;
@@ -143,6 +147,7 @@ export const makeKnowledgeGraph = (
         detail: `embedder ${embedder.name} makes ${embedder.dimension}-dimensional vectors but the vector store holds ${vectors.dimension}`,
       });
     }
+    yield* vectors.claimEmbedder(embedder.name);
     const partitions = new Map<string, KnowledgeGraphService>();
     const partition = (tenant: string): KnowledgeGraphService => {
       const known = partitions.get(tenant);
@@ -307,5 +312,5 @@ const makePartition = (
 /** The memory service as a layer over the stores and embedder. */
 export const layerKnowledgeGraph = (
   options: KnowledgeGraphOptions = {},
-): Layer.Layer<KnowledgeGraph, KnowledgeConfigError, GraphStore | VectorStore | Embedder> =>
+): Layer.Layer<KnowledgeGraph, KnowledgeConfigError | StoreError, GraphStore | VectorStore | Embedder> =>
   Layer.effect(KnowledgeGraph, makeKnowledgeGraph(options));

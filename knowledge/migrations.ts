@@ -170,6 +170,25 @@ export const migrations: ReadonlyArray<Migration> = [
         recent jsonb NOT NULL,
         PRIMARY KEY (provider, fingerprint)
       );
+      `,
+  },
+  {
+    // Document-level keyword search (BM25 over whole documents): each document's words, indexed.
+    // Documents stored before this step get theirs from their chunks (overlaps repeat a little).
+    // GIN indexes keep a pending list of new entries that only vacuum merges; PGlite runs no
+    // autovacuum, so the list grew for ever and every search scanned it. The vector store now
+    // merges it after each write (gin_clean_pending_list); this step merges what is there.
+    version: 7,
+    name: "document full text",
+    needsDimension: true,
+    sql: () => `
+      ALTER TABLE arbor_documents ADD COLUMN tsv tsvector;
+      UPDATE arbor_documents d SET tsv = (
+        SELECT to_tsvector('english', left(string_agg(c.text, ' ' ORDER BY c.ord), 400000))
+          FROM arbor_chunks c WHERE c.tenant = d.tenant AND c.document_id = d.id);
+      CREATE INDEX arbor_documents_tsv ON arbor_documents USING gin (tsv);
+      SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass);
+      SELECT gin_clean_pending_list('arbor_chunks_metadata'::regclass);
     `,
   },
 ];

@@ -7,9 +7,17 @@
  * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
  */
 import { Clock, Context, Effect, Layer } from "effect";
-import { type KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
+import { KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { DEFAULT_PARTITION } from "./graph-store.ts";
 import { chunkIndex, type HnswOptions } from "./hnsw.ts";
+import {
+  bm25Search,
+  type CorpusStats,
+  corpusStats,
+  DOCUMENT_TEXT_LIMIT,
+  hasTerms,
+  parseKeywordQuery,
+} from "./internal/bm25.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
@@ -33,9 +41,18 @@ export interface DocumentRecord {
   readonly hash: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly chunks: number;
+  /** The document's text, for document-level keyword search (written, never read back). */
+  readonly text?: string;
 }
 
-/** One retrieved chunk; `score` is cosine similarity (vector) or `ts_rank_cd` (keyword). */
+/** One document found by document-level keyword search (BM25 over whole documents). */
+export interface DocumentHit {
+  readonly documentId: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly score: number;
+}
+
+/** One retrieved chunk; `score` is cosine similarity (vector) or BM25 (keyword). */
 export interface ChunkHit {
   readonly chunkId: string;
   readonly documentId: string;
@@ -87,13 +104,31 @@ export interface VectorStoreService {
     readonly vector: ReadonlyArray<number>;
     readonly k: number;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
-  /** Full-text search (English stemming); any query word may match, more matches rank higher. */
+  /**
+   * Keyword search ranked by BM25 (English stemming; `"a phrase"` must appear as such, `pre*`
+   * matches words starting so). `documents` confines it to those documents, `perDocument` keeps at
+   * most that many passages of each.
+   */
   readonly searchKeyword: (query: {
     readonly text: string;
     readonly k: number;
     readonly filter?: MetadataFilter;
+    readonly documents?: ReadonlyArray<string>;
+    readonly perDocument?: number;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
+  /** Keyword search over whole documents, ranked by BM25 (`filter` applies to document metadata). */
+  readonly searchKeywordDocuments: (query: {
+    readonly text: string;
+    readonly k: number;
+    readonly filter?: MetadataFilter;
+  }) => Effect.Effect<ReadonlyArray<DocumentHit>, StoreError | KnowledgeInputError>;
   readonly getChunks: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError>;
+  /**
+   * Records which embedder makes this store's vectors, or fails with `embedder_mismatch` when the
+   * store already holds vectors of another one (vectors of two models never share an index). An
+   * empty store takes the new embedder.
+   */
+  readonly claimEmbedder: (name: string) => Effect.Effect<void, StoreError | KnowledgeConfigError>;
   readonly count: () => Effect.Effect<number, StoreError>;
 }
 
@@ -127,10 +162,35 @@ const toHit = (r: HitRow): ChunkHit => ({
   score: Number(r.score),
 });
 
-/** Words of a keyword query, reduced to letters and digits so the tsquery cannot be malformed. */
-const queryWords = (text: string): ReadonlyArray<string> => text.match(/[\p{L}\p{N}]+/gu) ?? [];
+const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
 
 const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 7 parameters a row)
+
+/** Merges the chunk table's GIN pending lists (PGlite has no autovacuum to do it). */
+const MERGE_CHUNK_GIN =
+  "SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass), gin_clean_pending_list('arbor_chunks_metadata'::regclass)";
+
+/** How long a partition's BM25 corpus statistics are reused. */
+const STATS_MAX_AGE_MS = 60_000;
+
+/** Document rows in groups of at most `INSERT_BATCH` rows and about 4 MB of text a statement. */
+const documentBatches = (documents: ReadonlyArray<DocumentRecord>): ReadonlyArray<DocumentRecord[]> => {
+  const groups: DocumentRecord[][] = [];
+  let current: DocumentRecord[] = [];
+  let chars = 0;
+  for (const d of documents) {
+    const size = Math.min(d.text?.length ?? 0, DOCUMENT_TEXT_LIMIT);
+    if (current.length > 0 && (current.length >= INSERT_BATCH || chars + size > 4_000_000)) {
+      groups.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(d);
+    chars += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+};
 
 const insertRows = (
   sql: SqlClientService,
@@ -230,6 +290,27 @@ export const makeSqlVectorStore = (
             }),
           );
 
+    const claimEmbedder: VectorStoreService["claimEmbedder"] = (name) =>
+      sql.transaction(
+        Effect.gen(function* () {
+          const stored = (yield* sql.query<{ value: unknown }>(
+            "SELECT value FROM arbor_meta WHERE key = 'embedding_model' FOR UPDATE",
+          ))[0]?.value;
+          if (stored === name) return;
+          if (typeof stored === "string" && (yield* countAll()) > 0) {
+            return yield* new KnowledgeConfigError({
+              reason: "embedder_mismatch",
+              detail: `the database's vectors were made by ${stored} but the embedder is ${name}; vectors of two models cannot share an index: use the same embedder, another data dir / database, or ingest again into an empty one`,
+            });
+          }
+          yield* sql.query(
+            `INSERT INTO arbor_meta (key, value) VALUES ('embedding_model', to_jsonb($1::text))
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+            [name],
+          );
+        }),
+      );
+
     /** Rows in every partition: the index is one, so its rebuild is decided on the whole table. */
     const countAll = () =>
       Effect.map(
@@ -247,6 +328,19 @@ export const makeSqlVectorStore = (
 
     /** One tenant's partition: every statement names `tenant`. */
     const scoped = (tenant: string): VectorStoreService => {
+      // BM25's corpus statistics (rows, mean length) cost a scan: kept for up to a minute, and
+      // dropped when this process writes (another process's writes show within the minute).
+      const stats = new Map<string, { readonly at: number; readonly value: CorpusStats }>();
+      const statsOf = (table: "arbor_chunks" | "arbor_documents") =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          const known = stats.get(table);
+          if (known && now - known.at < STATS_MAX_AGE_MS) return known.value;
+          const value = yield* corpusStats(sql, table, tenant);
+          stats.set(table, { at: now, value });
+          return value;
+        });
+      const changed = Effect.sync(() => stats.clear());
       const count = () =>
         Effect.map(
           sql.query<{ n: number }>("SELECT count(*)::int AS n FROM arbor_chunks WHERE tenant = $1", [tenant]),
@@ -264,6 +358,13 @@ export const makeSqlVectorStore = (
           if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
           yield* insertRows(sql, tenant, chunks, dimension);
           if (rebuild) yield* index.build;
+          // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
+          // fresh statistics it scans the table instead of using the full-text index.
+          // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
+          // pass here (cheaper than inserting them one by one, and searches never scan a long list).
+          yield* sql.exec(MERGE_CHUNK_GIN);
+          if (existing <= 5 * chunks.length) yield* sql.exec("ANALYZE arbor_chunks");
+          yield* changed;
         });
 
       /** The partition (always) and the metadata filter (when given), as a WHERE clause. */
@@ -314,25 +415,72 @@ export const makeSqlVectorStore = (
           );
         });
 
-      const searchKeyword: VectorStoreService["searchKeyword"] = ({ text, k, filter }) =>
+      const searchKeyword: VectorStoreService["searchKeyword"] = ({
+        text,
+        k,
+        filter,
+        documents,
+        perDocument,
+      }) =>
         Effect.gen(function* () {
-          const words = queryWords(text);
-          if (words.length === 0) {
-            return yield* new KnowledgeInputError({
-              reason: "empty_query",
-              detail: "the query has no words",
-            });
-          }
-          const params: unknown[] = [words.join(" | "), Math.max(1, Math.floor(k))];
-          const where = filterClause(filter, params).replace("WHERE", "AND");
-          const rows = yield* sql.query<HitRow>(
-            `SELECT id, document_id, text, metadata, ts_rank_cd(tsv, q) AS score
-             FROM arbor_chunks, to_tsquery('english', $1) q
-            WHERE tsv @@ q ${where} ORDER BY score DESC, id LIMIT $2`,
-            params,
-          );
-          return rows.map(toHit);
+          const query = parseKeywordQuery(text);
+          if (!hasTerms(query)) return yield* emptyQuery();
+          if (documents?.length === 0) return [];
+          const found = yield* bm25Search(sql, {
+            table: "arbor_chunks",
+            tenant,
+            query,
+            k,
+            stats: yield* statsOf("arbor_chunks"),
+            ...(perDocument ? { perDocument } : {}),
+            extra: (next) =>
+              [
+                "true",
+                ...(filter && Object.keys(filter).length > 0
+                  ? [`metadata @> ${next(JSON.stringify(filter))}::jsonb`]
+                  : []),
+                ...(documents ? [`document_id = ANY(${next(documents)}::text[])`] : []),
+              ].join(" AND "),
+          });
+          const rows = yield* getChunks(found.map((h) => h.id));
+          const byId = new Map(rows.map((r) => [r.chunkId, r]));
+          return found.flatMap((h) => {
+            const row = byId.get(h.id);
+            return row ? [{ ...row, score: h.score }] : [];
+          });
         });
+
+      const searchKeywordDocuments: VectorStoreService["searchKeywordDocuments"] = ({ text, k, filter }) =>
+        Effect.gen(function* () {
+          const query = parseKeywordQuery(text);
+          if (!hasTerms(query)) return yield* emptyQuery();
+          const found = yield* bm25Search(sql, {
+            table: "arbor_documents",
+            tenant,
+            query,
+            k,
+            stats: yield* statsOf("arbor_documents"),
+            ...(filter && Object.keys(filter).length > 0
+              ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
+              : {}),
+          });
+          if (found.length === 0) return [];
+          const metadata = new Map(
+            (yield* getDocuments(found.map((h) => h.id))).map((d) => [d.id, d.metadata]),
+          );
+          return found.map((h) => ({ documentId: h.id, metadata: metadata.get(h.id) ?? {}, score: h.score }));
+        });
+
+      const getChunks: VectorStoreService["getChunks"] = (ids) =>
+        ids.length === 0
+          ? Effect.succeed([])
+          : Effect.map(
+              sql.query<HitRow>(
+                "SELECT id, document_id, text, metadata, 0 AS score FROM arbor_chunks WHERE tenant = $2 AND id = ANY($1::text[])",
+                [ids, tenant],
+              ),
+              (rows) => rows.map(toHit),
+            );
 
       const getDocuments: VectorStoreService["getDocuments"] = (ids) =>
         ids.length === 0
@@ -354,20 +502,31 @@ export const makeSqlVectorStore = (
                   [ids, tenant],
                 );
                 yield* write(documents.flatMap((d) => d.chunks));
-                for (let i = 0; i < documents.length; i += INSERT_BATCH) {
+                for (const group of documentBatches(documents.map((d) => d.document))) {
                   const params: unknown[] = [];
-                  const rows = documents.slice(i, i + INSERT_BATCH).map(({ document: d }) => {
+                  const rows = group.map((d) => {
                     const n = params.length;
-                    params.push(tenant, d.id, d.hash, JSON.stringify(d.metadata), d.chunks, now);
-                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6})`;
+                    params.push(
+                      tenant,
+                      d.id,
+                      d.hash,
+                      JSON.stringify(d.metadata),
+                      d.chunks,
+                      now,
+                      d.text === undefined ? null : d.text.slice(0, DOCUMENT_TEXT_LIMIT),
+                    );
+                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, to_tsvector('english', $${n + 7}::text))`;
                   });
                   yield* sql.query(
-                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at) VALUES ${rows.join(", ")}
+                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv) VALUES ${rows.join(", ")}
                    ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at`,
+                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv`,
                     params,
                   );
                 }
+                yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
+                if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
+                yield* changed;
               }),
             );
 
@@ -391,22 +550,16 @@ export const makeSqlVectorStore = (
                 "DELETE FROM arbor_documents WHERE tenant = $2 AND id = $1 RETURNING id",
                 [id, tenant],
               );
+              yield* changed;
               return gone.length > 0;
             }),
           ),
         searchVector,
         searchExact,
         searchKeyword,
-        getChunks: (ids) =>
-          ids.length === 0
-            ? Effect.succeed([])
-            : Effect.map(
-                sql.query<HitRow>(
-                  "SELECT id, document_id, text, metadata, 0 AS score FROM arbor_chunks WHERE tenant = $2 AND id = ANY($1::text[])",
-                  [ids, tenant],
-                ),
-                (rows) => rows.map(toHit),
-              ),
+        searchKeywordDocuments,
+        getChunks,
+        claimEmbedder,
         count,
       };
     };

@@ -132,11 +132,23 @@ export interface IngestManyResult {
 export const SearchMode = Schema.Literal("vector", "keyword", "hybrid");
 export type SearchMode = typeof SearchMode.Type;
 
-/** `memory.search {query, k?, mode?, filter?}` */
+/** What one search result is: a passage (chunk) or a whole document with its best passages. */
+export const SearchGroup = Schema.Literal("passage", "document");
+export type SearchGroup = typeof SearchGroup.Type;
+
+/** `memory.search {query, k?, mode?, group?, filter?}` */
 export const SearchParams = Schema.Struct({
-  query: Schema.String.annotations({ description: "what to look for, in words" }),
+  query: Schema.String.annotations({
+    description: 'what to look for, in words; "a phrase" must appear as such, pre* matches words starting so',
+  }),
   k: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100))),
   mode: Schema.optional(SearchMode),
+  group: Schema.optional(
+    SearchGroup.annotations({
+      description:
+        "passage (default): the k best passages; document: k distinct documents with their best passages",
+    }),
+  ),
   filter: Schema.optional(
     Schema.Record({
       key: Schema.String,
@@ -162,9 +174,29 @@ export interface SearchHit {
   readonly ranks: SearchRanks;
   readonly metadata: Readonly<Record<string, unknown>>;
 }
-/** What `memory.search` answers. */
+/** A passage of a document-level result, with what to cite it by. */
+export interface SearchPassage {
+  readonly chunkId: string;
+  readonly text: string;
+  readonly score: number;
+  /** `documentId` and, when the passage is under headings, `› Guide > Roses`. */
+  readonly citation: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+/** One document-level result (`group: "document"`): the document and its best passages, best first. */
+export interface SearchDocument {
+  readonly documentId: string;
+  readonly score: number;
+  readonly ranks: SearchRanks;
+  readonly passages: ReadonlyArray<SearchPassage>;
+}
+/**
+ * What `memory.search` answers: `results`, the passages (with `group: "document"`, the best passage
+ * of each document, one per document), and with `group: "document"` also `documents`.
+ */
 export interface SearchResult {
   readonly results: ReadonlyArray<SearchHit>;
+  readonly documents?: ReadonlyArray<SearchDocument>;
 }
 
 /** `memory.lineage {agent}`: an agent's address or id. */

@@ -32,6 +32,7 @@ const EMBED_BATCH = 128;
 interface Pending {
   readonly index: number;
   readonly documentId: string;
+  readonly text: string;
   readonly hash: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly pieces: ReturnType<typeof chunkText>;
@@ -87,6 +88,7 @@ export const ingestDocuments = (
       pending.push({
         index,
         documentId: d.documentId,
+        text: d.text,
         hash,
         metadata,
         pieces: chunkText(d.text, deps.chunking),
@@ -126,6 +128,7 @@ export const ingestDocuments = (
           hash: w.pending.hash,
           metadata: w.pending.metadata,
           chunks: w.chunks.length,
+          text: w.pending.text,
         },
         chunks: w.chunks,
       })),

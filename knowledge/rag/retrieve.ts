@@ -1,7 +1,8 @@
 /**
- * Retrieval: vector (pgvector, cosine), keyword (Postgres full-text) and hybrid — both of those
- * plus a graph-neighbourhood retriever, fused by reciprocal rank (RRF, k = 60). Every result says
- * each retriever's rank, so a person can see why it came up.
+ * Retrieval: vector (pgvector, cosine), keyword (BM25 over Postgres full-text) and hybrid — both
+ * of those plus a graph-neighbourhood retriever, fused by weighted normalised score (`fusion.ts`).
+ * Every result says each retriever's rank, so a person can see why it came up. Results are
+ * passages, or with `group: "document"` distinct documents with their best passages.
  *
  * The graph retriever: entities named in the query, and entities mentioned by the best vector and
  * keyword hits, are expanded one hop in the graph; chunks that mention any of them are ranked by
@@ -13,7 +14,15 @@ import { type EmbedError, KnowledgeInputError, type StoreError } from "../errors
 import type { GraphStoreService } from "../graph-store.ts";
 import { findMentions, INTERNAL_TYPES } from "../internal/mentions.ts";
 import type { ChunkHit, MetadataFilter, VectorStoreService } from "../vector-store.ts";
-import type { SearchHit, SearchParams, SearchRanks, SearchResult } from "../wire.ts";
+import type {
+  SearchDocument,
+  SearchHit,
+  SearchParams,
+  SearchPassage,
+  SearchRanks,
+  SearchResult,
+} from "../wire.ts";
+import { DEFAULT_FUSION, type FusionWeights, fuseByScore, type Scored } from "./fusion.ts";
 
 /** What retrieval needs. */
 export interface RetrieveDeps {
@@ -21,36 +30,6 @@ export interface RetrieveDeps {
   readonly vectors: VectorStoreService;
   readonly embedder: EmbedderService;
 }
-
-/** The RRF constant: a hit ranked r by one retriever adds 1 / (RRF_K + r). */
-export const RRF_K = 60;
-
-/** Fuses ranked lists by reciprocal rank; ties broken by chunk id for a stable order. */
-export const fuseByRank = (
-  lists: Readonly<Partial<Record<keyof SearchRanks, ReadonlyArray<ChunkHit>>>>,
-  k: number,
-): ReadonlyArray<SearchHit> => {
-  const fused = new Map<string, { hit: ChunkHit; score: number; ranks: Record<string, number> }>();
-  for (const [name, hits] of Object.entries(lists)) {
-    hits?.forEach((hit, i) => {
-      const entry = fused.get(hit.chunkId) ?? { hit, score: 0, ranks: {} };
-      entry.score += 1 / (RRF_K + i + 1);
-      entry.ranks[name] = i + 1;
-      fused.set(hit.chunkId, entry);
-    });
-  }
-  return [...fused.values()]
-    .sort((a, b) => b.score - a.score || (a.hit.chunkId < b.hit.chunkId ? -1 : 1))
-    .slice(0, k)
-    .map(({ hit, score, ranks }) => ({
-      documentId: hit.documentId,
-      chunkId: hit.chunkId,
-      text: hit.text,
-      score,
-      ranks,
-      metadata: hit.metadata,
-    }));
-};
 
 const matches = (metadata: Readonly<Record<string, unknown>>, filter: MetadataFilter | undefined) =>
   !filter || Object.entries(filter).every(([key, value]) => metadata[key] === value);
@@ -63,7 +42,7 @@ const graphRetrieve = (
   limit: number,
   filter: MetadataFilter | undefined,
   now: number,
-): Effect.Effect<ReadonlyArray<ChunkHit>, StoreError> =>
+): Effect.Effect<{ readonly hits: ReadonlyArray<ChunkHit>; readonly named: boolean }, StoreError> =>
   Effect.gen(function* () {
     const { graph, vectors } = deps;
     const named = (yield* findMentions(graph, [query]))[0]!.map((n) => n.id);
@@ -74,7 +53,7 @@ const graphRetrieve = (
       asOf: now,
     });
     const start = [...new Set([...named, ...mentioned.map((e) => e.to)])];
-    if (start.length === 0) return [];
+    if (start.length === 0) return { hits: [], named: false };
     const around = yield* graph.edgesOf({ ids: start, direction: "both", asOf: now });
     const weight = new Map<string, number>(start.map((id) => [id, named.includes(id) ? 2 : 1]));
     const neighbourIds = around.flatMap((e) => [e.from, e.to]).filter((id) => !weight.has(id));
@@ -90,17 +69,53 @@ const graphRetrieve = (
     for (const e of mentions) score.set(e.from, (score.get(e.from) ?? 0) + (weight.get(e.to) ?? 0));
     const ranked = [...score.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const chunks = new Map((yield* vectors.getChunks(ranked.map(([id]) => id))).map((c) => [c.chunkId, c]));
-    return ranked
+    const hits = ranked
       .map(([id, s]) => chunks.get(id) && { ...chunks.get(id)!, score: s })
       .filter((c): c is ChunkHit => c !== undefined && matches(c.metadata, filter))
       .slice(0, limit);
+    return { hits, named: named.length > 0 };
   });
+
+/** What the retrievers found: passages, and with documents, whole documents too. */
+const passageHit = (h: ChunkHit, score: number, ranks: SearchRanks): SearchHit => ({
+  documentId: h.documentId,
+  chunkId: h.chunkId,
+  text: h.text,
+  score,
+  ranks,
+  metadata: h.metadata,
+});
+
+const citationOf = (h: ChunkHit): string =>
+  typeof h.metadata.headings === "string" && h.metadata.headings !== ""
+    ? `${h.documentId} › ${h.metadata.headings}`
+    : h.documentId;
+
+const scored = (hits: ReadonlyArray<ChunkHit>): ReadonlyArray<Scored<ChunkHit>> =>
+  hits.map((h) => ({ key: h.chunkId, item: h, score: h.score }));
+
+/** Passages a document-level result shows. */
+const PASSAGES_PER_DOCUMENT = 3;
+
+/** Options of retrieval (the bench tunes the fusion weights through them). */
+export interface RetrieveOptions {
+  readonly fusion?: { readonly passage?: FusionWeights; readonly document?: FusionWeights };
+}
+
+/**
+ * When the query names a known entity, what the graph says about it is as strong a signal as the
+ * best retriever's (a name is an exact key); otherwise the graph only expands the best hits and
+ * keeps its tuned weight.
+ */
+const withGraph = (weights: FusionWeights, named: boolean): FusionWeights =>
+  named ? { ...weights, graph: Math.max(weights.keyword, weights.vector) + 0.01 } : weights;
 
 /** Runs `memory.search`. `now` bounds which graph relations count (those current now). */
 export const searchChunks = (
   deps: RetrieveDeps,
   params: SearchParams,
   now: number,
+  options: RetrieveOptions = {},
 ): Effect.Effect<SearchResult, KnowledgeInputError | StoreError | EmbedError> =>
   Effect.gen(function* () {
     const query = params.query.trim();
@@ -109,39 +124,137 @@ export const searchChunks = (
     const k = params.k ?? 8;
     const mode = params.mode ?? "hybrid";
     const filter = params.filter;
-    const single = (hits: ReadonlyArray<ChunkHit>, name: keyof SearchRanks): SearchResult => ({
-      results: hits.map((h, i) => ({
-        documentId: h.documentId,
-        chunkId: h.chunkId,
-        text: h.text,
-        score: h.score,
-        ranks: { [name]: i + 1 },
-        metadata: h.metadata,
-      })),
-    });
+    const byFilter = filter ? { filter } : {};
     const vectorHits = (n: number) =>
       Effect.flatMap(deps.embedder.embed([query]), ([vector]) =>
-        deps.vectors.searchVector({ vector: vector!, k: n, ...(filter ? { filter } : {}) }),
+        deps.vectors.searchVector({ vector: vector!, k: n, ...byFilter }),
       );
-    const keywordHits = (n: number) =>
-      deps.vectors
-        .searchKeyword({ text: query, k: n, ...(filter ? { filter } : {}) })
-        .pipe(Effect.catchTag("KnowledgeInputError", () => Effect.succeed([] as ReadonlyArray<ChunkHit>)));
-    if (mode === "vector") return single(yield* vectorHits(k), "vector");
-    if (mode === "keyword")
-      return single(
-        yield* deps.vectors.searchKeyword({ text: query, k, ...(filter ? { filter } : {}) }),
-        "keyword",
+    // In hybrid search a query without keywords (only stop words) still has a vector side.
+    const lenient = <A>(e: Effect.Effect<ReadonlyArray<A>, KnowledgeInputError | StoreError>) =>
+      mode === "hybrid"
+        ? e.pipe(Effect.catchTag("KnowledgeInputError", () => Effect.succeed([] as ReadonlyArray<A>)))
+        : e;
+    const keywordHits = (n: number, documents?: ReadonlyArray<string>) =>
+      lenient(
+        deps.vectors.searchKeyword({
+          text: query,
+          k: n,
+          ...byFilter,
+          ...(documents ? { documents, perDocument: PASSAGES_PER_DOCUMENT } : {}),
+        }),
       );
-    const depth = Math.max(k * 3, 20);
-    const [vector, keyword] = yield* Effect.all([vectorHits(depth), keywordHits(depth)]);
-    const graph = yield* graphRetrieve(
-      deps,
-      query,
-      [...vector.slice(0, 5), ...keyword.slice(0, 5)],
-      depth,
-      filter,
-      now,
+
+    if ((params.group ?? "passage") === "passage") {
+      if (mode === "vector")
+        return { results: (yield* vectorHits(k)).map((h, i) => passageHit(h, h.score, { vector: i + 1 })) };
+      if (mode === "keyword")
+        return { results: (yield* keywordHits(k)).map((h, i) => passageHit(h, h.score, { keyword: i + 1 })) };
+      const depth = Math.max(k * 3, 20);
+      const [vector, keyword] = yield* Effect.all([vectorHits(depth), keywordHits(depth)]);
+      const { hits: graph, named } = yield* graphRetrieve(
+        deps,
+        query,
+        [...vector.slice(0, 5), ...keyword.slice(0, 5)],
+        depth,
+        filter,
+        now,
+      );
+      const fused = fuseByScore(
+        { keyword: scored(keyword), vector: scored(vector), graph: scored(graph) },
+        withGraph(options.fusion?.passage ?? DEFAULT_FUSION.passage, named),
+      );
+      return { results: fused.slice(0, k).map((f) => passageHit(f.item, f.score, f.ranks)) };
+    }
+
+    // Document-level: documents ranked by each retriever (keyword: BM25 over whole documents;
+    // vector and graph: a document's best passage), fused, then each one's best passages.
+    const depth = Math.max(k * 4, 40);
+    const vector = mode === "keyword" ? [] : yield* vectorHits(Math.max(depth * 3, 100));
+    const keywordDocuments =
+      mode === "vector"
+        ? []
+        : yield* lenient(deps.vectors.searchKeywordDocuments({ text: query, k: depth, ...byFilter }));
+    const { hits: graph, named } =
+      mode === "hybrid"
+        ? yield* graphRetrieve(deps, query, [...vector.slice(0, 5)], depth, filter, now)
+        : { hits: [], named: false };
+    const bestPerDocument = (hits: ReadonlyArray<ChunkHit>): ReadonlyArray<Scored<string>> => {
+      const seen = new Set<string>();
+      return hits.flatMap((h) => {
+        if (seen.has(h.documentId)) return [];
+        seen.add(h.documentId);
+        return [{ key: h.documentId, item: h.documentId, score: h.score }];
+      });
+    };
+    const documents = fuseByScore(
+      {
+        keyword: keywordDocuments.map((d) => ({ key: d.documentId, item: d.documentId, score: d.score })),
+        vector: bestPerDocument(vector),
+        graph: bestPerDocument(graph),
+      },
+      mode === "hybrid"
+        ? withGraph(options.fusion?.document ?? DEFAULT_FUSION.document, named)
+        : { keyword: 1, vector: 1, graph: 0 },
+    ).slice(0, k);
+    const chosen = documents.map((d) => d.key);
+    const keywordPassages =
+      mode === "vector" || chosen.length === 0
+        ? []
+        : yield* keywordHits(chosen.length * PASSAGES_PER_DOCUMENT, chosen);
+    const inChosen = new Set(chosen);
+    const passages = fuseByScore(
+      {
+        keyword: scored(keywordPassages),
+        vector: scored(vector.filter((h) => inChosen.has(h.documentId))),
+      },
+      mode === "hybrid"
+        ? (options.fusion?.passage ?? DEFAULT_FUSION.passage)
+        : { keyword: 1, vector: 1, graph: 0 },
     );
-    return { results: fuseByRank({ vector, keyword, graph }, k) };
+    const byDocument = new Map<string, SearchPassage[]>();
+    for (const p of passages) {
+      const list = byDocument.get(p.item.documentId) ?? [];
+      if (list.length < PASSAGES_PER_DOCUMENT)
+        list.push({
+          chunkId: p.item.chunkId,
+          text: p.item.text,
+          score: p.score,
+          citation: citationOf(p.item),
+          metadata: p.item.metadata,
+        });
+      byDocument.set(p.item.documentId, list);
+    }
+    // A document found only by name in the graph, or whose words span passages, may have no
+    // passage among the hits: show its first one.
+    const missing = chosen.filter((id) => !byDocument.has(id));
+    if (missing.length > 0) {
+      const first = yield* deps.vectors.getChunks(missing.map((id) => `${id}#0`));
+      for (const h of first)
+        byDocument.set(h.documentId, [
+          { chunkId: h.chunkId, text: h.text, score: 0, citation: citationOf(h), metadata: h.metadata },
+        ]);
+    }
+    const grouped: ReadonlyArray<SearchDocument> = documents.map((d) => ({
+      documentId: d.key,
+      score: d.score,
+      ranks: d.ranks,
+      passages: byDocument.get(d.key) ?? [],
+    }));
+    return {
+      results: grouped.flatMap((d) =>
+        d.passages[0]
+          ? [
+              {
+                documentId: d.documentId,
+                chunkId: d.passages[0].chunkId,
+                text: d.passages[0].text,
+                score: d.score,
+                ranks: d.ranks,
+                metadata: d.passages[0].metadata,
+              },
+            ]
+          : [],
+      ),
+      documents: grouped,
+    };
   });

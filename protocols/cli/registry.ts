@@ -47,6 +47,11 @@ export const commands: ReadonlyArray<CommandEntry> = [
     load: () => import("./usage.ts").then((m) => m.usageCommand),
   },
   {
+    name: "memory",
+    summary: "load documents into memory (in batches, with progress) and search it",
+    load: () => import("./memory.ts").then((m) => m.memoryCommand),
+  },
+  {
     name: "bench",
     summary: "run the benchmarks (each against a same-run baseline)",
     load: () => import("./bench.ts").then((m) => m.benchCommand),

@@ -14,8 +14,7 @@ import {
   layerKnowledgeGraph,
 } from "../../knowledge/knowledge-graph.ts";
 import { buildContext, generateWithContext } from "../../knowledge/rag/context.ts";
-import { fuseByRank } from "../../knowledge/rag/retrieve.ts";
-import type { ChunkHit } from "../../knowledge/vector-store.ts";
+import { fuseByScore } from "../../knowledge/rag/fusion.ts";
 import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
 import { directModelRouter } from "../../runtime/defaults.ts";
@@ -257,17 +256,53 @@ describe("retrieval", () => {
     expect(results[0]!.documentId).toBe("engine");
   });
 
-  it("fuses ranked lists by reciprocal rank: agreement beats a single first place", () => {
-    const hit = (id: string): ChunkHit => ({ chunkId: id, documentId: id, text: id, metadata: {}, score: 0 });
-    const fused = fuseByRank(
-      { vector: [hit("a"), hit("b"), hit("c")], keyword: [hit("b"), hit("e")], graph: [hit("d")] },
-      4,
+  it('group: "document" returns distinct documents, each with its best passages and citations', async () => {
+    const hive = [
+      "# Hives",
+      "## Frames",
+      "Bees dance on the frames of the hive.",
+      "## Swarms",
+      "A swarm of bees dances before it leaves.",
+    ]
+      .join("\n\n")
+      .concat("\n\n", "Filler about the weather and the garden. ".repeat(40));
+    const { passages, documents } = await withKg((kg) =>
+      Effect.gen(function* () {
+        yield* kg.ingest({ documentId: "hive", text: hive, metadata: { lang: "en" } });
+        return {
+          passages: yield* kg.search({ query: "bees dance", k: 3, mode: "keyword" }),
+          documents: yield* kg.search({ query: "bees dance", k: 3, mode: "hybrid", group: "document" }),
+        };
+      }),
     );
-    // b: 1/62 + 1/61; a and d: 1/61 (tie broken by id); e: 1/62; c (1/63) falls outside k
-    expect(fused.map((h) => h.chunkId)).toEqual(["b", "a", "d", "e"]);
-    expect(fused[0]!.ranks).toEqual({ vector: 2, keyword: 1 });
-    expect(fused[0]!.score).toBeCloseTo(1 / 62 + 1 / 61, 10);
-    expect(fused[2]!.ranks).toEqual({ graph: 1 });
+    // passage-level, one document can fill the list; document-level, each document comes once
+    const ids = documents.documents!.map((d) => d.documentId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(3);
+    expect(passages.results.length).toBe(3);
+    const hiveResult = documents.documents!.find((d) => d.documentId === "hive")!;
+    expect(hiveResult.passages.length).toBeGreaterThan(1);
+    expect(hiveResult.passages[0]!.citation).toMatch(/^hive › Hives > /);
+    expect(documents.results.map((r) => r.documentId)).toEqual(ids);
+  });
+
+  it("fuses lists by weighted normalised score: a strong retriever's first place is not outvoted by a weak one", () => {
+    const list = (...pairs: Array<[string, number]>) =>
+      pairs.map(([key, score]) => ({ key, item: key, score }));
+    const fused = fuseByScore(
+      {
+        keyword: list(["a", 12], ["b", 6], ["c", 2]),
+        vector: list(["b", 0.9], ["c", 0.8], ["a", 0.5]),
+        graph: list(["d", 3]),
+      },
+      { keyword: 0.7, vector: 0.3, graph: 0.1 },
+    );
+    // a: 0.7·1 + 0.3·0; b: 0.7·0.4 + 0.3·1; c: 0 + 0.3·0.75; d: 0.1·1 (a one-item list scores 1)
+    expect(fused.map((f) => f.key)).toEqual(["a", "b", "c", "d"]);
+    expect(fused[0]!.score).toBeCloseTo(0.7, 10);
+    expect(fused[1]!.score).toBeCloseTo(0.58, 10);
+    expect(fused[1]!.ranks).toEqual({ keyword: 2, vector: 1 });
+    expect(fused[3]!.ranks).toEqual({ graph: 1 });
   });
 
   it("builds a budgeted context with numbered citations", async () => {

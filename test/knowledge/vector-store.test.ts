@@ -159,6 +159,62 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(filtered).toEqual([]);
   });
 
+  it("ranks keywords by BM25: a rare word outweighs repeated common ones, a short passage beats a long one", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("bm25"))));
+    const filler = "and then some more words about other things that fill a long page of text ".repeat(6);
+    await own((s) =>
+      s.upsert([
+        chunk("b-common", "doc-common", "system data system data system data system data", 1),
+        chunk("b-rare", "doc-rare", "A kestrel hovered over the nest.", 2),
+        chunk("a-long", "doc-long", `${filler} a nest ${filler} of a kestrel ${filler}`, 3),
+        chunk("b-loose", "doc-loose", "It hovered high, and then a kestrel left quickly.", 4),
+        ...Array.from({ length: 8 }, (_, i) =>
+          chunk(`b-fill${i}`, "doc-fill", `the system stores data ${i}`, 5),
+        ),
+      ]),
+    );
+    const ids = (text: string) =>
+      own((s) => s.searchKeyword({ text, k: 3 })).then((h) => h.map((x) => x.chunkId));
+    expect((await ids("kestrel system data"))[0]).toBe("b-rare");
+    expect((await ids("kestrel nest"))[0]).toBe("b-rare");
+    // "a phrase" must appear as such; pre* matches words starting so
+    expect(await ids('"kestrel hovered"')).toEqual(["b-rare"]);
+    expect((await ids("kestr*")).sort()).toEqual(["a-long", "b-loose", "b-rare"]);
+  });
+
+  it("ranks whole documents by BM25 and keeps each document's passages apart", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("documents"))));
+    const doc = (id: string, texts: ReadonlyArray<string>) => ({
+      document: { id, hash: id, metadata: { kind: "note" }, chunks: texts.length, text: texts.join("\n\n") },
+      chunks: texts.map((t, i) => ({ ...chunk(`${id}#${i}`, id, t, i), ord: i })),
+    });
+    await own((s) =>
+      s.replaceDocuments([
+        // The words of the query are spread over two passages: only the document holds them all.
+        doc("falcons", ["Peregrine falcons dive.", "They nest on cliffs and towers."]),
+        doc("towers", ["Radio towers and cliffs.", "Steel lattice."]),
+      ]),
+    );
+    const found = await own((s) => s.searchKeywordDocuments({ text: "peregrine nest towers", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["falcons", "towers"]);
+    expect(found[0]!.metadata).toEqual({ kind: "note" });
+    const passages = await own((s) =>
+      s.searchKeyword({ text: "peregrine nest towers", k: 10, documents: ["falcons"], perDocument: 1 }),
+    );
+    expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
+  });
+
+  it("never mixes vectors of two embedders: a store holding vectors refuses another model by name", async () => {
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert([chunk("m1", "doc-m", "made by model a", 1)])));
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-a")));
+    await rt.run(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-a")));
+    const refused = await rt.fail(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-b")));
+    expect(refused).toMatchObject({ _tag: "KnowledgeConfigError", reason: "embedder_mismatch" });
+    expect(String(refused)).toContain("model-a");
+  });
+
   it("updates a chunk upserted again, the last of a repeated id winning", async () => {
     await rt.run(
       Effect.flatMap(VectorStore, (s) =>

@@ -2,13 +2,14 @@
  * `memory.*` over the wire on the real knowledge graph (embedded PGlite in a temp dir): the
  * operator remembers and recalls; another tenant works on its own partition only.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Context, Effect, Either, Exit, Layer, Scope } from "effect";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { knowledgeConfig, layerKnowledge } from "../../knowledge/config.ts";
 import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { memoryCommand } from "../../protocols/cli/memory.ts";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { memoryRpcMethods } from "../../protocols/ws/extra/memory.ts";
 import { type RunningRuntime, startRuntimeServer } from "./runtime.ts";
@@ -92,5 +93,50 @@ it("ingests documents in a batch over the wire, and refuses an oversized batch b
     .request("memory.ingestMany", { documents: tooMany })
     .catch((e: unknown) => e);
   expect(refused).toMatchObject({ code: -32602, data: { problems: [{ path: "$.params.documents" }] } });
+  await operator.close();
+});
+
+it("`arbor memory ingest --connect` loads more than fits in a frame: batches, and a large document in parts", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbor-ingest-"));
+  const file = join(dir, "load.jsonl");
+  const small = Array.from({ length: 60 }, (_, i) =>
+    JSON.stringify({ documentId: `note-${i}`, text: `Note ${i} about ${"gardening ".repeat(40)}` }),
+  );
+  // 40 KB in one document: five times the frame limit given below.
+  const large = JSON.stringify({
+    documentId: "almanac",
+    text: `${"A season of planting and pruning. ".repeat(1200)}The quince harvest ends the almanac.`,
+    metadata: { kind: "almanac" },
+  });
+  writeFileSync(file, [...small, large].join("\n"));
+  const out: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const args = [
+    "ingest",
+    file,
+    "--connect",
+    running.url,
+    "--token",
+    operatorToken,
+    "--frame-bytes",
+    "8192",
+    "--json",
+  ];
+  const code = await memoryCommand.run(args);
+  const again = await memoryCommand.run(args);
+  write.mockRestore();
+  expect([code, again]).toEqual([0, 0]);
+  expect(JSON.parse(out[0]!)).toMatchObject({ documents: 61, changed: 61, unchanged: 0 });
+  expect(JSON.parse(out[1]!)).toMatchObject({ documents: 61, changed: 0, unchanged: 61 });
+  const operator = await ArborClient.connect(running.url, { token: operatorToken });
+  const found = (await operator.request("memory.search", {
+    query: "quince harvest almanac",
+    k: 1,
+    mode: "keyword",
+  })) as { results: Array<{ documentId: string; metadata: Record<string, unknown> }> };
+  expect(found.results[0]).toMatchObject({ documentId: "almanac", metadata: { kind: "almanac" } });
   await operator.close();
 });
