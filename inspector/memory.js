@@ -37,6 +37,8 @@ const RelationGraph = ({ center, nodes, edges }) => {
 export const MemoryView = ({ rpc }) => {
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState("hybrid");
+  const [group, setGroup] = useState("passage");
+  const [documents, setDocuments] = useState(undefined);
   const [hits, setHits] = useState(undefined);
   const [entity, setEntity] = useState("");
   const [facts, setFacts] = useState(undefined);
@@ -58,9 +60,16 @@ export const MemoryView = ({ rpc }) => {
       );
     }
   };
-  const search = attempt(async () =>
-    setHits((await rpc.call("memory.search", { query, mode, k: 10 })).results),
-  );
+  const search = attempt(async () => {
+    const found = await rpc.call("memory.search", {
+      query,
+      mode,
+      k: 10,
+      ...(group === "document" ? { group } : {}),
+    });
+    setHits(found.results);
+    setDocuments(found.documents);
+  });
   const lookUp = attempt(async () => {
     const [recalled, neighbours] = await Promise.all([
       rpc.call("memory.recall", { entity, history: true }),
@@ -83,14 +92,29 @@ export const MemoryView = ({ rpc }) => {
           <option value="keyword">keyword</option>
         </select>
       </label>
+      <label>Results
+        <select value=${group} onChange=${(e) => setGroup(e.currentTarget.value)}>
+          <option value="passage">passages</option>
+          <option value="document">documents</option>
+        </select>
+      </label>
       <button type="submit">Search</button>
     </form>
     ${
-      hits === undefined
-        ? null
-        : hits.length === 0
-          ? html`<p class="muted">Nothing found.</p>`
-          : html`<ol class="hits">
+      documents !== undefined
+        ? html`<ol class="hits documents">
+            ${documents.map(
+              (doc) => html`<li key=${doc.documentId} data-document=${doc.documentId}>
+                <div><strong>${doc.documentId}</strong> <span class="muted">score ${doc.score.toFixed(3)}</span></div>
+                ${doc.passages.map((p) => html`<p key=${p.chunkId}>${p.text} <span class="muted">— ${p.citation}</span></p>`)}
+              </li>`,
+            )}
+          </ol>`
+        : hits === undefined
+          ? null
+          : hits.length === 0
+            ? html`<p class="muted">Nothing found.</p>`
+            : html`<ol class="hits">
               ${hits.map(
                 (hit) => html`<li key=${hit.chunkId} data-document=${hit.documentId}>
                   <div><strong>${hit.documentId}</strong> <span class="muted">score ${hit.score.toFixed(3)} · ranks ${Object.entries(

@@ -162,6 +162,10 @@ describe("the inspector", () => {
     await page.getByPlaceholder("Search memory…").fill("zeppelin");
     await page.getByRole("button", { name: "Search" }).click();
     await expect(page.locator("ol.hits li").first().getAttribute("data-document")).resolves.toBe("launch");
+    // Document-level results: distinct documents, each with its best passages and a citation.
+    await page.getByLabel("Results").selectOption("document");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator("ol.documents li[data-document='launch'] p").first().getByText("— launch").waitFor();
     await page.getByPlaceholder("user:ann").fill("user:ann");
     await page.getByRole("button", { name: "Show facts and relations" }).click();
     await page.locator("table.facts-table tr.current").getByText('"Bergen"').waitFor();
