@@ -136,7 +136,7 @@ const evaluate = async (corpus: string, items: ReadonlyArray<KnownItem>): Promis
         (await search({ query, k: 10, mode, group: "document" })).results.map((r) => r.documentId),
       );
       progress(
-        `${corpus} ${mode}: MRR@10 ${round(q.mrr)} (BM25 library ${round(baseline.mrr)}), p50 ${round(q.p50, 1)} ms`,
+        `${corpus} ${mode}: MRR@10 ${round(q.mrr)} R@10 ${round(q.recall)} p50 ${round(q.p50, 1)} ms (BM25 library: MRR@10 ${round(baseline.mrr)} R@10 ${round(baseline.recall)} p50 ${round(baseline.p50, 2)} ms)`,
       );
       out.push({
         bench: `memory.retrieval.${corpus}.${mode}`,
