@@ -3,6 +3,7 @@
  * prompt built from `role` and `instructions`, and tool results sent back to the model. Checked
  * against a local server speaking the OpenAI wire format, which records every request body.
  */
+
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,24 +15,13 @@ import { makeToolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { useServers } from "../providers/harness.ts";
+import { openaiCompletion } from "../providers/wire-server.ts";
 
 const serve = useServers();
 const secretKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD";
 
-const completion = (content: string | null, toolCalls?: unknown) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [
-    {
-      index: 0,
-      message: { role: "assistant", content, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
-      finish_reason: toolCalls ? "tool_calls" : "stop",
-    },
-  ],
-  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-});
+const completion = (content: string | null, toolCalls?: unknown) =>
+  openaiCompletion(content, toolCalls ? { toolCalls } : {});
 
 describe("texts sent to a network provider", () => {
   it("redact PII in the system prompt and in tool results, not only in the task", async () => {

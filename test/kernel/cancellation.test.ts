@@ -5,18 +5,12 @@ import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { AgentFailed, Cancelled, Timeout } from "../../runtime/errors.ts";
 import { useServers } from "../providers/harness.ts";
+import { openaiCompletion } from "../providers/wire-server.ts";
 import { count, makeTestSystem, run, waitFor } from "./support.ts";
 
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-});
+const completion = (content: string) => openaiCompletion(content);
 
 const scriptedWorker = (script: unknown[]) => ({
   name: "c",

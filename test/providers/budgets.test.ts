@@ -3,6 +3,7 @@
  * usage ledger, so they hold across restarts; concurrent calls reserve their estimated cost first,
  * so a window is overshot by at most one call's estimate error. Against a local OpenAI-format server.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,18 +16,12 @@ import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { ctx, makeRig, prompt, run, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const serve = useServers();
 
 /** Each answer uses 110 output tokens: at $100 per million, $0.011 (estimated at maxTokens 100: $0.010). */
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 0, completion_tokens: 110, total_tokens: 110 },
-});
+const completion = (content: string) => openaiCompletion(content, { tokens: [0, 110] });
 const profiles = {
   paid: [{ provider: "openai", model: "gpt-4o-mini", inputCostPerMTok: 0, outputCostPerMTok: 100 }],
 };

@@ -3,6 +3,7 @@
  * would exceed them goes to another key, falls back, or waits (per `whenLimited`); cooldowns and
  * counters are kept in the store and survive a restart. Against a local OpenAI-format server.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,17 +17,11 @@ import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { makeRig, prompt, run, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-});
+const completion = (content: string) => openaiCompletion(content, { tokens: [10, 5] });
 const K1 = "sk-limits-test-key-0001";
 const K2 = "sk-limits-test-key-0002";
 const env = (s: WireServer, keys = `${K1},${K2}`) => ({

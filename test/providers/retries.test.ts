@@ -4,23 +4,18 @@
  * when no other key or candidate can serve; an aborted call stops retrying at once.
  * Against a local server speaking the OpenAI wire format.
  */
+
 import { Effect, Either, Exit, Fiber, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
 import { loadProvidersConfig } from "../../plugins/providers/config.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { makeRig, prompt, run, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-});
+const completion = (content: string) => openaiCompletion(content, { tokens: [10, 5] });
 const fail500 = { status: 500, json: { error: { message: "internal error" } } };
 const env = (s: WireServer, keys = "sk-retry-test-0001") => ({
   OPENAI_API_KEYS: keys,

@@ -2,6 +2,7 @@
  * The economic router: profiles and fallback chains, circuit breakers on TestClock, budgets,
  * the response cache, explicit providers it has no profile for (scripted), and hot reload.
  */
+
 import { Effect, Either, Fiber, TestClock } from "effect";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../plugins/providers/errors.ts";
@@ -9,17 +10,11 @@ import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
 import { providersStatus } from "../../plugins/providers/status.ts";
 import { ctx, makeRig, prompt, replied, run, runFailure, useServers } from "./harness.ts";
 import type { Reply, WireServer } from "./wire-server.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 },
-});
+const completion = (content: string) => openaiCompletion(content, { tokens: [1000, 500], model: "m" });
 
 /** One server playing two OpenAI-format providers: OpenAI under /openai, Groq under /groq. */
 const twoProviders = async (openai: (i: number) => Reply, groq: (i: number) => Reply) => {

@@ -3,6 +3,7 @@
  * tripwire monitor, so `maxCostUsd` / `maxTreeCostUsd` fire; the response cache keeps no answer
  * that a tripwire or guardrail rejected, and never serves a scripted agent its earlier steps.
  */
+
 import { Effect, Queue } from "effect";
 import { describe, expect, it } from "vitest";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
@@ -12,18 +13,12 @@ import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { Plugin } from "../../runtime/plugin.ts";
 import { useServers } from "./harness.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  // 1000 input + 1000 output tokens at $5 + $5 per million: $0.01 per call
-  usage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 },
-});
+// 1000 input + 1000 output tokens at $5 + $5 per million: $0.01 per call
+const completion = (content: string) => openaiCompletion(content, { tokens: [1000, 1000] });
 
 const priced = {
   profiles: {

@@ -3,6 +3,7 @@
  * `{ "provider": "openai", "model": … }` or `{ "profile": "cheap" }`, two OpenAI keys and a server
  * answering 429 to the first: the ask succeeds on the second key and status shows the first cooling.
  */
+
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../plugins/providers/errors.ts";
@@ -10,19 +11,13 @@ import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { formatProviderStatus } from "../../plugins/providers/status.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { useServers } from "./harness.ts";
+import { openaiCompletion } from "./wire-server.ts";
 
 const KEY1 = "sk-system-test-key-0000FIRST";
 const KEY2 = "sk-system-test-key-000SECOND";
 const serve = useServers();
 
-const completion = (content: string) => ({
-  id: "c1",
-  object: "chat.completion",
-  created: 1,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-});
+const completion = (content: string) => openaiCompletion(content);
 
 const spec = (model: Record<string, unknown>) => ({
   name: "demo",

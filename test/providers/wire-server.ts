@@ -136,3 +136,36 @@ export const startWireServer = async (
       }),
   };
 };
+
+/**
+ * A chat completion in OpenAI's wire format, for local servers that speak it: `content` from the
+ * assistant, with `tool_calls` when given, and the token counts `[prompt, completion]`.
+ */
+export const openaiCompletion = (
+  content: string | null,
+  options: {
+    readonly tokens?: readonly [number, number];
+    readonly toolCalls?: unknown;
+    readonly model?: string;
+  } = {},
+) => {
+  const [prompt, completion] = options.tokens ?? [3, 2];
+  return {
+    id: "c1",
+    object: "chat.completion",
+    created: 1,
+    model: options.model ?? "gpt-4o-mini",
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content,
+          ...(options.toolCalls ? { tool_calls: options.toolCalls } : {}),
+        },
+        finish_reason: options.toolCalls ? "tool_calls" : "stop",
+      },
+    ],
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+  };
+};
