@@ -19,11 +19,8 @@ const RetryCount = Schema.Int.pipe(Schema.between(0, 10));
 /** What a call does when every key of a provider is at its `rpm` / `tpm`: try the next candidate first, or wait here. */
 const WhenLimited = Schema.Literal("fallback", "wait");
 
-/** One provider's settings in the file. */
-const ProviderSettings = Schema.Struct({
-  apiKey: Schema.optional(Schema.String),
-  apiKeys: Schema.optional(Schema.Array(Schema.String)),
-  baseUrl: Schema.optional(Schema.String),
+/** How calls to an endpoint are made: the same for built-in and custom providers. */
+const CallSettings = {
   headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   timeoutMs: Schema.optional(Positive),
   enabled: Schema.optional(Schema.Boolean),
@@ -31,6 +28,14 @@ const ProviderSettings = Schema.Struct({
   rpm: Schema.optional(Positive),
   tpm: Schema.optional(Positive),
   whenLimited: Schema.optional(WhenLimited),
+};
+
+/** One provider's settings in the file. */
+const ProviderSettings = Schema.Struct({
+  apiKey: Schema.optional(Schema.String),
+  apiKeys: Schema.optional(Schema.Array(Schema.String)),
+  baseUrl: Schema.optional(Schema.String),
+  ...CallSettings,
 });
 
 /** What a model of a custom provider costs, USD per million tokens. */
@@ -56,13 +61,7 @@ const CustomProviderSettings = Schema.Struct({
     Schema.minItems(1, { message: () => "list the models this endpoint serves (the first is the default)" }),
   ),
   prices: Schema.optional(Schema.Record({ key: Schema.String, value: Price })),
-  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
-  timeoutMs: Schema.optional(Positive),
-  enabled: Schema.optional(Schema.Boolean),
-  retries: Schema.optional(RetryCount),
-  rpm: Schema.optional(Positive),
-  tpm: Schema.optional(Positive),
-  whenLimited: Schema.optional(WhenLimited),
+  ...CallSettings,
 });
 
 /** One entry of a profile: a provider+model and what it costs per million tokens (USD). */
