@@ -53,15 +53,12 @@ CREATE INDEX IF NOT EXISTS arbor_arena_results_suite ON arbor_arena_results (ten
 
 /** The SQL store; its table is created on first use (`IF NOT EXISTS`, so every process may try). */
 export const makeSqlArenaStore = (sql: SqlClientService): ArenaStore => {
-  let ready: Effect.Effect<void, StoreError> | undefined;
-  const ensure = () => {
-    ready ??= Effect.cached(sql.exec(table)).pipe(Effect.runSync);
-    return ready;
-  };
+  // Runs the DDL once, on first use (building the cached effect does no I/O).
+  const ready = Effect.runSync(Effect.cached(sql.exec(table)));
   return {
     record: (tenant, results) =>
       Effect.zipRight(
-        ensure(),
+        ready,
         Effect.forEach(
           results,
           (r) =>
@@ -91,7 +88,7 @@ export const makeSqlArenaStore = (sql: SqlClientService): ArenaStore => {
       ),
     results: (tenant, suite) =>
       Effect.zipRight(
-        ensure(),
+        ready,
         Effect.map(
           sql.query<Row>(
             `SELECT * FROM arbor_arena_results WHERE tenant = $1 AND ($2::text IS NULL OR suite = $2) ORDER BY time, contender`,
