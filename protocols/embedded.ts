@@ -5,7 +5,7 @@
  */
 
 import { Effect, Exit, Scope } from "effect";
-import { runWorkflow, type WorkflowResult } from "../agents/workflow/run.ts";
+import { runWorkflow, type WorkflowResult, workflowTask } from "../agents/workflow/run.ts";
 import type { WorkflowSpec } from "../agents/workflow/schema.ts";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
@@ -16,7 +16,6 @@ import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
 import type { TreeSpec } from "../runtime/spec/schema.ts";
 import type { AgentNode, AskOptions, HistoryMessage, Reply, TreeHandle } from "../runtime/system.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
-import { workflowTask } from "./cli/workflow.ts";
 import { defaultPlugins } from "./preset.ts";
 
 /** A config section (`providers`, `guardrails`, …): each plugin validates its own. */

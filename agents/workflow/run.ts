@@ -4,10 +4,12 @@
  * it depends on are done, at most `concurrency` at once. A required step that fails after its retries
  * fails the workflow at once and interrupts the steps still running. Every move is an event.
  */
+
 import { randomBytes } from "node:crypto";
 import { Cause, Data, Deferred, Duration, Effect, Either, Exit, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
+import { agentPaths } from "../../runtime/spec/extensions.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
 import {
   type Condition,
@@ -17,7 +19,7 @@ import {
   WorkflowSpec,
 } from "./schema.ts";
 import { render } from "./template.ts";
-import { validateWorkflow } from "./validate.ts";
+import { checkWorkflow } from "./validate.ts";
 
 /** What became of one step. */
 export interface StepOutcome {
@@ -63,17 +65,6 @@ export interface RunWorkflowOptions {
   readonly onEvent?: (event: ArborEventInput) => void;
 }
 
-/** Every agent's path below the root (`""` for the root), as workflows name them. */
-const agentPaths = (root: AgentNode): ReadonlySet<string> => {
-  const paths = new Set<string>();
-  const walk = (node: AgentNode, prefix: string) => {
-    paths.add(prefix);
-    for (const child of node.children) walk(child, prefix === "" ? child.name : `${prefix}/${child.name}`);
-  };
-  walk(root, "");
-  return paths;
-};
-
 /** A plan as a model wrote it: the JSON object in its answer, checked as a workflow of this tree. */
 const readPlan = (
   text: string,
@@ -88,12 +79,12 @@ const readPlan = (
   } catch (error) {
     return Either.left(`the plan is not JSON: ${(error as Error).message}`);
   }
-  const problems = validateWorkflow(parsed, agentPaths(root), root.name, "$.plan");
-  if (problems.length > 0)
+  const checked = checkWorkflow(parsed, agentPaths(root), root.name, "$.plan");
+  if (Either.isLeft(checked))
     return Either.left(
-      `the plan is not a workflow of this tree: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+      `the plan is not a workflow of this tree: ${checked.left.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
     );
-  const plan = Schema.decodeUnknownSync(WorkflowSpec)(parsed);
+  const plan = checked.right;
   const nested = plan.steps.find((step) => step.plan);
   return nested
     ? Either.left(`$.plan: step ${nested.id} plans again; a plan runs steps, not plans`)
@@ -286,3 +277,17 @@ const execute = (
     yield* publish({ type: "workflow.completed", ...base(root.address), run, output });
     return { run, status: "completed", output, steps, usage } satisfies WorkflowResult;
   });
+
+/**
+ * A workflow as the task of `runTree` (`arbor run`, `createArbor().run`): the workflow's output as
+ * the answer, or a failure naming the step that failed and why.
+ */
+export const workflowTask = (system: AgentSystemService, treeId: string, input: string) =>
+  runWorkflow(system, treeId, input).pipe(
+    Effect.mapError((error) => ({ message: error.message })),
+    Effect.flatMap((result) =>
+      result.status === "completed"
+        ? Effect.succeed({ output: result.output, usage: result.usage })
+        : Effect.fail({ message: `workflow failed: ${result.reason ?? "a step failed"}` }),
+    ),
+  );

@@ -65,10 +65,33 @@ export const validateWorkflow = (
   agents: ReadonlySet<string>,
   rootName: string,
   path = "$.workflow",
-): ReadonlyArray<Problem> => {
+): ReadonlyArray<Problem> =>
+  Either.match(checkWorkflow(raw, agents, rootName, path), {
+    onLeft: (problems) => problems,
+    onRight: () => [],
+  });
+
+/** `raw` checked as a workflow of that tree: the typed workflow, or its problems by path. */
+export const checkWorkflow = (
+  raw: unknown,
+  agents: ReadonlySet<string>,
+  rootName: string,
+  path = "$.workflow",
+): Either.Either<WorkflowSpec, ReadonlyArray<Problem>> => {
   const decoded = decode(raw);
-  if (Either.isLeft(decoded)) return problemsOf(decoded.left, { root: path, schema: WorkflowSpec });
-  const { steps, output } = decoded.right;
+  if (Either.isLeft(decoded))
+    return Either.left(problemsOf(decoded.left, { root: path, schema: WorkflowSpec }));
+  const problems = workflowProblems(decoded.right, agents, rootName, path);
+  return problems.length > 0 ? Either.left(problems) : Either.right(decoded.right);
+};
+
+const workflowProblems = (
+  workflow: WorkflowSpec,
+  agents: ReadonlySet<string>,
+  rootName: string,
+  path: string,
+): ReadonlyArray<Problem> => {
+  const { steps, output } = workflow;
   const problems: Problem[] = [];
   const ids = steps.map((s) => s.id);
   const firstAt = new Map<string, number>();

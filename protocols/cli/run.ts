@@ -3,8 +3,10 @@
  * and exits 0 when the root completes (1 when it fails, 2 for bad input). `--json` prints one event
  * per line and a final `run.summary` line.
  */
+
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit } from "effect";
+import { workflowTask } from "../../agents/workflow/run.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
@@ -17,7 +19,6 @@ import { runConnected } from "./connect.ts";
 import { describeFlagError } from "./flags.ts";
 import { describeEvent, LiveView } from "./live-view.ts";
 import { redrawOn } from "./terminal.ts";
-import { workflowTask } from "./workflow.ts";
 
 const usage = `Usage: arbor run <spec.json|spec.yaml> [options]
 

@@ -4,12 +4,14 @@
  * names, a micro with children, a child spawning a parent, limits, unknown provider, handler or tool
  * references, object cycles, loosened settings) together.
  */
+
 import { Either, Schema } from "effect";
 import { type Problem, SpecInvalid } from "../errors.ts";
 import type { ModelChoice, ProviderLookup } from "../model.ts";
 import { nestingProblem, specMaxNesting } from "../nesting.ts";
 import type { SpecExtension, SpecSection } from "../plugin.ts";
 import { problemsOf } from "../problems.ts";
+import { checkExtensions, expandSpec } from "./extensions.ts";
 import {
   type AgentSpec,
   AgentSpecSchema,
@@ -91,23 +93,6 @@ interface Base {
   readonly limits: CompiledTree["limits"];
 }
 
-/** Runs each extension's `expand` in registration order; problems of all of them are gathered. */
-const expand = (
-  raw: Record<string, unknown>,
-  extensions: ReadonlyArray<SpecExtension>,
-  sections: ReadonlySet<string>,
-): Either.Either<Record<string, unknown>, ReadonlyArray<Problem>> => {
-  let spec = raw;
-  const problems: Problem[] = [];
-  for (const extension of extensions) {
-    if (extension.expand === undefined) continue;
-    const result = extension.expand(spec, { sections });
-    if (Either.isLeft(result)) problems.push(...result.left);
-    else spec = result.right;
-  }
-  return problems.length > 0 ? Either.left(problems) : Either.right(spec);
-};
-
 /** Validates and resolves a raw spec; `Left` carries every problem found. */
 export const compileTree = (raw: unknown, ctx: CompileContext): Either.Either<CompiledTree, SpecInvalid> =>
   compile(raw, ctx, undefined);
@@ -122,7 +107,7 @@ const compile = (
   if (deep) return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: [deep] }));
   const extensions = ctx.extensions ?? [];
   if (!base && isRecord(raw)) {
-    const expanded = expand(raw, extensions, new Set(ctx.sections.map((section) => section.key)));
+    const expanded = expandSpec(raw, extensions, new Set(ctx.sections.map((section) => section.key)));
     if (Either.isLeft(expanded))
       return Either.left(new SpecInvalid({ reason: "invalid_spec", problems: expanded.left }));
     raw = expanded.right;
@@ -333,16 +318,8 @@ const compile = (
       path: "$.root",
       message: `${agents} agents exceed limits.maxAgents ${limits.maxAgents}`,
     });
-  if (problems.length === 0 && root && !base && isRecord(raw)) {
-    const paths = new Set<string>();
-    const collect = (agent: CompiledAgent, prefix: string) => {
-      paths.add(prefix);
-      for (const child of agent.children)
-        collect(child, prefix === "" ? child.name : `${prefix}/${child.name}`);
-    };
-    collect(root, "");
-    for (const extension of extensions) problems.push(...(extension.check?.(raw, paths) ?? []));
-  }
+  if (problems.length === 0 && root && !base && isRecord(raw))
+    problems.push(...checkExtensions(raw, root, extensions));
   if (problems.length > 0 || !root) {
     const unique = problems.filter(
       (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
