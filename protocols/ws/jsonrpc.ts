@@ -56,7 +56,7 @@ const invalid = (id: RpcId, message: string): FrameEntry => ({
 });
 
 /** Checks one message of a frame against the JSON-RPC 2.0 request envelope; `params` may nest `maxNesting` levels. */
-export const classify = (message: unknown, maxNesting: number): FrameEntry => {
+export const classify = (message: unknown, maxNesting: number, deepPossible = true): FrameEntry => {
   if (typeof message !== "object" || message === null || Array.isArray(message)) {
     return invalid(null, "invalid request: expected a JSON-RPC 2.0 request object");
   }
@@ -72,7 +72,8 @@ export const classify = (message: unknown, maxNesting: number): FrameEntry => {
   if (m.params !== undefined && (typeof m.params !== "object" || m.params === null)) {
     return invalid(id, 'invalid request: "params" must be an object');
   }
-  const deep = m.params === undefined ? undefined : nestingProblem(m.params, maxNesting, "$.params");
+  const deep =
+    m.params === undefined || !deepPossible ? undefined : nestingProblem(m.params, maxNesting, "$.params");
   if (deep !== undefined) {
     return {
       kind: "invalid",
@@ -97,6 +98,9 @@ export const classify = (message: unknown, maxNesting: number): FrameEntry => {
  * deep a request's params may nest (deeper is refused before anything walks it).
  */
 export const parseFrame = (text: string, maxBatch: number, maxNesting: number): Frame => {
+  // Every level of nesting takes an opening and a closing bracket: a short frame cannot be too deep,
+  // so the common small request skips the walk.
+  const deepPossible = text.length > 2 * maxNesting;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -110,7 +114,7 @@ export const parseFrame = (text: string, maxBatch: number, maxNesting: number): 
     };
   }
   if (!Array.isArray(parsed))
-    return { kind: "messages", batch: false, entries: [classify(parsed, maxNesting)] };
+    return { kind: "messages", batch: false, entries: [classify(parsed, maxNesting, deepPossible)] };
   if (parsed.length === 0) {
     return { kind: "error", response: invalidResponse(null, "invalid request: empty batch") };
   }
@@ -125,7 +129,11 @@ export const parseFrame = (text: string, maxBatch: number, maxNesting: number): 
       ),
     };
   }
-  return { kind: "messages", batch: true, entries: parsed.map((message) => classify(message, maxNesting)) };
+  return {
+    kind: "messages",
+    batch: true,
+    entries: parsed.map((message) => classify(message, maxNesting, deepPossible)),
+  };
 };
 
 /** Serializes a notification (a server-to-client message without id). */
