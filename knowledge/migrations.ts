@@ -191,6 +191,44 @@ export const migrations: ReadonlyArray<Migration> = [
       SELECT gin_clean_pending_list('arbor_chunks_metadata'::regclass);
     `,
   },
+  {
+    // Durable trees (runtime/durable): the spec of each kept tree, each agent's state as data, the
+    // journal of the model and tool calls of tasks in flight, and replies kept by idempotency key.
+    version: 8,
+    name: "durable trees",
+    sql: () => `
+      CREATE TABLE arbor_durable_trees (
+        tree_id text PRIMARY KEY,
+        tenant text,
+        spec jsonb NOT NULL,
+        created_at double precision NOT NULL,
+        resumed_at double precision
+      );
+      CREATE TABLE arbor_durable_agents (
+        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
+        address text NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (tree_id, address)
+      );
+      CREATE TABLE arbor_durable_journal (
+        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
+        address text NOT NULL,
+        task_id text NOT NULL,
+        seq integer NOT NULL,
+        kind text NOT NULL,
+        result jsonb NOT NULL,
+        PRIMARY KEY (tree_id, address, task_id, seq)
+      );
+      CREATE TABLE arbor_durable_answers (
+        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
+        address text NOT NULL,
+        key text NOT NULL,
+        reply jsonb NOT NULL,
+        at double precision NOT NULL,
+        PRIMARY KEY (tree_id, address, key)
+      );
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -33,6 +33,12 @@ export type LifecycleEvent =
       readonly parent?: string;
       readonly incarnation: number;
     })
+  /** A durable tree came back after a restart of the runtime, with `tasks` tasks to finish. */
+  | (Base & { readonly type: "tree.resumed"; readonly name: string; readonly tasks: number })
+  /** A durable tree could not come back (its stored state does not decode, or its spec no longer compiles): it stays down. */
+  | (Base & { readonly type: "tree.resume_failed"; readonly reason: string })
+  /** A durable tree's state could not be written; the tree runs on, but would not come back as it is now. */
+  | (Base & { readonly type: "tree.durable_failed"; readonly reason: string })
   | (Base & { readonly type: "agent.failed"; readonly reason: string; readonly incarnation: number })
   | (Base & {
       readonly type: "agent.restarted";

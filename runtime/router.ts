@@ -39,6 +39,8 @@ export interface AskRequest {
   readonly requestId?: string;
   /** The conversation thread. */
   readonly thread?: string;
+  /** Asking again with this key joins or returns this ask (see durable/idempotency.ts). */
+  readonly idempotencyKey?: string;
 }
 
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
@@ -149,6 +151,7 @@ export class Router {
         settle: (exit) => resume(exit),
         ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
         ...(request.thread !== undefined ? { thread: request.thread } : {}),
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
       };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {

@@ -3,6 +3,7 @@
  * TypeScript users may call. Protocols call only this, never the internals.
  */
 import { Context, type Effect } from "effect";
+import type { DurableStoreFailed } from "./durable/store.ts";
 import type {
   AgentFailed,
   Cancelled,
@@ -33,6 +34,10 @@ export interface TreeSummary extends TreeHandle {
   readonly status: "running" | "stopping" | "stopped";
   readonly agents: number;
   readonly startedAt: number;
+  /** The tree is kept in the durable store and comes back after a restart of the runtime. */
+  readonly durable?: boolean;
+  /** When a durable tree came back after a restart (epoch ms). */
+  readonly resumedAt?: number;
 }
 
 /** One agent as `inspect` shows it, children nested. */
@@ -95,6 +100,12 @@ export interface AskOptions {
    * exchanges with this ask and remembers this one. Gotcha: without `history` the thread is ignored.
    */
   readonly thread?: string;
+  /**
+   * Asking again with the same key (and agent) returns the reply of the finished ask, or waits for
+   * the one still running — also after a reconnect, and, on a durable tree, after a restart of the
+   * runtime — instead of running the task twice. Only replies are kept: a failed ask may be retried.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** One remembered message of a thread (`history`). */
@@ -116,6 +127,11 @@ export interface SpawnOptions {
   readonly opaqueId?: boolean;
   /** Plugins loaded for this tree only; unloaded when it stops. */
   readonly plugins?: ReadonlyArray<Plugin>;
+  /**
+   * Keep the tree in the durable store so it comes back after a restart (overrides the spec's
+   * `durable` and the runtime's default). Needs a runtime made with a durable store.
+   */
+  readonly durable?: boolean;
 }
 
 /** The runtime service. */
@@ -123,7 +139,7 @@ export interface AgentSystemService {
   readonly spawnTree: (
     spec: unknown,
     options?: SpawnOptions,
-  ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed>;
+  ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed | DurableStoreFailed>;
   readonly listTrees: () => Effect.Effect<ReadonlyArray<TreeSummary>>;
   readonly inspect: (treeId: string) => Effect.Effect<AgentNode, NotFound>;
   /** The spec a tree was spawned from, after plugins filled it in (a role's prompt, the workflow). */

@@ -4,7 +4,7 @@
  * error), `{ "crash": "…" }` (the agent fails abnormally), each optionally with `"delayMs": n`.
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
- * then succeeds. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
+ * then succeeds; with `"scope": "task"` the step is chosen by the call's round within its task instead. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
  * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
  * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
@@ -38,7 +38,15 @@ type ScriptStep = Schema.Schema.Type<typeof ScriptStep>;
 const Script = Schema.Array(ScriptStep).pipe(
   Schema.minItems(1, { message: () => "a script needs at least one step" }),
 );
-const Options = Schema.Struct({ script: Script });
+const Options = Schema.Struct({
+  script: Script,
+  /**
+   * `agent` (default): one position per agent address, across tasks and restarts. `task`: the step is
+   * chosen by the call's round within its task (the assistant turns since the last user message),
+   * so a task replays the same way in a new process — what durable trees resumed after a restart need.
+   */
+  scope: Schema.optional(Schema.Literal("agent", "task")),
+});
 
 const kinds = ["text", "toolCalls", "error", "crash"] as const;
 
@@ -80,6 +88,14 @@ const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
   [...messages].reverse().find((m) => m.role === role)?.content ?? "";
 
+/** The model call's round within its task: assistant turns after the last user message. */
+const roundOf = (messages: ReadonlyArray<ChatMessage>): number => {
+  let rounds = 0;
+  for (let i = messages.length - 1; i >= 0 && messages[i]!.role !== "user"; i--)
+    if (messages[i]!.role === "assistant") rounds++;
+  return rounds;
+};
+
 /** Makes a scripted provider with its own positions (one per runtime). */
 export const makeScriptedProvider = (): ModelProvider & {
   readonly validate: typeof validateScript;
@@ -100,9 +116,14 @@ export const makeScriptedProvider = (): ModelProvider & {
             detail: "model.script is missing or invalid",
           }),
         );
-      const script = decoded.right.script;
-      const index = positions.get(request.context.address) ?? 0;
-      positions.set(request.context.address, index + 1);
+      const { script, scope } = decoded.right;
+      let index: number;
+      if (scope === "task") {
+        index = roundOf(request.messages);
+      } else {
+        index = positions.get(request.context.address) ?? 0;
+        positions.set(request.context.address, index + 1);
+      }
       return Effect.succeed({ step: script[Math.min(index, script.length - 1)]!, index });
     });
 

@@ -128,6 +128,12 @@ export const serveCommand: Command = {
           ),
         );
       }
+      if (serverOptions.durableTrees && values["no-memory"])
+        return yield* Effect.fail(
+          new Error(
+            "server.durableTrees needs memory on: durable trees are kept in the memory database (drop --no-memory)",
+          ),
+        );
       // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
       let system: ArborRuntime | undefined;
       const embeddings = lateModelRouter(() => system?.models());
@@ -148,7 +154,19 @@ export const serveCommand: Command = {
         }),
         ...(memory ? [memory.plugin] : []),
       ];
-      system = yield* makeAgentSystem({ plugins, config });
+      system = yield* makeAgentSystem({
+        plugins,
+        config,
+        ...(memory ? { durable: { store: memory.durableStore, byDefault: serverOptions.durableTrees } } : {}),
+      });
+      // Durable trees come back before the server accepts a connection.
+      const back = yield* system.resumeDurable();
+      for (const tree of back.resumed)
+        process.stderr.write(
+          `arbor serve: resumed durable tree ${tree.treeId} (${tree.tasks} task(s) to finish)\n`,
+        );
+      for (const tree of back.down)
+        process.stderr.write(`arbor serve: durable tree ${tree.treeId} stays down: ${tree.reason}\n`);
       const providers = findProvidersPlugin(plugins);
       // MCP over Streamable HTTP: the tool registry for MCP clients, acting as one agent identity.
       const mcpRoute: HttpRoute = {

@@ -138,6 +138,7 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
     case "KnowledgeInputError":
       return RpcCode.invalidParams;
     case "StoreError":
+    case "DurableStoreFailed":
       return RpcCode.storeError;
     case "EmbedError":
       return RpcCode.providerError;

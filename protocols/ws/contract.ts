@@ -56,6 +56,12 @@ export const MethodParams = {
     ),
     requestId: Schema.optional(RequestId),
     thread: Schema.optional(Thread),
+    idempotencyKey: Schema.optional(
+      Schema.String.pipe(
+        Schema.minLength(1, { message: () => "expected a non-empty idempotency key" }),
+        Schema.maxLength(256),
+      ),
+    ),
   }),
   "agent.cancel": Schema.Struct({ to: Target, requestId: RequestId }),
   "agent.history": Schema.Struct({ to: Target, thread: Thread }),

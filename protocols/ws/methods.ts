@@ -127,13 +127,14 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       Effect.flatMap(ownAgent(to, caller), () => system.send(to, message)).pipe(
         Effect.as({ sent: true as const }),
       ),
-    "agent.ask": ({ to, input, timeoutMs, requestId, thread }, caller) =>
+    "agent.ask": ({ to, input, timeoutMs, requestId, thread, idempotencyKey }, caller) =>
       Effect.zipRight(
         ownAgent(to, caller),
         system.ask(to, input, {
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(requestId !== undefined ? { requestId } : {}),
           ...(thread !== undefined ? { thread } : {}),
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
         }),
       ).pipe(Effect.map((reply) => ({ output: reply.output, usage: reply.usage }))),
     "agent.cancel": ({ to, requestId }, caller) =>

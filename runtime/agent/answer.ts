@@ -39,6 +39,8 @@ export const stepDone = (envelope: Envelope, outcome: Finished): LifecycleEvent 
 export const answerTask = (agent: Answering, envelope: Envelope, outcome: Finished): void => {
   const base = { tree: agent.treeId, address: agent.address, id: agent.id, requestId: requestIdOf(envelope) };
   if (outcome._tag === "Replied") {
+    if (envelope.idempotencyKey !== undefined)
+      agent.tree.answers.record(agent.address, envelope.idempotencyKey, outcome.reply);
     settle(envelope, Exit.succeed(outcome.reply));
     agent.tree.events.publishSync({ ...base, type: "agent.replied", output: outcome.reply.output });
     return;

@@ -16,6 +16,12 @@ export interface Envelope {
   cancelled?: boolean;
   /** How many incarnations crashed while processing it. */
   crashes?: number;
+  /** Asking again with this key returns this task's reply instead of running it twice. */
+  readonly idempotencyKey?: string;
+  /** Durable trees: the task's durable id (its journal entries are keyed by it). */
+  taskId?: string;
+  /** Durable trees: what a resumed task's step replays instead of calling again (model and tool results). */
+  journal?: ReadonlyArray<{ readonly seq: number; readonly kind: string; readonly result: unknown }>;
 }
 
 /**

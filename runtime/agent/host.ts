@@ -4,6 +4,9 @@
  */
 import type { Effect, Either, Fiber } from "effect";
 import type { Counters } from "../counters.ts";
+import type { AnswerBook } from "../durable/answers.ts";
+import type { DurableTree } from "../durable/durable-tree.ts";
+import type { RestoredAgent } from "../durable/state.ts";
 import type { SpecInvalid } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { GuardrailRunner } from "../guardrail.ts";
@@ -47,6 +50,12 @@ export interface TreeHost {
   readonly rootExited: (reason: string, normal: boolean) => void;
   /** A tripwire asked for the whole tree to stop. */
   readonly stopTree: (reason: string) => void;
+  /** Replies kept by idempotency key. */
+  readonly answers: AnswerBook;
+  /** Set on a durable tree: where its agents' state changes are written. */
+  readonly durable?: DurableTree;
+  /** While a durable tree comes back: the stored state of the agent at `address`, if there is one. */
+  readonly restoring?: (address: string) => RestoredAgent | undefined;
   /** Compiles an agent spec to be spawned below `parent` at runtime. */
   readonly compileChild: (raw: unknown, parent: CompiledAgent) => Either.Either<CompiledAgent, SpecInvalid>;
 }

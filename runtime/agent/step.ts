@@ -4,13 +4,14 @@
  * Tripwires watch tokens, tool calls and the step's wall time. The pieces live beside this file.
  */
 import { Effect } from "effect";
+import { type StepJournal, stepJournal } from "../durable/journal.ts";
 import type { ChatMessage, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import type { Envelope } from "./envelope.ts";
 import { threadHistory } from "./thread-history.ts";
-import { destinationOf, runModelWithTools } from "./tool-loop.ts";
+import { destinationOf, journaled, runModelWithTools } from "./tool-loop.ts";
 
 /** What a successful step produces. `exit` asks for a normal exit after replying. */
 export interface StepResult {
@@ -25,8 +26,10 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
 });
 
 export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepResult, AskError> => {
-  const { services } = cell.tree;
+  const { services, durable } = cell.tree;
   const info = cell.info;
+  // A durable tree journals the step's calls; a resumed task replays what was journaled.
+  const journal: StepJournal | undefined = durable && stepJournal(durable, cell.address, envelope);
   const body = Effect.gen(function* () {
     const visibleTools = services.tools().visible(info);
     // "No other instruction": an agent whose own spec configures no tools (or leaves it none)
@@ -34,7 +37,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     const delegates = cell.agent.spec.tools === undefined || visibleTools.length === 0;
     const delegated =
       delegates && cell.supervisor && cell.supervisor.children.length > 0
-        ? yield* delegateToChildren(cell, envelope.input)
+        ? yield* journaled(journal, "delegate", delegateToChildren(cell, envelope.input))
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
     const destination = destinationOf(cell.agent.model);
@@ -59,7 +62,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     if (envelope.thread !== undefined)
       messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
-    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
+    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, journal);
     const output = yield* services
       .guardrails()
       .check({ stage: "output", text: answer.text, agent: info, destination: "local" });

@@ -4,6 +4,8 @@
  * give the results back, and call the model again, up to `maxToolRounds`.
  */
 import { Effect } from "effect";
+import type { StepJournal } from "../durable/journal.ts";
+import type { JournalEntry } from "../durable/store.ts";
 import { NotAllowed } from "../errors.ts";
 import type { ChatMessage, ModelChoice, ToolSpec, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
@@ -19,10 +21,18 @@ export interface ModelAnswer {
 export const destinationOf = (choice: ModelChoice | undefined): "local" | "network" =>
   choice?.provider === "scripted" ? "local" : "network";
 
+/** `call` through the step's journal when the tree is durable (replayed if journaled), else directly. */
+export const journaled = <A, E>(
+  journal: StepJournal | undefined,
+  kind: JournalEntry["kind"],
+  call: Effect.Effect<A, E>,
+): Effect.Effect<A, E> => (journal === undefined ? call : journal.once(kind, call));
+
 export const runModelWithTools = (
   cell: AgentCell,
   initial: ReadonlyArray<ChatMessage>,
   tools: ReadonlyArray<ToolSpec>,
+  journal?: StepJournal,
 ): Effect.Effect<ModelAnswer, AskError> =>
   Effect.gen(function* () {
     const { services, counters } = cell.tree;
@@ -40,18 +50,22 @@ export const runModelWithTools = (
     const usage = { inputTokens: 0, outputTokens: 0 };
     let toolCalls = 0;
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
-      const response = yield* services.models().generate(choice, {
-        messages,
-        ...(tools.length > 0 ? { tools } : {}),
-        ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
-        ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
-        context: {
-          tree: cell.treeId,
-          address: cell.address,
-          agentId: cell.id,
-          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
-        },
-      });
+      const response = yield* journaled(
+        journal,
+        "model",
+        services.models().generate(choice, {
+          messages,
+          ...(tools.length > 0 ? { tools } : {}),
+          ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
+          ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
+          context: {
+            tree: cell.treeId,
+            address: cell.address,
+            agentId: cell.id,
+            ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
+          },
+        }),
+      );
       usage.inputTokens += response.usage.inputTokens;
       usage.outputTokens += response.usage.outputTokens;
       counters.providerCalls++;
@@ -67,7 +81,11 @@ export const runModelWithTools = (
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
       // The tool runner checks arguments and results with the tool-stage guardrails.
       for (const call of response.toolCalls) {
-        const result = yield* services.tools().call(call, { agent: info, ops: agentOps(cell), destination });
+        const result = yield* journaled(
+          journal,
+          "tool",
+          services.tools().call(call, { agent: info, ops: agentOps(cell), destination }),
+        );
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
       toolCalls += response.toolCalls.length;

@@ -154,6 +154,8 @@ export const TreeSpecSchema = Schema.Struct({
   description: Schema.optional(Schema.String),
   root: AgentSpecSchema,
   limits: Schema.optional(Limits),
+  /** Keep the tree in the durable store: it comes back after a restart of the runtime. */
+  durable: Schema.optional(Schema.Boolean),
 });
 
 export type TreeSpec = Schema.Schema.Type<typeof TreeSpecSchema>;
