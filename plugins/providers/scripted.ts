@@ -4,7 +4,8 @@
  * error), `{ "crash": "…" }` (the agent fails abnormally), each optionally with `"delayMs": n`.
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
- * then succeeds; with `"scope": "task"` the step is chosen by the call's round within its task instead. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
+ * then succeeds. A call never takes a step before its round within the task (the assistant turns
+ * since the last user message), so a durable tree's task resumed after a restart goes on where it was. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
  * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
  * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
@@ -38,15 +39,7 @@ type ScriptStep = Schema.Schema.Type<typeof ScriptStep>;
 const Script = Schema.Array(ScriptStep).pipe(
   Schema.minItems(1, { message: () => "a script needs at least one step" }),
 );
-const Options = Schema.Struct({
-  script: Script,
-  /**
-   * `agent` (default): one position per agent address, across tasks and restarts. `task`: the step is
-   * chosen by the call's round within its task (the assistant turns since the last user message),
-   * so a task replays the same way in a new process — what durable trees resumed after a restart need.
-   */
-  scope: Schema.optional(Schema.Literal("agent", "task")),
-});
+const Options = Schema.Struct({ script: Script });
 
 const kinds = ["text", "toolCalls", "error", "crash"] as const;
 
@@ -116,14 +109,11 @@ export const makeScriptedProvider = (): ModelProvider & {
             detail: "model.script is missing or invalid",
           }),
         );
-      const { script, scope } = decoded.right;
-      let index: number;
-      if (scope === "task") {
-        index = roundOf(request.messages);
-      } else {
-        index = positions.get(request.context.address) ?? 0;
-        positions.set(request.context.address, index + 1);
-      }
+      const script = decoded.right.script;
+      // Never a step before the call's round within its task: a durable task resumed in a new
+      // process (where positions start over) picks up at the step it was cut off at.
+      const index = Math.max(positions.get(request.context.address) ?? 0, roundOf(request.messages));
+      positions.set(request.context.address, index + 1);
       return Effect.succeed({ step: script[Math.min(index, script.length - 1)]!, index });
     });
 
