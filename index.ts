@@ -26,6 +26,7 @@ export {
   workflowsPlugin,
 } from "./agents/workflow/index.ts";
 export { layerKnowledge } from "./knowledge/config.ts";
+export { makeSqlDurableStore } from "./knowledge/durable-store-sql.ts";
 export { memoryPlugin } from "./knowledge/tools.ts";
 export { guardrailsPlugin } from "./plugins/guardrails/plugin.ts";
 export { builtinHandlersPlugin } from "./plugins/handlers/builtin.ts";
@@ -64,6 +65,16 @@ export {
 } from "./runtime/agent-system.ts";
 export type { AnyPlugin, AsyncPluginHost, Cleanup } from "./runtime/async-plugin.ts";
 export { ConfigError, loadConfig } from "./runtime/config.ts";
+export type { ResumeReport } from "./runtime/durable/resume.ts";
+export {
+  type DurableBatch,
+  type DurableStore,
+  DurableStoreFailed,
+  type DurableTreeRecord,
+  type JournalEntry,
+  type StoredAnswer,
+  type StoredTree,
+} from "./runtime/durable/store.ts";
 export * from "./runtime/errors.ts";
 export type { AgentKind, ArborEvent, ArborEventType, EventBus } from "./runtime/events.ts";
 export type { Guardrail, GuardrailRunner, GuardrailVerdict } from "./runtime/guardrail.ts";

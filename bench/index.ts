@@ -5,6 +5,7 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { benches as cli } from "./cli.ts";
+import { benches as durable } from "./durable.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
@@ -16,6 +17,7 @@ import { benches as ws } from "./ws.ts";
 const all: ReadonlyArray<Bench> = [
   ...cli,
   ...routing,
+  ...durable,
   ...providers,
   ...safety,
   ...ws,

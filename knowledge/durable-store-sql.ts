@@ -1,15 +1,15 @@
 /**
  * The durable-tree store (runtime/durable/store.ts) on Postgres or the embedded PGlite: kept trees,
- * their agents' state, the journal of tasks in flight and replies by idempotency key (migration 8).
- * A step boundary's batch is one transaction of at most five statements, each writing all its rows at
- * once from a JSON array (`jsonb_to_recordset`), so a batch costs the same round trips however many
- * agents it touches.
+ * their agents' state (with the journal of the task in flight) and replies by idempotency key
+ * (migration 8). A step boundary's batch is usually one statement — an upsert of every agent that
+ * changed, in one multi-row INSERT — so a batch costs the same round trips however many agents it
+ * touches; a batch that also keeps answers or removes agents is one transaction.
  */
 import { Effect } from "effect";
 import {
+  type DurableBatch,
   type DurableStore,
   DurableStoreFailed,
-  type JournalEntry,
   type StoredAnswer,
   type StoredTree,
 } from "../runtime/durable/store.ts";
@@ -37,49 +37,41 @@ export const makeSqlDurableStore = Effect.gen(function* () {
   const sql = yield* SqlClient;
   yield* Effect.mapError(migrate({}), failed);
 
-  const write: DurableStore["write"] = (batch) =>
-    sql
-      .transaction(
-        Effect.gen(function* () {
-          const { treeId } = batch;
-          if (batch.agents.length > 0)
-            yield* sql.query(
-              `INSERT INTO arbor_durable_agents (tree_id, address, state)
-               SELECT $1, a.address, a.state FROM jsonb_to_recordset($2::jsonb) AS a(address text, state jsonb)
-               ON CONFLICT (tree_id, address) DO UPDATE SET state = excluded.state`,
-              [treeId, json(batch.agents)],
-            );
-          if (batch.removed.length > 0)
-            yield* sql.query(
-              "DELETE FROM arbor_durable_agents WHERE tree_id = $1 AND address = ANY($2::text[])",
-              [treeId, batch.removed],
-            );
-          if (batch.journal.length > 0)
-            yield* sql.query(
-              `INSERT INTO arbor_durable_journal (tree_id, address, task_id, seq, kind, result)
-               SELECT $1, j.address, j."taskId", j.seq, j.kind, j.result
-                 FROM jsonb_to_recordset($2::jsonb) AS j(address text, "taskId" text, seq integer, kind text, result jsonb)
-               ON CONFLICT DO NOTHING`,
-              [treeId, json(batch.journal)],
-            );
-          if (batch.answers.length > 0)
-            yield* sql.query(
-              `INSERT INTO arbor_durable_answers (tree_id, address, key, reply, at)
-               SELECT $1, a.address, a.key, a.reply, a.at
-                 FROM jsonb_to_recordset($2::jsonb) AS a(address text, key text, reply jsonb, at double precision)
-               ON CONFLICT DO NOTHING`,
-              [treeId, json(batch.answers)],
-            );
-          if (batch.finished.length > 0)
-            yield* sql.query(
-              `DELETE FROM arbor_durable_journal j
-                USING jsonb_to_recordset($2::jsonb) AS f(address text, "taskId" text)
-                WHERE j.tree_id = $1 AND j.address = f.address AND j.task_id = f."taskId"`,
-              [treeId, json(batch.finished)],
-            );
-        }),
-      )
-      .pipe(Effect.mapError(failed));
+  /** The statements of a batch: an upsert of the changed agents, deletions, kept answers. */
+  const statements = (batch: DurableBatch) => {
+    const out: Array<readonly [string, ReadonlyArray<unknown>]> = [];
+    const { treeId } = batch;
+    if (batch.agents.length > 0) {
+      const rows = batch.agents.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3}::jsonb)`).join(", ");
+      out.push([
+        `INSERT INTO arbor_durable_agents (tree_id, address, state) VALUES ${rows}
+         ON CONFLICT (tree_id, address) DO UPDATE SET state = excluded.state`,
+        [treeId, ...batch.agents.flatMap((a) => [a.address, json(a.state)])],
+      ]);
+    }
+    if (batch.removed.length > 0)
+      out.push([
+        "DELETE FROM arbor_durable_agents WHERE tree_id = $1 AND address = ANY($2::text[])",
+        [treeId, batch.removed],
+      ]);
+    if (batch.answers.length > 0) {
+      const rows = batch.answers
+        .map((_, i) => `($1, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4}::jsonb, $${4 * i + 5})`)
+        .join(", ");
+      out.push([
+        `INSERT INTO arbor_durable_answers (tree_id, address, key, reply, at) VALUES ${rows} ON CONFLICT DO NOTHING`,
+        [treeId, ...batch.answers.flatMap((a) => [a.address, a.key, json(a.reply), a.at])],
+      ]);
+    }
+    return out;
+  };
+
+  // One statement is atomic by itself: only a batch of several pays for a transaction.
+  const write: DurableStore["write"] = (batch) => {
+    const all = statements(batch).map(([text, params]) => sql.query(text, params));
+    const run = all.length === 1 ? all[0]! : sql.transaction(Effect.all(all, { discard: true }));
+    return run.pipe(Effect.asVoid, Effect.mapError(failed));
+  };
 
   const loadTrees: DurableStore["loadTrees"] = () =>
     Effect.gen(function* () {
@@ -89,14 +81,6 @@ export const makeSqlDurableStore = Effect.gen(function* () {
       const agents = yield* sql.query<{ tree_id: string; address: string; state: unknown }>(
         "SELECT tree_id, address, state FROM arbor_durable_agents ORDER BY tree_id, address",
       );
-      const journal = yield* sql.query<{
-        tree_id: string;
-        address: string;
-        task_id: string;
-        seq: number;
-        kind: JournalEntry["kind"];
-        result: unknown;
-      }>("SELECT * FROM arbor_durable_journal ORDER BY tree_id, address, task_id, seq");
       const answers = yield* sql.query<{
         tree_id: string;
         address: string;
@@ -114,15 +98,6 @@ export const makeSqlDurableStore = Effect.gen(function* () {
           agents: agents
             .filter((a) => a.tree_id === t.tree_id)
             .map((a) => ({ address: a.address, state: parsed(a.state) })),
-          journal: journal
-            .filter((j) => j.tree_id === t.tree_id)
-            .map((j) => ({
-              address: j.address,
-              taskId: j.task_id,
-              seq: j.seq,
-              kind: j.kind,
-              result: parsed(j.result),
-            })),
           answers: answers
             .filter((a) => a.tree_id === t.tree_id)
             .map(
@@ -137,13 +112,20 @@ export const makeSqlDurableStore = Effect.gen(function* () {
       );
     }).pipe(Effect.mapError(failed));
 
+  const deleteRows = (treeId: string) =>
+    Effect.forEach(
+      ["arbor_durable_answers", "arbor_durable_agents", "arbor_durable_trees"],
+      (table) => sql.query(`DELETE FROM ${table} WHERE tree_id = $1`, [treeId]),
+      { discard: true },
+    );
+
   const store: DurableStore = {
     createTree: (tree) =>
       sql
         .transaction(
           Effect.gen(function* () {
             // A tree of the same id that was not forgotten (it ended in a crash of the runtime) is replaced.
-            yield* sql.query("DELETE FROM arbor_durable_trees WHERE tree_id = $1", [tree.treeId]);
+            yield* deleteRows(tree.treeId);
             yield* sql.query(
               "INSERT INTO arbor_durable_trees (tree_id, tenant, spec, created_at) VALUES ($1, $2, $3::jsonb, $4)",
               [tree.treeId, tree.tenant ?? null, json(tree.spec), tree.createdAt],
@@ -156,10 +138,7 @@ export const makeSqlDurableStore = Effect.gen(function* () {
       sql
         .query("UPDATE arbor_durable_trees SET resumed_at = $2 WHERE tree_id = $1", [treeId, at])
         .pipe(Effect.asVoid, Effect.mapError(failed)),
-    deleteTree: (treeId) =>
-      sql
-        .query("DELETE FROM arbor_durable_trees WHERE tree_id = $1", [treeId])
-        .pipe(Effect.asVoid, Effect.mapError(failed)),
+    deleteTree: (treeId) => sql.transaction(deleteRows(treeId)).pipe(Effect.mapError(failed)),
     loadTrees,
   };
   return store;

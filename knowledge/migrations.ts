@@ -192,8 +192,9 @@ export const migrations: ReadonlyArray<Migration> = [
     `,
   },
   {
-    // Durable trees (runtime/durable): the spec of each kept tree, each agent's state as data, the
-    // journal of the model and tool calls of tasks in flight, and replies kept by idempotency key.
+    // Durable trees (runtime/durable): the spec of each kept tree, each agent's state as data (with
+    // the journal of its task in flight), and replies kept by idempotency key. No foreign keys: a
+    // step's write is one statement, and deleting a tree deletes its rows in one transaction.
     version: 8,
     name: "durable trees",
     sql: () => `
@@ -205,22 +206,13 @@ export const migrations: ReadonlyArray<Migration> = [
         resumed_at double precision
       );
       CREATE TABLE arbor_durable_agents (
-        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
+        tree_id text NOT NULL,
         address text NOT NULL,
         state jsonb NOT NULL,
         PRIMARY KEY (tree_id, address)
       );
-      CREATE TABLE arbor_durable_journal (
-        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
-        address text NOT NULL,
-        task_id text NOT NULL,
-        seq integer NOT NULL,
-        kind text NOT NULL,
-        result jsonb NOT NULL,
-        PRIMARY KEY (tree_id, address, task_id, seq)
-      );
       CREATE TABLE arbor_durable_answers (
-        tree_id text NOT NULL REFERENCES arbor_durable_trees (tree_id) ON DELETE CASCADE,
+        tree_id text NOT NULL,
         address text NOT NULL,
         key text NOT NULL,
         reply jsonb NOT NULL,

@@ -42,14 +42,14 @@ const reserveAgentId = (id: string): string => {
 };
 
 /** A durable task back as an envelope: no asker waits on it (an asker comes back by idempotency key). */
-const envelopeOf = (task: DurableTask, journal?: Envelope["journal"]): Envelope => ({
+const envelopeOf = (task: DurableTask): Envelope => ({
   kind: task.kind,
   input: task.input,
   taskId: task.taskId,
   ...(task.requestId !== undefined ? { requestId: task.requestId } : {}),
   ...(task.thread !== undefined ? { thread: task.thread } : {}),
   ...(task.idempotencyKey !== undefined ? { idempotencyKey: task.idempotencyKey } : {}),
-  ...(journal !== undefined && journal.length > 0 ? { journal } : {}),
+  ...(task.journal !== undefined && task.journal.length > 0 ? { journal: task.journal } : {}),
 });
 
 const taskOf = (envelope: Envelope): DurableTask => ({
@@ -121,7 +121,7 @@ export class AgentCell implements Routable, MicroHost {
       const { state } = restored;
       this.restarts = state.restarts;
       // The task in flight goes first, with what its step had journaled; then the queue, in order.
-      if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight, restored.journal));
+      if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight));
       for (const task of state.queued) this.mailbox.offer(envelopeOf(task));
     }
     this.lifecycle.subscribe((snapshot) => {
@@ -179,7 +179,9 @@ export class AgentCell implements Routable, MicroHost {
       format: durableFormat,
       lifecycle: this.lifecycle.getPersistedSnapshot() as unknown as AgentState["lifecycle"],
       restarts: this.restarts,
-      ...(inFlight ? { inFlight: taskOf(inFlight) } : {}),
+      ...(inFlight
+        ? { inFlight: { ...taskOf(inFlight), ...(inFlight.journal ? { journal: inFlight.journal } : {}) } }
+        : {}),
       queued,
       ...(this.dynamic && this.parent
         ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
@@ -358,9 +360,7 @@ export class AgentCell implements Routable, MicroHost {
     this.inFlight = undefined;
     this.send(stepDone(envelope, outcome));
     answerTask(this, envelope, outcome);
-    const durable = this.tree.durable;
-    if (durable !== undefined)
-      envelope.taskId !== undefined ? durable.finish(this, envelope.taskId) : durable.touch(this);
+    this.tree.durable?.touch(this); // the finished task (and its journal) leaves the stored state
     if (outcome._tag === "StopTree") return;
     if (outcome._tag === "Replied" && outcome.exit !== undefined) this.exitNormally(outcome.exit);
     else this.pull();

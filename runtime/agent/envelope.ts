@@ -3,6 +3,7 @@
  * reply or a typed failure; `tell` and `input` envelopes publish their outcome as events instead.
  */
 import type { Exit } from "effect";
+import type { JournalEntry } from "../durable/store.ts";
 import type { AskError, Reply } from "../system.ts";
 
 export interface Envelope {
@@ -18,10 +19,10 @@ export interface Envelope {
   crashes?: number;
   /** Asking again with this key returns this task's reply instead of running it twice. */
   readonly idempotencyKey?: string;
-  /** Durable trees: the task's durable id (its journal entries are keyed by it). */
+  /** Durable trees: the task's durable id. */
   taskId?: string;
-  /** Durable trees: what a resumed task's step replays instead of calling again (model and tool results). */
-  journal?: ReadonlyArray<{ readonly seq: number; readonly kind: string; readonly result: unknown }>;
+  /** Durable trees: the calls the task's step completed, replayed instead of made again after a restart. */
+  journal?: ReadonlyArray<JournalEntry>;
 }
 
 /**

@@ -29,7 +29,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
   const { services, durable } = cell.tree;
   const info = cell.info;
   // A durable tree journals the step's calls; a resumed task replays what was journaled.
-  const journal: StepJournal | undefined = durable && stepJournal(durable, cell.address, envelope);
+  const journal: StepJournal | undefined = durable && stepJournal(durable, cell, envelope);
   const body = Effect.gen(function* () {
     const visibleTools = services.tools().visible(info);
     // "No other instruction": an agent whose own spec configures no tools (or leaves it none)

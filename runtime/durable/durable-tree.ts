@@ -1,20 +1,22 @@
 /**
  * The durable side of one tree: it collects what changed at each step boundary — agents whose
- * state moved (a task queued, taken or finished, a restart), the model and tool calls a step
- * completed, the answers of asks made with an `idempotencyKey` — and writes them to the durable
- * store one batch at a time, each in one transaction. Changes that arrive while a batch is being
- * written go into the next one, so a busy tree writes fewer, larger batches; an agent's state is read
- * when its batch is written, so it is always the latest.
+ * state moved (a task queued, taken or finished, a call journaled, a restart), the answers of asks
+ * made with an `idempotencyKey` — and writes them to the durable store one batch at a time, each in
+ * one transaction. A batch is taken one event-loop turn after its first change, and changes that
+ * arrive while a batch is being written go into the next one, so a fast step is one write and a busy
+ * tree writes fewer, larger batches; an agent's state is read when its batch is written, so it is
+ * always the latest.
  *
- * A step that journals a call waits until the batch holding it is committed before it goes on: a
- * tool call whose result is journaled is not run again after a crash (exactly once); a model call
- * cut off before its result was journaled is made again (at least once).
+ * A step that journals a tool call waits until the batch holding it is committed before it goes on,
+ * so the model never sees a tool result that a crash could make run again: a tool call whose result
+ * is journaled is not run again after a crash (exactly once); a tool call or model call cut off
+ * before its result was journaled is made again (at least once).
  */
 import { randomUUID } from "node:crypto";
 import { Deferred, Effect, Exit, FiberId } from "effect";
 import type { EventBus } from "../events.ts";
 import type { AgentState } from "./state.ts";
-import type { DurableBatch, DurableStore, JournalEntry, StoredAnswer } from "./store.ts";
+import type { DurableBatch, DurableStore, StoredAnswer } from "./store.ts";
 
 /** An agent whose state the durable tree writes. */
 export interface DurableAgent {
@@ -25,12 +27,16 @@ export interface DurableAgent {
 /** A short durable task id, unique across restarts (journal entries are keyed by it). */
 export const newTaskId = (): string => `tk_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
+/** One turn of the event loop: the changes of a fast step arrive meanwhile and share one batch. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void));
+  return Effect.sync(() => clearImmediate(handle));
+});
+
 export class DurableTree {
   private readonly dirty = new Set<DurableAgent>();
   private removed: string[] = [];
-  private journal: JournalEntry[] = [];
   private answers: StoredAnswer[] = [];
-  private finished: Array<{ address: string; taskId: string }> = [];
   private waiters: Array<Deferred.Deferred<void>> = [];
   private writing = false;
   private frozen = false;
@@ -61,14 +67,6 @@ export class DurableTree {
     this.schedule();
   }
 
-  /** A task finished: its journal is dropped with the next batch. */
-  finish(agent: DurableAgent, taskId: string): void {
-    if (this.frozen) return;
-    this.finished.push({ address: agent.address, taskId });
-    this.dirty.add(agent);
-    this.schedule();
-  }
-
   /** Keeps the reply of an ask made with an `idempotencyKey`. */
   answer(answer: StoredAnswer): void {
     if (this.frozen) return;
@@ -76,14 +74,13 @@ export class DurableTree {
     this.schedule();
   }
 
-  /** Journals a completed call; resolves once the batch holding it is committed. */
-  record(entry: JournalEntry): Effect.Effect<void> {
+  /** `agent`'s state changed; resolves once the batch holding the change is committed. */
+  commit(agent: DurableAgent): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.frozen) return Effect.void;
-      this.journal.push(entry);
+      this.touch(agent);
       const committed = Deferred.unsafeMake<void>(FiberId.none);
       this.waiters.push(committed);
-      this.schedule();
       return Deferred.await(committed);
     });
   }
@@ -110,13 +107,7 @@ export class DurableTree {
   }
 
   private pending(): boolean {
-    return (
-      this.dirty.size > 0 ||
-      this.journal.length > 0 ||
-      this.answers.length > 0 ||
-      this.removed.length > 0 ||
-      this.finished.length > 0
-    );
+    return this.dirty.size > 0 || this.answers.length > 0 || this.removed.length > 0;
   }
 
   private whenIdle(): Effect.Effect<void> {
@@ -127,7 +118,7 @@ export class DurableTree {
   private schedule(): void {
     if (this.writing) return;
     this.writing = true;
-    this.runDetached(this.writeAll());
+    this.runDetached(Effect.zipRight(nextTurn, this.writeAll()));
   }
 
   /** Writes batches until nothing is pending. */
@@ -143,16 +134,12 @@ export class DurableTree {
         treeId: this.treeId,
         agents: [...this.dirty].map((a) => ({ address: a.address, state: a.durableState() })),
         removed: this.removed,
-        journal: this.journal,
         answers: this.answers,
-        finished: this.finished,
       };
       const waiters = this.waiters;
       this.dirty.clear();
       this.removed = [];
-      this.journal = [];
       this.answers = [];
-      this.finished = [];
       this.waiters = [];
       return this.store.write(batch).pipe(
         Effect.catchAll((error) => this.failed(error.message)),

@@ -35,12 +35,7 @@ const restoredAgents = (stored: StoredTree): Either.Either<Map<string, RestoredA
   for (const { address, state: raw } of stored.agents) {
     const decoded = decodeAgentState(address, raw);
     if (Either.isLeft(decoded)) return Either.left(decoded.left);
-    const state = decoded.right;
-    const taskId = state.inFlight?.taskId;
-    const journal = stored.journal
-      .filter((e) => e.address === address && e.taskId === taskId)
-      .sort((a, b) => a.seq - b.seq);
-    agents.set(address, { state, journal });
+    agents.set(address, { state: decoded.right });
   }
   return Either.right(agents);
 };

@@ -10,6 +10,12 @@ import { Either, ParseResult, Schema } from "effect";
 /** The format this release writes. A stored state of another format is refused with a reason. */
 export const durableFormat = 1;
 
+const JournalEntrySchema = Schema.Struct({
+  seq: Schema.Int.pipe(Schema.nonNegative()),
+  kind: Schema.Literal("model", "tool", "delegate"),
+  result: Schema.Unknown,
+});
+
 const Task = Schema.Struct({
   kind: Schema.Literal("ask", "tell", "input"),
   input: Schema.String,
@@ -18,6 +24,8 @@ const Task = Schema.Struct({
   requestId: Schema.optional(Schema.String),
   thread: Schema.optional(Schema.String),
   idempotencyKey: Schema.optional(Schema.String),
+  /** The task in flight: the calls its step completed, in order (see journal.ts). */
+  journal: Schema.optional(Schema.Array(JournalEntrySchema)),
 });
 
 /** A task as data (the asker's callback is not: after a restart, the asker asks again by key). */
@@ -68,8 +76,7 @@ export const decodeAgentState = (address: string, raw: unknown): Either.Either<A
   );
 };
 
-/** An agent coming back: its decoded state and the journal of its task in flight. */
+/** An agent coming back: its decoded state. */
 export interface RestoredAgent {
   readonly state: AgentState;
-  readonly journal: ReadonlyArray<{ readonly seq: number; readonly kind: string; readonly result: unknown }>;
 }

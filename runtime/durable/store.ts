@@ -1,7 +1,8 @@
 /**
  * The port durable trees are kept through. The runtime writes a tree's spec when it is spawned,
- * then one batch per step boundary — the agents whose state changed, the model and tool calls a
- * step completed, the answers of finished asks — each batch in one transaction; at start it reads
+ * then one batch per step boundary — the agents whose state changed (with the journal of the model
+ * and tool calls their task in flight completed), the answers of finished asks — each batch in one
+ * transaction; at start it reads
  * every kept tree back. The knowledge store implements it (knowledge/durable-store-sql.ts: embedded
  * PGlite by default, Postgres with `ARBOR_PG_URL`).
  */
@@ -16,11 +17,11 @@ export interface DurableTreeRecord {
   readonly createdAt: number;
 }
 
-/** A model or tool call a step completed, kept so a resumed step replays it instead of repeating it. */
+/**
+ * A model or tool call a step completed, kept (with the task in flight, in its agent's state) so a
+ * resumed step replays it instead of repeating it.
+ */
 export interface JournalEntry {
-  readonly address: string;
-  /** The durable id of the task the step works on. */
-  readonly taskId: string;
   /** Position of the call in the step (model calls, delegations and tool calls share one count). */
   readonly seq: number;
   readonly kind: "model" | "tool" | "delegate";
@@ -38,21 +39,20 @@ export interface StoredAnswer {
 /** What one step boundary writes, in one transaction. */
 export interface DurableBatch {
   readonly treeId: string;
-  /** Agents whose state changed, with their state as data (see state.ts). */
+  /**
+   * Agents whose state changed, with their state as data (see state.ts) — the task in flight
+   * carries its journal, so a finished task's journal goes with it.
+   */
   readonly agents: ReadonlyArray<{ readonly address: string; readonly state: unknown }>;
   /** Agents that are gone for good (stopped dynamic agents). */
   readonly removed: ReadonlyArray<string>;
-  readonly journal: ReadonlyArray<JournalEntry>;
   readonly answers: ReadonlyArray<StoredAnswer>;
-  /** Tasks that finished: their journal is no longer needed. */
-  readonly finished: ReadonlyArray<{ readonly address: string; readonly taskId: string }>;
 }
 
 /** A kept tree as read back at start. `agents[].state` is undecoded: the runtime checks it. */
 export interface StoredTree extends DurableTreeRecord {
   readonly resumedAt?: number;
   readonly agents: ReadonlyArray<{ readonly address: string; readonly state: unknown }>;
-  readonly journal: ReadonlyArray<JournalEntry>;
   readonly answers: ReadonlyArray<StoredAnswer>;
 }
 
