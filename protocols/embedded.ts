@@ -79,7 +79,11 @@ export interface Arbor {
   /** Spawns the tree, gives its root the input (or runs its workflow, when it has one), stops it. */
   readonly run: (spec: ArborTreeSpec, options?: ArborRunOptions) => Promise<RunSummary>;
   /** Runs a running tree's workflow on `input`; resolves with every step's outcome. */
-  readonly runWorkflow: (treeId: string, input: string) => Promise<WorkflowResult>;
+  readonly runWorkflow: (
+    treeId: string,
+    input: string,
+    options?: { readonly runId?: string },
+  ) => Promise<WorkflowResult>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
   /** The Effect runtime underneath, for everything else. */
@@ -151,7 +155,8 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
           : { task: (tree: TreeHandle, input: string) => workflowTask(runtime, tree.treeId, input) };
       return promise(runTree(runtime, spec, { ...run, ...task }));
     },
-    runWorkflow: (treeId, input) => promise(runWorkflow(runtime, treeId, input)),
+    runWorkflow: (treeId, input, workflowOptions = {}) =>
+      promise(runWorkflow(runtime, treeId, input, workflowOptions)),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
     close: () => promise(Scope.close(scope, Exit.void)),

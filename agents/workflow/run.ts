@@ -63,6 +63,14 @@ const holds = (condition: Condition, output: string): boolean =>
 export interface RunWorkflowOptions {
   /** Called with every event as it is published (the CLI prints steps from these). */
   readonly onEvent?: (event: ArborEventInput) => void;
+  /**
+   * Names the run. Each step asks its agent with the idempotency key `<runId>/<step>`, so running
+   * again with the same id — after a lost connection, or after a restart of the server on a durable
+   * tree — takes the finished steps' replies as they were and joins the steps still running,
+   * instead of running them twice. Gotcha: a keyed step is not withdrawn at its `timeoutMs`: a retry
+   * joins it.
+   */
+  readonly runId?: string;
 }
 
 /** A plan as a model wrote it: the JSON object in its answer, checked as a workflow of this tree. */
@@ -108,7 +116,7 @@ export const runWorkflow = (
       { system, treeId, root, options },
       workflow,
       input,
-      `wf_${randomBytes(6).toString("hex")}`,
+      options.runId ?? `wf_${randomBytes(6).toString("hex")}`,
     );
   });
 
@@ -164,7 +172,10 @@ const execute = (
               step: step.id,
               attempt: attempts,
             }),
-            system.ask(address, text, step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+            system.ask(address, text, {
+              ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+              ...(options.runId !== undefined ? { idempotencyKey: `${run}/${step.id}` } : {}),
+            }),
           );
         });
         const policy = Schedule.exponential(Duration.millis(step.retry?.backoffMs ?? defaultBackoffMs)).pipe(

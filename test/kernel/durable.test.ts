@@ -7,6 +7,8 @@
  */
 import { Effect, Exit, Fiber, Schema, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
+import { runWorkflow } from "../../agents/workflow/run.ts";
 import { makeSqlDurableStore } from "../../knowledge/durable-store-sql.ts";
 import { SqlClient, type SqlClientService } from "../../knowledge/sql-client.ts";
 import { defineTool } from "../../plugins/tools/define.ts";
@@ -79,7 +81,7 @@ const startRuntime = async () => {
   const events: ArborEvent[] = [];
   const system = await Effect.runPromise(
     makeAgentSystem({
-      plugins: [...basePlugins, toolsPlugin, counterPlugin],
+      plugins: [...basePlugins, toolsPlugin, counterPlugin, workflowsPlugin],
       durable: { store },
     }).pipe(Scope.extend(scope)),
   );
@@ -177,6 +179,63 @@ describe("a durable tree", () => {
     expect(fresh.treeId).toBe("broken-2");
     expect((await second.run(second.system.ask("/good/worker", "hi"))).output).toMatch(/^finished after run/);
     await second.run(second.system.stopTree("good"));
+    await second.close();
+  });
+
+  it("a workflow run again with its runId after a restart takes the finished steps as they were", async () => {
+    const pipeline = {
+      name: "pipeline",
+      durable: true,
+      root: {
+        name: "lead",
+        kind: "parent",
+        model: { provider: "scripted", script: [{ text: "lead" }] },
+        children: [
+          {
+            name: "drafter",
+            kind: "child",
+            model: { provider: "scripted", script: [{ text: "DRAFT({{input}})" }] },
+          },
+          {
+            name: "editor",
+            kind: "child",
+            model: { provider: "scripted", script: [{ text: "EDITED({{input}})", delayMs: 1_500 }] },
+          },
+        ],
+      },
+      workflow: {
+        steps: [
+          { id: "draft", agent: "drafter", input: "{{input}}" },
+          { id: "edit", agent: "editor", input: "{{steps.draft.output}}", dependsOn: ["draft"] },
+        ],
+        output: "{{steps.edit.output}}",
+      },
+    };
+    const first = await startRuntime();
+    await first.run(first.system.spawnTree(pipeline));
+    const running = Effect.runFork(runWorkflow(first.system, "pipeline", "the memo", { runId: "run-7" }));
+    // Cut off while the editor works: the drafter's step has finished by then.
+    await until(async () => {
+      const rows = await Effect.runPromise(
+        sql.query(
+          "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'pipeline' AND state ? 'inFlight' AND address = '/pipeline/lead/editor'",
+        ),
+      );
+      return rows.length > 0;
+    });
+    await first.close();
+    await Effect.runPromise(Fiber.await(running));
+
+    const second = await startRuntime();
+    await second.run(second.system.resumeDurable());
+    const result = await second.run(runWorkflow(second.system, "pipeline", "the memo", { runId: "run-7" }));
+    expect(result).toMatchObject({ status: "completed", output: "EDITED(DRAFT(the memo))" });
+    // The drafter did not work again in the new runtime; the editor finished its resumed task once.
+    const tasks = (address: string) =>
+      second.events.filter((e) => e.type === "agent.task" && e.address === address).length;
+    expect(tasks("/pipeline/lead/drafter")).toBe(0);
+    expect(tasks("/pipeline/lead/editor")).toBe(1);
+    await second.run(second.system.stopTree("pipeline"));
     await second.close();
   });
 
