@@ -10,6 +10,7 @@ import type { AgentCell } from "./agent/cell.ts";
 import { settle } from "./agent/envelope.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
+import { makeApprovals } from "./approvals.ts";
 import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
 import { Cancelled, NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
@@ -64,6 +65,14 @@ const opaqueId = (name: string, taken: (id: string) => boolean): string => {
   }
 };
 
+/** `approvals.timeoutMs` of the config (validated by the config loader; a bad value is ignored here). */
+const approvalsTimeoutOf = (config: Readonly<Record<string, unknown>>): number | undefined => {
+  const section = config.approvals;
+  if (typeof section !== "object" || section === null) return undefined;
+  const value = (section as { timeoutMs?: unknown }).timeoutMs;
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+};
+
 const sumCounters = (all: Iterable<Counters>): Counters => {
   const total = makeCounters();
   for (const c of all) for (const key of Object.keys(total) as Array<keyof Counters>) total[key] += c[key];
@@ -91,6 +100,12 @@ export const makeAgentSystem = (
     };
     const router = new Router(events);
     const config = options.config ?? {};
+    const approvalTimeoutMs = approvalsTimeoutOf(config);
+    const approvals = makeApprovals({
+      events,
+      now,
+      ...(approvalTimeoutMs !== undefined ? { timeoutMs: approvalTimeoutMs } : {}),
+    });
     const registry = new Registry(undefined, events, config);
     const systemScope = yield* Effect.scope;
     yield* registry.load(options.plugins ?? [], systemScope);
@@ -159,6 +174,7 @@ export const makeAgentSystem = (
           now,
           random01,
           router,
+          approvals,
           counters: countersOf(spawn.tenant),
           registry: treeRegistry,
           scope: treeScope,
@@ -280,6 +296,7 @@ export const makeAgentSystem = (
           ({ runner, ctx }) => runner.call({ id: `call_op_${(nextCall++).toString(36)}`, name, args }, ctx),
         ),
       events,
+      approvals,
       providers: {
         get: (n) => registry.lookup("provider").get(n),
         names: () => registry.lookup("provider").names(),

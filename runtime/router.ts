@@ -39,6 +39,8 @@ export interface AskRequest {
   readonly requestId?: string;
   /** The conversation thread. */
   readonly thread?: string;
+  /** Stream the answer (`agent.delta` events with the request id). */
+  readonly stream?: boolean;
 }
 
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
@@ -149,6 +151,7 @@ export class Router {
         settle: (exit) => resume(exit),
         ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
         ...(request.thread !== undefined ? { thread: request.thread } : {}),
+        ...(request.stream ? { stream: true } : {}),
       };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {

@@ -7,6 +7,7 @@
 import { Deferred, Effect, type Either, Exit, type Fiber, FiberId, FiberSet, Scope } from "effect";
 import { AgentCell } from "./agent/cell.ts";
 import type { StepServices, TreeHost } from "./agent/host.ts";
+import type { Approvals } from "./approvals.ts";
 import type { Counters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools, noTripwires } from "./defaults.ts";
 import type { SpecInvalid } from "./errors.ts";
@@ -39,6 +40,7 @@ export interface TreeOptions {
   readonly runDetached: (effect: Effect.Effect<void>) => void;
   readonly compileContext: CompileContext;
   readonly onStopped: (tree: Tree) => void;
+  readonly approvals: Approvals;
 }
 
 export class Tree implements TreeHost {
@@ -49,6 +51,7 @@ export class Tree implements TreeHost {
   readonly now: () => number;
   readonly random01: () => number;
   readonly router: Router;
+  readonly approvals: Approvals;
   readonly counters: Counters;
   readonly limits: CompiledTree["limits"];
   readonly startedAt: number;
@@ -66,6 +69,7 @@ export class Tree implements TreeHost {
     this.now = options.now;
     this.random01 = options.random01;
     this.router = options.router;
+    this.approvals = options.approvals;
     this.counters = options.counters;
     this.limits = options.compiled.limits;
     this.startedAt = options.now();
@@ -166,6 +170,7 @@ export class Tree implements TreeHost {
               status,
             });
             this.options.onStopped(this);
+            this.approvals.dropTree(this.treeId);
           }),
         ),
         Effect.zipRight(Deferred.succeed(this.ended, { status, reason })),
