@@ -113,7 +113,9 @@ const visible = (entry: ApprovalEntry, scope: ApprovalScope) =>
 export const makeApprovals = (options: ApprovalsOptions): Approvals => {
   const timeoutMs = options.timeoutMs ?? defaultApprovalTimeoutMs;
   const byId = new Map<string, ApprovalEntry>();
-  const waiters = new Map<string, { wake: (d: ApprovalDecision) => void; validate: ArgsValidator }>();
+  const waiters = new Map<string, (d: ApprovalDecision) => void>();
+  /** The tool schema checks of approvals whose step is live (a restored one has none until it re-runs). */
+  const validators = new Map<string, ArgsValidator>();
   const origin = (e: ApprovalEntry) => ({ tree: e.tree, address: e.address, id: e.agentId });
 
   const record = (entry: ApprovalEntry, decision: ApprovalDecision): ApprovalEntry => {
@@ -130,9 +132,10 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       edited: decision.args !== undefined,
       ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
     });
-    const waiter = waiters.get(entry.approvalId);
+    const wake = waiters.get(entry.approvalId);
     waiters.delete(entry.approvalId);
-    waiter?.wake(decision);
+    validators.delete(entry.approvalId);
+    wake?.(decision);
     return decided;
   };
 
@@ -174,9 +177,13 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
     Effect.suspend(() => {
       const entry = create(request);
       if (entry.decision) return Effect.succeed(entry.decision);
+      validators.set(entry.approvalId, validate);
       const untilExpiry = Math.max(0, entry.expiresAt - options.now());
       const decided = Effect.async<ApprovalDecision>((resume) => {
-        waiters.set(entry.approvalId, { wake: (d) => resume(Effect.succeed(d)), validate });
+        // Decided between `create` (whose event a listener may answer at once) and this wait.
+        const already = byId.get(entry.approvalId)?.decision;
+        if (already) return resume(Effect.succeed(already));
+        waiters.set(entry.approvalId, (d) => resume(Effect.succeed(d)));
         return Effect.sync(() => waiters.delete(entry.approvalId));
       });
       return Effect.timeoutTo(decided, {
@@ -204,7 +211,7 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       const args = input.args;
       if (args !== undefined && input.decision === "approve") {
         // Checked here so the decider hears about a bad edit; the tool runner decodes it again.
-        const validate = waiters.get(approvalId)?.validate;
+        const validate = validators.get(approvalId);
         if (validate)
           yield* Effect.mapError(
             validate(args),
@@ -234,7 +241,11 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       for (const entry of entries) if (!byId.has(entry.approvalId)) byId.set(entry.approvalId, entry);
     },
     dropTree: (tree) => {
-      for (const [id, entry] of byId) if (entry.tree === tree && !waiters.has(id)) byId.delete(id);
+      for (const [id, entry] of byId)
+        if (entry.tree === tree && !waiters.has(id)) {
+          byId.delete(id);
+          validators.delete(id);
+        }
     },
   };
 };
