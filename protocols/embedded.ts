@@ -64,6 +64,8 @@ export interface ArborSpawnOptions {
 export interface ArborRunOptions extends ArborSpawnOptions {
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Ask the root with streaming: `agent.delta` events (see `onEvent`) as it writes. */
+  readonly stream?: boolean;
 }
 
 /** A tree spec as `createArbor` takes it: optionally with a workflow over its agents. */
@@ -165,6 +167,7 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
         ...spawnOptionsOf(runOptions),
         ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
         ...(runOptions.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
+        ...(runOptions.stream ? { stream: true } : {}),
       };
       const task =
         spec.workflow === undefined
