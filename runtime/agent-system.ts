@@ -10,10 +10,10 @@ import type { AgentCell } from "./agent/cell.ts";
 import { settle } from "./agent/envelope.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
-import { makeApprovals } from "./approvals.ts";
+import { makeApprovals, readApprovalsTimeout } from "./approvals.ts";
 import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
-import { Cancelled, NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
+import { Cancelled, NotAllowed, NotFound, PluginError, type SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
 import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
@@ -65,14 +65,6 @@ const opaqueId = (name: string, taken: (id: string) => boolean): string => {
   }
 };
 
-/** `approvals.timeoutMs` of the config (validated by the config loader; a bad value is ignored here). */
-const approvalsTimeoutOf = (config: Readonly<Record<string, unknown>>): number | undefined => {
-  const section = config.approvals;
-  if (typeof section !== "object" || section === null) return undefined;
-  const value = (section as { timeoutMs?: unknown }).timeoutMs;
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
-};
-
 const sumCounters = (all: Iterable<Counters>): Counters => {
   const total = makeCounters();
   for (const c of all) for (const key of Object.keys(total) as Array<keyof Counters>) total[key] += c[key];
@@ -100,7 +92,14 @@ export const makeAgentSystem = (
     };
     const router = new Router(events);
     const config = options.config ?? {};
-    const approvalTimeoutMs = approvalsTimeoutOf(config);
+    const approvalTimeout = readApprovalsTimeout(config);
+    if (Either.isLeft(approvalTimeout))
+      return yield* new PluginError({
+        reason: "setup_failed",
+        plugin: "approvals",
+        detail: approvalTimeout.left,
+      });
+    const approvalTimeoutMs = approvalTimeout.right;
     const approvals = makeApprovals({
       events,
       now,

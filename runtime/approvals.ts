@@ -9,7 +9,7 @@
  * (or the expiry, on Effect's Clock) wakes it. `approval.requested` and `approval.decided` are evented.
  */
 import { createHash } from "node:crypto";
-import { Data, Effect } from "effect";
+import { Data, Effect, Either } from "effect";
 import type { Fault } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 
@@ -94,6 +94,29 @@ export interface Approvals {
   /** Forgets the entries of a tree that stopped. */
   readonly dropTree: (tree: string) => void;
 }
+
+/**
+ * `approvals.timeoutMs` of the config: how long a tool call waits for a person before it is denied.
+ * A value that is not a positive integer is refused, naming the setting.
+ */
+export const readApprovalsTimeout = (
+  config: Readonly<Record<string, unknown>>,
+): Either.Either<number | undefined, string> => {
+  const section = config.approvals;
+  if (section === undefined) return Either.right(undefined);
+  if (typeof section !== "object" || section === null || Array.isArray(section))
+    return Either.left('config.approvals must be an object like { "timeoutMs": 600000 }');
+  const unknown = Object.keys(section).filter((k) => k !== "timeoutMs");
+  if (unknown.length > 0)
+    return Either.left(`config.approvals: unknown setting ${unknown.join(", ")} (only timeoutMs)`);
+  const value = (section as { timeoutMs?: unknown }).timeoutMs;
+  if (value === undefined) return Either.right(undefined);
+  return typeof value === "number" && Number.isInteger(value) && value > 0
+    ? Either.right(value)
+    : Either.left(
+        `config.approvals.timeoutMs must be a positive integer of milliseconds, not ${JSON.stringify(value)}`,
+      );
+};
 
 /** The deterministic id of the approval for call `callIndex` of request `requestId` of an agent. */
 export const approvalIdOf = (tree: string, address: string, requestId: string, callIndex: number): string =>
