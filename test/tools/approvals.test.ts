@@ -27,13 +27,20 @@ const wipe = defineTool({
   description: "Empties the cache.",
   input: Schema.Struct({}),
   needsApproval: true,
-  run: () => Effect.sync(() => (ran.push("wipe"), "wiped")),
+  run: () =>
+    Effect.sync(() => {
+      ran.push("wipe");
+      return "wiped";
+    }),
 });
 const note = tool({
   name: "note_write",
   description: "Writes a note.",
   parameters: z.object({ text: z.string() }),
-  execute: async ({ text }) => (ran.push(`note ${text}`), "noted"),
+  execute: async ({ text }) => {
+    ran.push(`note ${text}`);
+    return "noted";
+  },
 });
 
 const caller = (name: string, calls: ReadonlyArray<{ name: string; args: unknown }>, extra = {}) => ({
