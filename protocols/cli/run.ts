@@ -85,6 +85,7 @@ export const runCommand: Command = {
         ...(values.input !== undefined ? { input: values.input } : {}),
         json: values.json,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        approve: policy,
       });
     }
     const json = values.json;
