@@ -91,7 +91,10 @@ export interface Approvals {
   readonly entries: () => ReadonlyArray<ApprovalEntry>;
   /** Puts persisted entries back (before their steps resume). */
   readonly restore: (entries: ReadonlyArray<ApprovalEntry>) => void;
-  /** Forgets the entries of a tree that stopped. */
+  /**
+   * Forgets the entries of a tree that stopped. Gotcha for durable trees: persist `entries()` before
+   * a tree is stopped for a restart; this drops them from memory.
+   */
   readonly dropTree: (tree: string) => void;
 }
 
@@ -264,9 +267,11 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       for (const entry of entries) if (!byId.has(entry.approvalId)) byId.set(entry.approvalId, entry);
     },
     dropTree: (tree) => {
+      // The tree's steps are being interrupted (their waits end with them): nothing of it stays listed.
       for (const [id, entry] of byId)
-        if (entry.tree === tree && !waiters.has(id)) {
+        if (entry.tree === tree) {
           byId.delete(id);
+          waiters.delete(id);
           validators.delete(id);
         }
     },

@@ -123,7 +123,7 @@ describe("approvals over the wire", () => {
 
     const decided = await a.decide(request.approvalId, { decision: "approve" });
     expect(decided).toEqual({ approvalId: request.approvalId, decision: "approve", by: "a" });
-    expect((await answer).output).toMatch(/^tool said: wrote \d+ (characters|bytes)|^tool said: /);
+    expect((await answer).output).toBe("tool said: wrote 20 bytes to approved.txt");
     expect(readFileSync(join(root, "approved.txt"), "utf8")).toBe("hello from the model");
     expect(await a.approvals()).toEqual([]);
     const again = await rpcError(a.decide(request.approvalId, { decision: "deny" }));
@@ -193,5 +193,20 @@ describe("approval timeout", () => {
       await short.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("a stopped tree", () => {
+  it("leaves no approval behind: the list is empty and the id is unknown", async () => {
+    const { root: writer, treeId } = await a.spawn(writerSpec("stopped-early", "never.txt"));
+    const requested = nextRequest(a);
+    const answer = a.ask(writer, "write the note").catch((e: unknown) => e);
+    const request = await requested;
+    await a.stopTree(treeId, "changed my mind");
+    await answer;
+    expect(await a.approvals()).toEqual([]);
+    const gone = await rpcError(a.decide(request.approvalId, { decision: "approve" }));
+    expect(gone.data).toMatchObject({ reason: "approval_not_found" });
+    expect(existsSync(join(root, "never.txt"))).toBe(false);
   });
 });
