@@ -44,7 +44,14 @@ export {
   tool,
 } from "./plugins/tools/tool.ts";
 export { tripwiresPlugin } from "./plugins/tripwires/plugin.ts";
-export { ArborClient, ConnectionClosed, RpcError } from "./protocols/client/index.ts";
+export {
+  type ApprovalHandler,
+  type ApprovalRequested,
+  type ApprovalSummary,
+  ArborClient,
+  ConnectionClosed,
+  RpcError,
+} from "./protocols/client/index.ts";
 export {
   type Arbor,
   type ArborConfig,
@@ -54,7 +61,9 @@ export {
   type ArborTreeSpec,
   createArbor,
 } from "./protocols/embedded.ts";
+export type { EmbeddedApprovalHandler } from "./protocols/embedded-stream.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
+export type { StreamPart } from "./protocols/stream-parts.ts";
 export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
 export {
@@ -63,6 +72,14 @@ export {
   layerAgentSystem,
   makeAgentSystem,
 } from "./runtime/agent-system.ts";
+export {
+  type ApprovalDecision,
+  type ApprovalDecisionInput,
+  type ApprovalEntry,
+  ApprovalError,
+  type Approvals,
+  approvalIdOf,
+} from "./runtime/approvals.ts";
 export type { AnyPlugin, AsyncPluginHost, Cleanup } from "./runtime/async-plugin.ts";
 export { ConfigError, loadConfig } from "./runtime/config.ts";
 export type { ResumeReport } from "./runtime/durable/resume.ts";
@@ -101,6 +118,6 @@ export {
   type Reply,
   type TreeHandle,
 } from "./runtime/system.ts";
-export type { ToolDefinition, ToolRunner } from "./runtime/tool.ts";
+export type { NeedsApproval, ToolDefinition, ToolRunner } from "./runtime/tool.ts";
 export type { TripwireMonitor } from "./runtime/tripwire.ts";
 export { TripwireTripped } from "./runtime/tripwire.ts";

@@ -8,6 +8,7 @@ import { Effect, Exit, Scope } from "effect";
 import { runWorkflow, type WorkflowResult, workflowTask } from "../agents/workflow/run.ts";
 import type { WorkflowSpec } from "../agents/workflow/schema.ts";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
+import type { ApprovalDecisionInput, ApprovalEntry } from "../runtime/approvals.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
 import { configSections } from "../runtime/config.ts";
 import type { ArborEvent } from "../runtime/events.ts";
@@ -16,7 +17,9 @@ import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
 import type { TreeSpec } from "../runtime/spec/schema.ts";
 import type { AgentNode, AskOptions, HistoryMessage, Reply, TreeHandle } from "../runtime/system.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
+import { type EmbeddedApprovalHandler, streamAsk } from "./embedded-stream.ts";
 import { defaultPlugins } from "./preset.ts";
+import type { StreamPart } from "./stream-parts.ts";
 
 /** A config section (`providers`, `guardrails`, …): each plugin validates its own. */
 type Section = Readonly<Record<string, unknown>>;
@@ -36,6 +39,8 @@ export interface ArborConfig {
   readonly server?: Section;
   /** `agents.rolesDir`: a folder of your own roles (see agents/README.md). */
   readonly agents?: Section;
+  /** `approvals.timeoutMs`: how long a tool call waits for a person before it is denied (default 10 min). */
+  readonly approvals?: Section;
 }
 
 export interface ArborOptions extends ArborConfig {
@@ -59,6 +64,8 @@ export interface ArborSpawnOptions {
 export interface ArborRunOptions extends ArborSpawnOptions {
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Ask the root with streaming: `agent.delta` events (see `onEvent`) as it writes. */
+  readonly stream?: boolean;
 }
 
 /** A tree spec as `createArbor` takes it: optionally with a workflow over its agents. */
@@ -84,6 +91,22 @@ export interface Arbor {
     input: string,
     options?: { readonly runId?: string },
   ) => Promise<WorkflowResult>;
+  /**
+   * Asks with streaming: yields the answer's deltas as the agent writes them (through its output
+   * guardrails), then the result, whose `output` is the deltas joined.
+   */
+  readonly stream: (
+    to: string,
+    input: string,
+    options?: Omit<AskOptions, "stream">,
+  ) => AsyncIterable<StreamPart>;
+  /**
+   * Calls `handler` with every tool call that waits for a person (`needsApproval`, `tools.approve`);
+   * a decision it returns is made at once. Returns the unsubscribe function.
+   */
+  readonly onApproval: (handler: EmbeddedApprovalHandler) => () => void;
+  /** Approves or denies a pending tool call (edited `args` are checked against the tool's schema). */
+  readonly decide: (approvalId: string, decision: ApprovalDecisionInput) => Promise<ApprovalEntry>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
   /** The Effect runtime underneath, for everything else. */
@@ -148,6 +171,7 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
         ...spawnOptionsOf(runOptions),
         ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
         ...(runOptions.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
+        ...(runOptions.stream ? { stream: true } : {}),
       };
       const task =
         spec.workflow === undefined
@@ -157,6 +181,19 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
     },
     runWorkflow: (treeId, input, workflowOptions = {}) =>
       promise(runWorkflow(runtime, treeId, input, workflowOptions)),
+    stream: (to, input, askOptions = {}) => streamAsk(runtime, to, input, askOptions),
+    onApproval: (handler) =>
+      runtime.events.listen((event) => {
+        if (event.type !== "approval.requested") return;
+        const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
+        if (entry === undefined) return;
+        void Promise.resolve(handler(entry))
+          .then((decision) =>
+            decision ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator")) : undefined,
+          )
+          .catch(() => {}); // decided elsewhere first
+      }),
+    decide: (approvalId, decision) => promise(runtime.approvals.decide(approvalId, decision, "operator")),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
     close: () => promise(Scope.close(scope, Exit.void)),

@@ -10,6 +10,7 @@ import type { AgentCell } from "./agent/cell.ts";
 import { settle } from "./agent/envelope.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
+import { makeApprovals, readApprovalsTimeout } from "./approvals.ts";
 import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
 import { DurableTree } from "./durable/durable-tree.ts";
@@ -17,7 +18,7 @@ import { askOnce } from "./durable/idempotency.ts";
 import { type ResumeReport, resumeTrees } from "./durable/resume.ts";
 import type { RestoredAgent } from "./durable/state.ts";
 import type { DurableStore, DurableStoreFailed, StoredTree } from "./durable/store.ts";
-import { Cancelled, NotAllowed, NotFound, type PluginError, SpecInvalid, Timeout } from "./errors.ts";
+import { Cancelled, NotAllowed, NotFound, PluginError, SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
 import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
@@ -122,6 +123,19 @@ export const makeAgentSystem = (
     };
     const router = new Router(events);
     const config = options.config ?? {};
+    const approvalTimeout = readApprovalsTimeout(config);
+    if (Either.isLeft(approvalTimeout))
+      return yield* new PluginError({
+        reason: "setup_failed",
+        plugin: "approvals",
+        detail: approvalTimeout.left,
+      });
+    const approvalTimeoutMs = approvalTimeout.right;
+    const approvals = makeApprovals({
+      events,
+      now,
+      ...(approvalTimeoutMs !== undefined ? { timeoutMs: approvalTimeoutMs } : {}),
+    });
     const registry = new Registry(undefined, events, config);
     const systemScope = yield* Effect.scope;
     yield* registry.load(options.plugins ?? [], systemScope);
@@ -239,6 +253,7 @@ export const makeAgentSystem = (
           now,
           random01,
           router,
+          approvals,
           counters: countersOf(spawn.tenant),
           registry: treeRegistry,
           scope: treeScope,
@@ -374,6 +389,7 @@ export const makeAgentSystem = (
           ({ runner, ctx }) => runner.call({ id: `call_op_${(nextCall++).toString(36)}`, name, args }, ctx),
         ),
       events,
+      approvals,
       providers: {
         get: (n) => registry.lookup("provider").get(n),
         names: () => registry.lookup("provider").names(),

@@ -55,6 +55,17 @@ export type LifecycleEvent =
   | (Base & { readonly type: "agent.request_failed"; readonly requestId: string; readonly reason: string })
   /** The asker withdrew the task in flight (deadline, `agent.cancel`, disconnect); its step was interrupted. */
   | (Base & { readonly type: "agent.cancelled"; readonly requestId: string })
+  /**
+   * Text the agent's model is writing, for a step that streams: `seq` counts from 0 per request and
+   * the texts, in order, add up to the reply. Coalesced (about every 30 ms or 64 characters) and
+   * already through the output guardrails.
+   */
+  | (Base & {
+      readonly type: "agent.delta";
+      readonly requestId: string;
+      readonly seq: number;
+      readonly text: string;
+    })
   | (Base & {
       readonly type: "message.dropped";
       readonly reason: string;
@@ -148,6 +159,27 @@ export type SafetyEvent =
       readonly callId: string;
       readonly ok: boolean;
       readonly result: unknown;
+      readonly reason?: string;
+    })
+  /** A tool call waits for a person (`needsApproval`, `tools.approve`); `args` are guardrail-redacted. */
+  | (Base & {
+      readonly type: "approval.requested";
+      readonly approvalId: string;
+      readonly tool: string;
+      readonly args: unknown;
+      readonly requestId: string;
+      readonly requestedAt: number;
+      readonly expiresAt: number;
+    })
+  /** A person (`by`: `operator` or the tenant), or the timeout (`by: "timeout"`), decided. */
+  | (Base & {
+      readonly type: "approval.decided";
+      readonly approvalId: string;
+      readonly tool: string;
+      readonly requestId: string;
+      readonly decision: "approve" | "deny";
+      readonly by: string;
+      readonly edited: boolean;
       readonly reason?: string;
     })
   | (Base & {

@@ -41,6 +41,8 @@ export interface AskRequest {
   readonly thread?: string;
   /** Asking again with this key joins or returns this ask (see durable/idempotency.ts). */
   readonly idempotencyKey?: string;
+  /** Stream the answer (`agent.delta` events with the request id). */
+  readonly stream?: boolean;
 }
 
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
@@ -152,6 +154,7 @@ export class Router {
         ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
         ...(request.thread !== undefined ? { thread: request.thread } : {}),
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+        ...(request.stream ? { stream: true } : {}),
       };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {

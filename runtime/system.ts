@@ -3,6 +3,7 @@
  * TypeScript users may call. Protocols call only this, never the internals.
  */
 import { Context, type Effect } from "effect";
+import type { Approvals } from "./approvals.ts";
 import type { DurableStoreFailed } from "./durable/store.ts";
 import type {
   AgentFailed,
@@ -106,6 +107,12 @@ export interface AskOptions {
    * runtime — instead of running the task twice. Only replies are kept: a failed ask may be retried.
    */
   readonly idempotencyKey?: string;
+  /**
+   * Stream the answer: the step asks its model for a stream and publishes `agent.delta` events
+   * (this ask's `requestId`, `seq`, `text`) whose texts add up to the reply. Gotcha: a handler micro
+   * agent answers at once and sends no deltas.
+   */
+  readonly stream?: boolean;
 }
 
 /** One remembered message of a thread (`history`). */
@@ -180,6 +187,11 @@ export interface AgentSystemService {
    */
   readonly callTool: (name: string, args: unknown, as?: string) => Effect.Effect<ToolResult, NotFound>;
   readonly events: EventBus;
+  /**
+   * Tool calls waiting for a person: `list` and `decide` them (scoped by tenant; no scope is the
+   * operator, who sees every tenant's).
+   */
+  readonly approvals: Approvals;
   readonly providers: ProviderLookup;
   readonly tools: ToolRunner;
 }

@@ -7,6 +7,7 @@
 import { Deferred, Effect, type Either, Exit, type Fiber, FiberId, FiberSet, Scope } from "effect";
 import { AgentCell } from "./agent/cell.ts";
 import type { StepServices, TreeHost } from "./agent/host.ts";
+import type { Approvals } from "./approvals.ts";
 import type { Counters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools, noTripwires } from "./defaults.ts";
 import { AnswerBook } from "./durable/answers.ts";
@@ -46,6 +47,7 @@ export interface TreeOptions {
   readonly durable?: DurableTree;
   /** A durable tree coming back: its agents' stored state by address. */
   readonly restore?: ReadonlyMap<string, RestoredAgent>;
+  readonly approvals: Approvals;
 }
 
 export class Tree implements TreeHost {
@@ -56,6 +58,7 @@ export class Tree implements TreeHost {
   readonly now: () => number;
   readonly random01: () => number;
   readonly router: Router;
+  readonly approvals: Approvals;
   readonly counters: Counters;
   readonly limits: CompiledTree["limits"];
   readonly startedAt: number;
@@ -76,6 +79,7 @@ export class Tree implements TreeHost {
     this.now = options.now;
     this.random01 = options.random01;
     this.router = options.router;
+    this.approvals = options.approvals;
     this.counters = options.counters;
     this.limits = options.compiled.limits;
     this.startedAt = options.now();
@@ -206,6 +210,7 @@ export class Tree implements TreeHost {
               status,
             });
             this.options.onStopped(this);
+            this.approvals.dropTree(this.treeId);
           }),
         ),
         Effect.zipRight(Deferred.succeed(this.ended, { status, reason })),

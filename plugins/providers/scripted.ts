@@ -1,7 +1,9 @@
 /**
  * The scripted provider: the offline model. An agent's `model.script` is a list of steps —
- * `{ "text": "…" }`, `{ "toolCalls": [{ "name": "…", "args": {…} }] }`, `{ "error": "…" }` (a provider
- * error), `{ "crash": "…" }` (the agent fails abnormally), each optionally with `"delayMs": n`.
+ * `{ "text": "…" }`, `{ "stream": ["Hel", "lo"] }` (text written piece by piece: a streaming call gets
+ * one delta per piece, `delayMs` before each), `{ "toolCalls": [{ "name": "…", "args": {…} }] }`,
+ * `{ "error": "…" }` (a provider error), `{ "crash": "…" }` (the agent fails abnormally), each
+ * optionally with `"delayMs": n`.
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
  * then succeeds. A call never takes a step before its round within the task (the assistant turns
@@ -12,7 +14,7 @@
  * It registers through the same port as the network providers and powers the offline demo, the
  * tests and the benchmarks.
  */
-import { Chunk, Effect, Either, Schema, Stream } from "effect";
+import { Effect, Either, Schema, Stream } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import {
   type ChatMessage,
@@ -27,6 +29,7 @@ import { problemsOf } from "../../runtime/problems.ts";
 
 const ScriptStep = Schema.Struct({
   text: Schema.optional(Schema.String),
+  stream: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
   toolCalls: Schema.optional(
     Schema.Array(Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown) })),
   ),
@@ -41,7 +44,7 @@ const Script = Schema.Array(ScriptStep).pipe(
 );
 const Options = Schema.Struct({ script: Script });
 
-const kinds = ["text", "toolCalls", "error", "crash"] as const;
+const kinds = ["text", "stream", "toolCalls", "error", "crash"] as const;
 
 /** Tool-call arguments with `{{tool}}` filled in every string, at any depth. */
 const fillStrings = (value: unknown, fill: (template: string) => string): unknown =>
@@ -60,7 +63,7 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
     return problemsOf(decoded.left, {
       root: path,
       schema: Options,
-      unknownKey: "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)",
+      unknownKey: "unknown field (scripted steps take text, stream, toolCalls, error, crash, delayMs)",
     });
   }
   return decoded.right.script.flatMap((step, i) => {
@@ -70,13 +73,21 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
       : [
           {
             path: `${path}.script[${i}]`,
-            message: `a step needs exactly one of text, toolCalls, error, crash (found ${present.length === 0 ? "none" : present.join(", ")})`,
+            message: `a step needs exactly one of text, stream, toolCalls, error, crash (found ${present.length === 0 ? "none" : present.join(", ")})`,
           },
         ];
   });
 };
 
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** `effect` after `ms` (at once, without yielding, for 0: a scripted crash stays synchronous). */
+const after = <A, E>(ms: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  ms > 0 ? Effect.zipRight(Effect.sleep(ms), effect) : effect;
+
+/** A text template with `{{input}}` and `{{tool}}` filled in. */
+const fill = (template: string, messages: ReadonlyArray<ChatMessage>): string =>
+  template.replaceAll("{{input}}", lastOf(messages, "user")).replaceAll("{{tool}}", lastOf(messages, "tool"));
 
 const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
   [...messages].reverse().find((m) => m.role === role)?.content ?? "";
@@ -88,6 +99,16 @@ const roundOf = (messages: ReadonlyArray<ChatMessage>): number => {
     if (messages[i]!.role === "assistant") rounds++;
   return rounds;
 };
+
+/** A whole answer as stream events: a text step's words, then its tool calls, then the finish. */
+const eventsOf = (response: ModelResponse): ReadonlyArray<ModelStreamEvent> => [
+  ...response.text
+    .split(/(?<=\s)/)
+    .filter((w) => w.length > 0)
+    .map((text) => ({ type: "text-delta" as const, text })),
+  ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
+  { type: "finish", usage: response.usage, finishReason: response.finishReason },
+];
 
 /** Makes a scripted provider with its own positions (one per runtime). */
 export const makeScriptedProvider = (): ModelProvider & {
@@ -118,9 +139,17 @@ export const makeScriptedProvider = (): ModelProvider & {
     });
 
   const generate = (request: ModelRequest): Effect.Effect<ModelResponse, ProviderError> =>
+    Effect.flatMap(next(request), ({ step, index }) =>
+      after((step.delayMs ?? 0) * (step.stream?.length ?? 1), answer(request, step, index)),
+    );
+
+  /** The step's answer, after its delay. */
+  const answer = (
+    request: ModelRequest,
+    step: ScriptStep,
+    index: number,
+  ): Effect.Effect<ModelResponse, ProviderError> =>
     Effect.gen(function* () {
-      const { step, index } = yield* next(request);
-      if (step.delayMs) yield* Effect.sleep(step.delayMs);
       if (step.crash !== undefined) return yield* Effect.die(new Error(step.crash));
       if (step.error !== undefined)
         return yield* new ProviderError({
@@ -131,9 +160,7 @@ export const makeScriptedProvider = (): ModelProvider & {
           detail: step.error,
         });
       const toolResult = lastOf(request.messages, "tool");
-      const text = (step.text ?? "")
-        .replaceAll("{{input}}", lastOf(request.messages, "user"))
-        .replaceAll("{{tool}}", toolResult);
+      const text = fill(step.stream?.join("") ?? step.text ?? "", request.messages);
       const toolCalls = (step.toolCalls ?? []).map((call, i) => ({
         id: `call_${index}_${i}`,
         name: call.name,
@@ -161,14 +188,31 @@ export const makeScriptedProvider = (): ModelProvider & {
     generate,
     stream: (request) =>
       Stream.unwrap(
-        Effect.map(generate(request), (response) => {
-          const words = response.text.split(/(?<=\s)/).filter((w) => w.length > 0);
-          const events: ModelStreamEvent[] = [
-            ...words.map((text) => ({ type: "text-delta" as const, text })),
-            ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
-            { type: "finish", usage: response.usage, finishReason: response.finishReason },
-          ];
-          return Stream.fromChunk(Chunk.fromIterable(events));
+        Effect.map(next(request), ({ step, index }) => {
+          if (step.stream === undefined)
+            return Stream.flatMap(
+              Stream.fromEffect(after(step.delayMs ?? 0, answer(request, step, index))),
+              (response) => Stream.fromIterable(eventsOf(response)),
+            );
+          // One delta per piece, `delayMs` before each: what a client of a streaming step sees.
+          const pieces = Stream.fromIterable(step.stream).pipe(
+            Stream.mapEffect((piece) =>
+              Effect.as(Effect.sleep(step.delayMs ?? 0), {
+                type: "text-delta" as const,
+                text: fill(piece, request.messages),
+              }),
+            ),
+          );
+          return Stream.concat(
+            pieces,
+            Stream.fromEffect(
+              Effect.map(answer(request, step, index), (response) => ({
+                type: "finish" as const,
+                usage: response.usage,
+                finishReason: response.finishReason,
+              })),
+            ),
+          );
         }),
       ),
   };

@@ -142,6 +142,12 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
       return RpcCode.storeError;
     case "EmbedError":
       return RpcCode.providerError;
+    case "ApprovalError":
+      return error.reason === "approval_not_found"
+        ? RpcCode.notFound
+        : error.reason === "invalid_args"
+          ? RpcCode.invalidParams
+          : RpcCode.notAllowed;
     default:
       return RpcCode.internalError;
   }

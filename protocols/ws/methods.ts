@@ -8,6 +8,8 @@
 import { Effect, type Schema } from "effect";
 import { NotFound } from "../../runtime/errors.ts";
 import type { AgentSystemService, TreeSummary } from "../../runtime/system.ts";
+import { approvalHandlers } from "./approval-methods.ts";
+import { askOn } from "./ask.ts";
 import { localTenant } from "./auth.ts";
 import { RpcCode, type RpcFailure, rpcFailure, toRpcFailure } from "./codes.ts";
 import { type MethodName, MethodParams, type MethodResults, type ParamsOf } from "./contract.ts";
@@ -127,16 +129,11 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       Effect.flatMap(ownAgent(to, caller), () => system.send(to, message)).pipe(
         Effect.as({ sent: true as const }),
       ),
-    "agent.ask": ({ to, input, timeoutMs, requestId, thread, idempotencyKey }, caller) =>
+    "agent.ask": ({ to, input, timeoutMs, requestId, thread, stream, idempotencyKey }, caller) =>
       Effect.zipRight(
         ownAgent(to, caller),
-        system.ask(to, input, {
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(requestId !== undefined ? { requestId } : {}),
-          ...(thread !== undefined ? { thread } : {}),
-          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-        }),
-      ).pipe(Effect.map((reply) => ({ output: reply.output, usage: reply.usage }))),
+        askOn(system, caller, { to, input, timeoutMs, requestId, thread, stream, idempotencyKey }),
+      ),
     "agent.cancel": ({ to, requestId }, caller) =>
       Effect.zipRight(ownAgent(to, caller), system.cancel(to, requestId)),
     "agent.history": ({ to, thread }, caller) =>
@@ -167,6 +164,7 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
     "events.unsubscribe": ({ subscription }, caller) =>
       Effect.sync(() => ({ unsubscribed: hub.unsubscribe(caller.subscriber, subscription) })),
     "runtime.stats": (_, caller) => system.stats(isOperator(caller) ? undefined : { tenant: caller.tenant }),
+    ...approvalHandlers(system, isOperator),
   };
 
   const table = new Map<string, MethodDef>();

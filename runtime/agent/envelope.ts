@@ -12,6 +12,8 @@ export interface Envelope {
   requestId?: string;
   /** The conversation thread the ask belongs to (its history is sent along, when the agent keeps one). */
   readonly thread?: string;
+  /** The asker wants the answer as it is written: the step streams and publishes `agent.delta`. */
+  readonly stream?: boolean;
   settle?: (exit: Exit.Exit<Reply, AskError>) => void;
   /** The asker gave up (timeout, interruption): skip it, or drop its reply. */
   cancelled?: boolean;

@@ -3,6 +3,7 @@
  * a way to fork fibers that the tree owns, the router, the step's services and the registries.
  */
 import type { Effect, Either, Fiber } from "effect";
+import type { Approvals } from "../approvals.ts";
 import type { Counters } from "../counters.ts";
 import type { AnswerBook } from "../durable/answers.ts";
 import type { DurableTree } from "../durable/durable-tree.ts";
@@ -38,6 +39,8 @@ export interface TreeHost {
   /** Forks an Effect owned by the tree: interrupted when the tree stops, never orphaned. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>;
   readonly router: Router;
+  /** Where tool calls wait for a person's approval (one store for the runtime). */
+  readonly approvals: Approvals;
   readonly services: StepServices;
   readonly handler: (name: string) => MicroHandler | undefined;
   readonly counters: Counters;

@@ -9,7 +9,8 @@ import type { ChatMessage, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
-import type { Envelope } from "./envelope.ts";
+import { makeDeltaWriter } from "./deltas.ts";
+import { type Envelope, requestIdOf } from "./envelope.ts";
 import { threadHistory } from "./thread-history.ts";
 import { destinationOf, journaled, runModelWithTools } from "./tool-loop.ts";
 
@@ -62,10 +63,17 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     if (envelope.thread !== undefined)
       messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
-    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, journal);
-    const output = yield* services
+    const requestId = requestIdOf(envelope);
+    const deltas = envelope.stream ? makeDeltaWriter(cell, requestId) : undefined;
+    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, {
+      requestId,
+      ...(deltas ? { deltas } : {}),
+      ...(journal ? { journal } : {}),
+    });
+    const guarded = yield* services
       .guardrails()
       .check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    const output = deltas ? yield* deltas.finish(guarded) : guarded;
     yield* services
       .tripwires()
       .observe({ metric: "output", value: output.length, text: output, agent: info });

@@ -183,6 +183,35 @@ describe("the inspector", () => {
     await page.locator('svg[aria-label="spend by day"] text').filter({ hasText: /calls/ }).first().waitFor();
     await page.screenshot({ path: join(shots, "providers.png") });
   });
+
+  it("lists a tool call waiting for approval and denies it from the page; the model reads the reason", async () => {
+    const tree = await client.spawn({
+      name: "gated",
+      root: {
+        name: "lead",
+        kind: "parent",
+        tools: { allow: ["send_to_agent"], approve: ["send_*"] },
+        model: {
+          provider: "scripted",
+          script: [
+            { toolCalls: [{ name: "send_to_agent", args: { to: "upper", message: "psst" } }] },
+            { text: "tool said: {{tool}}" },
+          ],
+        },
+        children: [{ name: "upper", kind: "micro", handler: "upper" }],
+      },
+    });
+    const answer = client.ask(tree.root, "pass it on");
+    await tab("Approvals");
+    const waiting = page.locator("li.approval").filter({ hasText: "send_to_agent" });
+    await waiting.waitFor();
+    await expect(waiting.textContent()).resolves.toContain('"message": "psst"');
+    await page.screenshot({ path: join(shots, "approvals.png") });
+    await waiting.getByPlaceholder("Reason (optional)").fill("not now");
+    await waiting.getByRole("button", { name: "Deny" }).click();
+    await expect((await answer).output).toContain("denied by operator: not now");
+    await page.getByText("No tool call is waiting for a person.").waitFor();
+  });
 });
 
 describe("the inspector with tokens", () => {
