@@ -120,6 +120,8 @@ export class AgentCell implements Routable, MicroHost {
     if (restored) {
       const { state } = restored;
       this.restarts = state.restarts;
+      // Before the task resumes, so its step finds the approval it was waiting for.
+      if (state.approvals) tree.approvals.restore(state.approvals);
       // The task in flight goes first, with what its step had journaled; then the queue, in order.
       if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight));
       for (const task of state.queued) this.mailbox.offer(envelopeOf(task));
@@ -175,6 +177,12 @@ export class AgentCell implements Routable, MicroHost {
       return false;
     });
     const inFlight = this.inFlight !== undefined && !this.inFlight.cancelled ? this.inFlight : undefined;
+    const approvals =
+      inFlight === undefined
+        ? []
+        : this.tree.approvals
+            .entries()
+            .filter((e) => e.address === this.address && e.requestId === inFlight.requestId);
     return {
       format: durableFormat,
       lifecycle: this.lifecycle.getPersistedSnapshot() as unknown as AgentState["lifecycle"],
@@ -183,6 +191,7 @@ export class AgentCell implements Routable, MicroHost {
         ? { inFlight: { ...taskOf(inFlight), ...(inFlight.journal ? { journal: inFlight.journal } : {}) } }
         : {}),
       queued,
+      ...(approvals.length > 0 ? { approvals } : {}),
       ...(this.dynamic && this.parent
         ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
         : {}),

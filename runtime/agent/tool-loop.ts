@@ -42,11 +42,13 @@ export const journaled = <A, E>(
 
 /**
  * How call `callIndex` of a step asks a person: through the tree's approvals, with the step clock
- * paused while it waits (the `maxStepMs` tripwire does not count the wait).
+ * paused while it waits (the `maxStepMs` tripwire does not count the wait). On a durable tree the
+ * pending approval, then its decision, are written with the agent's state, so both outlive a restart.
  */
-const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) =>
-  pausingStepClock(
-    cell.tree.approvals.await(
+const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) => {
+  const kept = Effect.sync(() => cell.tree.durable?.touch(cell));
+  return pausingStepClock(
+    Effect.zipRight(kept, cell.tree.approvals.await(
       {
         ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
         tree: cell.treeId,
@@ -59,8 +61,9 @@ const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask
         callIndex,
       },
       ask.validate,
-    ),
+    )).pipe(Effect.tap(() => kept)),
   );
+};
 
 /** Calls the model (streaming when the task has a delta writer), runs its tool calls, and repeats until it answers. */
 export const runModelWithTools = (

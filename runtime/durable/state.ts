@@ -44,12 +44,39 @@ const LifecycleSnapshot = Schema.Struct({
   }),
 });
 
+/** An approval the task in flight asked for (runtime/approvals.ts), pending or decided. */
+const Approval = Schema.Struct({
+  approvalId: Schema.String,
+  tenant: Schema.optional(Schema.String),
+  tree: Schema.String,
+  address: Schema.String,
+  agentId: Schema.String,
+  tool: Schema.String,
+  args: Schema.Unknown,
+  displayArgs: Schema.Unknown,
+  requestId: Schema.String,
+  callIndex: Schema.Int.pipe(Schema.nonNegative()),
+  requestedAt: Schema.Number,
+  expiresAt: Schema.Number,
+  decision: Schema.optional(
+    Schema.Struct({
+      decision: Schema.Literal("approve", "deny"),
+      reason: Schema.optional(Schema.String),
+      args: Schema.optional(Schema.Unknown),
+      by: Schema.String,
+      at: Schema.Number,
+    }),
+  ),
+});
+
 const AgentStateSchema = Schema.Struct({
   format: Schema.Literal(durableFormat),
   lifecycle: LifecycleSnapshot,
   restarts: Schema.Int.pipe(Schema.nonNegative()),
   inFlight: Schema.optional(Task),
   queued: Schema.Array(Task),
+  /** Approvals the task in flight asked for: a pending one can still be decided after a restart. */
+  approvals: Schema.optional(Schema.Array(Approval)),
   /** A runtime-spawned agent: spawned again below `parent` when the tree comes back. */
   dynamic: Schema.optional(Schema.Struct({ parent: Schema.String, spec: Schema.Unknown })),
 });

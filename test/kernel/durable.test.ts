@@ -182,6 +182,44 @@ describe("a durable tree", () => {
     await second.close();
   });
 
+  it("a pending approval outlives the restart and can be decided after it; the tool then runs once", async () => {
+    runs.length = 0;
+    const gated = spec("gated", 0);
+    const approvalSpec = {
+      ...gated,
+      root: { ...gated.root, tools: { allow: ["count_run"], approve: ["count_run"] } },
+    };
+    const first = await startRuntime();
+    const tree = await first.run(first.system.spawnTree(approvalSpec));
+    const asked = Effect.runFork(
+      first.system.ask(tree.root, "count, with permission", { idempotencyKey: "gated-1" }),
+    );
+    await until(() => first.system.approvals.list().length === 1);
+    const { approvalId } = first.system.approvals.list()[0]!;
+    await until(async () => {
+      const rows = await Effect.runPromise(
+        sql.query("SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'gated' AND state ? 'approvals'"),
+      );
+      return rows.length > 0;
+    });
+    await first.close();
+    await Effect.runPromise(Fiber.await(asked));
+    expect(runs).toEqual([]);
+
+    const second = await startRuntime();
+    await second.run(second.system.resumeDurable());
+    await until(() => second.system.approvals.list().length === 1);
+    expect(second.system.approvals.list()[0]).toMatchObject({ approvalId, tool: "count_run", tree: "gated" });
+    await second.run(second.system.approvals.decide(approvalId, { decision: "approve" }, "operator"));
+    const reply = await second.run(
+      second.system.ask(tree.root, "count, with permission", { idempotencyKey: "gated-1" }),
+    );
+    expect(reply.output).toBe("finished after run 1");
+    expect(runs).toEqual(["gated"]);
+    await second.run(second.system.stopTree("gated"));
+    await second.close();
+  });
+
   it("a workflow run again with its runId after a restart takes the finished steps as they were", async () => {
     const pipeline = {
       name: "pipeline",

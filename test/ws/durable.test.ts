@@ -64,7 +64,7 @@ const sent = (index: number) =>
   );
 
 describe("a durable tree on arbor serve", () => {
-  it("survives SIGKILL mid-step: same id, the tool ran once, the task completes, the thread remembers", async () => {
+  it("survives SIGKILL mid-step: same id, the tool ran once, the task completes, the thread remembers, a pending approval can be decided", async () => {
     // Request 0: call the tool. 1: hang (the server is killed meanwhile). 2: the call made again
     // after the restart. 3: the follow-up on the thread.
     provider = await startWireServer((_req, index) =>
@@ -104,8 +104,36 @@ describe("a durable tree on arbor serve", () => {
       },
     };
 
+    // A second durable tree whose tool call waits for a person (scripted model, tools.approve).
+    const gatedSpec = {
+      name: "gated",
+      durable: true,
+      root: {
+        name: "clerk",
+        kind: "child",
+        tools: { allow: ["mcp.counter.count_run"], approve: ["mcp.counter.count_run"] },
+        model: {
+          provider: "scripted",
+          script: [{ toolCalls: [{ name: "mcp.counter.count_run" }] }, { text: "approved, {{tool}}" }],
+        },
+      },
+    };
+
     const first = await serve(config);
     const client1 = await ArborClient.connect(first.url);
+    let requested: (approvalId: string) => void = () => {};
+    const approvalRequested = new Promise<string>((resolve) => {
+      requested = resolve;
+    });
+    await client1.subscribe({ types: ["approval.requested"] }, (e) =>
+      requested((e as { approvalId: string }).approvalId),
+    );
+    const gated = await client1.spawn(gatedSpec);
+    const gatedAsk = client1
+      .ask(gated.root, "count when allowed", { idempotencyKey: "gated-1" })
+      .catch((e) => e);
+    const approvalId = await approvalRequested;
+    // Written before the next tree's first write (the store serves its writes in order).
     const { treeId, root } = await client1.spawn(spec);
     const asked = client1.ask(root, "count once", { thread: "t1", idempotencyKey: "job-1" }).catch((e) => e);
     // The second model call starts only after the step's journal (with the tool's result) is committed.
@@ -114,15 +142,20 @@ describe("a durable tree on arbor serve", () => {
     first.child.kill("SIGKILL");
     expect(await first.exited).toBe(null);
     await asked;
+    await gatedAsk;
 
     const second = await serve(config);
     expect(second.stderr()).toContain(`resumed durable tree ${treeId} (1 task(s) to finish)`);
+    expect(second.stderr()).toContain("resumed durable tree gated (1 task(s) to finish)");
     const client2 = await ArborClient.connect(second.url);
     try {
       const { trees } = await client2.call("tree.list");
-      expect(trees).toEqual([
-        expect.objectContaining({ treeId, root, durable: true, resumedAt: expect.any(Number) }),
-      ]);
+      expect(trees).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ treeId, root, durable: true, resumedAt: expect.any(Number) }),
+          expect.objectContaining({ treeId: "gated", durable: true, resumedAt: expect.any(Number) }),
+        ]),
+      );
       // The same key from a new connection: the resumed task's answer, not a second run.
       const again = await client2.ask(root, "count once", { thread: "t1", idempotencyKey: "job-1" });
       expect(again.output).toBe("the count is done");
@@ -134,6 +167,15 @@ describe("a durable tree on arbor serve", () => {
       const followUp = await client2.ask(root, "did you count?", { thread: "t1" });
       expect(followUp.output).toBe("yes, I counted before");
       expect(sent(3)).toEqual(["user: count once", "assistant: the count is done", "user: did you count?"]);
+      // The approval asked for before the crash is still pending, under the same id; approving it
+      // lets the resumed step run its tool (once) and answer the same key.
+      const { approvals } = await client2.call("approval.list");
+      expect(approvals).toEqual([expect.objectContaining({ approvalId, tool: "mcp.counter.count_run" })]);
+      expect(readFileSync(countFile, "utf8")).toBe("run\n");
+      await client2.call("approval.decide", { approvalId, decision: "approve" });
+      const allowed = await client2.ask(gated.root, "count when allowed", { idempotencyKey: "gated-1" });
+      expect(allowed.output).toBe("approved, run 2");
+      expect(readFileSync(countFile, "utf8")).toBe("run\nrun\n");
     } finally {
       await client2.close();
       client1.close().catch(() => undefined);
