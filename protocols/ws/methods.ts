@@ -135,7 +135,13 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
           ...(requestId !== undefined ? { requestId } : {}),
           ...(thread !== undefined ? { thread } : {}),
         }),
-      ).pipe(Effect.map((reply) => ({ output: reply.output, usage: reply.usage }))),
+      ).pipe(
+        Effect.map((reply) => ({
+          output: reply.output,
+          usage: reply.usage,
+          ...(reply.traceId !== undefined ? { traceId: reply.traceId } : {}),
+        })),
+      ),
     "agent.cancel": ({ to, requestId }, caller) =>
       Effect.zipRight(ownAgent(to, caller), system.cancel(to, requestId)),
     "agent.history": ({ to, thread }, caller) =>

@@ -2,6 +2,7 @@
  * A message in an agent's mailbox. `ask` envelopes carry `settle`, called exactly once with the
  * reply or a typed failure; `tell` and `input` envelopes publish their outcome as events instead.
  */
+import type { SpanContext } from "@opentelemetry/api";
 import type { Exit } from "effect";
 import type { AskError, Reply } from "../system.ts";
 
@@ -16,6 +17,10 @@ export interface Envelope {
   cancelled?: boolean;
   /** How many incarnations crashed while processing it. */
   crashes?: number;
+  /** The span that sent it (plain data), so the step it starts is a child span; only when tracing is on. */
+  readonly trace?: SpanContext;
+  /** The trace its step ran in, for the reply and the events about it; only when tracing is on. */
+  traceId?: string;
 }
 
 /**
