@@ -24,6 +24,7 @@ export const configSections: ReadonlyArray<string> = [
   "knowledge",
   "server",
   "agents",
+  "log",
 ];
 
 /** One line per unknown top-level key; a tree spec given as config is said to be one. */

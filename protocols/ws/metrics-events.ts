@@ -167,10 +167,31 @@ export const makeEventMetrics = (registry: Registry, now: () => number): EventMe
     stepLatency.observe(labels, Math.max(0, at - start) / 1000);
   };
 
+  // Fixed label sets start at zero, so every series is on the first scrape.
+  for (const policy of ["drop-newest", "fail"]) drops.inc({ policy }, 0);
+  for (const strategy of ["one_for_one", "one_for_all", "rest_for_one"]) restarts.inc({ strategy }, 0);
+  for (const outcome of ["ok", "error"]) tools.inc({ outcome }, 0);
+  for (const action of ["warn", "halt", "stop-tree"]) tripwires.inc({ action }, 0);
+  for (const scope of ["tree", "tenant"]) budgetExceeded.inc({ scope }, 0);
+  /** The provider/model pairs seen: their other series start at zero (circuit closed, no hits). */
+  const seen = new Set<string>();
+  const firstSeen = (provider: string, model: string) => {
+    const pair = `${provider}\u0000${model}`;
+    if (seen.has(pair)) return;
+    seen.add(pair);
+    const labels = { provider, model };
+    circuit.set(labels, 0);
+    cacheHits.inc(labels, 0);
+    retries.inc(labels, 0);
+    cost.inc(labels, 0);
+    if (!cooling.has(provider)) cooling.set(provider, new Map());
+  };
+
   const observe = (event: ArborEvent): void => {
     switch (event.type) {
       case "provider.call": {
         const { provider, model } = event;
+        firstSeen(provider, model);
         calls.inc({ provider, model, outcome: event.outcome });
         latency.observe({ provider, model, outcome: event.outcome }, event.latencyMs / 1000);
         if (event.inputTokens > 0) tokens.inc({ provider, model, direction: "input" }, event.inputTokens);
