@@ -17,8 +17,11 @@ export interface Envelope {
   cancelled?: boolean;
   /** How many incarnations crashed while processing it. */
   crashes?: number;
-  /** The span that sent it (plain data), so the step it starts is a child span; only when tracing is on. */
-  readonly trace?: SpanContext;
+  /**
+   * The span that sent it (plain data), so the step it starts is a child span; only when tracing is
+   * on. A task sent from outside any span gets its first step's span, so its retries join that trace.
+   */
+  trace?: SpanContext;
   /** The trace its step ran in, for the reply and the events about it; only when tracing is on. */
   traceId?: string;
 }

@@ -2,7 +2,8 @@
  * The `agent.step` span around one agent step: a child of the span that sent the task (carried in
  * the envelope), with the agent's address, kind, role, tree, tenant and incarnation, and the GenAI
  * `invoke_agent` attributes. A retried task (its last incarnation crashed) gets an `agent.restarted`
- * event; a tripwire or a crash ends the span with an event saying so.
+ * event and stays in its trace (a task from outside any span is parented by its first attempt); a
+ * tripwire or a crash ends the span with an event saying so.
  */
 import type { Attributes } from "@opentelemetry/api";
 import { Cause, Effect, Option } from "effect";
@@ -40,6 +41,7 @@ export const traceStep = (
   const span = startSpan("agent.step", stepAttributes(cell), envelope.trace);
   const traceId = span.spanContext().traceId;
   envelope.traceId = traceId;
+  envelope.trace ??= span.spanContext();
   if (envelope.requestId !== undefined) span.setAttribute("arbor.request.id", envelope.requestId);
   if ((envelope.crashes ?? 0) > 0)
     span.addEvent("agent.restarted", {

@@ -26,6 +26,7 @@ interface OtlpSpan {
   readonly spanId: string;
   readonly parentSpanId?: string;
   readonly name: string;
+  readonly kind: number;
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }>;
 }
 
@@ -152,23 +153,20 @@ describe("traces over OTLP/HTTP from arbor serve", () => {
     expect(events.find((e) => e.type === "provider.call")?.traceId).toBe(reply.traceId);
   });
 
-  it("exports one trace: lead step → delegation → worker step → chat, execute_tool → handoff", async () => {
+  it("exports one trace: the ask at the edge → lead step → delegation → worker step → chat, execute_tool → handoff", async () => {
     const inTrace = () => receiver.spans.filter((s) => s.traceId === reply.traceId);
-    // The lead's step ends last; its span arrives once the batch after it is flushed.
-    await expect
-      .poll(
-        () =>
-          inTrace().some((s) => attr(s, "arbor.agent.address") === "/obs/lead" && s.name === "agent.step"),
-        { timeout: 20_000 },
-      )
-      .toBe(true);
+    // The edge span ends last; it arrives once the batch after it is flushed.
+    await expect.poll(() => inTrace().some((s) => s.name === "agent.ask"), { timeout: 20_000 }).toBe(true);
     const spans = inTrace();
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const parentOf = (s: OtlpSpan) => (s.parentSpanId ? byId.get(s.parentSpanId) : undefined);
     const steps = spans.filter((s) => s.name === "agent.step");
     const lead = steps.find((s) => attr(s, "arbor.agent.address") === "/obs/lead")!;
     const worker = steps.find((s) => attr(s, "arbor.agent.address") === "/obs/lead/worker")!;
-    expect(lead.parentSpanId ?? "").toBe("");
+    const edge = parentOf(lead)!;
+    expect(edge.name).toBe("agent.ask");
+    expect(edge.kind).toBe(2); // SERVER
+    expect(edge.parentSpanId ?? "").toBe("");
     expect(attr(lead, "arbor.agent.kind")).toBe("parent");
     expect(attr(lead, "arbor.tree")).toBe("obs");
     expect(attr(lead, "arbor.agent.incarnation")).toBe(1);
