@@ -54,6 +54,7 @@ export {
   createArbor,
 } from "./protocols/embedded.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
+export { startTelemetry, type Telemetry, TelemetryConfigError } from "./protocols/telemetry.ts";
 export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
 export {
@@ -91,5 +92,6 @@ export {
   type TreeHandle,
 } from "./runtime/system.ts";
 export type { ToolDefinition, ToolRunner } from "./runtime/tool.ts";
+export { currentSpan, tracingActive, withSpan } from "./runtime/tracing.ts";
 export type { TripwireMonitor } from "./runtime/tripwire.ts";
 export { TripwireTripped } from "./runtime/tripwire.ts";
