@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { Data, Deferred, Effect, FiberId, FiberSet, Runtime, type Scope } from "effect";
+import { Data, Deferred, Effect, FiberId, FiberSet, type Scope } from "effect";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Fault } from "../../runtime/errors.ts";
 import { AgentSystem, type AgentSystemService } from "../../runtime/system.ts";
