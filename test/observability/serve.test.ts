@@ -30,17 +30,25 @@ interface OtlpSpan {
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }>;
 }
 
-/** A local OTLP/HTTP receiver speaking the JSON encoding: keeps every span it is sent. */
+/**
+ * A local OTLP/HTTP receiver: decodes the JSON encoding and keeps every span; keeps protobuf
+ * payloads as they came.
+ */
 const startReceiver = async () => {
   const spans: Array<OtlpSpan> = [];
   const resources: Array<Record<string, unknown>> = [];
+  const protobufs: Array<Buffer> = [];
   const server: Server = createServer((req, res) => {
-    let body = "";
+    const chunks: Array<Buffer> = [];
     req.on("data", (chunk: Buffer) => {
-      body += chunk.toString();
+      chunks.push(chunk);
     });
     req.on("end", () => {
-      if (req.url === "/v1/traces" && req.headers["content-type"]?.startsWith("application/json")) {
+      const body = Buffer.concat(chunks).toString();
+      if (req.url === "/v1/traces" && req.headers["content-type"] === "application/x-protobuf") {
+        protobufs.push(Buffer.concat(chunks));
+        res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+      } else if (req.url === "/v1/traces" && req.headers["content-type"]?.startsWith("application/json")) {
         const parsed = JSON.parse(body) as {
           resourceSpans: Array<{
             resource: { attributes: Array<{ key: string; value: Record<string, unknown> }> };
@@ -56,7 +64,13 @@ const startReceiver = async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { spans, resources, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return {
+    spans,
+    resources,
+    protobufs,
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  };
 };
 
 const attr = (span: OtlpSpan, key: string): unknown => {
@@ -104,13 +118,27 @@ let client: ArborClient;
 const events: Array<ArborEvent> = [];
 let reply: { output: string; traceId?: string };
 
+/** Starts `arbor serve` with `env`; resolves with its URL once it listens. */
+const startServe = async (env: Record<string, string>, name: string) => {
+  const child = spawn(process.execPath, [main, "serve", "--port", "0", "--json", "--no-memory"], {
+    env: { ...process.env, ARBOR_DATA_DIR: join(dir, name), ARBOR_TOKEN: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return { child, url: (JSON.parse(first) as { url: string }).url, stderr: () => err };
+};
+
 beforeAll(async () => {
   receiver = await startReceiver();
-  server = spawn(process.execPath, [main, "serve", "--port", "0", "--json", "--no-memory"], {
-    env: {
-      ...process.env,
-      ARBOR_DATA_DIR: join(dir, "data"),
-      ARBOR_TOKEN: "",
+  const started = await startServe(
+    {
       ARBOR_LOG_LEVEL: "debug",
       OPENAI_API_KEY: plantedKey,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -118,16 +146,13 @@ beforeAll(async () => {
       OTEL_SERVICE_NAME: "arbor-under-test",
       OTEL_BSP_SCHEDULE_DELAY: "50",
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+    "data",
+  );
+  server = started.child;
+  url = started.url;
   server.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: server.stdout! }).once("line", resolve);
-    server.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-  url = (JSON.parse(first) as { url: string }).url;
   client = await ArborClient.connect(url);
   await client.subscribe({ types: ["agent.*", "provider.*", "tool.*"] }, (event) => events.push(event));
   const { root } = await client.spawn(spec);
@@ -184,6 +209,30 @@ describe("traces over OTLP/HTTP from arbor serve", () => {
     expect(chats.filter((c) => parentOf(c) === worker)).toHaveLength(2);
     expect(chats.filter((c) => parentOf(c) === lead)).toHaveLength(1);
     expect(receiver.resources.some((r) => r["service.name"] === "arbor-under-test")).toBe(true);
+  });
+});
+
+describe("traces in the default protocol, OTLP http/protobuf", () => {
+  it("are flushed to the collector when the server shuts down", async () => {
+    const started = await startServe(
+      // Batches would wait ten minutes: only the flush at shutdown can deliver them.
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "600000" },
+      "proto",
+    );
+    const other = await ArborClient.connect(started.url);
+    const { root } = await other.spawn({
+      ...flaky,
+      name: "proto",
+      root: { ...flaky.root, model: { provider: "scripted", script: [{ text: "ok" }] } },
+    });
+    const answer = await other.ask(root, "hello");
+    await other.close();
+    expect(answer.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const exited = new Promise((resolve) => started.child.once("exit", resolve));
+    started.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const traceBytes = Buffer.from(answer.traceId!, "hex");
+    expect(receiver.protobufs.some((body) => body.includes(traceBytes))).toBe(true);
   });
 });
 
