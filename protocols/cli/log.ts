@@ -55,6 +55,25 @@ export const secretsFromEnv = (env: Env): ReadonlyArray<string> =>
     .map((s) => s.trim())
     .filter((s) => s.length >= 8);
 
+const secretKey = /^(api_?keys?|tokens?|secrets?|password|authorization)$/i;
+
+/** The secrets in a config file: every string under a key named like `apiKey(s)`, `token(s)`, `secret`. */
+export const secretsFromConfig = (config: unknown): ReadonlyArray<string> => {
+  const found: Array<string> = [];
+  const walk = (value: unknown, underSecret: boolean): void => {
+    if (typeof value === "string") {
+      if (underSecret && value.length >= 8) found.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, underSecret);
+    } else if (typeof value === "object" && value !== null) {
+      // Decided per key: `tokens: [{ token, tenant }]` masks the token, not the tenant's name.
+      for (const [key, inner] of Object.entries(value)) walk(inner, secretKey.test(key));
+    }
+  };
+  walk(config, false);
+  return found;
+};
+
 /** Masks configured secrets, key-shaped strings and email addresses. Trace ids stay. */
 export const scrubText = (text: string, secrets: ReadonlyArray<string>): string => {
   let out = text;

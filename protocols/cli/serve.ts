@@ -29,7 +29,7 @@ import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { firstStart } from "./first-start.ts";
 import { describeFlagError } from "./flags.ts";
-import { logEvents, makeLogger, resolveLogLevel, secretsFromEnv } from "./log.ts";
+import { logEvents, makeLogger, resolveLogLevel, secretsFromConfig, secretsFromEnv } from "./log.ts";
 
 const usage = `Usage: arbor serve [options]
 
@@ -174,7 +174,9 @@ export const serveCommand: Command = {
       system = yield* makeAgentSystem({ plugins, config });
       const running = system;
       yield* Effect.acquireRelease(
-        Effect.sync(() => logEvents(logger, running.events, secretsFromEnv(process.env))),
+        Effect.sync(() =>
+          logEvents(logger, running.events, [...secretsFromEnv(process.env), ...secretsFromConfig(config)]),
+        ),
         (stop) => Effect.sync(stop),
       );
       const providers = findProvidersPlugin(plugins);
