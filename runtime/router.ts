@@ -95,8 +95,21 @@ export class Router {
 
   /** Fire and forget; waits for space when the target applies backpressure. */
   send(to: string, message: string, within?: Within): Effect.Effect<void, NotFound | MailboxFull> {
+    // Like `ask`, the message carries the sender's span when tracing is on (a handoff without await).
+    if (tracingActive())
+      return Effect.flatMap(currentTraceParent, (trace) => this.deliverSend(to, message, within, trace));
+    return this.deliverSend(to, message, within, undefined);
+  }
+
+  private deliverSend(
+    to: string,
+    message: string,
+    within: Within,
+    trace: SpanContext | undefined,
+  ): Effect.Effect<void, NotFound | MailboxFull> {
     return Effect.async<void, NotFound | MailboxFull>((resume) => {
-      const cancel = this.offer(to, within, { kind: "tell", input: message }, (offered) => {
+      const envelope: Envelope = { kind: "tell", input: message, ...(trace !== undefined ? { trace } : {}) };
+      const cancel = this.offer(to, within, envelope, (offered) => {
         if (offered === "ok" || offered === "dropped") resume(Effect.void);
         else resume(Effect.fail(offered));
       });

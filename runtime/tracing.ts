@@ -26,8 +26,11 @@ export const arborTracer = () => trace.getTracer("arbor", "0.1.0");
 const noopDelegate = new ProxyTracerProvider().getDelegate();
 
 /** True when an OpenTelemetry SDK is registered: spans are worth making. */
-export const tracingActive = (): boolean =>
-  (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() !== noopDelegate;
+export const tracingActive = (): boolean => {
+  // The API hands out its proxy, whose delegate is the no-op provider until an SDK registers.
+  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  return provider.getDelegate === undefined || provider.getDelegate() !== noopDelegate;
+};
 
 /** The span an effect runs inside (its children nest under it). Undefined outside any span. */
 export const currentSpan: FiberRef.FiberRef<Span | undefined> = FiberRef.unsafeMake<Span | undefined>(
