@@ -3,10 +3,8 @@
 // http://127.0.0.1:4318, a local collector or Jaeger) they are sent over OTLP/HTTP instead.
 import { createArbor, startTelemetry } from "arbor-agents";
 
-const env = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-  ? process.env
-  : { ...process.env, OTEL_TRACES_EXPORTER: "console" };
-const telemetry = await startTelemetry(env); // undefined when OTEL_* does not ask for traces
+if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) process.env.OTEL_TRACES_EXPORTER ??= "console";
+const telemetry = await startTelemetry(); // reads OTEL_*; undefined when they ask for no traces
 console.error(`tracing: ${telemetry?.description ?? "off"}`);
 
 const arbor = await createArbor();

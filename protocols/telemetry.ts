@@ -10,6 +10,8 @@
  * none of it and its hot path checks one flag.
  */
 import { trace } from "@opentelemetry/api";
+import { Data } from "effect";
+import type { Fault } from "../runtime/errors.ts";
 
 /** The running exporter: flush and stop it at exit. */
 export interface Telemetry {
@@ -20,27 +22,34 @@ export interface Telemetry {
 }
 
 /** A setting we cannot honour, named by its variable: the operator's to fix. */
-export class TelemetryConfigError extends Error {
-  override readonly name = "TelemetryConfigError";
+export class TelemetryConfigError extends Data.TaggedError("TelemetryConfigError")<{
+  readonly reason: "unsupported_exporter" | "unsupported_protocol" | "already_registered";
+  readonly detail: string;
+}> {
+  readonly fault: Fault = "user";
+  override get message(): string {
+    return this.detail;
+  }
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const protocols = ["http/protobuf", "http/json"] as const;
 
 /**
  * Starts exporting traces when the environment asks for it; undefined when it does not.
  * Registers the SDK's tracer provider globally (Arbor's spans and any library's).
+ * Gotcha: it reads `process.env`, as the SDK's own parts (exporter, sampler, resource) do.
  */
-export const startTelemetry = async (env: Env = process.env): Promise<Telemetry | undefined> => {
+export const startTelemetry = async (): Promise<Telemetry | undefined> => {
+  const env = process.env;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
   const exporterName = (env.OTEL_TRACES_EXPORTER ?? "otlp").trim().toLowerCase();
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (exporterName === "none") return undefined;
   if (exporterName !== "console" && exporterName !== "otlp")
-    throw new TelemetryConfigError(
-      `OTEL_TRACES_EXPORTER=${exporterName} is not supported: use otlp, console or none`,
-    );
+    throw new TelemetryConfigError({
+      reason: "unsupported_exporter",
+      detail: `OTEL_TRACES_EXPORTER=${exporterName} is not supported: use otlp, console or none`,
+    });
   if (exporterName === "otlp" && (endpoint === undefined || endpoint.trim() === "")) return undefined;
   const protocol = (
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
@@ -50,9 +59,10 @@ export const startTelemetry = async (env: Env = process.env): Promise<Telemetry 
     .trim()
     .toLowerCase();
   if (exporterName === "otlp" && !(protocols as ReadonlyArray<string>).includes(protocol))
-    throw new TelemetryConfigError(
-      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json (point grpc collectors at their HTTP port, 4318)`,
-    );
+    throw new TelemetryConfigError({
+      reason: "unsupported_protocol",
+      detail: `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json (point grpc collectors at their HTTP port, 4318)`,
+    });
 
   const [sdk, resources] = await Promise.all([
     import("@opentelemetry/sdk-trace-base"),
@@ -79,9 +89,10 @@ export const startTelemetry = async (env: Env = process.env): Promise<Telemetry 
   });
   if (!trace.setGlobalTracerProvider(provider)) {
     await provider.shutdown();
-    throw new TelemetryConfigError(
-      "another OpenTelemetry tracer provider is already registered in this process",
-    );
+    throw new TelemetryConfigError({
+      reason: "already_registered",
+      detail: "another OpenTelemetry tracer provider is already registered in this process",
+    });
   }
   const service = resource.attributes["service.name"];
   return {

@@ -125,7 +125,7 @@ export const serveCommand: Command = {
       // Acquired first, released last: spans of the shutdown itself are flushed too.
       const telemetry = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => startTelemetry(process.env),
+          try: () => startTelemetry(),
           catch: (error) => new Error(`tracing: ${error instanceof Error ? error.message : String(error)}`),
         }),
         (running) => Effect.promise(async () => running?.shutdown()),
