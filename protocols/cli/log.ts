@@ -155,7 +155,6 @@ const infos = new Set([
   "tree.started",
   "tree.stopped",
   "agent.restarted",
-  "agent.stopped",
   "circuit.closed",
   "circuit.half_open",
   "provider.fallback",
