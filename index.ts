@@ -64,6 +64,7 @@ export {
 export type { EmbeddedApprovalHandler } from "./protocols/embedded-stream.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
 export type { StreamPart } from "./protocols/stream-parts.ts";
+export { startTelemetry, type Telemetry, TelemetryConfigError } from "./protocols/telemetry.ts";
 export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
 export {
@@ -119,5 +120,6 @@ export {
   type TreeHandle,
 } from "./runtime/system.ts";
 export type { NeedsApproval, ToolDefinition, ToolRunner } from "./runtime/tool.ts";
+export { currentSpan, tracingActive, withSpan } from "./runtime/tracing.ts";
 export type { TripwireMonitor } from "./runtime/tripwire.ts";
 export { TripwireTripped } from "./runtime/tripwire.ts";

@@ -12,6 +12,7 @@ import { benches as providers } from "./providers.ts";
 import { benches as retrieval } from "./retrieval.ts";
 import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
+import { benches as tracing } from "./tracing.ts";
 import { benches as ws } from "./ws.ts";
 
 const all: ReadonlyArray<Bench> = [
@@ -19,6 +20,7 @@ const all: ReadonlyArray<Bench> = [
   ...routing,
   ...durable,
   ...providers,
+  ...tracing,
   ...safety,
   ...ws,
   ...memory,

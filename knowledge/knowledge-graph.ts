@@ -7,6 +7,7 @@
  */
 import { Clock, Context, Effect, Layer } from "effect";
 import type { EventBus } from "../runtime/events.ts";
+import { withSpan } from "../runtime/tracing.ts";
 import type { ChunkOptions } from "./chunker.ts";
 import { Embedder, type EmbedderService } from "./embedder.ts";
 import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
@@ -298,11 +299,22 @@ const makePartition = (
         }
         yield* written("episode", episode.id);
       }),
-    ingest: (params) => Effect.map(ingestMany([params]), (results) => results[0]!),
-    ingestMany: ({ documents }) => Effect.map(ingestMany(documents), (results) => ({ results })),
+    ingest: (params) =>
+      Effect.map(ingestMany([params]), (results) => results[0]!).pipe(
+        withSpan("memory.ingest", () => ({ "arbor.memory.documents": 1 })),
+      ),
+    ingestMany: ({ documents }) =>
+      Effect.map(ingestMany(documents), (results) => ({ results })).pipe(
+        withSpan("memory.ingest", () => ({ "arbor.memory.documents": documents.length })),
+      ),
     search: (params) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         searchChunks({ graph, vectors, embedder }, params, now),
+      ).pipe(
+        withSpan("memory.search", () => ({
+          "arbor.memory.k": params.k ?? 0,
+          "arbor.memory.mode": params.mode ?? "hybrid",
+        })),
       ),
     lineage: ({ agent }) => lineageOf(graph, requireNode, agent),
   };

@@ -25,6 +25,7 @@ export const configSections: ReadonlyArray<string> = [
   "server",
   "agents",
   "approvals",
+  "log",
 ];
 
 /** One line per unknown top-level key; a tree spec given as config is said to be one. */

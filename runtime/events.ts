@@ -7,6 +7,7 @@
  * use `tree: ""` and `address: "/"` unless an agent caused them.
  */
 import { Effect, PubSub, type Queue, type Scope, Stream } from "effect";
+import { currentTraceId, tracingActive } from "./tracing.ts";
 
 /** The agent kinds: `parent` orchestrates, `child` does a task, `micro` is a cheap worker that cannot spawn. */
 export type AgentKind = "parent" | "child" | "micro";
@@ -16,6 +17,8 @@ interface Base {
   readonly address: string;
   readonly id: string;
   readonly time: number;
+  /** The OpenTelemetry trace the event happened in (only when tracing is on), to find it from the event. */
+  readonly traceId?: string;
 }
 
 /** Lifecycle of agents and trees. */
@@ -87,6 +90,8 @@ export type ProviderEvent =
       readonly outcome: "ok" | "error";
       readonly cached?: boolean;
       readonly reason?: string;
+      /** The tenant whose budget the call was charged to; absent for the operator. */
+      readonly tenant?: string;
     })
   | (Base & {
       /** A failed attempt is tried again after `delayMs` (5xx, timeout, network; or a short rate limit waited out). */
@@ -328,7 +333,13 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
       Effect.runSync(PubSub.publish(pubsub, event));
     };
     return {
-      publish: (input) => Effect.sync(() => publishSync(input)),
+      // Stamped with the trace in scope, so a subscriber can go from an event to its trace.
+      publish: (input) =>
+        tracingActive() && input.traceId === undefined
+          ? Effect.flatMap(currentTraceId, (traceId) =>
+              Effect.sync(() => publishSync(traceId !== undefined ? { ...input, traceId } : input)),
+            )
+          : Effect.sync(() => publishSync(input)),
       publishSync,
       subscribe: PubSub.subscribe(pubsub),
       stream: Stream.fromPubSub(pubsub),

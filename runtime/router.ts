@@ -7,6 +7,7 @@
  * exactly an agent that does not exist (the same `agent_not_found`), so a tenant's agents and tools
  * can neither reach nor probe another tenant's. Without `within` (the operator) every agent resolves.
  */
+import type { SpanContext } from "@opentelemetry/api";
 import { Effect, Exit } from "effect";
 import type { Envelope } from "./agent/envelope.ts";
 import type { Mailbox } from "./agent/mailbox.ts";
@@ -14,6 +15,7 @@ import type { Counters } from "./counters.ts";
 import { MailboxFull, NotFound } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { AskError, Reply } from "./system.ts";
+import { currentTraceParent, tracingActive } from "./tracing.ts";
 
 /** Anything the router can deliver to: an agent cell. */
 export interface Routable {
@@ -43,6 +45,8 @@ export interface AskRequest {
   readonly idempotencyKey?: string;
   /** Stream the answer (`agent.delta` events with the request id). */
   readonly stream?: boolean;
+  /** The span the ask comes from; by default the span in scope, when tracing is on. */
+  readonly trace?: SpanContext;
 }
 
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
@@ -95,8 +99,21 @@ export class Router {
 
   /** Fire and forget; waits for space when the target applies backpressure. */
   send(to: string, message: string, within?: Within): Effect.Effect<void, NotFound | MailboxFull> {
+    // Like `ask`, the message carries the sender's span when tracing is on (a handoff without await).
+    if (tracingActive())
+      return Effect.flatMap(currentTraceParent, (trace) => this.deliverSend(to, message, within, trace));
+    return this.deliverSend(to, message, within, undefined);
+  }
+
+  private deliverSend(
+    to: string,
+    message: string,
+    within: Within,
+    trace: SpanContext | undefined,
+  ): Effect.Effect<void, NotFound | MailboxFull> {
     return Effect.async<void, NotFound | MailboxFull>((resume) => {
-      const cancel = this.offer(to, within, { kind: "tell", input: message }, (offered) => {
+      const envelope: Envelope = { kind: "tell", input: message, ...(trace !== undefined ? { trace } : {}) };
+      const cancel = this.offer(to, within, envelope, (offered) => {
         if (offered === "ok" || offered === "dropped") resume(Effect.void);
         else resume(Effect.fail(offered));
       });
@@ -146,6 +163,21 @@ export class Router {
    * request: a queued task is dropped, a task in flight has its step interrupted.
    */
   ask(to: string, input: string, within?: Within, request: AskRequest = {}): Effect.Effect<Reply, AskError> {
+    // The task carries the asker's span, so the step it starts is a child span (a delegated task
+    // nests under its delegator's step).
+    if (request.trace === undefined && tracingActive())
+      return Effect.flatMap(currentTraceParent, (trace) =>
+        this.deliverAsk(to, input, within, trace !== undefined ? { ...request, trace } : request),
+      );
+    return this.deliverAsk(to, input, within, request);
+  }
+
+  private deliverAsk(
+    to: string,
+    input: string,
+    within: Within,
+    request: AskRequest,
+  ): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
       const envelope: Envelope = {
         kind: "ask",
@@ -155,6 +187,7 @@ export class Router {
         ...(request.thread !== undefined ? { thread: request.thread } : {}),
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
         ...(request.stream ? { stream: true } : {}),
+        ...(request.trace !== undefined ? { trace: request.trace } : {}),
       };
       const target = this.find(to, within);
       const cancel = this.offer(to, within, envelope, (offered) => {

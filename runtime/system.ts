@@ -73,6 +73,8 @@ export interface RuntimeStats {
 export interface Reply {
   readonly output: string;
   readonly usage: Usage;
+  /** The OpenTelemetry trace the answering step ran in; present only when tracing is on. */
+  readonly traceId?: string;
 }
 
 /** Everything that can go wrong when asking an agent. */

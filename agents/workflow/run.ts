@@ -11,6 +11,7 @@ import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
 import { agentPaths } from "../../runtime/spec/extensions.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
+import { withSpan } from "../../runtime/tracing.ts";
 import {
   type Condition,
   defaultBackoffMs,
@@ -112,11 +113,9 @@ export const runWorkflow = (
     // Validated when the tree was spawned; decoding again yields the typed value.
     const workflow = Schema.decodeUnknownSync(WorkflowSpec)(spec.workflow);
     const root = yield* system.inspect(treeId);
-    return yield* execute(
-      { system, treeId, root, options },
-      workflow,
-      input,
-      options.runId ?? `wf_${randomBytes(6).toString("hex")}`,
+    const run = options.runId ?? `wf_${randomBytes(6).toString("hex")}`;
+    return yield* execute({ system, treeId, root, options }, workflow, input, run).pipe(
+      withSpan("workflow.run", () => ({ "arbor.tree": treeId, "arbor.workflow.run": run })),
     );
   });
 
@@ -176,6 +175,13 @@ const execute = (
               ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
               ...(options.runId !== undefined ? { idempotencyKey: `${run}/${step.id}` } : {}),
             }),
+          ).pipe(
+            withSpan("workflow.step", () => ({
+              "arbor.workflow.run": run,
+              "arbor.workflow.step": step.id,
+              "arbor.workflow.attempt": attempts,
+              "arbor.agent.address": address,
+            })),
           );
         });
         const policy = Schedule.exponential(Duration.millis(step.retry?.backoffMs ?? defaultBackoffMs)).pipe(

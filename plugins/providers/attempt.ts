@@ -3,9 +3,10 @@
  * cooldowns, and the bookkeeping every call gets (ledger record, `provider.call` event, OTEL span,
  * per-key counters, breaker transitions, budget charge).
  */
-import { Clock, Effect } from "effect";
+import { Clock, Effect, FiberRef } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
+import { currentSpan, tracingActive } from "../../runtime/tracing.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
 import type { CircuitTransition } from "./circuit-breaker.ts";
 import type { ResolvedProvider } from "./config.ts";
@@ -85,7 +86,12 @@ export const recordCall = (
       operation,
       ...call,
     });
-    yield* hub.events.publish({ ...eventBase(context), type: "provider.call", ...call });
+    yield* hub.events.publish({
+      ...eventBase(context),
+      type: "provider.call",
+      ...call,
+      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
+    });
   });
 
 const publishTransition = (
@@ -197,6 +203,7 @@ export const attempt = <A>(
         ...(info.temperature !== undefined ? { temperature: info.temperature } : {}),
         ...(info.maxTokens !== undefined ? { maxTokens: info.maxTokens } : {}),
         stream: info.operation === "stream",
+        parent: tracingActive() ? yield* FiberRef.get(currentSpan) : undefined,
       });
       const started = performance.now();
       const record = (outcome: { usage: Usage; error?: ProviderError }) =>

@@ -4,12 +4,24 @@
  * Uses only `@opentelemetry/api`: with no SDK installed by the application, spans are no-ops.
  * Gotcha: never put a key on a span; `arbor.key` carries the fingerprint.
  */
-import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import type { CallContext, Usage } from "../../runtime/model.ts";
+import { tracingActive } from "../../runtime/tracing.ts";
 
 const tracer = () => trace.getTracer("arbor.providers", "0.1.0");
+const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
-/** Starts a client span for one provider attempt. */
+/**
+ * Starts a client span for one provider attempt, a child of `parent` (the agent step or tool span in
+ * scope). Without a registered SDK it returns a shared non-recording span and costs nothing.
+ */
 export const startProviderSpan = (input: {
   readonly operation: "chat" | "embeddings";
   readonly provider: string;
@@ -20,28 +32,36 @@ export const startProviderSpan = (input: {
   readonly temperature?: number;
   readonly maxTokens?: number;
   readonly stream?: boolean;
-}): Span =>
-  tracer().startSpan(`${input.operation} ${input.model}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      "gen_ai.operation.name": input.operation,
-      "gen_ai.provider.name": input.otelProvider,
-      "gen_ai.system": input.otelProvider,
-      "gen_ai.request.model": input.model,
-      ...(input.temperature !== undefined ? { "gen_ai.request.temperature": input.temperature } : {}),
-      ...(input.maxTokens !== undefined ? { "gen_ai.request.max_tokens": input.maxTokens } : {}),
-      ...(input.stream ? { "gen_ai.request.stream": true } : {}),
-      "arbor.provider": input.provider,
-      "arbor.key": input.key,
-      ...(input.context
-        ? {
-            "arbor.tree": input.context.tree,
-            "arbor.agent.address": input.context.address,
-            "arbor.agent.id": input.context.agentId,
-          }
-        : {}),
+  readonly parent?: Span | undefined;
+}): Span => {
+  if (!tracingActive()) return noSpan;
+  return tracer().startSpan(
+    `${input.operation} ${input.model}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "gen_ai.operation.name": input.operation,
+        "gen_ai.provider.name": input.otelProvider,
+        "gen_ai.system": input.otelProvider,
+        "gen_ai.request.model": input.model,
+        ...(input.temperature !== undefined ? { "gen_ai.request.temperature": input.temperature } : {}),
+        ...(input.maxTokens !== undefined ? { "gen_ai.request.max_tokens": input.maxTokens } : {}),
+        ...(input.stream ? { "gen_ai.request.stream": true } : {}),
+        "arbor.provider": input.provider,
+        "arbor.key": input.key,
+        ...(input.context
+          ? {
+              "arbor.tree": input.context.tree,
+              "arbor.agent.address": input.context.address,
+              "arbor.agent.id": input.context.agentId,
+              ...(input.context.tenant !== undefined ? { "arbor.tenant": input.context.tenant } : {}),
+            }
+          : {}),
+      },
     },
-  });
+    input.parent ? trace.setSpan(ROOT_CONTEXT, input.parent) : undefined,
+  );
+};
 
 /** Ends a span with the call's outcome. */
 export const endProviderSpan = (

@@ -13,6 +13,7 @@ import type { GuardrailRunner } from "../../runtime/guardrail.ts";
 import type { ToolCall, ToolSpec } from "../../runtime/model.ts";
 import { nestingProblem } from "../../runtime/nesting.ts";
 import type { ToolContext, ToolDefinition, ToolResult, ToolRunner } from "../../runtime/tool.ts";
+import { markSpanFailed, withSpan } from "../../runtime/tracing.ts";
 import { approvalRequired, readToolSettings, type ToolSettings, toolAllowed } from "./settings.ts";
 
 /** What the runner needs. */
@@ -228,11 +229,19 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
         ? failure.value
         : `tool "${toolCall.name}" failed: ${Cause.pretty(exit.cause)}`;
       yield* finish(false, message, message.split("\n")[0]);
+      yield* markSpanFailed("tool_error", message);
       return { callId: toolCall.id, name: toolCall.name, ok: false, content: message };
     }).pipe(
       Effect.onInterrupt(() =>
         finish(false, "interrupted: the agent stopped before the tool finished", "interrupted"),
       ),
+      withSpan(`execute_tool ${toolCall.name}`, () => ({
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": toolCall.name,
+        "gen_ai.tool.call.id": toolCall.id,
+        "arbor.agent.address": ctx.agent.address,
+        "arbor.tree": ctx.agent.tree,
+      })),
     );
   };
 

@@ -2,9 +2,11 @@
  * `arbor serve`: the runtime as a server. Embedded defaults (the default plugin preset, scripted
  * provider unless keys are configured, memory on an embedded PGlite), a WebSocket JSON-RPC
  * endpoint at `/rpc`, `/healthz` and `/metrics`. SIGINT/SIGTERM shut down gracefully and exit 0; a second signal exits at once.
+ * Logs are JSON lines on stderr (`log.ts`); traces are exported when `OTEL_*` asks for it (`../telemetry.ts`).
  */
 import { parseArgs } from "node:util";
 import { Cause, Deferred, Effect, Either, Exit } from "effect";
+import type { Logger } from "pino";
 import { makeArenaStanding } from "../../agents/arena/standing.ts";
 import { makeMemoryArenaStore, makeSqlArenaStore } from "../../agents/arena/store.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
@@ -14,6 +16,7 @@ import { inspectorRoutes } from "../inspector/route.ts";
 import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
+import { startTelemetry } from "../telemetry.ts";
 import { isLoopbackHost, operatorTenants } from "../ws/auth.ts";
 import { arenaMethods } from "../ws/extra/arena.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
@@ -26,6 +29,7 @@ import { type HttpRoute, makeWsServer } from "../ws/server.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { firstStart } from "./first-start.ts";
 import { describeFlagError } from "./flags.ts";
+import { logEvents, makeLogger, resolveLogLevel, secretsFromConfig, secretsFromEnv } from "./log.ts";
 
 const usage = `Usage: arbor serve [options]
 
@@ -42,6 +46,11 @@ Options:
 Auth: set ARBOR_TOKEN (or server.token / server.tokens in the config) to require a bearer token.
 Without one, only loopback clients are accepted.
 
+Logs: JSON lines on stderr; ARBOR_LOG_LEVEL (or log.level in the config) sets the level
+(fatal, error, warn, info, debug, trace, silent; default info).
+Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_PROTOCOL, …) to
+export spans over OTLP/HTTP; see docs/observability.md.
+
 Examples:
   arbor serve
   ARBOR_TOKEN=$(openssl rand -hex 24) arbor serve --host 0.0.0.0 --port 7420
@@ -53,14 +62,14 @@ const fail = (message: string, code: number = ExitCode.usage): number => {
 };
 
 /** Resolves when the process gets SIGINT or SIGTERM; a second signal exits immediately. */
-const untilSignal = (signalled: Deferred.Deferred<string>) =>
+const untilSignal = (signalled: Deferred.Deferred<string>, log: Logger) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       let count = 0;
       const handler = (signal: NodeJS.Signals) => {
         count += 1;
         if (count > 1) process.exit(ExitCode.failed);
-        process.stderr.write(`arbor serve: ${signal}: shutting down gracefully (again to force)\n`);
+        log.info({ signal }, `arbor serve: ${signal}: shutting down gracefully (again to force)`);
         Deferred.unsafeDone(signalled, Exit.succeed(signal));
       };
       process.on("SIGINT", handler);
@@ -106,8 +115,22 @@ export const serveCommand: Command = {
       return fail("--port takes a whole number from 0 to 65535");
     }
 
+    let log: Logger | undefined;
     const program = Effect.gen(function* () {
       const { file, config } = yield* loadConfig(values.config);
+      const level = resolveLogLevel(config, process.env);
+      if (Either.isLeft(level)) return yield* Effect.fail(new Error(`invalid log level: ${level.left}`));
+      const logger = makeLogger(level.right);
+      log = logger;
+      // Acquired first, released last: spans of the shutdown itself are flushed too.
+      const telemetry = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => startTelemetry(),
+          catch: (error) => new Error(`tracing: ${error instanceof Error ? error.message : String(error)}`),
+        }),
+        (running) => Effect.promise(async () => running?.shutdown()),
+      );
+      if (telemetry) logger.info({ tracing: telemetry.description }, "arbor serve: tracing on");
       const resolved = resolveServerOptions(config.server, process.env, {
         ...(values.host !== undefined ? { host: values.host } : {}),
         ...(port !== undefined ? { port } : {}),
@@ -139,7 +162,7 @@ export const serveCommand: Command = {
       const embeddings = lateModelRouter(() => system?.models());
       if (!values["no-memory"]) {
         const creating = firstStart(config.knowledge);
-        if (creating) process.stderr.write(`arbor serve: ${creating}\n`);
+        if (creating) logger.info(`arbor serve: ${creating}`);
       }
       const memory = values["no-memory"] ? undefined : yield* openMemory(config.knowledge, embeddings);
       // The arena's results (kept with memory when it is open); the operator's steer routing.arenaBias.
@@ -159,14 +182,25 @@ export const serveCommand: Command = {
         config,
         ...(memory ? { durable: { store: memory.durableStore, byDefault: serverOptions.durableTrees } } : {}),
       });
+      const running = system;
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          logEvents(logger, running.events, [...secretsFromEnv(process.env), ...secretsFromConfig(config)]),
+        ),
+        (stop) => Effect.sync(stop),
+      );
       // Durable trees come back before the server accepts a connection.
       const back = yield* system.resumeDurable();
       for (const tree of back.resumed)
-        process.stderr.write(
-          `arbor serve: resumed durable tree ${tree.treeId} (${tree.tasks} task(s) to finish)\n`,
+        logger.info(
+          { tree: tree.treeId, tasks: tree.tasks },
+          `arbor serve: resumed durable tree ${tree.treeId} (${tree.tasks} task(s) to finish)`,
         );
       for (const tree of back.down)
-        process.stderr.write(`arbor serve: durable tree ${tree.treeId} stays down: ${tree.reason}\n`);
+        logger.error(
+          { tree: tree.treeId, reason: tree.reason },
+          `arbor serve: durable tree ${tree.treeId} stays down: ${tree.reason}`,
+        );
       const providers = findProvidersPlugin(plugins);
       // MCP over Streamable HTTP: the tool registry for MCP clients, acting as one agent identity.
       const mcpRoute: HttpRoute = {
@@ -221,8 +255,9 @@ export const serveCommand: Command = {
           ].join("\n"),
         );
       }
+      logger.info({ url: server.url }, "arbor serve: listening");
       const signalled = yield* Deferred.make<string>();
-      yield* untilSignal(signalled);
+      yield* untilSignal(signalled, logger);
       const signal = yield* Deferred.await(signalled);
       yield* server.shutdown(`server shutting down (${signal})`);
     });
@@ -233,7 +268,8 @@ export const serveCommand: Command = {
       if (failure._tag === "Some") return fail((failure.value as Error).message, ExitCode.usage);
       return fail(`internal error: ${Cause.pretty(exit.cause)}`, ExitCode.failed);
     }
-    process.stderr.write("arbor serve: stopped\n");
+    if (log) log.info("arbor serve: stopped");
+    else process.stderr.write("arbor serve: stopped\n");
     return ExitCode.ok;
   },
 };

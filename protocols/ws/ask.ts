@@ -30,7 +30,11 @@ export const askOn = (
     ...(stream ? { stream: true } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   });
-  const answered = Effect.map(ask, (reply) => ({ output: reply.output, usage: reply.usage }));
+  const answered = Effect.map(ask, (reply) => ({
+    output: reply.output,
+    usage: reply.usage,
+    ...(reply.traceId !== undefined ? { traceId: reply.traceId } : {}),
+  }));
   if (!stream) return answered;
   return Effect.acquireUseRelease(
     Effect.flatMap(system.treeOf(to), (tree) =>

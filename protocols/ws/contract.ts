@@ -101,7 +101,8 @@ export interface MethodResults {
   "tree.inspect": AgentNode;
   "tree.stop": { readonly treeId: string; readonly stopped: true };
   "agent.send": { readonly sent: true };
-  "agent.ask": { readonly output: string; readonly usage: Usage };
+  /** `traceId` names the OpenTelemetry trace of the answering step, when the server traces. */
+  "agent.ask": { readonly output: string; readonly usage: Usage; readonly traceId?: string };
   "agent.cancel": { readonly cancelled: boolean };
   "agent.history": { readonly thread: string; readonly messages: ReadonlyArray<HistoryMessage> };
   "agent.stop": { readonly stopped: true };

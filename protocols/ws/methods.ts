@@ -5,9 +5,11 @@
  * tree ids are opaque (`name-<random>`), so they tell nothing of what others run; the operator tenants
  * (`local`, `default`) keep readable ids and see runtime-wide `runtime.stats`.
  */
+import { SpanKind } from "@opentelemetry/api";
 import { Effect, type Schema } from "effect";
 import { NotFound } from "../../runtime/errors.ts";
 import type { AgentSystemService, TreeSummary } from "../../runtime/system.ts";
+import { withSpan } from "../../runtime/tracing.ts";
 import { approvalHandlers } from "./approval-methods.ts";
 import { askOn } from "./ask.ts";
 import { localTenant } from "./auth.ts";
@@ -133,6 +135,13 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       Effect.zipRight(
         ownAgent(to, caller),
         askOn(system, caller, { to, input, timeoutMs, requestId, thread, stream, idempotencyKey }),
+      ).pipe(
+        // The edge of the trace: the ask as the server received it.
+        withSpan(
+          "agent.ask",
+          () => ({ "arbor.agent.address": to, "arbor.tenant": caller.tenant }),
+          SpanKind.SERVER,
+        ),
       ),
     "agent.cancel": ({ to, requestId }, caller) =>
       Effect.zipRight(ownAgent(to, caller), system.cancel(to, requestId)),

@@ -1,8 +1,15 @@
 /**
- * `/metrics`: the runtime's `stats()` and the server's own counters in the Prometheus text
- * exposition format (version 0.0.4).
+ * `/metrics` through prom-client: the runtime's `stats()`, mailbox depth per agent kind, the
+ * server's own traffic (connections, frames, errors by code, subscriptions) and the event-fed series
+ * of `metrics-events.ts`, in the Prometheus text exposition format.
+ *
+ * Gotcha: the server's counters stay plain numbers bumped on the hot path; prom-client reads them
+ * only when scraped.
  */
-import type { RuntimeStats } from "../../runtime/system.ts";
+import { Effect, Runtime } from "effect";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
+import { makeEventMetrics } from "./metrics-events.ts";
 import type { HubCounters } from "./subscriptions.ts";
 
 /** Counters the server keeps about its own traffic. */
@@ -11,6 +18,8 @@ export interface ServerCounters {
   connectionsTotal: number;
   upgradesRefused: number;
   requests: number;
+  framesReceived: number;
+  framesSent: number;
   /** Error responses by JSON-RPC code. */
   readonly errors: Map<number, number>;
   framesTooLarge: number;
@@ -22,6 +31,8 @@ export const makeServerCounters = (): ServerCounters => ({
   connectionsTotal: 0,
   upgradesRefused: 0,
   requests: 0,
+  framesReceived: 0,
+  framesSent: 0,
   errors: new Map(),
   framesTooLarge: 0,
 });
@@ -31,59 +42,175 @@ export const countError = (counters: ServerCounters, code: number): void => {
   counters.errors.set(code, (counters.errors.get(code) ?? 0) + 1);
 };
 
-type Line = readonly [name: string, type: "gauge" | "counter", help: string, value: number];
+/** What `/metrics` reads. */
+export interface MetricsSources {
+  readonly system: AgentSystemService;
+  readonly server: ServerCounters;
+  readonly hub: () => HubCounters;
+  /** Runs the runtime's effects (stats, tree inspection) at scrape time. */
+  readonly runtime: Runtime.Runtime<never>;
+  readonly now: () => number;
+}
 
-/** The Prometheus text for one scrape. */
-export const renderMetrics = (stats: RuntimeStats, server: ServerCounters, hub: HubCounters): string => {
-  const lines: Array<Line> = [
-    ["arbor_trees", "gauge", "Trees running.", stats.trees],
-    ["arbor_agents_live", "gauge", "Agents running.", stats.agentsLive],
-    ["arbor_messages_routed_total", "counter", "Messages delivered by the router.", stats.messagesRouted],
-    [
-      "arbor_messages_dropped_total",
-      "counter",
-      "Messages refused or dropped by full mailboxes.",
-      stats.messagesDropped,
-    ],
-    ["arbor_restarts_total", "counter", "Agent restarts made by supervisors.", stats.restarts],
-    ["arbor_provider_calls_total", "counter", "Model provider calls.", stats.providerCalls],
-    ["arbor_tokens_total", "counter", "Model tokens used (input + output).", stats.tokens],
-    ["arbor_errors_total", "counter", "Errors in the runtime (failed requests, crashes).", stats.errors],
-    ["arbor_ws_connections", "gauge", "WebSocket connections open.", server.connectionsOpen],
-    ["arbor_ws_connections_total", "counter", "WebSocket connections accepted.", server.connectionsTotal],
-    [
-      "arbor_ws_upgrades_refused_total",
-      "counter",
-      "WebSocket upgrades refused (auth, path, shutdown).",
-      server.upgradesRefused,
-    ],
-    ["arbor_ws_requests_total", "counter", "JSON-RPC requests received.", server.requests],
-    [
-      "arbor_ws_frames_too_large_total",
-      "counter",
-      "Connections closed with 1009 for an oversized frame.",
-      server.framesTooLarge,
-    ],
-    ["arbor_ws_subscriptions", "gauge", "Event subscriptions open.", hub.subscriptions],
-    ["arbor_ws_events_sent_total", "counter", "Events sent to subscribers.", hub.eventsSent],
-    ["arbor_ws_events_dropped_total", "counter", "Events dropped for slow subscribers.", hub.eventsDropped],
-    [
-      "arbor_ws_slow_consumers_closed_total",
-      "counter",
-      "Subscribers closed for not reading (4008).",
-      hub.slowConsumersClosed,
-    ],
-  ];
-  const out: Array<string> = [];
-  for (const [name, type, help, value] of lines) {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
-  }
-  out.push(
-    "# HELP arbor_ws_errors_total JSON-RPC error responses by code.",
-    "# TYPE arbor_ws_errors_total counter",
+/** The registry behind `/metrics`. */
+export interface Metrics {
+  readonly contentType: string;
+  /** The text for one scrape. */
+  readonly render: () => Promise<string>;
+  /** Stops feeding the event series (the server is shutting down). */
+  readonly close: () => void;
+}
+
+/** A counter whose value lives elsewhere (a plain number on the hot path), read when scraped. */
+const mirrored = (registry: Registry, name: string, help: string, read: () => number) =>
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+
+const gauge = (registry: Registry, name: string, help: string, read: () => number | Promise<number>) =>
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      this.set(await read());
+    },
+  });
+
+const addDepths = (node: AgentNode, into: Map<string, number>): void => {
+  into.set(node.kind, (into.get(node.kind) ?? 0) + node.mailbox.size);
+  for (const child of node.children) addDepths(child, into);
+};
+
+/** Makes the registry and starts feeding it from the event stream. */
+export const makeMetrics = (sources: MetricsSources): Metrics => {
+  const registry = new Registry();
+  const { server, system } = sources;
+  const run = Runtime.runPromise(sources.runtime);
+  // One stats read per scrape, shared by the runtime gauges and counters below.
+  let statsRead: ReturnType<typeof readStats> | undefined;
+  const readStats = () => run(system.stats());
+  const stats = () => {
+    statsRead ??= readStats().finally(() => {
+      statsRead = undefined;
+    });
+    return statsRead;
+  };
+  gauge(registry, "arbor_trees", "Trees running.", async () => (await stats()).trees);
+  gauge(registry, "arbor_agents_live", "Agents running.", async () => (await stats()).agentsLive);
+  const runtimeCounter = (
+    name: string,
+    help: string,
+    pick: (s: Awaited<ReturnType<typeof stats>>) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const value = pick(await stats());
+        this.reset();
+        this.inc(value);
+      },
+    });
+  runtimeCounter("arbor_messages_routed_total", "Messages delivered by the router.", (s) => s.messagesRouted);
+  runtimeCounter(
+    "arbor_messages_dropped_total",
+    "Messages refused or dropped by full mailboxes.",
+    (s) => s.messagesDropped,
   );
-  for (const [code, count] of [...server.errors.entries()].sort((a, b) => a[0] - b[0])) {
-    out.push(`arbor_ws_errors_total{code="${code}"} ${count}`);
-  }
-  return `${out.join("\n")}\n`;
+  runtimeCounter("arbor_restarts_total", "Agent restarts made by supervisors.", (s) => s.restarts);
+  runtimeCounter("arbor_tokens_total", "Model tokens used (input + output).", (s) => s.tokens);
+  runtimeCounter("arbor_errors_total", "Errors in the runtime (failed requests, crashes).", (s) => s.errors);
+  new Gauge({
+    name: "arbor_mailbox_depth",
+    help: "Messages waiting in mailboxes, summed by agent kind.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    async collect() {
+      const depths = new Map<string, number>([
+        ["parent", 0],
+        ["child", 0],
+        ["micro", 0],
+      ]);
+      const trees = await run(system.listTrees());
+      for (const tree of trees) {
+        const root = await run(Effect.either(system.inspect(tree.treeId)));
+        if (root._tag === "Right") addDepths(root.right, depths);
+      }
+      for (const [kind, depth] of depths) this.set({ kind }, depth);
+    },
+  });
+
+  gauge(registry, "arbor_ws_connections", "WebSocket connections open.", () => server.connectionsOpen);
+  mirrored(
+    registry,
+    "arbor_ws_connections_total",
+    "WebSocket connections accepted.",
+    () => server.connectionsTotal,
+  );
+  mirrored(
+    registry,
+    "arbor_ws_upgrades_refused_total",
+    "WebSocket upgrades refused (auth, path, shutdown).",
+    () => server.upgradesRefused,
+  );
+  mirrored(registry, "arbor_ws_requests_total", "JSON-RPC requests received.", () => server.requests);
+  mirrored(
+    registry,
+    "arbor_ws_frames_received_total",
+    "WebSocket text frames received.",
+    () => server.framesReceived,
+  );
+  mirrored(registry, "arbor_ws_frames_sent_total", "WebSocket frames sent.", () => server.framesSent);
+  mirrored(
+    registry,
+    "arbor_ws_frames_too_large_total",
+    "Connections closed with 1009 for an oversized frame.",
+    () => server.framesTooLarge,
+  );
+  new Counter({
+    name: "arbor_ws_errors_total",
+    help: "JSON-RPC error responses by code.",
+    labelNames: ["code"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, count] of server.errors) this.inc({ code: String(code) }, count);
+    },
+  });
+  gauge(registry, "arbor_ws_subscriptions", "Event subscriptions open.", () => sources.hub().subscriptions);
+  mirrored(
+    registry,
+    "arbor_ws_events_sent_total",
+    "Events sent to subscribers.",
+    () => sources.hub().eventsSent,
+  );
+  mirrored(
+    registry,
+    "arbor_ws_events_dropped_total",
+    "Events dropped for slow subscribers.",
+    () => sources.hub().eventsDropped,
+  );
+  mirrored(
+    registry,
+    "arbor_ws_slow_consumers_closed_total",
+    "Subscribers closed for not reading (4008).",
+    () => sources.hub().slowConsumersClosed,
+  );
+
+  const events = makeEventMetrics(registry, sources.now);
+  const unlisten = system.events.listen(events.observe);
+  collectDefaultMetrics({ register: registry });
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close: unlisten,
+  };
 };

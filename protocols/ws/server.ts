@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { Data, Deferred, Effect, FiberId, FiberSet, Runtime, type Scope } from "effect";
+import { Data, Deferred, Effect, FiberId, FiberSet, type Scope } from "effect";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Fault } from "../../runtime/errors.ts";
 import { AgentSystem, type AgentSystemService } from "../../runtime/system.ts";
@@ -15,7 +15,7 @@ import { RpcCode, type RpcFailure } from "./codes.ts";
 import { makeConnection } from "./connection.ts";
 import { errorResponse, notification } from "./jsonrpc.ts";
 import { type ExtraMethods, makeMethods } from "./methods.ts";
-import { makeServerCounters, renderMetrics } from "./metrics.ts";
+import { makeMetrics, makeServerCounters } from "./metrics.ts";
 import { defaultServerOptions, defaultTenant, type WsServerOptions } from "./options.ts";
 import { makeOwnership } from "./ownership.ts";
 import { makeEventHub, type Subscriber } from "./subscriptions.ts";
@@ -101,6 +101,8 @@ export const makeWsServer = (
     const counters = makeServerCounters();
     const ownership = makeOwnership(system);
     const hub = yield* makeEventHub(system, ownership, options.backpressure);
+    const metrics = makeMetrics({ system, server: counters, hub: hub.counters, runtime, now });
+    yield* Effect.addFinalizer(() => Effect.sync(metrics.close));
     /** Every request running, so shutdown can wait for them and then interrupt the rest. */
     const frames = yield* FiberSet.make<unknown, RpcFailure>();
     const fork = yield* FiberSet.runtime(frames)<never>();
@@ -136,7 +138,9 @@ export const makeWsServer = (
         tenant,
         bufferedAmount: () => ws.bufferedAmount,
         send: (text) => {
-          if (ws.readyState === ws.OPEN) ws.send(text);
+          if (ws.readyState !== ws.OPEN) return;
+          counters.framesSent += 1;
+          ws.send(text);
         },
         close: (code, reason) => ws.close(code, reason),
       };
@@ -145,6 +149,7 @@ export const makeWsServer = (
         { tenant, subscriber },
       );
       ws.on("message", (data, isBinary) => {
+        counters.framesReceived += 1;
         if (isBinary) {
           subscriber.send(
             JSON.stringify(
@@ -221,13 +226,11 @@ export const makeWsServer = (
           if (auth.tenant !== localTenant && auth.tenant !== defaultTenant)
             return json(403, { error: "/metrics is runtime-wide: use the operator token (ARBOR_TOKEN)" });
         }
-        Runtime.runPromise(runtime)(system.stats()).then(
-          (stats) => {
-            res
-              .writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
-              .end(renderMetrics(stats, counters, hub.counters()));
+        metrics.render().then(
+          (text) => {
+            res.writeHead(200, { "content-type": metrics.contentType }).end(text);
           },
-          () => json(500, { error: "stats unavailable" }),
+          () => json(500, { error: "metrics unavailable" }),
         );
         return;
       }

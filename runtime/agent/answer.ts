@@ -37,7 +37,13 @@ export const stepDone = (envelope: Envelope, outcome: Finished): LifecycleEvent 
 
 /** Settles the asker with the step's outcome and publishes it; a tripwire's stop-tree stops the tree. */
 export const answerTask = (agent: Answering, envelope: Envelope, outcome: Finished): void => {
-  const base = { tree: agent.treeId, address: agent.address, id: agent.id, requestId: requestIdOf(envelope) };
+  const base = {
+    tree: agent.treeId,
+    address: agent.address,
+    id: agent.id,
+    requestId: requestIdOf(envelope),
+    ...(envelope.traceId !== undefined ? { traceId: envelope.traceId } : {}),
+  };
   if (outcome._tag === "Replied") {
     if (envelope.idempotencyKey !== undefined)
       agent.tree.answers.record(agent.address, envelope.idempotencyKey, outcome.reply);

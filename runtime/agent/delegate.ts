@@ -5,6 +5,7 @@
 import { Effect } from "effect";
 import type { Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
+import { withSpan } from "../tracing.ts";
 import type { AgentCell } from "./cell.ts";
 
 export interface Delegated {
@@ -29,6 +30,10 @@ export const delegateToChildren = (cell: AgentCell, task: string): Effect.Effect
         }),
         { inputTokens: 0, outputTokens: 0 },
       ),
+    })),
+    withSpan("agent.delegate", () => ({
+      "arbor.agent.address": cell.address,
+      "arbor.delegate.children": children.length,
     })),
   );
 };

@@ -2,6 +2,7 @@
  * A message in an agent's mailbox. `ask` envelopes carry `settle`, called exactly once with the
  * reply or a typed failure; `tell` and `input` envelopes publish their outcome as events instead.
  */
+import type { SpanContext } from "@opentelemetry/api";
 import type { Exit } from "effect";
 import type { JournalEntry } from "../durable/store.ts";
 import type { AskError, Reply } from "../system.ts";
@@ -25,6 +26,13 @@ export interface Envelope {
   taskId?: string;
   /** Durable trees: the calls the task's step completed, replayed instead of made again after a restart. */
   journal?: ReadonlyArray<JournalEntry>;
+  /**
+   * The span that sent it (plain data), so the step it starts is a child span; only when tracing is
+   * on. A task sent from outside any span gets its first step's span, so its retries join that trace.
+   */
+  trace?: SpanContext;
+  /** The trace its step ran in, for the reply and the events about it; only when tracing is on. */
+  traceId?: string;
 }
 
 /**

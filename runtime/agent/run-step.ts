@@ -8,19 +8,20 @@ import { Cause, Exit, Option } from "effect";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import type { Envelope } from "./envelope.ts";
-import { type StepResult, step } from "./step.ts";
+import { step } from "./step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
+import { type TracedStepResult, traceStep } from "./step-span.ts";
 
 const describeDefect = (defect: unknown): string =>
   defect instanceof Error ? defect.message : typeof defect === "string" ? defect : JSON.stringify(defect);
 
 /** Classifies a finished step. Exported for tests of the classification itself. */
-export const outcomeOf = (exit: Exit.Exit<StepResult, AskError>): StepOutcome | undefined => {
+export const outcomeOf = (exit: Exit.Exit<TracedStepResult, AskError>): StepOutcome | undefined => {
   if (Exit.isSuccess(exit)) {
-    const { output, usage, exit: exitReason } = exit.value;
+    const { output, usage, exit: exitReason, traceId } = exit.value;
     return {
       _tag: "Replied",
-      reply: { output, usage },
+      reply: traceId !== undefined ? { output, usage, traceId } : { output, usage },
       ...(exitReason !== undefined ? { exit: exitReason } : {}),
     };
   }
@@ -49,7 +50,7 @@ export const runStepFiber = (
   envelope: Envelope,
   report: (outcome: StepOutcome) => void,
 ): (() => void) => {
-  const fiber = cell.tree.run(step(cell, envelope));
+  const fiber = cell.tree.run(traceStep(cell, envelope, step(cell, envelope)));
   let cancelled = false;
   // Reported on a later microtask: a step that ends synchronously (a scripted crash) must not
   // re-enter the cell or its supervisor while they are still starting this incarnation.

@@ -48,20 +48,23 @@ export const journaled = <A, E>(
 const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) => {
   const kept = Effect.sync(() => cell.tree.durable?.touch(cell));
   return pausingStepClock(
-    Effect.zipRight(kept, cell.tree.approvals.await(
-      {
-        ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
-        tree: cell.treeId,
-        address: cell.address,
-        agentId: cell.id,
-        tool: ask.tool,
-        args: ask.args,
-        displayArgs: ask.displayArgs,
-        requestId,
-        callIndex,
-      },
-      ask.validate,
-    )).pipe(Effect.tap(() => kept)),
+    Effect.zipRight(
+      kept,
+      cell.tree.approvals.await(
+        {
+          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
+          tree: cell.treeId,
+          address: cell.address,
+          agentId: cell.id,
+          tool: ask.tool,
+          args: ask.args,
+          displayArgs: ask.displayArgs,
+          requestId,
+          callIndex,
+        },
+        ask.validate,
+      ),
+    ).pipe(Effect.tap(() => kept)),
   );
 };
 

@@ -7,6 +7,7 @@
 import { Effect, Schema } from "effect";
 import type { EventBus } from "../../../runtime/events.ts";
 import type { ToolDefinition } from "../../../runtime/tool.ts";
+import { withSpan } from "../../../runtime/tracing.ts";
 import { defineTool } from "../define.ts";
 
 const describe = (error: Error) => error.message;
@@ -88,7 +89,12 @@ export const handoffTool = (events: EventBus): ToolDefinition =>
         if (wait) return yield* ctx.ops.ask(target, task).pipe(Effect.mapError(describe));
         yield* ctx.ops.send(target, task).pipe(Effect.mapError(describe));
         return `handed off to ${target}`;
-      }),
+      }).pipe(
+        withSpan("agent.handoff", () => ({
+          "arbor.agent.address": ctx.agent.address,
+          ...(to !== undefined ? { "arbor.handoff.to": to } : {}),
+        })),
+      ),
   });
 
 /** The three agent tools. */
