@@ -5,7 +5,7 @@
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
  * then succeeds. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
- * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
+ * latest user message, `{{system}}` by the system messages and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
  * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
  * It registers through the same port as the network providers and powers the offline demo, the
@@ -80,6 +80,13 @@ const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
   [...messages].reverse().find((m) => m.role === role)?.content ?? "";
 
+/** Every system message, in order: what the model was told (instructions, recalled memory). */
+const systemOf = (messages: ReadonlyArray<ChatMessage>): string =>
+  messages
+    .filter((m) => m.role === "system")
+    .map((m) => m.content)
+    .join("\n\n");
+
 /** Makes a scripted provider with its own positions (one per runtime). */
 export const makeScriptedProvider = (): ModelProvider & {
   readonly validate: typeof validateScript;
@@ -122,6 +129,7 @@ export const makeScriptedProvider = (): ModelProvider & {
       const toolResult = lastOf(request.messages, "tool");
       const text = (step.text ?? "")
         .replaceAll("{{input}}", lastOf(request.messages, "user"))
+        .replaceAll("{{system}}", systemOf(request.messages))
         .replaceAll("{{tool}}", toolResult);
       const toolCalls = (step.toolCalls ?? []).map((call, i) => ({
         id: `call_${index}_${i}`,
