@@ -3,7 +3,7 @@
  * plugins add to what the runtime has, and are unloaded with the tree), plus dependency-ordered
  * loading with reverse-order teardown through Effect scopes.
  */
-import type { RecallRunner } from "./recall.ts";
+
 import { Effect, ExecutionStrategy, Exit, Scope } from "effect";
 import { PluginError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
@@ -17,6 +17,7 @@ import type {
   SpecSection,
   TripwireDefinition,
 } from "./plugin.ts";
+import type { RecallRunner } from "./recall.ts";
 import type { ToolDefinition, ToolRunner } from "./tool.ts";
 import type { TripwireMonitor } from "./tripwire.ts";
 

@@ -39,12 +39,10 @@ beforeAll(async () => {
         text: "# Backups\n\nThe nightly backup of the orders database runs at 02:00 UTC and is kept for 30 days. Questions go to ops-lead@acme.example.",
       });
       yield* acme.remember({ entity: "orders database", attribute: "engine", value: "Postgres 16" });
-      yield* kg
-        .partition("globex")
-        .ingest({
-          documentId: "globex/secret.md",
-          text: "The nightly backup of the orders database is at 04:00.",
-        });
+      yield* kg.partition("globex").ingest({
+        documentId: "globex/secret.md",
+        text: "The nightly backup of the orders database is at 04:00.",
+      });
     }),
   );
 });
