@@ -77,6 +77,14 @@ export const KnowledgeSection = Schema.Struct({
       }),
     ),
   ),
+  /** The model `memory.answer` and `arbor memory ask` use (default: the `balanced` routing profile). */
+  answer: Schema.optional(
+    Schema.Struct({
+      provider: Schema.optional(Schema.String),
+      model: Schema.optional(Schema.String),
+      profile: Schema.optional(Schema.String),
+    }),
+  ),
   /** Dimension of the offline hashing embedder (default 384). */
   dimension: Schema.optional(PositiveInt),
 });

@@ -5,6 +5,7 @@
  */
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerQuestion } from "../../knowledge/answer.ts";
 import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
 import type { GraphStore } from "../../knowledge/graph-store.ts";
 import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
@@ -137,6 +138,35 @@ describe("agents that recall", () => {
       ),
     );
     expect(JSON.stringify(refused)).toContain("load memoryPlugin");
+  });
+});
+
+describe("memory.answer", () => {
+  it("the question and context pass the runtime's input guardrails before the model sees them", async () => {
+    const result = await rt.run(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* makeAgentSystem({
+            plugins: [scriptedPlugin, guardrailsPlugin],
+            config: { guardrails: { pii: "always" } },
+          });
+          const kg = (yield* KnowledgeGraph).partition("acme");
+          return yield* answerQuestion(
+            kg,
+            { router: system.models(), guardrails: system.guardrails() },
+            {
+              question: "Who gets backup questions? Reply to me at jo@example.org",
+              model: { provider: "scripted", script: [{ text: "{{system}} | {{input}}" }] },
+            },
+            "acme",
+          );
+        }),
+      ),
+    );
+    expect(result.answer).toContain("runbooks/backup.md");
+    expect(result.answer).not.toContain("ops-lead@acme.example");
+    expect(result.answer).not.toContain("jo@example.org");
+    expect(result.citations[0]).toMatchObject({ n: 1, documentId: "runbooks/backup.md" });
   });
 });
 
