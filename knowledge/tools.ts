@@ -1,6 +1,6 @@
 /**
- * Memory for agents: the `memory.search`, `memory.remember`, `memory.recall` and `memory.relate`
- * tools, and `memoryPlugin`, which registers them, the agents' `memory` spec section and recall
+ * Memory for agents: the `memory.search`, `memory.remember`, `memory.recall`, `memory.relate` and
+ * `memory.similarEntities` tools, and `memoryPlugin`, which registers them, the agents' `memory` spec section and recall
  * (`memory: { recall: { k, mode } }`), and, optionally, starts the lineage writer on the runtime's
  * event stream, when the runtime loads it.
  */
@@ -20,6 +20,7 @@ export const MEMORY_TOOL_NAMES = [
   "memory.remember",
   "memory.recall",
   "memory.relate",
+  "memory.similarEntities",
 ] as const;
 
 const jsonSchemaOf = (m: MemoryMethod<unknown, unknown>): Readonly<Record<string, unknown>> => {
@@ -47,7 +48,7 @@ export const memoryTool = (kg: KnowledgeGraphService, name: MemoryMethodName): T
   };
 };
 
-/** The four memory tools. */
+/** The memory tools. */
 export const memoryTools = (kg: KnowledgeGraphService): ReadonlyArray<ToolDefinition> =>
   MEMORY_TOOL_NAMES.map((name) => memoryTool(kg, name));
 

@@ -1,6 +1,7 @@
 /**
  * One agent step, sequenced: delegate to children (when the agent has children and no tools) →
- * guardrails on the input → what the agent recalls from memory (when its spec asks) → the model, with tool calls, until it answers → guardrails on the output.
+ * guardrails on the input → what the agent recalls from memory (when its spec asks) → the model,
+ * with tool calls, until it answers → guardrails on the output.
  * Tripwires watch tokens, tool calls and the step's wall time. The pieces live beside this file.
  */
 import { Effect } from "effect";
