@@ -9,7 +9,13 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Effect, Exit, Scope } from "effect";
 import { type AnswerParams, type AnswerResult, answerQuestion } from "../../knowledge/answer.ts";
-import { BulkSourceError, framedBatches, readDocuments, splitText } from "../../knowledge/bulk.ts";
+import {
+  BulkSourceError,
+  countDocuments,
+  framedBatches,
+  readDocuments,
+  splitText,
+} from "../../knowledge/bulk.ts";
 import type { KnowledgeGraphService } from "../../knowledge/knowledge-graph.ts";
 import type { IngestParams, IngestResult, SearchResult } from "../../knowledge/wire.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
@@ -160,9 +166,14 @@ const describeAnswer = (result: AnswerResult): string => {
   return `${lines.join("\n")}\n`;
 };
 
-const progressLine = (done: number, chunks: number, skipped: number, started: number) => {
+/** A progress bar: share of the documents done, counts, rate, and the time left at that rate. */
+const progressLine = (done: number, total: number, chunks: number, skipped: number, started: number) => {
   const seconds = (Date.now() - started) / 1000;
-  return `\r${done} documents, ${chunks} chunks (${skipped} unchanged), ${Math.round(chunks / Math.max(seconds, 0.001))} chunks/s`;
+  const share = total > 0 ? Math.min(1, done / total) : 0;
+  const width = 24;
+  const filled = Math.round(share * width);
+  const left = done > 0 && done < total ? ` ~${Math.ceil((seconds / done) * (total - done))} s left` : "";
+  return `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.round(share * 100)}% ${done}/${total} documents, ${chunks} chunks (${skipped} unchanged), ${Math.round(chunks / Math.max(seconds, 0.001))} chunks/s${left}   `;
 };
 
 const ingest = async (source: string, sink: Sink, frameBytes: number, json: boolean): Promise<number> => {
@@ -171,13 +182,14 @@ const ingest = async (source: string, sink: Sink, frameBytes: number, json: bool
   let chunks = 0;
   let skipped = 0;
   const tty = process.stderr.isTTY && !json;
+  const total = tty ? await countDocuments(source) : 0;
   const count = (results: ReadonlyArray<IngestResult>) => {
     for (const r of results) {
       documents += 1;
       if (r.changed) chunks += r.chunks;
       else skipped += 1;
     }
-    if (tty) process.stderr.write(progressLine(documents, chunks, skipped, started));
+    if (tty) process.stderr.write(progressLine(documents, total, chunks, skipped, started));
   };
   for await (const unit of framedBatches(readDocuments(source), { maxBytes: frameBytes })) {
     if (unit.kind === "batch") count(await sink.ingestMany(unit.documents));

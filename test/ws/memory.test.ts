@@ -179,6 +179,11 @@ it("memory.answer retrieves from the caller's partition and answers through the 
     expect.objectContaining({ label: "F1", entity: "vault", value: "platform team" }),
   ]);
   expect(answer.provider).toBe("scripted");
+  const similar = (await tenant.request("memory.similarEntities", { query: "the vault", k: 3 })) as {
+    entities: Array<{ id: string }>;
+  };
+  expect(similar.entities.map((e) => e.id)).toContain("vault");
+  await expect(tenant.request("memory.similarEntities", { k: 3 })).rejects.toMatchObject({ code: -32602 });
   await expect(tenant.request("memory.answer", { question: "" })).rejects.toMatchObject({ code: -32602 });
   await expect(
     tenant.request("memory.answer", { question: "keys?", model: { provider: "nowhere" } }),
