@@ -77,8 +77,11 @@ const factsFor = (kg: KnowledgeGraphService, query: string, maxEntities: number)
             .filter((e) => e.score >= ENTITY_SIMILARITY && !named.includes(e.id))
             .map((e) => e.id);
     const facts: Array<Omit<FactCitation, "label">> = [];
+    // An entity gone from the graph since it was indexed has no facts to give.
     for (const entity of [...named, ...near].slice(0, maxEntities))
-      for (const f of (yield* kg.recall({ entity })).facts)
+      for (const f of (yield* Effect.catchTag(kg.recall({ entity }), "KnowledgeInputError", () =>
+        Effect.succeed({ facts: [] }),
+      )).facts)
         facts.push({ entity, attribute: f.attribute, value: f.value, validFrom: f.validFrom });
     return facts;
   });
