@@ -267,7 +267,19 @@ const makePartition = (
     recordEpisode: (episode) =>
       Effect.gen(function* () {
         const agentId = agentNodeId(episode.agent.address);
-        yield* ensureNodes([agentId], episode.time);
+        // The agent's node, as lineage writes it, when lineage has not yet (never a plain entity).
+        if ((yield* graph.getNodes([agentId])).length === 0)
+          yield* graph.upsertNodes(
+            [
+              {
+                id: agentId,
+                type: "agent",
+                name: episode.agent.address,
+                properties: { agentId: episode.agent.id, tree: episode.agent.tree },
+              },
+            ],
+            episode.time,
+          );
         yield* graph.upsertNodes(
           [
             {
