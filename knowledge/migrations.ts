@@ -221,6 +221,24 @@ export const migrations: ReadonlyArray<Migration> = [
       );
     `,
   },
+  {
+    // Entities by meaning (memory.similarEntities): one vector per entity, made from its name and
+    // type by the store's embedder, beside the chunks (the graph may live in Neo4j).
+    version: 9,
+    name: "entity vectors",
+    needsDimension: true,
+    sql: ({ dimension }) => `
+      CREATE TABLE arbor_entity_vectors (
+        tenant text NOT NULL,
+        id text NOT NULL,
+        type text NOT NULL,
+        name text NOT NULL,
+        embedding vector(${dimension}) NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE INDEX arbor_entity_vectors_type ON arbor_entity_vectors (tenant, type);
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -56,6 +56,8 @@ export const openMemory = (section: unknown, router: ModelRouter) =>
       sql: Context.get(services, SqlClient),
       plugin: memoryPlugin({ knowledge, graph }),
       description: describeKnowledge(resolved.right),
+      /** The model `memory.answer` uses when a call names none (the config's `knowledge.answer`). */
+      answerModel: resolved.right.section.answer,
       ledger,
       keyStore,
       durableStore,

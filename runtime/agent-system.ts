@@ -4,6 +4,7 @@
  * users call. Scoped: closing its scope stops every tree (in order), then unloads plugins in
  * reverse load order.
  */
+
 import { randomBytes } from "node:crypto";
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
@@ -20,6 +21,7 @@ import type { RestoredAgent } from "./durable/state.ts";
 import type { DurableStore, DurableStoreFailed, StoredTree } from "./durable/store.ts";
 import { Cancelled, NotAllowed, NotFound, PluginError, SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
+import type { GuardrailRunner } from "./guardrail.ts";
 import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
 import { Registry } from "./plugin-host.ts";
@@ -56,6 +58,8 @@ export interface ArborRuntime extends AgentSystemService {
   readonly awaitTree: (treeId: string) => Effect.Effect<TreeEnd, NotFound>;
   /** The runtime-level model router (the installed one, else direct dispatch), e.g. for embeddings. */
   readonly models: () => ModelRouter;
+  /** The runtime-level guardrails (the config's settings), for model calls made outside any tree. */
+  readonly guardrails: () => GuardrailRunner;
   /** What tools do for a caller outside any tree (MCP clients, `tools.call` without `as`): send and ask, never spawn. */
   readonly operatorOps: AgentOps;
   /** Live trees (internal; for inspection and the no-orphan checks). */
@@ -403,6 +407,7 @@ export const makeAgentSystem = (
       router,
       registry,
       operatorOps,
+      guardrails: () => registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails,
       models: () => {
         const providers = registry.lookup("provider");
         return (registry.factory("router") ?? directModelRouter)({

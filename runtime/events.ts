@@ -206,12 +206,22 @@ export type SafetyEvent =
       readonly retryInMs: number;
     });
 
-/** Memory graph writes (knowledge/). */
-export type MemoryEvent = Base & {
-  readonly type: "memory.written";
-  readonly kind: "fact" | "relation" | "entity" | "episode" | "document";
-  readonly key: string;
-};
+/**
+ * Memory graph writes (knowledge/), and what an agent recalled before a step (`reason` when it
+ * recalled nothing because memory failed or a guardrail blocked it).
+ */
+export type MemoryEvent =
+  | (Base & {
+      readonly type: "memory.written";
+      readonly kind: "fact" | "relation" | "entity" | "episode" | "document";
+      readonly key: string;
+    })
+  | (Base & {
+      readonly type: "memory.recalled";
+      readonly facts: number;
+      readonly passages: number;
+      readonly reason?: string;
+    });
 
 /**
  * Workflows (agents/workflow): one run of a tree's workflow; `run` names it, `step` the step. The

@@ -17,6 +17,7 @@ import type { SpecInvalid } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { MicroHandler } from "./plugin.ts";
 import type { Registry } from "./plugin-host.ts";
+import { noRecall } from "./recall.ts";
 import type { Router } from "./router.ts";
 import { type CompileContext, type CompiledAgent, type CompiledTree, compileAgent } from "./spec/compile.ts";
 import type { AgentNode, TreeSummary } from "./system.ts";
@@ -131,6 +132,7 @@ export class Tree implements TreeHost {
     guardrails: () => this.current().guardrails,
     tools: () => this.current().tools,
     tripwires: () => this.current().tripwires,
+    recall: () => this.current().recall,
   };
 
   private current() {
@@ -151,6 +153,7 @@ export class Tree implements TreeHost {
       guardrails,
       tools: registry.factory("toolRunner")?.(registry.lookup("tool"), guardrails) ?? noTools,
       tripwires: registry.factory("tripwireMonitor")?.(registry.lookup("tripwire")) ?? noTripwires,
+      recall: registry.factory("recall")?.() ?? noRecall,
     };
   }
 

@@ -7,8 +7,9 @@
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
  * then succeeds. A call never takes a step before its round within the task (the assistant turns
- * since the last user message), so a durable tree's task resumed after a restart goes on where it was. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
- * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
+ * since the last user message), so a durable tree's task resumed after a restart goes on where it
+ * was. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the latest
+ * user message, `{{system}}` by the system messages and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
  * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
  * It registers through the same port as the network providers and powers the offline demo, the
@@ -87,7 +88,10 @@ const after = <A, E>(ms: number, effect: Effect.Effect<A, E>): Effect.Effect<A, 
 
 /** A text template with `{{input}}` and `{{tool}}` filled in. */
 const fill = (template: string, messages: ReadonlyArray<ChatMessage>): string =>
-  template.replaceAll("{{input}}", lastOf(messages, "user")).replaceAll("{{tool}}", lastOf(messages, "tool"));
+  template
+    .replaceAll("{{input}}", lastOf(messages, "user"))
+    .replaceAll("{{system}}", systemOf(messages))
+    .replaceAll("{{tool}}", lastOf(messages, "tool"));
 
 const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
   [...messages].reverse().find((m) => m.role === role)?.content ?? "";
@@ -109,6 +113,13 @@ const eventsOf = (response: ModelResponse): ReadonlyArray<ModelStreamEvent> => [
   ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
   { type: "finish", usage: response.usage, finishReason: response.finishReason },
 ];
+
+/** Every system message, in order: what the model was told (instructions, recalled memory). */
+const systemOf = (messages: ReadonlyArray<ChatMessage>): string =>
+  messages
+    .filter((m) => m.role === "system")
+    .map((m) => m.content)
+    .join("\n\n");
 
 /** Makes a scripted provider with its own positions (one per runtime). */
 export const makeScriptedProvider = (): ModelProvider & {

@@ -224,7 +224,13 @@ export const serveCommand: Command = {
             operatorTenants.has(tenant) ? standing.refresh(tenant) : Effect.void,
           ),
           ...(providers ? { ...providerMethods(providers), ...usageMethods(providers.ledger) } : {}),
-          ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
+          ...(memory
+            ? memoryRpcMethods(memory.knowledge, () => ({
+                router: system!.models(),
+                guardrails: system!.guardrails(),
+                ...(memory.answerModel ? { model: memory.answerModel } : {}),
+              }))
+            : {}),
         },
         [mcpRoute, ...inspectorRoutes({ rpcPath: serverOptions.path })],
       ).pipe(Effect.provideService(AgentSystem, system));

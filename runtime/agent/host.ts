@@ -13,6 +13,7 @@ import type { EventBus } from "../events.ts";
 import type { GuardrailRunner } from "../guardrail.ts";
 import type { ModelRouter } from "../model.ts";
 import type { MicroHandler } from "../plugin.ts";
+import type { RecallRunner } from "../recall.ts";
 import type { Router } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { ToolRunner } from "../tool.ts";
@@ -24,6 +25,7 @@ export interface StepServices {
   readonly guardrails: () => GuardrailRunner;
   readonly tools: () => ToolRunner;
   readonly tripwires: () => TripwireMonitor;
+  readonly recall: () => RecallRunner;
 }
 
 /** The tree, as its cells see it. */

@@ -1,6 +1,7 @@
 /**
  * One agent step, sequenced: delegate to children (when the agent has children and no tools) →
- * guardrails on the input → the model, with tool calls, until it answers → guardrails on the output.
+ * guardrails on the input → what the agent recalls from memory (when its spec asks) → the model,
+ * with tool calls, until it answers → guardrails on the output.
  * Tripwires watch tokens, tool calls and the step's wall time. The pieces live beside this file.
  */
 import { Effect } from "effect";
@@ -11,6 +12,7 @@ import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import { makeDeltaWriter } from "./deltas.ts";
 import { type Envelope, requestIdOf } from "./envelope.ts";
+import { recallForStep } from "./recall-step.ts";
 import { threadHistory } from "./thread-history.ts";
 import { destinationOf, journaled, runModelWithTools } from "./tool-loop.ts";
 
@@ -60,6 +62,8 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
           .guardrails()
           .check({ stage: "input", text: system, agent: info, destination }),
       });
+    const recalled = yield* recallForStep(cell, envelope.input, destination);
+    if (recalled !== undefined) messages.push({ role: "system", content: recalled });
     if (envelope.thread !== undefined)
       messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
