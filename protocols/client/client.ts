@@ -8,7 +8,7 @@
  */
 import WebSocket from "ws";
 import type { ArborEvent } from "../../runtime/events.ts";
-import { makePartQueue, type StreamPart } from "../stream-parts.ts";
+import type { StreamPart } from "../stream-parts.ts";
 import type {
   DeltaNotification,
   DroppedNotification,
@@ -18,6 +18,7 @@ import type {
 } from "../ws/contract.ts";
 import { type ApprovalHandler, watchApprovals } from "./approvals.ts";
 import { ConnectionClosed, RpcError } from "./errors.ts";
+import { DeltaRoutes } from "./stream.ts";
 
 /** How to connect. */
 export interface ConnectOptions {
@@ -68,8 +69,7 @@ export class ArborClient {
   private readonly closeListeners = new Set<(error: ConnectionClosed) => void>();
   private readonly shutdownListeners = new Set<(reason: string) => void>();
   /** Delta listeners of streamed asks in flight, by request id. */
-  private readonly deltas = new Map<string, (delta: DeltaNotification) => void>();
-  private nextStream = 0;
+  private readonly deltas = new DeltaRoutes();
 
   private constructor(private readonly ws: WebSocket) {
     ws.on("message", (data) => this.onMessage(data.toString()));
@@ -162,21 +162,7 @@ export class ArborClient {
     input: string,
     options: Omit<ParamsOf<"agent.ask">, "to" | "input" | "stream"> = {},
   ): AsyncIterable<StreamPart> {
-    const requestId =
-      options.requestId ?? `rq_client_${Date.now().toString(36)}_${(this.nextStream++).toString(36)}`;
-    const queue = makePartQueue();
-    this.deltas.set(requestId, (d) => queue.push({ type: "delta", seq: d.seq, text: d.text }));
-    this.call("agent.ask", { ...options, to, input, requestId, stream: true }).then(
-      (result) => {
-        this.deltas.delete(requestId);
-        queue.push({ type: "result", output: result.output, usage: result.usage });
-      },
-      (error: unknown) => {
-        this.deltas.delete(requestId);
-        queue.fail(error);
-      },
-    );
-    return queue.iterable;
+    return this.deltas.stream((params) => this.call("agent.ask", params), { ...options, to, input });
   }
   /** The tool calls waiting for a person that this client's tenant may decide. */
   async approvals(): Promise<MethodResults["approval.list"]["approvals"]> {
@@ -318,7 +304,7 @@ export class ArborClient {
     const p = (params ?? {}) as { subscription?: string; event?: ArborEvent; reason?: string };
     if (method === "agent.delta") {
       const delta = params as DeltaNotification;
-      this.deltas.get(delta.requestId)?.(delta);
+      this.deltas.dispatch(delta);
       return;
     }
     if (method === "server.shutdown") {
