@@ -8,6 +8,7 @@ import { benches as cli } from "./cli.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
+import { benches as publicPath } from "./public-path.ts";
 import { benches as retrieval } from "./retrieval.ts";
 import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
@@ -16,6 +17,7 @@ import { benches as ws } from "./ws.ts";
 const all: ReadonlyArray<Bench> = [
   ...cli,
   ...routing,
+  ...publicPath,
   ...providers,
   ...safety,
   ...ws,
