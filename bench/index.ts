@@ -9,6 +9,7 @@ import { benches as durable } from "./durable.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
+import { benches as publicPath } from "./public-path.ts";
 import { benches as retrieval } from "./retrieval.ts";
 import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
@@ -19,6 +20,7 @@ const all: ReadonlyArray<Bench> = [
   ...cli,
   ...routing,
   ...durable,
+  ...publicPath,
   ...providers,
   ...tracing,
   ...safety,

@@ -114,12 +114,14 @@ export interface Arbor {
   readonly close: () => Promise<void>;
 }
 
+/** The value, or the typed failure thrown (a defect as an Error). */
+const settled = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (Exit.isSuccess(exit)) return exit.value;
+  throw exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause));
+};
+
 const promise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-  Effect.runPromiseExit(effect).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value;
-    const failure = exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause));
-    throw failure;
-  });
+  Effect.runPromiseExit(effect).then(settled);
 
 /** The configuration: `config`, with each section given on its own taking its place. */
 const configOf = (options: ArborOptions): Section => {
@@ -160,10 +162,31 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
   );
   return {
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
-    ask: (to, input, askOptions) => promise(runtime.ask(to, input, askOptions)),
+    ask: (to, input, askOptions) => {
+      if (askOptions?.timeoutMs !== undefined) return promise(runtime.ask(to, input, askOptions));
+      // A handler micro agent answers synchronously: settle from its answer, without a fiber.
+      const fast = runtime.router.askNow(to, input);
+      if (fast === undefined) return promise(runtime.ask(to, input, askOptions));
+      if ("later" in fast) return promise(fast.later);
+      try {
+        return Promise.resolve(settled(fast.now));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     cancel: (to, requestId) => promise(runtime.cancel(to, requestId)),
     history: (to, thread) => promise(runtime.history(to, thread)),
-    send: (to, message) => promise(runtime.send(to, message)),
+    send: (to, message) => {
+      // The router's synchronous tell, without a fiber, where its outcome is send's: delivered, or
+      // dropped by a drop-newest mailbox. A refusal (fail policy), a wait for space (backpressure)
+      // and an unknown address take the runtime's path and its typed errors.
+      const target = runtime.router.resolve(to);
+      if (target !== undefined && target.mailbox.overflow !== "fail") {
+        const told = runtime.router.tell(to, message);
+        if (told === "ok" || told === "dropped") return Promise.resolve();
+      }
+      return promise(runtime.send(to, message));
+    },
     inspect: (treeId) => promise(runtime.inspect(treeId)),
     stop: (treeId, reason) => promise(runtime.stopTree(treeId, reason)),
     run: (spec, runOptions = {}) => {

@@ -12,6 +12,7 @@ import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
 import { memoryCommand } from "../../protocols/cli/memory.ts";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { memoryRpcMethods } from "../../protocols/ws/extra/memory.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 import { type RunningRuntime, startRuntimeServer } from "./runtime.ts";
 
 const operatorToken = "operator-token-0123456789abcdef";
@@ -19,10 +20,10 @@ const tenantToken = "tenant-token-0123456789abcdef";
 const scope = Effect.runSync(Scope.make());
 let running: RunningRuntime;
 
+const dataDir = seededDataDir("arbor-ws-memory-");
+
 beforeAll(async () => {
-  const config = Either.getOrThrow(
-    knowledgeConfig({ dataDir: mkdtempSync(join(tmpdir(), "arbor-ws-memory-")) }, {}),
-  );
+  const config = Either.getOrThrow(knowledgeConfig({ dataDir }, {}));
   const services = await Effect.runPromise(Layer.build(layerKnowledge(config)).pipe(Scope.extend(scope)));
   running = await startRuntimeServer(
     {
@@ -46,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await running.close();
   await Effect.runPromise(Scope.close(scope, Exit.void));
+  removeDataDir(dataDir);
 });
 
 it("remembers and recalls per tenant partition, the operator naming a tenant, validates params with paths", async () => {
