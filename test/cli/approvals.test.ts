@@ -11,11 +11,18 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArborClient } from "../../protocols/client/index.ts";
+import { seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 const main = join(import.meta.dirname, "..", "..", "bin", "arbor.mjs");
 const dir = mkdtempSync(join(tmpdir(), "arbor-cli-approvals-"));
-const env = { ...process.env, NO_COLOR: "1", ARBOR_TOKEN: "", ARBOR_DATA_DIR: join(dir, "data") };
+// A copy of the created template: the server opens a database instead of creating one.
+const env = {
+  ...process.env,
+  NO_COLOR: "1",
+  ARBOR_TOKEN: "",
+  ARBOR_DATA_DIR: seededDataDir("arbor-cli-approvals-data-"),
+};
 
 const arbor = async (...args: string[]) => {
   try {

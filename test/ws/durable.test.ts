@@ -14,16 +14,20 @@ import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { openaiCompletion, startWireServer, type WireServer } from "../providers/wire-server.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const main = join(import.meta.dirname, "..", "..", "bin", "arbor.mjs");
 const dir = mkdtempSync(join(tmpdir(), "arbor-durable-"));
 const countFile = join(dir, "runs.txt");
+// Both servers open the same database: a copy of the created template (created once per suite).
+const dataDir = seededDataDir("arbor-durable-data-");
 const children: ChildProcess[] = [];
 let provider: WireServer | undefined;
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await provider?.close();
+  removeDataDir(dataDir);
 });
 
 /** Starts `arbor serve` on the shared data dir; resolves with its URL once it listens. */
@@ -31,7 +35,7 @@ const serve = async (config: string) => {
   const child = spawn(process.execPath, [main, "serve", "--port", "0", "--json", "--config", config], {
     env: {
       ...process.env,
-      ARBOR_DATA_DIR: join(dir, "data"),
+      ARBOR_DATA_DIR: dataDir,
       ARBOR_TOKEN: "",
       OPENAI_API_KEY: "sk-durable-test-0000KEY1",
       OPENAI_BASE_URL: `${provider!.url}/v1`,
