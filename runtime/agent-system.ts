@@ -146,6 +146,9 @@ export const makeAgentSystem = (
     const runtime = yield* Effect.runtime<never>();
     const runDetached = (effect: Effect.Effect<void>) => void Runtime.runFork(runtime)(effect);
     const trees = new Map<string, Tree>();
+    // Trees' scopes live in this one, made before the finalizer below: it closes after the trees
+    // were stopped in order (a tree's scope closing first would interrupt its fibers out of order).
+    const treesScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
     // Added after the plugins: runs before they unload. Durable trees are kept as they are.
     yield* Effect.addFinalizer(() =>
       Effect.forEach(
@@ -204,7 +207,7 @@ export const makeAgentSystem = (
         const treeId =
           resuming?.stored.treeId ??
           (spawn.opaqueId ? opaqueId : uniqueId)(name, (id) => trees.has(id) || downTrees.has(id));
-        const treeScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
+        const treeScope = yield* Scope.fork(treesScope, ExecutionStrategy.sequential);
         const treeRegistry = new Registry(registry, events, config, treeId);
         const loaded = yield* Effect.either(treeRegistry.load(spawn.plugins ?? [], treeScope));
         if (Either.isLeft(loaded)) {

@@ -10,12 +10,13 @@
 import { Exit } from "effect";
 import { type Actor, type AnyActorRef, createActor, fromCallback } from "xstate";
 import type { AgentInfo } from "../agent-info.ts";
-import { taskIdOf } from "../durable/journal.ts";
-import { type AgentState, type DurableTask, durableFormat } from "../durable/state.ts";
+import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
+import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
+import { newAgentId, reserveAgentId } from "./agent-id.ts";
 import { answerTask, giveUpOnTask, stepDone } from "./answer.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
@@ -28,38 +29,6 @@ import { Supervisor } from "./supervisor.ts";
 import type { ThreadMessage } from "./thread.ts";
 
 export type { CellStatus } from "./lifecycle.ts";
-
-let nextId = 0;
-
-/** A fresh agent id; ids of agents that came back after a restart are skipped. */
-const newAgentId = (): string => `ag_${(nextId++).toString(36)}`;
-
-/** An id read back from a durable store: later ids are drawn past it so they never clash. */
-const reserveAgentId = (id: string): string => {
-  const n = /^ag_([0-9a-z]+)$/.exec(id);
-  if (n) nextId = Math.max(nextId, Number.parseInt(n[1]!, 36) + 1);
-  return id;
-};
-
-/** A durable task back as an envelope: no asker waits on it (an asker comes back by idempotency key). */
-const envelopeOf = (task: DurableTask): Envelope => ({
-  kind: task.kind,
-  input: task.input,
-  taskId: task.taskId,
-  ...(task.requestId !== undefined ? { requestId: task.requestId } : {}),
-  ...(task.thread !== undefined ? { thread: task.thread } : {}),
-  ...(task.idempotencyKey !== undefined ? { idempotencyKey: task.idempotencyKey } : {}),
-  ...(task.journal !== undefined && task.journal.length > 0 ? { journal: task.journal } : {}),
-});
-
-const taskOf = (envelope: Envelope): DurableTask => ({
-  kind: envelope.kind,
-  input: envelope.input,
-  taskId: taskIdOf(envelope),
-  ...(envelope.requestId !== undefined ? { requestId: envelope.requestId } : {}),
-  ...(envelope.thread !== undefined ? { thread: envelope.thread } : {}),
-  ...(envelope.idempotencyKey !== undefined ? { idempotencyKey: envelope.idempotencyKey } : {}),
-});
 
 const statusOf = (value: unknown): CellStatus =>
   typeof value === "string" ? (value as CellStatus) : "running"; // `running` is the only compound state
@@ -171,31 +140,22 @@ export class AgentCell implements Routable, MicroHost {
    * tasks waiting in its mailbox, in order. Gotcha: askers' callbacks are not data and are not in it.
    */
   durableState(): AgentState {
-    const queued: DurableTask[] = [];
+    const queued: Envelope[] = [];
     this.mailbox.find((envelope) => {
-      if (!envelope.cancelled) queued.push(taskOf(envelope));
+      queued.push(envelope);
       return false;
     });
-    const inFlight = this.inFlight !== undefined && !this.inFlight.cancelled ? this.inFlight : undefined;
-    const approvals =
-      inFlight === undefined
-        ? []
-        : this.tree.approvals
-            .entries()
-            .filter((e) => e.address === this.address && e.requestId === inFlight.requestId);
-    return {
-      format: durableFormat,
-      lifecycle: this.lifecycle.getPersistedSnapshot() as unknown as AgentState["lifecycle"],
+    return agentStateOf({
+      address: this.address,
+      lifecycle: this.lifecycle.getPersistedSnapshot(),
       restarts: this.restarts,
-      ...(inFlight
-        ? { inFlight: { ...taskOf(inFlight), ...(inFlight.journal ? { journal: inFlight.journal } : {}) } }
-        : {}),
+      inFlight: this.inFlight,
       queued,
-      ...(approvals.length > 0 ? { approvals } : {}),
+      approvals: this.tree.approvals.entries(),
       ...(this.dynamic && this.parent
         ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
         : {}),
-    };
+    });
   }
 
   /** The task queued or in flight here that was asked with `key`, if any. */

@@ -20,10 +20,13 @@ export const askOnce = (
     const kept = cell.tree.answers.get(cell.address, key);
     if (kept !== undefined) return Effect.succeed(kept);
     const running = cell.taskWithKey(key);
-    if (running === undefined)
-      return Effect.tap(ask, (reply) =>
-        Effect.sync(() => cell.tree.answers.record(cell.address, key, reply)),
+    if (running === undefined) {
+      // Owned by the tree, not the asker: an asker that leaves does not withdraw a keyed task.
+      const task = cell.tree.run(
+        Effect.tap(ask, (reply) => Effect.sync(() => cell.tree.answers.record(cell.address, key, reply))),
       );
+      return Fiber.join(task);
+    }
     return Effect.async<Reply, AskError>((resume) => {
       let waiting = true;
       const before = running.settle;

@@ -296,3 +296,30 @@ describe("a durable tree", () => {
     expect(refused.message).toContain("$.durable: durable trees need a durable store");
   });
 });
+
+describe("an ask with an idempotency key", () => {
+  it("is not withdrawn when its asker leaves: asking again with the key joins it, and then gets its kept reply", async () => {
+    const { system, events, close } = await startRuntime();
+    await Effect.runPromise(
+      system.spawnTree({
+        name: "slowpoke",
+        root: {
+          name: "w",
+          kind: "child",
+          model: { provider: "scripted", script: [{ text: "done: {{input}}", delayMs: 400 }] },
+        },
+      }),
+    );
+    const gaveUp = await Effect.runPromise(
+      Effect.flip(system.ask("/slowpoke/w", "job", { idempotencyKey: "k", timeoutMs: 20 })),
+    );
+    expect(gaveUp._tag).toBe("Timeout");
+    const joined = await Effect.runPromise(system.ask("/slowpoke/w", "job", { idempotencyKey: "k" }));
+    expect(joined.output).toBe("done: job");
+    const again = await Effect.runPromise(system.ask("/slowpoke/w", "job", { idempotencyKey: "k" }));
+    expect(again.output).toBe("done: job");
+    expect(events.filter((e) => e.type === "agent.task").length).toBe(1);
+    expect(events.some((e) => e.type === "agent.cancelled")).toBe(false);
+    await close();
+  });
+});
