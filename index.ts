@@ -26,6 +26,7 @@ export {
   workflowsPlugin,
 } from "./agents/workflow/index.ts";
 export { layerKnowledge } from "./knowledge/config.ts";
+export { makeSqlDurableStore } from "./knowledge/durable-store-sql.ts";
 export { memoryPlugin } from "./knowledge/tools.ts";
 export { guardrailsPlugin } from "./plugins/guardrails/plugin.ts";
 export { builtinHandlersPlugin } from "./plugins/handlers/builtin.ts";
@@ -43,7 +44,14 @@ export {
   tool,
 } from "./plugins/tools/tool.ts";
 export { tripwiresPlugin } from "./plugins/tripwires/plugin.ts";
-export { ArborClient, ConnectionClosed, RpcError } from "./protocols/client/index.ts";
+export {
+  type ApprovalHandler,
+  type ApprovalRequested,
+  type ApprovalSummary,
+  ArborClient,
+  ConnectionClosed,
+  RpcError,
+} from "./protocols/client/index.ts";
 export {
   type Arbor,
   type ArborConfig,
@@ -53,7 +61,9 @@ export {
   type ArborTreeSpec,
   createArbor,
 } from "./protocols/embedded.ts";
+export type { EmbeddedApprovalHandler } from "./protocols/embedded-stream.ts";
 export { defaultPlugins } from "./protocols/preset.ts";
+export type { StreamPart } from "./protocols/stream-parts.ts";
 export { startTelemetry, type Telemetry, TelemetryConfigError } from "./protocols/telemetry.ts";
 export { makeWsServer, type WsServer } from "./protocols/ws/server.ts";
 export type { AgentInfo } from "./runtime/agent-info.ts";
@@ -63,8 +73,26 @@ export {
   layerAgentSystem,
   makeAgentSystem,
 } from "./runtime/agent-system.ts";
+export {
+  type ApprovalDecision,
+  type ApprovalDecisionInput,
+  type ApprovalEntry,
+  ApprovalError,
+  type Approvals,
+  approvalIdOf,
+} from "./runtime/approvals.ts";
 export type { AnyPlugin, AsyncPluginHost, Cleanup } from "./runtime/async-plugin.ts";
 export { ConfigError, loadConfig } from "./runtime/config.ts";
+export type { ResumeReport } from "./runtime/durable/resume.ts";
+export {
+  type DurableBatch,
+  type DurableStore,
+  DurableStoreFailed,
+  type DurableTreeRecord,
+  type JournalEntry,
+  type StoredAnswer,
+  type StoredTree,
+} from "./runtime/durable/store.ts";
 export * from "./runtime/errors.ts";
 export type { AgentKind, ArborEvent, ArborEventType, EventBus } from "./runtime/events.ts";
 export type { Guardrail, GuardrailRunner, GuardrailVerdict } from "./runtime/guardrail.ts";
@@ -91,7 +119,7 @@ export {
   type Reply,
   type TreeHandle,
 } from "./runtime/system.ts";
-export type { ToolDefinition, ToolRunner } from "./runtime/tool.ts";
+export type { NeedsApproval, ToolDefinition, ToolRunner } from "./runtime/tool.ts";
 export { currentSpan, tracingActive, withSpan } from "./runtime/tracing.ts";
 export type { TripwireMonitor } from "./runtime/tripwire.ts";
 export { TripwireTripped } from "./runtime/tripwire.ts";

@@ -1,10 +1,13 @@
 /**
  * Vitest global setup: builds dist/ (the compiled package the `arbor` bin and the consumer test
- * use) when it is missing or older than a source file, so CLI tests always run current code.
+ * use) when it is missing or older than a source file, so CLI tests always run current code; and
+ * provides the created PGlite data dir that tests copy instead of creating their own.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { ensurePgliteTemplate } from "./test/support/pglite-template.ts";
 
 const sources = ["index.ts", "runtime", "plugins", "agents", "knowledge", "protocols"];
 
@@ -14,7 +17,12 @@ const newest = (path: string): number => {
   return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
 };
 
-export default function setup(): void {
+export default async function setup(project: TestProject): Promise<void> {
+  build();
+  project.provide("pgliteTemplate", await ensurePgliteTemplate());
+}
+
+const build = (): void => {
   let built = 0;
   try {
     built = statSync("dist/index.js").mtimeMs;
@@ -25,4 +33,4 @@ export default function setup(): void {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
     stdio: "inherit",
   });
-}
+};

@@ -5,9 +5,11 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { benches as cli } from "./cli.ts";
+import { benches as durable } from "./durable.ts";
 import type { Bench } from "./harness.ts";
 import { benches as memory } from "./knowledge.ts";
 import { benches as providers } from "./providers.ts";
+import { benches as publicPath } from "./public-path.ts";
 import { benches as retrieval } from "./retrieval.ts";
 import { benches as routing } from "./routing.ts";
 import { benches as safety } from "./safety.ts";
@@ -17,6 +19,8 @@ import { benches as ws } from "./ws.ts";
 const all: ReadonlyArray<Bench> = [
   ...cli,
   ...routing,
+  ...durable,
+  ...publicPath,
   ...providers,
   ...tracing,
   ...safety,

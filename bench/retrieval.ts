@@ -24,7 +24,10 @@ import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { Clock, Effect, Layer, ManagedRuntime } from "effect";
 import MiniSearch from "minisearch";
+import type { OfflineEmbedderName } from "../knowledge/config.ts";
 import { Embedder, layerHashingEmbedder } from "../knowledge/embedder.ts";
+import { layerSentenceEmbedder } from "../knowledge/embedder-sentence.ts";
+import { layerStaticEmbedder } from "../knowledge/embedder-static.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { layerSqlGraphStore } from "../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../knowledge/knowledge-graph.ts";
@@ -83,13 +86,33 @@ const openDb = async () => {
 /** Loads `items` into a fresh embedded store and measures every mode against the BM25 library. */
 const progress = (text: string) => process.stderr.write(`${text}\n`);
 
-const evaluate = async (corpus: string, items: ReadonlyArray<KnownItem>): Promise<BenchResult[]> => {
+/** The offline embedders a run measures (`ARBOR_BENCH_EMBEDDERS`, default `hashing,static`). */
+const benchEmbedders = (): ReadonlyArray<OfflineEmbedderName> => {
+  const names = (process.env.ARBOR_BENCH_EMBEDDERS ?? "hashing,static").split(",").map((n) => n.trim());
+  return names.filter((n): n is OfflineEmbedderName => n === "hashing" || n === "static" || n === "sentence");
+};
+
+const embedderLayer = (name: OfflineEmbedderName) =>
+  name === "static"
+    ? layerStaticEmbedder
+    : name === "sentence"
+      ? layerSentenceEmbedder
+      : layerHashingEmbedder();
+
+const evaluate = async (
+  corpus: string,
+  items: ReadonlyArray<KnownItem>,
+  embedderName: OfflineEmbedderName,
+): Promise<BenchResult[]> => {
   const { db, drop } = await openDb();
+  const dimension = embedderName === "hashing" ? 384 : 512;
   const layer = layerKnowledgeGraph().pipe(
-    Layer.provideMerge(Layer.mergeAll(layerSqlGraphStore, layerSqlVectorStore({ dimension: 384 }))),
-    Layer.provideMerge(layerHashingEmbedder()),
+    Layer.provideMerge(Layer.mergeAll(layerSqlGraphStore, layerSqlVectorStore({ dimension }))),
+    Layer.provideMerge(embedderLayer(embedderName)),
     Layer.provideMerge(Layer.effect(SqlClient, makePgliteClient(db))),
   );
+  // The hashing embedder keeps the names the docs quote; the others say which embedder ran.
+  corpus = embedderName === "hashing" ? corpus : `${corpus}.${embedderName}`;
   const rt = ManagedRuntime.make(layer);
   const out: BenchResult[] = [];
   try {
@@ -229,15 +252,21 @@ export const benches: ReadonlyArray<Bench> = [
         process.stderr.write("memory.retrieval.man: no manual pages in /usr/share/man; skipped\n");
         return [];
       }
-      return evaluate("man", items);
+      const out: BenchResult[] = [];
+      for (const embedder of benchEmbedders()) out.push(...(await evaluate("man", items, embedder)));
+      return out;
     },
   },
   {
     name: "memory.retrieval.readme",
-    run: async () =>
-      evaluate(
-        "readme",
-        readmeCorpus(join(import.meta.dirname, "..", "node_modules"), envInt("ARBOR_BENCH_DOCS", 2000)),
-      ),
+    run: async () => {
+      const items = readmeCorpus(
+        join(import.meta.dirname, "..", "node_modules"),
+        envInt("ARBOR_BENCH_DOCS", 2000),
+      );
+      const out: BenchResult[] = [];
+      for (const embedder of benchEmbedders()) out.push(...(await evaluate("readme", items, embedder)));
+      return out;
+    },
   },
 ];

@@ -42,7 +42,13 @@ export const AgentPanel = ({ rpc, store, address, onClose }) => {
     e.preventDefault();
     setAnswer("…");
     try {
-      const reply = await rpc.call("agent.ask", { to: address, input, ...(thread ? { thread } : {}) });
+      // Streamed: the text grows under "Writing" (agent.delta events) while the agent works.
+      const reply = await rpc.call("agent.ask", {
+        to: address,
+        input,
+        stream: true,
+        ...(thread ? { thread } : {}),
+      });
       setAnswer(reply.output);
       setError("");
     } catch (err) {
@@ -69,6 +75,7 @@ export const AgentPanel = ({ rpc, store, address, onClose }) => {
     <dl class="facts">
       <dt>Task</dt>
       <dd>${stats?.task ? html`${short(stats.task)} <span class="muted">(${duration(Date.now() - stats.since)})</span>` : "idle"}</dd>
+      ${stats?.writing ? html`<dt>Writing</dt><dd class="writing" aria-live="polite">${short(stats.writing.slice(-300))}</dd>` : null}
       <dt>Usage</dt>
       <dd>${stats?.tokens ?? 0} tokens · $${(stats?.costUsd ?? 0).toFixed(4)}</dd>
       <dt>Tools</dt>

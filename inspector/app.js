@@ -6,6 +6,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { AgentPanel } from "./agent.js";
+import { ApprovalsView } from "./approvals.js";
 import { EventsView } from "./events.js";
 import { html } from "./html.js";
 import { MemoryView } from "./memory.js";
@@ -21,6 +22,7 @@ const tokenKey = "arbor.inspector.token";
 const views = [
   { id: "trees", label: "Trees" },
   { id: "events", label: "Events" },
+  { id: "approvals", label: "Approvals" },
   { id: "memory", label: "Memory" },
   { id: "providers", label: "Providers" },
 ];
@@ -61,6 +63,10 @@ const App = () => {
           setProblem("The connection to the server closed. Reload to reconnect.");
         });
         await conn.call("events.subscribe", {});
+        conn.call("approval.list", {}).then(
+          (r) => store.seedApprovals(r.approvals),
+          () => {},
+        );
         setProblem("");
         setRpc(conn);
       },
@@ -109,6 +115,7 @@ const App = () => {
     <main role="tabpanel" aria-labelledby=${`tab-${view}`}>
       ${view === "trees" ? html`<${TreesView} rpc=${rpc} store=${store} selected=${selected} onSelect=${setSelected} />` : null}
       ${view === "events" ? html`<${EventsView} store=${store} />` : null}
+      ${view === "approvals" ? html`<${ApprovalsView} rpc=${rpc} store=${store} />` : null}
       ${view === "memory" ? html`<${MemoryView} rpc=${rpc} />` : null}
       ${view === "providers" ? html`<${ProvidersView} rpc=${rpc} store=${store} />` : null}
     </main>

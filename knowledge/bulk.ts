@@ -79,6 +79,22 @@ export async function* readDocuments(path: string): AsyncGenerator<IngestParams>
   }
 }
 
+/**
+ * How many documents a source holds, at most (for a progress bar): a folder's text files, a JSON
+ * Lines file's non-empty lines (counted in one streaming pass), or 1.
+ */
+export const countDocuments = async (path: string): Promise<number> => {
+  if (statSync(path).isDirectory()) return filesUnder(path).length;
+  if (!path.endsWith(".jsonl")) return 1;
+  let n = 0;
+  const lines = createInterface({
+    input: createReadStream(path, "utf8"),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) if (line.trim() !== "") n += 1;
+  return n;
+};
+
 /** One unit to send: a batch for `memory.ingestMany`, or one document too big for a frame. */
 export type Framed =
   | { readonly kind: "batch"; readonly documents: ReadonlyArray<IngestParams> }

@@ -12,6 +12,8 @@ import { Either, Layer, ParseResult, Schema } from "effect";
 import type { EventBus } from "../runtime/events.ts";
 import type { ModelRouter } from "../runtime/model.ts";
 import { type Embedder, layerHashingEmbedder, layerRouterEmbedder } from "./embedder.ts";
+import { layerSentenceEmbedder } from "./embedder-sentence.ts";
+import { layerStaticEmbedder } from "./embedder-static.ts";
 import { KnowledgeConfigError, type KnowledgeError } from "./errors.ts";
 import type { GraphStore } from "./graph-store.ts";
 import { layerNeo4jGraphStore, type Neo4jOptions } from "./graph-store-neo4j.ts";
@@ -25,6 +27,21 @@ import { layerSqlVectorStore, type VectorStore } from "./vector-store.ts";
 export const DEFAULT_DATA_DIR = "./.arbor/data";
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive());
+
+/**
+ * The offline embedders, by name: `hashing` (lexical, the default; any dimension), `static` (a
+ * table distilled from the Universal Sentence Encoder: semantic, as fast as hashing, 512 dims),
+ * `sentence` (the Universal Sentence Encoder itself: the best sense of meaning, ~8 passages/s).
+ */
+export const OFFLINE_EMBEDDERS = {
+  hashing: "lexical: shared words and word pieces",
+  static: "semantic word pieces distilled from the Universal Sentence Encoder, fast",
+  sentence: "the Universal Sentence Encoder (lite), semantic, slow to ingest",
+} as const;
+
+/** The name of an offline embedder. */
+export const OfflineEmbedderName = Schema.Literal("hashing", "static", "sentence");
+export type OfflineEmbedderName = typeof OfflineEmbedderName.Type;
 
 /** The `knowledge` section of `arbor.config.json` (every field optional). */
 export const KnowledgeSection = Schema.Struct({
@@ -45,13 +62,27 @@ export const KnowledgeSection = Schema.Struct({
       overlapChars: Schema.optional(Schema.NonNegativeInt),
     }),
   ),
-  /** Provider embeddings through the router; absent means the offline hashing embedder. */
+  /**
+   * Which embedder makes the vectors: an offline one by name (`OFFLINE_EMBEDDERS`; absent means
+   * `hashing`), or provider embeddings through the router.
+   */
   embedder: Schema.optional(
+    Schema.Union(
+      OfflineEmbedderName,
+      Schema.Struct({
+        provider: Schema.optional(Schema.String),
+        model: Schema.optional(Schema.String),
+        profile: Schema.optional(Schema.String),
+        dimension: PositiveInt,
+      }),
+    ),
+  ),
+  /** The model `memory.answer` and `arbor memory ask` use (default: the `balanced` routing profile). */
+  answer: Schema.optional(
     Schema.Struct({
       provider: Schema.optional(Schema.String),
       model: Schema.optional(Schema.String),
       profile: Schema.optional(Schema.String),
-      dimension: PositiveInt,
     }),
   ),
   /** Dimension of the offline hashing embedder (default 384). */
@@ -68,6 +99,14 @@ export interface KnowledgeConfig {
   readonly neo4j?: Neo4jOptions;
   readonly dimension: number;
 }
+
+/** The dimension the configured embedder makes. */
+const embedderDimension = (s: KnowledgeSection): number => {
+  const e = s.embedder;
+  if (typeof e === "object") return e.dimension;
+  if (e === "static" || e === "sentence") return 512;
+  return s.dimension ?? 384;
+};
 
 /** Reads the configuration: the `knowledge` section (unvalidated) and the environment. */
 export const knowledgeConfig = (
@@ -110,7 +149,7 @@ export const knowledgeConfig = (
     ...(uri
       ? { neo4j: { uri, user: env.NEO4J_USER?.trim() || "neo4j", password: env.NEO4J_PASSWORD ?? "" } }
       : {}),
-    dimension: s.embedder?.dimension ?? s.dimension ?? 384,
+    dimension: embedderDimension(s),
   });
 };
 
@@ -120,10 +159,11 @@ export const describeKnowledge = (config: KnowledgeConfig): string => {
     ? `Postgres at ${config.pgUrl.replace(/\/\/[^@/]*@/, "//***@")}`
     : `embedded PGlite at ${config.dataDir}`;
   const graph = config.neo4j ? `graph in Neo4j at ${config.neo4j.uri}` : "graph in the same database";
-  const e = config.section.embedder;
-  const embedder = e
-    ? `embedder ${e.provider ?? e.profile ?? "default"}/${e.model ?? "default"} (${e.dimension} dims, via the model router)`
-    : `offline hashing embedder (${config.dimension} dims, lexical only)`;
+  const e = config.section.embedder ?? "hashing";
+  const embedder =
+    typeof e === "object"
+      ? `embedder ${e.provider ?? e.profile ?? "default"}/${e.model ?? "default"} (${e.dimension} dims, via the model router)`
+      : `offline ${e} embedder (${config.dimension} dims, ${OFFLINE_EMBEDDERS[e]})`;
   return `memory: ${sql} (documents, vectors, facts), ${graph}, ${embedder}`;
 };
 
@@ -139,7 +179,7 @@ export const layerKnowledge = (
   deps: { readonly router?: ModelRouter; readonly events?: EventBus } = {},
 ): Layer.Layer<KnowledgeServices, KnowledgeError> => {
   const s = config.section;
-  if (s.embedder && !deps.router) {
+  if (typeof s.embedder === "object" && !deps.router) {
     // Fail before opening any database: nothing can work without the embedder.
     return Layer.fail(
       new KnowledgeConfigError({
@@ -156,8 +196,8 @@ export const layerKnowledge = (
   });
   const graph = config.neo4j ? layerNeo4jGraphStore(config.neo4j) : layerSqlGraphStore;
   const e = s.embedder;
-  const embedder: Layer.Layer<Embedder> =
-    e && deps.router
+  const embedder: Layer.Layer<Embedder, KnowledgeConfigError> =
+    typeof e === "object" && deps.router
       ? layerRouterEmbedder({
           router: deps.router,
           choice: {
@@ -167,7 +207,11 @@ export const layerKnowledge = (
           },
           dimension: e.dimension,
         })
-      : layerHashingEmbedder({ dimension: config.dimension });
+      : e === "static"
+        ? layerStaticEmbedder
+        : e === "sentence"
+          ? layerSentenceEmbedder
+          : layerHashingEmbedder({ dimension: config.dimension });
   const stores = Layer.mergeAll(vectors, graph, embedder).pipe(Layer.provideMerge(sql));
   const kg = layerKnowledgeGraph({
     ...(s.multiValued ? { multiValued: s.multiValued } : {}),

@@ -52,9 +52,9 @@ export class KnowledgeConfigError extends Data.TaggedError("KnowledgeConfigError
   }
 }
 
-/** The embedder failed: the provider behind the router, or an answer of the wrong shape. */
+/** The embedder failed: the provider behind the router, a local model, or an answer of the wrong shape. */
 export class EmbedError extends Data.TaggedError("EmbedError")<{
-  readonly reason: "provider_failed" | "bad_dimension";
+  readonly reason: "provider_failed" | "bad_dimension" | "model_failed";
   readonly detail: string;
   readonly fault: Fault;
 }> {

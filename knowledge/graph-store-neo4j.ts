@@ -6,7 +6,7 @@
  * scalar ones also flattened as `p_<key>` so `findByProperty` can use them.
  */
 import { Effect, Layer } from "effect";
-import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
+import type { Driver, ManagedTransaction } from "neo4j-driver";
 import { describe, StoreError } from "./errors.ts";
 import {
   DEFAULT_PARTITION,
@@ -79,6 +79,12 @@ export const makeNeo4jGraphStore = (options: Neo4jOptions) =>
   Effect.gen(function* () {
     const failed = (reason: "connection_failed" | "query_failed") => (cause: unknown) =>
       new StoreError({ reason, store: "neo4j", detail: describe(cause) });
+    // Loaded here, not at the top: everyone on the embedded store would pay ~0.25 s of CPU at
+    // every start for a driver they never use.
+    const { default: neo4j } = yield* Effect.tryPromise({
+      try: () => import("neo4j-driver"),
+      catch: failed("connection_failed"),
+    });
     const driver: Driver = yield* Effect.acquireRelease(
       Effect.try({
         try: () =>

@@ -10,6 +10,7 @@ import type { EventBus } from "../runtime/events.ts";
 import { withSpan } from "../runtime/tracing.ts";
 import type { ChunkOptions } from "./chunker.ts";
 import { Embedder, type EmbedderService } from "./embedder.ts";
+import { indexEntities, similarEntities } from "./entities.ts";
 import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import {
   DEFAULT_PARTITION,
@@ -43,6 +44,8 @@ import type {
   RememberResult,
   SearchParams,
   SearchResult,
+  SimilarEntitiesParams,
+  SimilarEntitiesResult,
   WireEdge,
 } from "./wire.ts";
 import { makeWorkingMemory } from "./working-memory.ts";
@@ -104,6 +107,12 @@ export interface KnowledgeGraphService {
   readonly ingestMany: (params: IngestManyParams) => Effect.Effect<IngestManyResult, MemoryError>;
   readonly search: (params: SearchParams) => Effect.Effect<SearchResult, MemoryError>;
   readonly lineage: (params: LineageParams) => Effect.Effect<LineageResult, MemoryError>;
+  /** Entities by meaning (a text, or like an entity), optionally of some types. */
+  readonly similarEntities: (
+    params: SimilarEntitiesParams,
+  ) => Effect.Effect<SimilarEntitiesResult, MemoryError>;
+  /** The known entities a text names (exact names, ignoring case). */
+  readonly mentionedEntities: (text: string) => Effect.Effect<ReadonlyArray<GraphNode>, MemoryError>;
 }
 
 /** The memory service tag. */
@@ -191,11 +200,11 @@ const makePartition = (
   const ensureNodes = (ids: ReadonlyArray<string>, now: number) =>
     Effect.gen(function* () {
       const known = new Set((yield* graph.getNodes(ids)).map((n) => n.id));
-      const missing = [...new Set(ids)].filter((id) => !known.has(id));
-      yield* graph.upsertNodes(
-        missing.map((id) => ({ id, type: "entity", name: id, properties: {} })),
-        now,
-      );
+      const missing = [...new Set(ids)]
+        .filter((id) => !known.has(id))
+        .map((id) => ({ id, type: "entity", name: id, properties: {} }));
+      yield* graph.upsertNodes(missing, now);
+      yield* indexEntities(vectors, embedder, missing);
     });
 
   const ingestMany = (documents: ReadonlyArray<IngestParams>) =>
@@ -252,13 +261,26 @@ const makePartition = (
         const now = yield* Clock.currentTimeMillis;
         const node = { id, type, name: name ?? id, properties: properties ?? {} };
         yield* graph.upsertNodes([node], now);
+        yield* indexEntities(vectors, embedder, [node]);
         yield* written("entity", id);
         return node;
       }),
     recordEpisode: (episode) =>
       Effect.gen(function* () {
         const agentId = agentNodeId(episode.agent.address);
-        yield* ensureNodes([agentId], episode.time);
+        // The agent's node, as lineage writes it, when lineage has not yet (never a plain entity).
+        if ((yield* graph.getNodes([agentId])).length === 0)
+          yield* graph.upsertNodes(
+            [
+              {
+                id: agentId,
+                type: "agent",
+                name: episode.agent.address,
+                properties: { agentId: episode.agent.id, tree: episode.agent.tree },
+              },
+            ],
+            episode.time,
+          );
         yield* graph.upsertNodes(
           [
             {
@@ -317,6 +339,11 @@ const makePartition = (
         })),
       ),
     lineage: ({ agent }) => lineageOf(graph, requireNode, agent),
+    similarEntities: (params) => similarEntities({ graph, vectors, embedder }, params),
+    mentionedEntities: (text) =>
+      Effect.map(findMentions(graph, [text]), ([found]) => [
+        ...new Map((found ?? []).map((n) => [n.id, n])).values(),
+      ]),
   };
   return service;
 };

@@ -15,6 +15,7 @@ import {
   RelateParams,
   RememberParams,
   SearchParams,
+  SimilarEntitiesParams,
 } from "./wire.ts";
 
 /** One method: its params schema, a one-line description (offered to models for tools), its handler. */
@@ -66,6 +67,12 @@ export const memoryMethods = {
     description:
       "Search the knowledge base: returns the passages that best match the query, with their document ids.",
     run: (kg, p) => kg.search(p),
+  }),
+  "memory.similarEntities": method({
+    params: SimilarEntitiesParams,
+    description:
+      "Entities by meaning: those a text is about (query) or those like an entity (entity), optionally only of some types.",
+    run: (kg, p) => kg.similarEntities(p),
   }),
   "memory.lineage": method({
     params: LineageParams,

@@ -191,6 +191,54 @@ export const migrations: ReadonlyArray<Migration> = [
       SELECT gin_clean_pending_list('arbor_chunks_metadata'::regclass);
     `,
   },
+  {
+    // Durable trees (runtime/durable): the spec of each kept tree, each agent's state as data (with
+    // the journal of its task in flight), and replies kept by idempotency key. No foreign keys: a
+    // step's write is one statement, and deleting a tree deletes its rows in one transaction.
+    version: 8,
+    name: "durable trees",
+    sql: () => `
+      CREATE TABLE arbor_durable_trees (
+        tree_id text PRIMARY KEY,
+        tenant text,
+        spec jsonb NOT NULL,
+        created_at double precision NOT NULL,
+        resumed_at double precision
+      );
+      CREATE TABLE arbor_durable_agents (
+        tree_id text NOT NULL,
+        address text NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (tree_id, address)
+      );
+      CREATE TABLE arbor_durable_answers (
+        tree_id text NOT NULL,
+        address text NOT NULL,
+        key text NOT NULL,
+        reply jsonb NOT NULL,
+        at double precision NOT NULL,
+        PRIMARY KEY (tree_id, address, key)
+      );
+    `,
+  },
+  {
+    // Entities by meaning (memory.similarEntities): one vector per entity, made from its name and
+    // type by the store's embedder, beside the chunks (the graph may live in Neo4j).
+    version: 9,
+    name: "entity vectors",
+    needsDimension: true,
+    sql: ({ dimension }) => `
+      CREATE TABLE arbor_entity_vectors (
+        tenant text NOT NULL,
+        id text NOT NULL,
+        type text NOT NULL,
+        name text NOT NULL,
+        embedding vector(${dimension}) NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE INDEX arbor_entity_vectors_type ON arbor_entity_vectors (tenant, type);
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

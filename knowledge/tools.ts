@@ -1,7 +1,8 @@
 /**
- * Memory for agents: the `memory.search`, `memory.remember`, `memory.recall` and `memory.relate`
- * tools, and `memoryPlugin`, which registers them (and, optionally, starts the lineage writer on
- * the runtime's event stream) when the runtime loads it.
+ * Memory for agents: the `memory.search`, `memory.remember`, `memory.recall`, `memory.relate` and
+ * `memory.similarEntities` tools, and `memoryPlugin`, which registers them, the agents' `memory` spec section and recall
+ * (`memory: { recall: { k, mode } }`), and, optionally, starts the lineage writer on the runtime's
+ * event stream, when the runtime loads it.
  */
 import { Effect, JSONSchema } from "effect";
 import { definePlugin, type Plugin } from "../runtime/plugin.ts";
@@ -11,6 +12,7 @@ import { KnowledgeGraph, type KnowledgeGraphService } from "./knowledge-graph.ts
 import { type LineageWriter, startLineage } from "./lineage.ts";
 import { decodeMemoryParams, type MemoryMethod, type MemoryMethodName, memoryMethods } from "./methods.ts";
 import { partitionFor } from "./partition.ts";
+import { makeRecallRunner, memorySection } from "./recall.ts";
 
 /** The memory operations offered to agents as tools. */
 export const MEMORY_TOOL_NAMES = [
@@ -18,6 +20,7 @@ export const MEMORY_TOOL_NAMES = [
   "memory.remember",
   "memory.recall",
   "memory.relate",
+  "memory.similarEntities",
 ] as const;
 
 const jsonSchemaOf = (m: MemoryMethod<unknown, unknown>): Readonly<Record<string, unknown>> => {
@@ -45,7 +48,7 @@ export const memoryTool = (kg: KnowledgeGraphService, name: MemoryMethodName): T
   };
 };
 
-/** The four memory tools. */
+/** The memory tools. */
 export const memoryTools = (kg: KnowledgeGraphService): ReadonlyArray<ToolDefinition> =>
   MEMORY_TOOL_NAMES.map((name) => memoryTool(kg, name));
 
@@ -72,6 +75,8 @@ export const memoryPlugin = (options: MemoryPluginOptions): Plugin =>
     setup: (host) =>
       Effect.gen(function* () {
         for (const tool of memoryTools(options.knowledge)) yield* host.registerTool(tool);
+        yield* host.registerSpecSection(memorySection);
+        yield* host.installRecall(() => makeRecallRunner(options.knowledge));
         if (options.lineage ?? true) {
           const writer = yield* startLineage(host.events, { episodes: options.episodes ?? true }).pipe(
             Effect.provideService(KnowledgeGraph, options.knowledge),

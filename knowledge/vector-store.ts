@@ -6,6 +6,7 @@
  * about five times cheaper per row. A batch at least `bulkThreshold` rows long and at least half
  * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
  */
+
 import { Clock, Context, Effect, Layer } from "effect";
 import { KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import { DEFAULT_PARTITION } from "./graph-store.ts";
@@ -19,6 +20,12 @@ import {
   parseKeywordQuery,
 } from "./internal/bm25.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
+import {
+  type EntityHit,
+  type EntityVector,
+  searchEntityVectors,
+  upsertEntityVectors,
+} from "./internal/entity-vectors.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
@@ -129,6 +136,17 @@ export interface VectorStoreService {
    * empty store takes the new embedder.
    */
   readonly claimEmbedder: (name: string) => Effect.Effect<void, StoreError | KnowledgeConfigError>;
+  /** Inserts or replaces the vectors of entities (by id), for `searchEntities`. */
+  readonly upsertEntities: (
+    entities: ReadonlyArray<EntityVector>,
+  ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
+  /** The entities nearest a vector (exact), of `types` when given, leaving out `exclude`. */
+  readonly searchEntities: (query: {
+    readonly vector: ReadonlyArray<number>;
+    readonly k: number;
+    readonly types?: ReadonlyArray<string>;
+    readonly exclude?: ReadonlyArray<string>;
+  }) => Effect.Effect<ReadonlyArray<EntityHit>, StoreError | KnowledgeInputError>;
   readonly count: () => Effect.Effect<number, StoreError>;
 }
 
@@ -297,7 +315,10 @@ export const makeSqlVectorStore = (
             "SELECT value FROM arbor_meta WHERE key = 'embedding_model' FOR UPDATE",
           ))[0]?.value;
           if (stored === name) return;
-          if (typeof stored === "string" && (yield* countAll()) > 0) {
+          const held = yield* sql.query<{ n: number }>(
+            "SELECT ((SELECT count(*) FROM arbor_chunks) + (SELECT count(*) FROM arbor_entity_vectors))::int AS n",
+          );
+          if (typeof stored === "string" && (held[0]?.n ?? 0) > 0) {
             return yield* new KnowledgeConfigError({
               reason: "embedder_mismatch",
               detail: `the database's vectors were made by ${stored} but the embedder is ${name}; vectors of two models cannot share an index: use the same embedder, another data dir / database, or ingest again into an empty one`,
@@ -560,6 +581,15 @@ export const makeSqlVectorStore = (
         searchKeywordDocuments,
         getChunks,
         claimEmbedder,
+        upsertEntities: (entities) =>
+          Effect.zipRight(
+            Effect.forEach(entities, (e) => checkVector(e.embedding, `entity ${e.id}'s vector`), {
+              discard: true,
+            }),
+            upsertEntityVectors(sql, tenant, entities),
+          ),
+        searchEntities: (query) =>
+          Effect.zipRight(checkVector(query.vector, "query vector"), searchEntityVectors(sql, tenant, query)),
         count,
       };
     };

@@ -199,6 +199,40 @@ export interface SearchResult {
   readonly documents?: ReadonlyArray<SearchDocument>;
 }
 
+/** `memory.similarEntities {query | entity, types?, k?}`: entities by meaning, optionally of some types. */
+export const SimilarEntitiesParams = Schema.Struct({
+  query: Schema.optional(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4000)).annotations({
+      description: "what the entities should be about, in words",
+    }),
+  ),
+  entity: Schema.optional(
+    Id.annotations({ description: "find entities like this one (by its name and type)" }),
+  ),
+  types: Schema.optional(
+    Schema.Array(Schema.String).annotations({
+      description: 'only entities of these types, e.g. ["company"]',
+    }),
+  ),
+  k: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100))),
+}).pipe(
+  Schema.filter((p) => (p.query === undefined) !== (p.entity === undefined), {
+    message: () => "give either query or entity (one of them)",
+  }),
+);
+export type SimilarEntitiesParams = typeof SimilarEntitiesParams.Type;
+/** One entity found by meaning; `score` is the cosine similarity (1 is identical). */
+export interface SimilarEntity {
+  readonly id: string;
+  readonly type: string;
+  readonly name: string;
+  readonly score: number;
+}
+/** What `memory.similarEntities` answers, most similar first. */
+export interface SimilarEntitiesResult {
+  readonly entities: ReadonlyArray<SimilarEntity>;
+}
+
 /** `memory.lineage {agent}`: an agent's address or id. */
 export const LineageParams = Schema.Struct({ agent: Id });
 export type LineageParams = typeof LineageParams.Type;

@@ -8,6 +8,7 @@ import { Effect, Exit, Scope } from "effect";
 import { runWorkflow, type WorkflowResult, workflowTask } from "../agents/workflow/run.ts";
 import type { WorkflowSpec } from "../agents/workflow/schema.ts";
 import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
+import type { ApprovalDecisionInput, ApprovalEntry } from "../runtime/approvals.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
 import { configSections } from "../runtime/config.ts";
 import type { ArborEvent } from "../runtime/events.ts";
@@ -16,7 +17,9 @@ import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
 import type { TreeSpec } from "../runtime/spec/schema.ts";
 import type { AgentNode, AskOptions, HistoryMessage, Reply, TreeHandle } from "../runtime/system.ts";
 import type { ToolDefinition } from "../runtime/tool.ts";
+import { type EmbeddedApprovalHandler, streamAsk } from "./embedded-stream.ts";
 import { defaultPlugins } from "./preset.ts";
+import type { StreamPart } from "./stream-parts.ts";
 
 /** A config section (`providers`, `guardrails`, …): each plugin validates its own. */
 type Section = Readonly<Record<string, unknown>>;
@@ -36,6 +39,8 @@ export interface ArborConfig {
   readonly server?: Section;
   /** `agents.rolesDir`: a folder of your own roles (see agents/README.md). */
   readonly agents?: Section;
+  /** `approvals.timeoutMs`: how long a tool call waits for a person before it is denied (default 10 min). */
+  readonly approvals?: Section;
 }
 
 export interface ArborOptions extends ArborConfig {
@@ -59,6 +64,8 @@ export interface ArborSpawnOptions {
 export interface ArborRunOptions extends ArborSpawnOptions {
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Ask the root with streaming: `agent.delta` events (see `onEvent`) as it writes. */
+  readonly stream?: boolean;
 }
 
 /** A tree spec as `createArbor` takes it: optionally with a workflow over its agents. */
@@ -79,7 +86,27 @@ export interface Arbor {
   /** Spawns the tree, gives its root the input (or runs its workflow, when it has one), stops it. */
   readonly run: (spec: ArborTreeSpec, options?: ArborRunOptions) => Promise<RunSummary>;
   /** Runs a running tree's workflow on `input`; resolves with every step's outcome. */
-  readonly runWorkflow: (treeId: string, input: string) => Promise<WorkflowResult>;
+  readonly runWorkflow: (
+    treeId: string,
+    input: string,
+    options?: { readonly runId?: string },
+  ) => Promise<WorkflowResult>;
+  /**
+   * Asks with streaming: yields the answer's deltas as the agent writes them (through its output
+   * guardrails), then the result, whose `output` is the deltas joined.
+   */
+  readonly stream: (
+    to: string,
+    input: string,
+    options?: Omit<AskOptions, "stream">,
+  ) => AsyncIterable<StreamPart>;
+  /**
+   * Calls `handler` with every tool call that waits for a person (`needsApproval`, `tools.approve`);
+   * a decision it returns is made at once. Returns the unsubscribe function.
+   */
+  readonly onApproval: (handler: EmbeddedApprovalHandler) => () => void;
+  /** Approves or denies a pending tool call (edited `args` are checked against the tool's schema). */
+  readonly decide: (approvalId: string, decision: ApprovalDecisionInput) => Promise<ApprovalEntry>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
   /** The Effect runtime underneath, for everything else. */
@@ -87,12 +114,14 @@ export interface Arbor {
   readonly close: () => Promise<void>;
 }
 
+/** The value, or the typed failure thrown (a defect as an Error). */
+const settled = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (Exit.isSuccess(exit)) return exit.value;
+  throw exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause));
+};
+
 const promise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-  Effect.runPromiseExit(effect).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value;
-    const failure = exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause));
-    throw failure;
-  });
+  Effect.runPromiseExit(effect).then(settled);
 
 /** The configuration: `config`, with each section given on its own taking its place. */
 const configOf = (options: ArborOptions): Section => {
@@ -133,10 +162,31 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
   );
   return {
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
-    ask: (to, input, askOptions) => promise(runtime.ask(to, input, askOptions)),
+    ask: (to, input, askOptions) => {
+      if (askOptions?.timeoutMs !== undefined) return promise(runtime.ask(to, input, askOptions));
+      // A handler micro agent answers synchronously: settle from its answer, without a fiber.
+      const fast = runtime.router.askNow(to, input);
+      if (fast === undefined) return promise(runtime.ask(to, input, askOptions));
+      if ("later" in fast) return promise(fast.later);
+      try {
+        return Promise.resolve(settled(fast.now));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     cancel: (to, requestId) => promise(runtime.cancel(to, requestId)),
     history: (to, thread) => promise(runtime.history(to, thread)),
-    send: (to, message) => promise(runtime.send(to, message)),
+    send: (to, message) => {
+      // The router's synchronous tell, without a fiber, where its outcome is send's: delivered, or
+      // dropped by a drop-newest mailbox. A refusal (fail policy), a wait for space (backpressure)
+      // and an unknown address take the runtime's path and its typed errors.
+      const target = runtime.router.resolve(to);
+      if (target !== undefined && target.mailbox.overflow !== "fail") {
+        const told = runtime.router.tell(to, message);
+        if (told === "ok" || told === "dropped") return Promise.resolve();
+      }
+      return promise(runtime.send(to, message));
+    },
     inspect: (treeId) => promise(runtime.inspect(treeId)),
     stop: (treeId, reason) => promise(runtime.stopTree(treeId, reason)),
     run: (spec, runOptions = {}) => {
@@ -144,6 +194,7 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
         ...spawnOptionsOf(runOptions),
         ...(runOptions.input !== undefined ? { input: runOptions.input } : {}),
         ...(runOptions.timeoutMs !== undefined ? { timeoutMs: runOptions.timeoutMs } : {}),
+        ...(runOptions.stream ? { stream: true } : {}),
       };
       const task =
         spec.workflow === undefined
@@ -151,7 +202,21 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
           : { task: (tree: TreeHandle, input: string) => workflowTask(runtime, tree.treeId, input) };
       return promise(runTree(runtime, spec, { ...run, ...task }));
     },
-    runWorkflow: (treeId, input) => promise(runWorkflow(runtime, treeId, input)),
+    runWorkflow: (treeId, input, workflowOptions = {}) =>
+      promise(runWorkflow(runtime, treeId, input, workflowOptions)),
+    stream: (to, input, askOptions = {}) => streamAsk(runtime, to, input, askOptions),
+    onApproval: (handler) =>
+      runtime.events.listen((event) => {
+        if (event.type !== "approval.requested") return;
+        const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
+        if (entry === undefined) return;
+        void Promise.resolve(handler(entry))
+          .then((decision) =>
+            decision ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator")) : undefined,
+          )
+          .catch(() => {}); // decided elsewhere first
+      }),
+    decide: (approvalId, decision) => promise(runtime.approvals.decide(approvalId, decision, "operator")),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
     close: () => promise(Scope.close(scope, Exit.void)),

@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Either, Layer, Stream } from "effect";
 import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../knowledge/config.ts";
+import { makeSqlDurableStore } from "../knowledge/durable-store-sql.ts";
 import { GraphStore } from "../knowledge/graph-store.ts";
 import { makeSqlKeyStateStore } from "../knowledge/key-state-sql.ts";
 import { KnowledgeGraph } from "../knowledge/knowledge-graph.ts";
@@ -47,13 +48,18 @@ export const openMemory = (section: unknown, router: ModelRouter) =>
     // The providers' usage ledger and key state live in the same database as memory.
     const ledger = yield* Effect.provideService(makeSqlUsageLedger, SqlClient, sql);
     const keyStore = yield* Effect.provideService(makeSqlKeyStateStore, SqlClient, sql);
+    // Durable trees are kept there too.
+    const durableStore = yield* Effect.provideService(makeSqlDurableStore, SqlClient, sql);
     return {
       knowledge,
       /** The store's SQL database (the arena keeps its results there). */
       sql: Context.get(services, SqlClient),
       plugin: memoryPlugin({ knowledge, graph }),
       description: describeKnowledge(resolved.right),
+      /** The model `memory.answer` uses when a call names none (the config's `knowledge.answer`). */
+      answerModel: resolved.right.section.answer,
       ledger,
       keyStore,
+      durableStore,
     };
   });

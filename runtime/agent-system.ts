@@ -4,22 +4,37 @@
  * users call. Scoped: closing its scope stops every tree (in order), then unloads plugins in
  * reverse load order.
  */
+
 import { randomBytes } from "node:crypto";
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
 import { settle } from "./agent/envelope.ts";
 import { agentOps } from "./agent/ops.ts";
 import type { AgentInfo } from "./agent-info.ts";
+import { makeApprovals, readApprovalsTimeout } from "./approvals.ts";
 import { type Counters, makeCounters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools } from "./defaults.ts";
-import { Cancelled, NotAllowed, NotFound, type PluginError, type SpecInvalid, Timeout } from "./errors.ts";
+import { DurableTree } from "./durable/durable-tree.ts";
+import { askOnce } from "./durable/idempotency.ts";
+import { type ResumeReport, resumeTrees } from "./durable/resume.ts";
+import type { RestoredAgent } from "./durable/state.ts";
+import type { DurableStore, DurableStoreFailed, StoredTree } from "./durable/store.ts";
+import { Cancelled, NotAllowed, NotFound, PluginError, SpecInvalid, Timeout } from "./errors.ts";
 import { type EventBus, makeEventBus } from "./events.ts";
+import type { GuardrailRunner } from "./guardrail.ts";
 import type { ModelRouter } from "./model.ts";
 import type { Plugin } from "./plugin.ts";
 import { Registry } from "./plugin-host.ts";
 import { Router } from "./router.ts";
 import { type CompileContext, compileTree } from "./spec/compile.ts";
-import { AgentSystem, type AgentSystemService, type SpawnOptions, type TreeHandle } from "./system.ts";
+import {
+  AgentSystem,
+  type AgentSystemService,
+  type AskError,
+  type Reply,
+  type SpawnOptions,
+  type TreeHandle,
+} from "./system.ts";
 import type { AgentOps } from "./tool.ts";
 import { Tree, type TreeEnd } from "./tree.ts";
 
@@ -28,6 +43,11 @@ export interface AgentSystemOptions {
   readonly plugins?: ReadonlyArray<Plugin>;
   /** The configuration file's contents; each plugin validates its own section. */
   readonly config?: Readonly<Record<string, unknown>>;
+  /**
+   * Where durable trees are kept (the knowledge store). Without it a spec asking for `durable`
+   * is refused. `byDefault` makes every tree durable unless its spec says `"durable": false`.
+   */
+  readonly durable?: { readonly store: DurableStore; readonly byDefault?: boolean };
 }
 
 /** The runtime service plus the internals tests and the CLI's run command need. */
@@ -38,11 +58,19 @@ export interface ArborRuntime extends AgentSystemService {
   readonly awaitTree: (treeId: string) => Effect.Effect<TreeEnd, NotFound>;
   /** The runtime-level model router (the installed one, else direct dispatch), e.g. for embeddings. */
   readonly models: () => ModelRouter;
+  /** The runtime-level guardrails (the config's settings), for model calls made outside any tree. */
+  readonly guardrails: () => GuardrailRunner;
   /** What tools do for a caller outside any tree (MCP clients, `tools.call` without `as`): send and ask, never spawn. */
   readonly operatorOps: AgentOps;
   /** Live trees (internal; for inspection and the no-orphan checks). */
   readonly trees: () => ReadonlyArray<Tree>;
   readonly events: EventBus;
+  /**
+   * Brings back every durable tree kept in the store, under its id and addresses, with its tasks.
+   * A tree whose stored state cannot be used stays down (evented as `tree.resume_failed`); the
+   * others come back. Call once, before accepting requests.
+   */
+  readonly resumeDurable: () => Effect.Effect<ResumeReport, DurableStoreFailed>;
 }
 
 const uniqueId = (name: string, taken: (id: string) => boolean): string => {
@@ -63,6 +91,14 @@ const opaqueId = (name: string, taken: (id: string) => boolean): string => {
     if (!taken(id)) return id;
   }
 };
+
+/** A stored reply read back: only a well-formed one is used. */
+const isReply = (u: unknown): u is Reply =>
+  typeof u === "object" &&
+  u !== null &&
+  typeof (u as Reply).output === "string" &&
+  typeof (u as Reply).usage?.inputTokens === "number" &&
+  typeof (u as Reply).usage?.outputTokens === "number";
 
 const sumCounters = (all: Iterable<Counters>): Counters => {
   const total = makeCounters();
@@ -91,17 +127,32 @@ export const makeAgentSystem = (
     };
     const router = new Router(events);
     const config = options.config ?? {};
+    const approvalTimeout = readApprovalsTimeout(config);
+    if (Either.isLeft(approvalTimeout))
+      return yield* new PluginError({
+        reason: "setup_failed",
+        plugin: "approvals",
+        detail: approvalTimeout.left,
+      });
+    const approvalTimeoutMs = approvalTimeout.right;
+    const approvals = makeApprovals({
+      events,
+      now,
+      ...(approvalTimeoutMs !== undefined ? { timeoutMs: approvalTimeoutMs } : {}),
+    });
     const registry = new Registry(undefined, events, config);
     const systemScope = yield* Effect.scope;
     yield* registry.load(options.plugins ?? [], systemScope);
     const runtime = yield* Effect.runtime<never>();
     const runDetached = (effect: Effect.Effect<void>) => void Runtime.runFork(runtime)(effect);
     const trees = new Map<string, Tree>();
-    // Added after the plugins: runs before they unload.
+    // Added after the plugins: runs before they unload. Durable trees are kept as they are.
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...trees.values()].reverse(), (tree) => tree.stop("runtime shutting down", "stopped"), {
-        discard: true,
-      }),
+      Effect.forEach(
+        [...trees.values()].reverse(),
+        (tree) => tree.stop("runtime shutting down", "stopped", true),
+        { discard: true },
+      ),
     );
 
     const findTree = (treeId: string) =>
@@ -119,16 +170,40 @@ export const makeAgentSystem = (
           : Effect.fail(new NotFound({ reason: "agent_not_found", target: to }));
       });
 
+    /** Trees kept in the durable store that could not come back: their ids stay reserved. */
+    const downTrees = new Set<string>();
+    const durableWanted = (spec: unknown, spawn: SpawnOptions): boolean => {
+      if (spawn.durable !== undefined) return spawn.durable;
+      const field =
+        typeof spec === "object" && spec !== null ? (spec as { durable?: unknown }).durable : undefined;
+      return typeof field === "boolean" ? field : (options.durable?.byDefault ?? false);
+    };
+
     const spawnTree = (
       spec: unknown,
       spawn: SpawnOptions = {},
-    ): Effect.Effect<TreeHandle, SpecInvalid | PluginError> =>
+      resuming?: { readonly stored: StoredTree; readonly agents: ReadonlyMap<string, RestoredAgent> },
+    ): Effect.Effect<TreeHandle, SpecInvalid | PluginError | DurableStoreFailed> =>
       Effect.gen(function* () {
         const name =
           typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string"
             ? (spec as { name: string }).name
             : "tree";
-        const treeId = (spawn.opaqueId ? opaqueId : uniqueId)(name, (id) => trees.has(id));
+        const durable = durableWanted(spec, spawn);
+        if (durable && options.durable === undefined)
+          return yield* new SpecInvalid({
+            reason: "invalid_spec",
+            problems: [
+              {
+                path: "$.durable",
+                message:
+                  "durable trees need a durable store: run `arbor serve` with memory on (without --no-memory), or give createArbor a store",
+              },
+            ],
+          });
+        const treeId =
+          resuming?.stored.treeId ??
+          (spawn.opaqueId ? opaqueId : uniqueId)(name, (id) => trees.has(id) || downTrees.has(id));
         const treeScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
         const treeRegistry = new Registry(registry, events, config, treeId);
         const loaded = yield* Effect.either(treeRegistry.load(spawn.plugins ?? [], treeScope));
@@ -150,15 +225,39 @@ export const makeAgentSystem = (
           yield* Scope.close(treeScope, Exit.void);
           return yield* compiled.left;
         }
+        const store = durable ? options.durable?.store : undefined;
+        const durableTree = store ? new DurableTree(treeId, store, events, runDetached) : undefined;
+        if (store && durableTree) {
+          if (resuming) {
+            durableTree.resumedAt = now();
+            yield* store.markResumed(treeId, durableTree.resumedAt);
+          } else {
+            const kept = yield* Effect.either(
+              store.createTree({
+                treeId,
+                ...(spawn.tenant !== undefined ? { tenant: spawn.tenant } : {}),
+                spec,
+                createdAt: now(),
+              }),
+            );
+            if (Either.isLeft(kept)) {
+              yield* Scope.close(treeScope, Exit.void);
+              return yield* kept.left;
+            }
+          }
+        }
         const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(treeScope));
         const run = yield* FiberSet.runtime(fibers)<never>();
         const tree = new Tree({
+          ...(durableTree ? { durable: durableTree } : {}),
+          ...(resuming ? { restore: resuming.agents } : {}),
           compiled: compiled.right,
           tenant: spawn.tenant,
           events,
           now,
           random01,
           router,
+          approvals,
           counters: countersOf(spawn.tenant),
           registry: treeRegistry,
           scope: treeScope,
@@ -204,6 +303,16 @@ export const makeAgentSystem = (
           (r) => r.output,
         ),
     };
+    /** The caller's deadline on an ask: past it, `Timeout` (and the ask is withdrawn). */
+    const timed = (to: string, ask: Effect.Effect<Reply, AskError>, timeoutMs: number | undefined) =>
+      timeoutMs === undefined
+        ? ask
+        : ask.pipe(
+            Effect.timeoutFail({
+              duration: timeoutMs,
+              onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }),
+            }),
+          );
     let nextCall = 0;
     const service: ArborRuntime = {
       spawnTree,
@@ -223,19 +332,23 @@ export const makeAgentSystem = (
       send: (to, message) => router.send(to, message),
       ask: (to, input, askOptions) =>
         Effect.suspend(() => {
+          if (askOptions?.idempotencyKey !== undefined) {
+            const cell = router.resolve(to) as AgentCell | undefined;
+            if (cell !== undefined)
+              return timed(
+                to,
+                askOnce(cell, askOptions.idempotencyKey, router.ask(to, input, undefined, askOptions)),
+                askOptions.timeoutMs,
+              );
+          }
           // A handler micro agent answers synchronously: no fiber, no timer.
           const fast = router.askNow(to, input);
           if (fast !== undefined && "now" in fast) return fast.now;
-          const ask = fast?.later ?? router.ask(to, input, undefined, askOptions);
-          const timeoutMs = askOptions?.timeoutMs;
-          return timeoutMs === undefined
-            ? ask
-            : ask.pipe(
-                Effect.timeoutFail({
-                  duration: timeoutMs,
-                  onTimeout: () => new Timeout({ reason: "timeout", target: to, afterMs: timeoutMs }),
-                }),
-              );
+          return timed(
+            to,
+            fast?.later ?? router.ask(to, input, undefined, askOptions),
+            askOptions?.timeoutMs,
+          );
         }),
       cancel: (to, requestId) =>
         Effect.map(findCell(to), (cell) => {
@@ -280,6 +393,7 @@ export const makeAgentSystem = (
           ({ runner, ctx }) => runner.call({ id: `call_op_${(nextCall++).toString(36)}`, name, args }, ctx),
         ),
       events,
+      approvals,
       providers: {
         get: (n) => registry.lookup("provider").get(n),
         names: () => registry.lookup("provider").names(),
@@ -293,6 +407,7 @@ export const makeAgentSystem = (
       router,
       registry,
       operatorOps,
+      guardrails: () => registry.factory("guardrailRunner")?.(registry.lookup("guardrail")) ?? noGuardrails,
       models: () => {
         const providers = registry.lookup("provider");
         return (registry.factory("router") ?? directModelRouter)({
@@ -308,6 +423,28 @@ export const makeAgentSystem = (
             : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
         }),
       trees: () => [...trees.values()],
+      resumeDurable: () =>
+        options.durable === undefined
+          ? Effect.succeed({ resumed: [], down: [] })
+          : resumeTrees(options.durable.store, {
+              spawn: (stored, agents) =>
+                Effect.tap(
+                  spawnTree(
+                    stored.spec,
+                    { ...(stored.tenant !== undefined ? { tenant: stored.tenant } : {}), durable: true },
+                    { stored, agents },
+                  ),
+                  (handle) =>
+                    Effect.sync(() => {
+                      const tree = trees.get(handle.treeId);
+                      for (const answer of stored.answers)
+                        if (isReply(answer.reply))
+                          tree?.answers.restore(answer.address, answer.key, answer.reply);
+                    }),
+                ),
+              keepDown: (treeId) => downTrees.add(treeId),
+              events,
+            }),
     };
     return service;
   });

@@ -24,6 +24,7 @@ export const configSections: ReadonlyArray<string> = [
   "knowledge",
   "server",
   "agents",
+  "approvals",
   "log",
 ];
 

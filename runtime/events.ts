@@ -36,6 +36,12 @@ export type LifecycleEvent =
       readonly parent?: string;
       readonly incarnation: number;
     })
+  /** A durable tree came back after a restart of the runtime, with `tasks` tasks to finish. */
+  | (Base & { readonly type: "tree.resumed"; readonly name: string; readonly tasks: number })
+  /** A durable tree could not come back (its stored state does not decode, or its spec no longer compiles): it stays down. */
+  | (Base & { readonly type: "tree.resume_failed"; readonly reason: string })
+  /** A durable tree's state could not be written; the tree runs on, but would not come back as it is now. */
+  | (Base & { readonly type: "tree.durable_failed"; readonly reason: string })
   | (Base & { readonly type: "agent.failed"; readonly reason: string; readonly incarnation: number })
   | (Base & {
       readonly type: "agent.restarted";
@@ -52,6 +58,17 @@ export type LifecycleEvent =
   | (Base & { readonly type: "agent.request_failed"; readonly requestId: string; readonly reason: string })
   /** The asker withdrew the task in flight (deadline, `agent.cancel`, disconnect); its step was interrupted. */
   | (Base & { readonly type: "agent.cancelled"; readonly requestId: string })
+  /**
+   * Text the agent's model is writing, for a step that streams: `seq` counts from 0 per request and
+   * the texts, in order, add up to the reply. Coalesced (about every 30 ms or 64 characters) and
+   * already through the output guardrails.
+   */
+  | (Base & {
+      readonly type: "agent.delta";
+      readonly requestId: string;
+      readonly seq: number;
+      readonly text: string;
+    })
   | (Base & {
       readonly type: "message.dropped";
       readonly reason: string;
@@ -149,6 +166,27 @@ export type SafetyEvent =
       readonly result: unknown;
       readonly reason?: string;
     })
+  /** A tool call waits for a person (`needsApproval`, `tools.approve`); `args` are guardrail-redacted. */
+  | (Base & {
+      readonly type: "approval.requested";
+      readonly approvalId: string;
+      readonly tool: string;
+      readonly args: unknown;
+      readonly requestId: string;
+      readonly requestedAt: number;
+      readonly expiresAt: number;
+    })
+  /** A person (`by`: `operator` or the tenant), or the timeout (`by: "timeout"`), decided. */
+  | (Base & {
+      readonly type: "approval.decided";
+      readonly approvalId: string;
+      readonly tool: string;
+      readonly requestId: string;
+      readonly decision: "approve" | "deny";
+      readonly by: string;
+      readonly edited: boolean;
+      readonly reason?: string;
+    })
   | (Base & {
       readonly type: "handoff";
       readonly to: string;
@@ -168,12 +206,22 @@ export type SafetyEvent =
       readonly retryInMs: number;
     });
 
-/** Memory graph writes (knowledge/). */
-export type MemoryEvent = Base & {
-  readonly type: "memory.written";
-  readonly kind: "fact" | "relation" | "entity" | "episode" | "document";
-  readonly key: string;
-};
+/**
+ * Memory graph writes (knowledge/), and what an agent recalled before a step (`reason` when it
+ * recalled nothing because memory failed or a guardrail blocked it).
+ */
+export type MemoryEvent =
+  | (Base & {
+      readonly type: "memory.written";
+      readonly kind: "fact" | "relation" | "entity" | "episode" | "document";
+      readonly key: string;
+    })
+  | (Base & {
+      readonly type: "memory.recalled";
+      readonly facts: number;
+      readonly passages: number;
+      readonly reason?: string;
+    });
 
 /**
  * Workflows (agents/workflow): one run of a tree's workflow; `run` names it, `step` the step. The

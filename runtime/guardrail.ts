@@ -32,6 +32,11 @@ export interface GuardrailSubject {
    * back to the model (where hidden instructions in tool output are caught).
    */
   readonly tool?: { readonly name: string; readonly args: unknown; readonly result?: boolean };
+  /**
+   * A preview (part of a streamed answer, checked again as a whole when the step ends): the runner
+   * publishes no `guardrail.*` events for it.
+   */
+  readonly quiet?: boolean;
 }
 
 /** A guardrail contribution. */

@@ -3,6 +3,7 @@
  * plugins add to what the runtime has, and are unloaded with the tree), plus dependency-ordered
  * loading with reverse-order teardown through Effect scopes.
  */
+
 import { Effect, ExecutionStrategy, Exit, Scope } from "effect";
 import { PluginError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
@@ -16,6 +17,7 @@ import type {
   SpecSection,
   TripwireDefinition,
 } from "./plugin.ts";
+import type { RecallRunner } from "./recall.ts";
 import type { ToolDefinition, ToolRunner } from "./tool.ts";
 import type { TripwireMonitor } from "./tripwire.ts";
 
@@ -42,6 +44,7 @@ export interface Factories {
   toolRunner: (tools: Lookup<ToolDefinition>, guardrails: GuardrailRunner) => ToolRunner;
   guardrailRunner: (guardrails: Lookup<Guardrail>) => GuardrailRunner;
   tripwireMonitor: (tripwires: Lookup<TripwireDefinition>) => TripwireMonitor;
+  recall: () => RecallRunner;
 }
 
 export class Registry {
@@ -59,6 +62,7 @@ export class Registry {
     toolRunner: [],
     guardrailRunner: [],
     tripwireMonitor: [],
+    recall: [],
   };
   private readonly loaded = new Set<string>();
   private ownVersion = 0;
@@ -148,6 +152,7 @@ export class Registry {
       installToolRunner: (make) => this.install("toolRunner", make),
       installGuardrailRunner: (make) => this.install("guardrailRunner", make),
       installTripwireMonitor: (make) => this.install("tripwireMonitor", make),
+      installRecall: (make) => this.install("recall", make),
       providers: { get: providers.get, names: providers.names },
       tools: this.lookup("tool"),
       events: this.events,

@@ -9,6 +9,7 @@ import type { PluginError, Problem } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { Guardrail, GuardrailRunner } from "./guardrail.ts";
 import type { ModelProvider, ModelRouter, ProviderLookup } from "./model.ts";
+import type { RecallRunner } from "./recall.ts";
 import type { ToolDefinition, ToolRunner } from "./tool.ts";
 import type { TripwireAction, TripwireMonitor } from "./tripwire.ts";
 
@@ -105,6 +106,8 @@ export interface PluginHost {
   readonly installTripwireMonitor: (
     make: (tripwires: ContributionLookup<TripwireDefinition>) => TripwireMonitor,
   ) => Effect.Effect<void, PluginError, Scope.Scope>;
+  /** Installs how agents recall memory before a step (the memory plugin does this). */
+  readonly installRecall: (make: () => RecallRunner) => Effect.Effect<void, PluginError, Scope.Scope>;
   readonly providers: ProviderLookup;
   readonly tools: ContributionLookup<ToolDefinition>;
   readonly events: EventBus;

@@ -41,6 +41,10 @@ export interface AskRequest {
   readonly requestId?: string;
   /** The conversation thread. */
   readonly thread?: string;
+  /** Asking again with this key joins or returns this ask (see durable/idempotency.ts). */
+  readonly idempotencyKey?: string;
+  /** Stream the answer (`agent.delta` events with the request id). */
+  readonly stream?: boolean;
   /** The span the ask comes from; by default the span in scope, when tracing is on. */
   readonly trace?: SpanContext;
 }
@@ -181,6 +185,8 @@ export class Router {
         settle: (exit) => resume(exit),
         ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
         ...(request.thread !== undefined ? { thread: request.thread } : {}),
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+        ...(request.stream ? { stream: true } : {}),
         ...(request.trace !== undefined ? { trace: request.trace } : {}),
       };
       const target = this.find(to, within);

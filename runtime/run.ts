@@ -35,6 +35,8 @@ export interface RunOptions extends SpawnOptions {
   ) => Effect.Effect<{ readonly output: string; readonly usage?: Usage }, { readonly message: string }>;
   /** Gives up after this long (the tree is stopped, status `failed`). */
   readonly timeoutMs?: number;
+  /** Ask the root with streaming (`agent.delta` events as it writes; the live view shows them). */
+  readonly stream?: boolean;
 }
 
 const rootInputOf = (spec: unknown): string | undefined => {
@@ -67,11 +69,10 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
       : input === undefined
         ? Either.left({ message: "no task: give the root one with --input or root.input in the spec" })
         : yield* Effect.either(
-            system.ask(
-              handle.root,
-              input,
-              options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
-            ),
+            system.ask(handle.root, input, {
+              ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+              ...(options.stream ? { stream: true } : {}),
+            }),
           );
     const end = yield* tree.stop(
       Either.isRight(answer) ? "root completed its task" : answer.left.message,

@@ -3,6 +3,8 @@
  * TypeScript users may call. Protocols call only this, never the internals.
  */
 import { Context, type Effect } from "effect";
+import type { Approvals } from "./approvals.ts";
+import type { DurableStoreFailed } from "./durable/store.ts";
 import type {
   AgentFailed,
   Cancelled,
@@ -33,6 +35,10 @@ export interface TreeSummary extends TreeHandle {
   readonly status: "running" | "stopping" | "stopped";
   readonly agents: number;
   readonly startedAt: number;
+  /** The tree is kept in the durable store and comes back after a restart of the runtime. */
+  readonly durable?: boolean;
+  /** When a durable tree came back after a restart (epoch ms). */
+  readonly resumedAt?: number;
 }
 
 /** One agent as `inspect` shows it, children nested. */
@@ -97,6 +103,18 @@ export interface AskOptions {
    * exchanges with this ask and remembers this one. Gotcha: without `history` the thread is ignored.
    */
   readonly thread?: string;
+  /**
+   * Asking again with the same key (and agent) returns the reply of the finished ask, or waits for
+   * the one still running — also after a reconnect, and, on a durable tree, after a restart of the
+   * runtime — instead of running the task twice. Only replies are kept: a failed ask may be retried.
+   */
+  readonly idempotencyKey?: string;
+  /**
+   * Stream the answer: the step asks its model for a stream and publishes `agent.delta` events
+   * (this ask's `requestId`, `seq`, `text`) whose texts add up to the reply. Gotcha: a handler micro
+   * agent answers at once and sends no deltas.
+   */
+  readonly stream?: boolean;
 }
 
 /** One remembered message of a thread (`history`). */
@@ -118,6 +136,11 @@ export interface SpawnOptions {
   readonly opaqueId?: boolean;
   /** Plugins loaded for this tree only; unloaded when it stops. */
   readonly plugins?: ReadonlyArray<Plugin>;
+  /**
+   * Keep the tree in the durable store so it comes back after a restart (overrides the spec's
+   * `durable` and the runtime's default). Needs a runtime made with a durable store.
+   */
+  readonly durable?: boolean;
 }
 
 /** The runtime service. */
@@ -125,7 +148,7 @@ export interface AgentSystemService {
   readonly spawnTree: (
     spec: unknown,
     options?: SpawnOptions,
-  ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed>;
+  ) => Effect.Effect<TreeHandle, SpecInvalid | PluginError | NotAllowed | DurableStoreFailed>;
   readonly listTrees: () => Effect.Effect<ReadonlyArray<TreeSummary>>;
   readonly inspect: (treeId: string) => Effect.Effect<AgentNode, NotFound>;
   /** The spec a tree was spawned from, after plugins filled it in (a role's prompt, the workflow). */
@@ -166,6 +189,11 @@ export interface AgentSystemService {
    */
   readonly callTool: (name: string, args: unknown, as?: string) => Effect.Effect<ToolResult, NotFound>;
   readonly events: EventBus;
+  /**
+   * Tool calls waiting for a person: `list` and `decide` them (scoped by tenant; no scope is the
+   * operator, who sees every tenant's).
+   */
+  readonly approvals: Approvals;
   readonly providers: ProviderLookup;
   readonly tools: ToolRunner;
 }

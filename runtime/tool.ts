@@ -6,6 +6,7 @@
  */
 import type { Effect } from "effect";
 import type { AgentInfo } from "./agent-info.ts";
+import type { ApprovalDecision, ArgsValidator } from "./approvals.ts";
 import type { AgentKind } from "./events.ts";
 import type { ToolCall, ToolSpec } from "./model.ts";
 
@@ -36,7 +37,29 @@ export interface ToolContext {
    * provider, so the result passes the guardrails (PII redaction) before it leaves the machine.
    */
   readonly destination?: "network" | "local";
+  /**
+   * Asks a person to approve the call (present for calls a model made in an agent step). The
+   * runner calls it for a tool that needs approval and waits; absent (the operator's own
+   * `tools.call`, MCP clients), no approval is asked: the caller is the person.
+   */
+  readonly approve?: (request: ApprovalAsk) => Effect.Effect<ApprovalDecision>;
 }
+
+/** What the runner hands to `ToolContext.approve`. */
+export interface ApprovalAsk {
+  readonly tool: string;
+  readonly args: unknown;
+  /** The arguments as people see them (guardrail-redacted). */
+  readonly displayArgs: unknown;
+  /** Checks edited arguments against the tool's schema. */
+  readonly validate: ArgsValidator;
+}
+
+/**
+ * Whether a call needs a person's approval: always, never, or as a predicate over the decoded
+ * arguments. Gotcha: the spec's `tools.approve` can add approval to any tool; nothing removes it.
+ */
+export type NeedsApproval = boolean | ((args: unknown, ctx: ToolContext) => Effect.Effect<boolean>);
 
 /** Who may call a tool. Absent lists mean "everyone". */
 export interface ToolPermissions {
@@ -58,6 +81,8 @@ export interface ToolDefinition {
    * always. An unavailable tool is hidden from models and a call to it gets an error result.
    */
   readonly available?: () => boolean;
+  /** Whether a model's call waits for a person (see `NeedsApproval`). */
+  readonly needsApproval?: NeedsApproval;
 }
 
 /** The result of one tool call, as returned to the model. */

@@ -7,12 +7,17 @@
 import { Deferred, Effect, type Either, Exit, type Fiber, FiberId, FiberSet, Scope } from "effect";
 import { AgentCell } from "./agent/cell.ts";
 import type { StepServices, TreeHost } from "./agent/host.ts";
+import type { Approvals } from "./approvals.ts";
 import type { Counters } from "./counters.ts";
 import { directModelRouter, noGuardrails, noTools, noTripwires } from "./defaults.ts";
+import { AnswerBook } from "./durable/answers.ts";
+import type { DurableTree } from "./durable/durable-tree.ts";
+import type { RestoredAgent } from "./durable/state.ts";
 import type { SpecInvalid } from "./errors.ts";
 import type { EventBus } from "./events.ts";
 import type { MicroHandler } from "./plugin.ts";
 import type { Registry } from "./plugin-host.ts";
+import { noRecall } from "./recall.ts";
 import type { Router } from "./router.ts";
 import { type CompileContext, type CompiledAgent, type CompiledTree, compileAgent } from "./spec/compile.ts";
 import type { AgentNode, TreeSummary } from "./system.ts";
@@ -39,6 +44,11 @@ export interface TreeOptions {
   readonly runDetached: (effect: Effect.Effect<void>) => void;
   readonly compileContext: CompileContext;
   readonly onStopped: (tree: Tree) => void;
+  /** Set for a durable tree: where its state is written. */
+  readonly durable?: DurableTree;
+  /** A durable tree coming back: its agents' stored state by address. */
+  readonly restore?: ReadonlyMap<string, RestoredAgent>;
+  readonly approvals: Approvals;
 }
 
 export class Tree implements TreeHost {
@@ -49,12 +59,16 @@ export class Tree implements TreeHost {
   readonly now: () => number;
   readonly random01: () => number;
   readonly router: Router;
+  readonly approvals: Approvals;
   readonly counters: Counters;
   readonly limits: CompiledTree["limits"];
   readonly startedAt: number;
   status: "running" | "stopping" | "stopped" = "running";
   readonly root: AgentCell;
   readonly ended: Deferred.Deferred<TreeEnd>;
+  readonly answers: AnswerBook;
+  readonly durable: DurableTree | undefined;
+  private restoreMap: ReadonlyMap<string, RestoredAgent> | undefined;
   private live = 0;
   private built: { version: number; services: ReturnType<Tree["build"]> } | undefined;
 
@@ -66,12 +80,19 @@ export class Tree implements TreeHost {
     this.now = options.now;
     this.random01 = options.random01;
     this.router = options.router;
+    this.approvals = options.approvals;
     this.counters = options.counters;
     this.limits = options.compiled.limits;
     this.startedAt = options.now();
     this.ended = Deferred.unsafeMake<TreeEnd>(FiberId.none);
+    this.durable = options.durable;
+    this.answers = new AnswerBook(options.now, options.durable);
+    this.restoreMap = options.restore;
     this.root = new AgentCell(this, options.compiled.root, undefined);
   }
+
+  /** While the tree comes back (until `start` returns): the stored state of an agent. */
+  readonly restoring = (address: string): RestoredAgent | undefined => this.restoreMap?.get(address);
 
   /** The spec the tree was spawned from, after extensions filled it in (roles, workflow). */
   get spec(): Readonly<Record<string, unknown>> {
@@ -87,6 +108,19 @@ export class Tree implements TreeHost {
       name: this.name,
     });
     this.root.start();
+    if (this.restoreMap !== undefined) this.respawnDynamic(this.restoreMap);
+    this.restoreMap = undefined;
+  }
+
+  /** Runtime-spawned agents of a tree coming back are spawned again below their parents, shallowest first. */
+  private respawnDynamic(restore: ReadonlyMap<string, RestoredAgent>): void {
+    const dynamic = [...restore.entries()]
+      .filter(([, agent]) => agent.state.dynamic !== undefined)
+      .sort(([a], [b]) => a.split("/").length - b.split("/").length);
+    for (const [, agent] of dynamic) {
+      const parent = this.router.resolve(agent.state.dynamic!.parent) as AgentCell | undefined;
+      parent?.supervisor?.spawn(agent.state.dynamic!.spec);
+    }
   }
 
   run<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
@@ -98,6 +132,7 @@ export class Tree implements TreeHost {
     guardrails: () => this.current().guardrails,
     tools: () => this.current().tools,
     tripwires: () => this.current().tripwires,
+    recall: () => this.current().recall,
   };
 
   private current() {
@@ -118,6 +153,7 @@ export class Tree implements TreeHost {
       guardrails,
       tools: registry.factory("toolRunner")?.(registry.lookup("tool"), guardrails) ?? noTools,
       tripwires: registry.factory("tripwireMonitor")?.(registry.lookup("tripwire")) ?? noTripwires,
+      recall: registry.factory("recall")?.() ?? noRecall,
     };
   }
 
@@ -147,13 +183,24 @@ export class Tree implements TreeHost {
     this.options.runDetached(this.stop(reason, "stopped"));
   }
 
-  /** Stops everything in order and waits until nothing of the tree is left. Idempotent. */
-  stop(reason: string, status: TreeEnd["status"]): Effect.Effect<TreeEnd> {
+  /**
+   * Stops everything in order and waits until nothing of the tree is left. Idempotent. A durable
+   * tree is forgotten by its store — unless `keep` (the runtime is shutting down): then its last
+   * state stays, and it comes back when the runtime starts again.
+   */
+  stop(reason: string, status: TreeEnd["status"], keep = false): Effect.Effect<TreeEnd> {
     return Effect.suspend(() => {
       if (this.status !== "running") return Deferred.await(this.ended);
       this.status = "stopping";
-      this.root.stop(reason, status !== "failed", status === "failed" ? "gave_up" : "stopped");
-      return Scope.close(this.options.scope, Exit.void).pipe(
+      const durable =
+        this.durable === undefined ? Effect.void : keep ? this.durable.freeze() : this.durable.forget();
+      return durable.pipe(
+        Effect.zipRight(
+          Effect.sync(() =>
+            this.root.stop(reason, status !== "failed", status === "failed" ? "gave_up" : "stopped"),
+          ),
+        ),
+        Effect.zipRight(Scope.close(this.options.scope, Exit.void)),
         Effect.zipRight(
           Effect.sync(() => {
             this.status = "stopped";
@@ -166,6 +213,7 @@ export class Tree implements TreeHost {
               status,
             });
             this.options.onStopped(this);
+            this.approvals.dropTree(this.treeId);
           }),
         ),
         Effect.zipRight(Deferred.succeed(this.ended, { status, reason })),
@@ -193,6 +241,12 @@ export class Tree implements TreeHost {
       status: this.status,
       agents: this.live,
       startedAt: this.startedAt,
+      ...(this.durable !== undefined
+        ? {
+            durable: true,
+            ...(this.durable.resumedAt !== undefined ? { resumedAt: this.durable.resumedAt } : {}),
+          }
+        : {}),
     };
   }
 

@@ -64,6 +64,14 @@ const holds = (condition: Condition, output: string): boolean =>
 export interface RunWorkflowOptions {
   /** Called with every event as it is published (the CLI prints steps from these). */
   readonly onEvent?: (event: ArborEventInput) => void;
+  /**
+   * Names the run. Each step asks its agent with the idempotency key `<runId>/<step>`, so running
+   * again with the same id — after a lost connection, or after a restart of the server on a durable
+   * tree — takes the finished steps' replies as they were and joins the steps still running,
+   * instead of running them twice. Gotcha: a keyed step is not withdrawn at its `timeoutMs`: a retry
+   * joins it.
+   */
+  readonly runId?: string;
 }
 
 /** A plan as a model wrote it: the JSON object in its answer, checked as a workflow of this tree. */
@@ -105,7 +113,7 @@ export const runWorkflow = (
     // Validated when the tree was spawned; decoding again yields the typed value.
     const workflow = Schema.decodeUnknownSync(WorkflowSpec)(spec.workflow);
     const root = yield* system.inspect(treeId);
-    const run = `wf_${randomBytes(6).toString("hex")}`;
+    const run = options.runId ?? `wf_${randomBytes(6).toString("hex")}`;
     return yield* execute({ system, treeId, root, options }, workflow, input, run).pipe(
       withSpan("workflow.run", () => ({ "arbor.tree": treeId, "arbor.workflow.run": run })),
     );
@@ -163,7 +171,10 @@ const execute = (
               step: step.id,
               attempt: attempts,
             }),
-            system.ask(address, text, step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+            system.ask(address, text, {
+              ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+              ...(options.runId !== undefined ? { idempotencyKey: `${run}/${step.id}` } : {}),
+            }),
           ).pipe(
             withSpan("workflow.step", () => ({
               "arbor.workflow.run": run,

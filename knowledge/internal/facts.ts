@@ -3,7 +3,6 @@
  * tiers (working memory in process, long-term in the graph store).
  */
 import { Clock, Effect } from "effect";
-import type { StoreError } from "../errors.ts";
 import type { GraphNode, GraphStoreService } from "../graph-store.ts";
 import type { KnowledgeGraphService, MemoryError } from "../knowledge-graph.ts";
 import type { WorkingMemory } from "../working-memory.ts";
@@ -16,7 +15,7 @@ export interface FactDeps {
   readonly maxWorkingTtl: number;
   readonly written: (kind: "fact", key: string) => Effect.Effect<void>;
   readonly requireNode: (id: string) => Effect.Effect<GraphNode, MemoryError>;
-  readonly ensureNodes: (ids: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>;
+  readonly ensureNodes: (ids: ReadonlyArray<string>, now: number) => Effect.Effect<void, MemoryError>;
 }
 
 /** Makes `remember`, `recall` and `forget`. */

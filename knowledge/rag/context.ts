@@ -27,10 +27,23 @@ export interface Citation {
   readonly score: number;
 }
 
-/** A context ready to put in a prompt: `[n] (documentId) text` blocks, and what each `[n]` is. */
+/** One cited fact in a built context: `[Fn] entity · attribute = value`. */
+export interface FactCitation {
+  readonly label: string;
+  readonly entity: string;
+  readonly attribute: string;
+  readonly value: unknown;
+  readonly validFrom: number;
+}
+
+/**
+ * A context ready to put in a prompt: `[Fn] entity · attribute = value` lines for facts (when asked
+ * for), then `[n] (documentId) text` blocks, and what each label is.
+ */
 export interface BuiltContext {
   readonly text: string;
   readonly citations: ReadonlyArray<Citation>;
+  readonly facts: ReadonlyArray<FactCitation>;
   readonly tokens: number;
 }
 
@@ -42,7 +55,36 @@ export interface ContextRequest {
   readonly filter?: Readonly<Record<string, string | number | boolean>>;
   /** Most tokens the context may take (default 1500). A chunk that does not fit whole is left out. */
   readonly budgetTokens?: number;
+  /**
+   * Also the current facts of the entities the query names, then of those nearest it by meaning
+   * (at most this many entities; default 0: no facts).
+   */
+  readonly factEntities?: number;
 }
+
+/** Entities nearer than this (cosine) to the query count as what it is about. */
+const ENTITY_SIMILARITY = 0.35;
+
+/** The current facts of the entities a query is about: named in it first, then nearest by meaning. */
+const factsFor = (kg: KnowledgeGraphService, query: string, maxEntities: number) =>
+  Effect.gen(function* () {
+    if (maxEntities <= 0) return [];
+    const named = (yield* kg.mentionedEntities(query)).map((n) => n.id);
+    const near =
+      named.length >= maxEntities
+        ? []
+        : (yield* kg.similarEntities({ query, k: maxEntities })).entities
+            .filter((e) => e.score >= ENTITY_SIMILARITY && !named.includes(e.id))
+            .map((e) => e.id);
+    const facts: Array<Omit<FactCitation, "label">> = [];
+    // An entity gone from the graph since it was indexed has no facts to give.
+    for (const entity of [...named, ...near].slice(0, maxEntities))
+      for (const f of (yield* Effect.catchTag(kg.recall({ entity }), "KnowledgeInputError", () =>
+        Effect.succeed({ facts: [] }),
+      )).facts)
+        facts.push({ entity, attribute: f.attribute, value: f.value, validFrom: f.validFrom });
+    return facts;
+  });
 
 /** Retrieves and packs chunks, best first, until the budget is spent. */
 export const buildContext = (
@@ -51,6 +93,18 @@ export const buildContext = (
 ): Effect.Effect<BuiltContext, MemoryError> =>
   Effect.gen(function* () {
     const budget = request.budgetTokens ?? 1500;
+    const facts: FactCitation[] = [];
+    const factLines: string[] = [];
+    let tokens = 0;
+    for (const f of yield* factsFor(kg, request.query, request.factEntities ?? 0)) {
+      const label = `F${facts.length + 1}`;
+      const line = `[${label}] ${f.entity} · ${f.attribute} = ${JSON.stringify(f.value)}`;
+      const cost = estimateTokens(line) + 1;
+      if (tokens + cost > budget) break;
+      facts.push({ label, ...f });
+      factLines.push(line);
+      tokens += cost;
+    }
     const { results } = yield* kg.search({
       query: request.query,
       k: request.k ?? 8,
@@ -59,7 +113,6 @@ export const buildContext = (
     });
     const blocks: string[] = [];
     const citations: Citation[] = [];
-    let tokens = 0;
     for (const hit of results) {
       const block = `[${citations.length + 1}] (${hit.documentId}) ${hit.text}`;
       const cost = estimateTokens(block) + 1;
@@ -73,12 +126,13 @@ export const buildContext = (
       });
       tokens += cost;
     }
-    return { text: blocks.join("\n\n"), citations, tokens };
+    const text = [factLines.join("\n"), ...blocks].filter((b) => b.length > 0).join("\n\n");
+    return { text, citations, facts, tokens };
   });
 
 /** The default instruction for answering from a context. */
 export const DEFAULT_RAG_SYSTEM =
-  "Answer the question using only the numbered context below. Cite the sources you use as [n]. " +
+  "Answer the question using only the numbered context below. Cite the sources you use as [n] (or [Fn] for a fact). " +
   "If the context does not contain the answer, say so.";
 
 /** Retrieves a context for `question` and asks the model through the router to answer from it. */
@@ -92,7 +146,12 @@ export const generateWithContext = (
     readonly system?: string;
   },
 ): Effect.Effect<
-  { readonly text: string; readonly citations: ReadonlyArray<Citation>; readonly response: ModelResponse },
+  {
+    readonly text: string;
+    readonly citations: ReadonlyArray<Citation>;
+    readonly facts: ReadonlyArray<FactCitation>;
+    readonly response: ModelResponse;
+  },
   MemoryError | ProviderError
 > =>
   Effect.gen(function* () {
@@ -107,5 +166,5 @@ export const generateWithContext = (
       ],
       context: request.context,
     });
-    return { text: response.text, citations: built.citations, response };
+    return { text: response.text, citations: built.citations, facts: built.facts, response };
   });

@@ -55,7 +55,7 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
   return {
     check: (subject) =>
       Effect.gen(function* () {
-        yield* noticeIfOff(subject);
+        if (!subject.quiet) yield* noticeIfOff(subject);
         let text = subject.text;
         for (const guardrail of options.guardrails()) {
           if (!guardrail.stages.includes(subject.stage)) continue;
@@ -63,6 +63,7 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
           if (verdict.action === "pass") continue;
           if (verdict.action === "redact") {
             text = verdict.text;
+            if (subject.quiet) continue;
             yield* options.events.publish({
               type: "guardrail.redacted",
               ...origin(subject.agent),
@@ -72,13 +73,14 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
             });
             continue;
           }
-          yield* options.events.publish({
-            type: "guardrail.blocked",
-            ...origin(subject.agent),
-            stage: subject.stage,
-            policy: verdict.policy,
-            reason: verdict.reason,
-          });
+          if (!subject.quiet)
+            yield* options.events.publish({
+              type: "guardrail.blocked",
+              ...origin(subject.agent),
+              stage: subject.stage,
+              policy: verdict.policy,
+              reason: verdict.reason,
+            });
           return yield* new GuardrailViolation({
             reason: "blocked",
             stage: subject.stage,

@@ -1,17 +1,21 @@
 /**
  * The scripted provider: the offline model. An agent's `model.script` is a list of steps —
- * `{ "text": "…" }`, `{ "toolCalls": [{ "name": "…", "args": {…} }] }`, `{ "error": "…" }` (a provider
- * error), `{ "crash": "…" }` (the agent fails abnormally), each optionally with `"delayMs": n`.
+ * `{ "text": "…" }`, `{ "stream": ["Hel", "lo"] }` (text written piece by piece: a streaming call gets
+ * one delta per piece, `delayMs` before each), `{ "toolCalls": [{ "name": "…", "args": {…} }] }`,
+ * `{ "error": "…" }` (a provider error), `{ "crash": "…" }` (the agent fails abnormally), each
+ * optionally with `"delayMs": n`.
  * Steps are consumed one per model call, in order, per agent address; the position survives restarts
  * (it lives in the provider, not the agent), so `[{"crash":"boom"},{"text":"ok"}]` fails once and
- * then succeeds. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the
- * latest user message and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
+ * then succeeds. A call never takes a step before its round within the task (the assistant turns
+ * since the last user message), so a durable tree's task resumed after a restart goes on where it
+ * was. After the last step, the last one repeats. In `text`, `{{input}}` is replaced by the latest
+ * user message, `{{system}}` by the system messages and `{{tool}}` by the latest tool result; in the strings of tool-call arguments
  * only `{{tool}}` is (so a spec handed to `spawn_agent` keeps its own `{{input}}`).
  *
  * It registers through the same port as the network providers and powers the offline demo, the
  * tests and the benchmarks.
  */
-import { Chunk, Effect, Either, Schema, Stream } from "effect";
+import { Effect, Either, Schema, Stream } from "effect";
 import type { Problem } from "../../runtime/errors.ts";
 import {
   type ChatMessage,
@@ -26,6 +30,7 @@ import { problemsOf } from "../../runtime/problems.ts";
 
 const ScriptStep = Schema.Struct({
   text: Schema.optional(Schema.String),
+  stream: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
   toolCalls: Schema.optional(
     Schema.Array(Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown) })),
   ),
@@ -40,7 +45,7 @@ const Script = Schema.Array(ScriptStep).pipe(
 );
 const Options = Schema.Struct({ script: Script });
 
-const kinds = ["text", "toolCalls", "error", "crash"] as const;
+const kinds = ["text", "stream", "toolCalls", "error", "crash"] as const;
 
 /** Tool-call arguments with `{{tool}}` filled in every string, at any depth. */
 const fillStrings = (value: unknown, fill: (template: string) => string): unknown =>
@@ -59,7 +64,7 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
     return problemsOf(decoded.left, {
       root: path,
       schema: Options,
-      unknownKey: "unknown field (scripted steps take text, toolCalls, error, crash, delayMs)",
+      unknownKey: "unknown field (scripted steps take text, stream, toolCalls, error, crash, delayMs)",
     });
   }
   return decoded.right.script.flatMap((step, i) => {
@@ -69,7 +74,7 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
       : [
           {
             path: `${path}.script[${i}]`,
-            message: `a step needs exactly one of text, toolCalls, error, crash (found ${present.length === 0 ? "none" : present.join(", ")})`,
+            message: `a step needs exactly one of text, stream, toolCalls, error, crash (found ${present.length === 0 ? "none" : present.join(", ")})`,
           },
         ];
   });
@@ -77,8 +82,44 @@ export const validateScript = (options: unknown, path: string): ReadonlyArray<Pr
 
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 
+/** `effect` after `ms` (at once, without yielding, for 0: a scripted crash stays synchronous). */
+const after = <A, E>(ms: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  ms > 0 ? Effect.zipRight(Effect.sleep(ms), effect) : effect;
+
+/** A text template with `{{input}}` and `{{tool}}` filled in. */
+const fill = (template: string, messages: ReadonlyArray<ChatMessage>): string =>
+  template
+    .replaceAll("{{input}}", lastOf(messages, "user"))
+    .replaceAll("{{system}}", systemOf(messages))
+    .replaceAll("{{tool}}", lastOf(messages, "tool"));
+
 const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
   [...messages].reverse().find((m) => m.role === role)?.content ?? "";
+
+/** The model call's round within its task: assistant turns after the last user message. */
+const roundOf = (messages: ReadonlyArray<ChatMessage>): number => {
+  let rounds = 0;
+  for (let i = messages.length - 1; i >= 0 && messages[i]!.role !== "user"; i--)
+    if (messages[i]!.role === "assistant") rounds++;
+  return rounds;
+};
+
+/** A whole answer as stream events: a text step's words, then its tool calls, then the finish. */
+const eventsOf = (response: ModelResponse): ReadonlyArray<ModelStreamEvent> => [
+  ...response.text
+    .split(/(?<=\s)/)
+    .filter((w) => w.length > 0)
+    .map((text) => ({ type: "text-delta" as const, text })),
+  ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
+  { type: "finish", usage: response.usage, finishReason: response.finishReason },
+];
+
+/** Every system message, in order: what the model was told (instructions, recalled memory). */
+const systemOf = (messages: ReadonlyArray<ChatMessage>): string =>
+  messages
+    .filter((m) => m.role === "system")
+    .map((m) => m.content)
+    .join("\n\n");
 
 /** Makes a scripted provider with its own positions (one per runtime). */
 export const makeScriptedProvider = (): ModelProvider & {
@@ -101,15 +142,25 @@ export const makeScriptedProvider = (): ModelProvider & {
           }),
         );
       const script = decoded.right.script;
-      const index = positions.get(request.context.address) ?? 0;
+      // Never a step before the call's round within its task: a durable task resumed in a new
+      // process (where positions start over) picks up at the step it was cut off at.
+      const index = Math.max(positions.get(request.context.address) ?? 0, roundOf(request.messages));
       positions.set(request.context.address, index + 1);
       return Effect.succeed({ step: script[Math.min(index, script.length - 1)]!, index });
     });
 
   const generate = (request: ModelRequest): Effect.Effect<ModelResponse, ProviderError> =>
+    Effect.flatMap(next(request), ({ step, index }) =>
+      after((step.delayMs ?? 0) * (step.stream?.length ?? 1), answer(request, step, index)),
+    );
+
+  /** The step's answer, after its delay. */
+  const answer = (
+    request: ModelRequest,
+    step: ScriptStep,
+    index: number,
+  ): Effect.Effect<ModelResponse, ProviderError> =>
     Effect.gen(function* () {
-      const { step, index } = yield* next(request);
-      if (step.delayMs) yield* Effect.sleep(step.delayMs);
       if (step.crash !== undefined) return yield* Effect.die(new Error(step.crash));
       if (step.error !== undefined)
         return yield* new ProviderError({
@@ -120,9 +171,7 @@ export const makeScriptedProvider = (): ModelProvider & {
           detail: step.error,
         });
       const toolResult = lastOf(request.messages, "tool");
-      const text = (step.text ?? "")
-        .replaceAll("{{input}}", lastOf(request.messages, "user"))
-        .replaceAll("{{tool}}", toolResult);
+      const text = fill(step.stream?.join("") ?? step.text ?? "", request.messages);
       const toolCalls = (step.toolCalls ?? []).map((call, i) => ({
         id: `call_${index}_${i}`,
         name: call.name,
@@ -150,14 +199,31 @@ export const makeScriptedProvider = (): ModelProvider & {
     generate,
     stream: (request) =>
       Stream.unwrap(
-        Effect.map(generate(request), (response) => {
-          const words = response.text.split(/(?<=\s)/).filter((w) => w.length > 0);
-          const events: ModelStreamEvent[] = [
-            ...words.map((text) => ({ type: "text-delta" as const, text })),
-            ...response.toolCalls.map((call) => ({ type: "tool-call" as const, call })),
-            { type: "finish", usage: response.usage, finishReason: response.finishReason },
-          ];
-          return Stream.fromChunk(Chunk.fromIterable(events));
+        Effect.map(next(request), ({ step, index }) => {
+          if (step.stream === undefined)
+            return Stream.flatMap(
+              Stream.fromEffect(after(step.delayMs ?? 0, answer(request, step, index))),
+              (response) => Stream.fromIterable(eventsOf(response)),
+            );
+          // One delta per piece, `delayMs` before each: what a client of a streaming step sees.
+          const pieces = Stream.fromIterable(step.stream).pipe(
+            Stream.mapEffect((piece) =>
+              Effect.as(Effect.sleep(step.delayMs ?? 0), {
+                type: "text-delta" as const,
+                text: fill(piece, request.messages),
+              }),
+            ),
+          );
+          return Stream.concat(
+            pieces,
+            Stream.fromEffect(
+              Effect.map(answer(request, step, index), (response) => ({
+                type: "finish" as const,
+                usage: response.usage,
+                finishReason: response.finishReason,
+              })),
+            ),
+          );
         }),
       ),
   };

@@ -4,7 +4,7 @@
  * arguments a model produced, with an error message the model can act on.
  */
 import { Effect, JSONSchema, ParseResult, Schema } from "effect";
-import type { ToolContext, ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
+import type { NeedsApproval, ToolContext, ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
 
 /** What a tool author writes. The handler gets decoded, typed arguments. */
 export interface ToolOptions<A, I> {
@@ -14,6 +14,8 @@ export interface ToolOptions<A, I> {
   readonly run: (args: A, ctx: ToolContext) => Effect.Effect<unknown, string>;
   readonly timeoutMs?: number;
   readonly permissions?: ToolPermissions;
+  /** A model's call waits for a person: always, or when the predicate over the decoded arguments says so. */
+  readonly needsApproval?: boolean | ((args: A, ctx: ToolContext) => Effect.Effect<boolean>);
 }
 
 type Json = unknown;
@@ -78,5 +80,6 @@ export const defineTool = <A, I>(options: ToolOptions<A, I>): ToolDefinition => 
     run: (args, ctx) => options.run(args as A, ctx),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    ...(options.needsApproval === undefined ? {} : { needsApproval: options.needsApproval as NeedsApproval }),
   };
 };

@@ -14,7 +14,7 @@ import type { ToolCall, ToolSpec } from "../../runtime/model.ts";
 import { nestingProblem } from "../../runtime/nesting.ts";
 import type { ToolContext, ToolDefinition, ToolResult, ToolRunner } from "../../runtime/tool.ts";
 import { markSpanFailed, withSpan } from "../../runtime/tracing.ts";
-import { readToolSettings, type ToolSettings, toolAllowed } from "./settings.ts";
+import { approvalRequired, readToolSettings, type ToolSettings, toolAllowed } from "./settings.ts";
 
 /** What the runner needs. */
 export interface ToolRunnerOptions {
@@ -81,6 +81,40 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
       .filter((tool) => usable(tool, agent) && (tool.available?.() ?? true))
       .map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
 
+  /** Whether a model's call waits for a person: the spec's `tools.approve`, or the tool's own `needsApproval`. */
+  const needsApproval = (tool: ToolDefinition, settings: ToolSettings, args: unknown, ctx: ToolContext) => {
+    if (approvalRequired(settings, tool.name)) return Effect.succeed(true);
+    const own = tool.needsApproval;
+    if (own === undefined || typeof own === "boolean") return Effect.succeed(own === true);
+    // A predicate that dies asks for approval: when in doubt, a person decides.
+    return own(args, ctx).pipe(Effect.catchAllDefect(() => Effect.succeed(true)));
+  };
+
+  /** The arguments as people see them in `approval.requested`: through the tool-stage guardrails, as if leaving the machine. */
+  const forDisplay = (call: ToolCall, agent: AgentInfo): Effect.Effect<unknown> => {
+    const text = show(call.args);
+    if (options.guardrails === undefined) return Effect.succeed(call.args);
+    return options.guardrails
+      .check({
+        stage: "tool",
+        text,
+        agent,
+        destination: "network",
+        tool: { name: call.name, args: call.args },
+      })
+      .pipe(
+        Effect.map((checked): unknown => {
+          if (checked === text) return call.args;
+          try {
+            return JSON.parse(checked);
+          } catch {
+            return checked;
+          }
+        }),
+        Effect.catchAll((violation) => Effect.succeed(`[withheld: ${violation.message}]`)),
+      );
+  };
+
   /** Everything between `tool.called` and `tool.result`; fails with the message the model will read. */
   const execute = (call: ToolCall, ctx: ToolContext): Effect.Effect<string, string> =>
     Effect.gen(function* () {
@@ -122,14 +156,30 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
       if (deep !== undefined)
         return yield* Effect.fail(`invalid arguments for "${call.name}": ${deep.path}: ${deep.message}`);
       yield* guard(show(call.args), false);
-      const args = yield* tool
-        .validate(call.args)
-        .pipe(
-          Effect.mapError(
-            (problem) =>
-              `invalid arguments for "${call.name}": ${problem}\nexpected input schema: ${JSON.stringify(tool.inputSchema)}`,
-          ),
-        );
+      const decode = (raw: unknown) =>
+        tool
+          .validate(raw)
+          .pipe(
+            Effect.mapError(
+              (problem) =>
+                `invalid arguments for "${call.name}": ${problem}\nexpected input schema: ${JSON.stringify(tool.inputSchema)}`,
+            ),
+          );
+      let args = yield* decode(call.args);
+      if (ctx.approve !== undefined && (yield* needsApproval(tool, settings, args, ctx))) {
+        const displayArgs = yield* forDisplay(call, agent);
+        const decision = yield* ctx.approve({
+          tool: call.name,
+          args: call.args,
+          displayArgs,
+          validate: tool.validate,
+        });
+        if (decision.decision === "deny")
+          return yield* Effect.fail(
+            `the call was denied by ${decision.by}${decision.reason ? `: ${decision.reason}` : " (no reason given)"}; it did not run`,
+          );
+        if (decision.args !== undefined) args = yield* decode(decision.args);
+      }
       const timeoutMs = Math.min(
         tool.timeoutMs ?? Number.POSITIVE_INFINITY,
         settings.timeoutMs ?? options.defaultTimeoutMs ?? 30_000,

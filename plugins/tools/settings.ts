@@ -4,9 +4,12 @@
  *
  * ```json
  * "tools": { "allow": ["read_file", "list_dir", "mcp.everything.*"], "deny": ["write_file"],
- *            "root": "./workspace", "timeoutMs": 10000, "maxResultChars": 8000 }
+ *            "root": "./workspace", "timeoutMs": 10000, "maxResultChars": 8000,
+ *            "approve": ["write_file", "mcp.github.*"] }
  * ```
- * Names in `allow` / `deny` may end in `*` (a prefix match).
+ * Names in `allow` / `deny` / `approve` are globs: `*` matches any run of characters. `approve` names
+ * tools whose calls by a model wait for a person; like `deny` it accumulates down the tree (a
+ * subtree may add approvals, never remove them).
  */
 import { isAbsolute, relative, resolve } from "node:path";
 import { Either, type ParseResult, Schema } from "effect";
@@ -20,6 +23,7 @@ const Positive = Schema.Number.pipe(Schema.int(), Schema.positive());
 export const ToolSettingsInput = Schema.Struct({
   allow: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
   deny: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+  approve: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
   root: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { exact: true }),
   timeoutMs: Schema.optionalWith(Positive, { exact: true }),
   maxResultChars: Schema.optionalWith(Positive, { exact: true }),
@@ -29,6 +33,8 @@ export const ToolSettingsInput = Schema.Struct({
 export interface ToolSettings {
   readonly allow: ReadonlyArray<string> | undefined;
   readonly deny: ReadonlyArray<string>;
+  /** Tools whose calls wait for a person's approval. */
+  readonly approve: ReadonlyArray<string>;
   readonly root: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly maxResultChars: number | undefined;
@@ -38,14 +44,33 @@ export interface ToolSettings {
 export const defaultToolSettings: ToolSettings = {
   allow: undefined,
   deny: [],
+  approve: [],
   root: undefined,
   timeoutMs: undefined,
   maxResultChars: undefined,
 };
 
-/** Whether `name` matches a pattern (`exact` or `prefix*`). */
+const globs = new Map<string, RegExp>();
+const globOf = (pattern: string): RegExp => {
+  let regex = globs.get(pattern);
+  if (regex === undefined) {
+    const body = pattern
+      .split("*")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*");
+    regex = new RegExp(`^${body}$`);
+    globs.set(pattern, regex);
+  }
+  return regex;
+};
+
+/** Whether `name` matches a glob pattern (`exact`, `prefix*`, `mcp.*.write`). */
 export const nameMatches = (pattern: string, name: string): boolean =>
-  pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+  pattern.includes("*") ? globOf(pattern).test(name) : pattern === name;
+
+/** Whether the settings say a model's call of `name` waits for a person's approval. */
+export const approvalRequired = (settings: ToolSettings, name: string): boolean =>
+  settings.approve.some((p) => nameMatches(p, name));
 
 /** Whether the settings let an agent use the tool named `name`. */
 export const toolAllowed = (settings: ToolSettings, name: string): boolean =>
@@ -68,6 +93,7 @@ const resolveLevel = (above: ToolSettings, own: typeof ToolSettingsInput.Type): 
   return {
     allow: own.allow ?? above.allow,
     deny: [...new Set([...above.deny, ...(own.deny ?? [])])],
+    approve: [...new Set([...above.approve, ...(own.approve ?? [])])],
     root: own.root === undefined ? above.root : resolve(above.root ?? process.cwd(), own.root),
     timeoutMs: min(above.timeoutMs, own.timeoutMs),
     maxResultChars: min(above.maxResultChars, own.maxResultChars),

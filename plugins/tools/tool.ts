@@ -7,7 +7,7 @@
 import { Effect } from "effect";
 import { z } from "zod";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
-import type { ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
+import type { NeedsApproval, ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
 
 /** One problem a Standard Schema reports. */
 export interface StandardIssue {
@@ -56,6 +56,13 @@ export interface PromiseToolOptions<P extends StandardSchema | JsonSchemaObject>
   readonly execute: (args: ArgsOf<P>, context: ToolCallContext) => Promise<unknown>;
   readonly timeoutMs?: number;
   readonly permissions?: ToolPermissions;
+  /**
+   * A model's call waits for a person's approval (`approval.requested`): `true`, or a predicate over
+   * the validated arguments (`(args) => args.path.startsWith("/etc")`).
+   */
+  readonly needsApproval?:
+    | boolean
+    | ((args: ArgsOf<P>, context: { readonly agent: AgentInfo }) => boolean | Promise<boolean>);
 }
 
 const isStandard = (value: unknown): value is StandardSchema =>
@@ -75,6 +82,17 @@ const jsonSchemaOf = (schema: StandardSchema): Readonly<Record<string, unknown>>
 };
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The Promise predicate as the tool port's Effect one (a throwing predicate asks for approval). */
+const approvalOf = <A>(
+  needs: boolean | ((args: A, context: { readonly agent: AgentInfo }) => boolean | Promise<boolean>),
+): NeedsApproval =>
+  typeof needs === "boolean"
+    ? needs
+    : (args, ctx) =>
+        Effect.tryPromise(async () => needs(args as A, { agent: ctx.agent })).pipe(
+          Effect.orElseSucceed(() => true),
+        );
 
 /** Defines a tool from a schema and an async function. */
 export const tool = <const P extends StandardSchema | JsonSchemaObject>(
@@ -108,5 +126,6 @@ export const tool = <const P extends StandardSchema | JsonSchemaObject>(
       }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    ...(options.needsApproval === undefined ? {} : { needsApproval: approvalOf(options.needsApproval) }),
   };
 };

@@ -9,6 +9,7 @@ import { Clock, Duration, Effect, Fiber } from "effect";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import type { EventBus } from "../../runtime/events.ts";
 import type { TripwireDefinition } from "../../runtime/plugin.ts";
+import { activeMs, currentStepClock, makeStepClock, whileStepPaused } from "../../runtime/step-clock.ts";
 import {
   type Measurement,
   type TripwireAction,
@@ -250,32 +251,40 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
 
   const guardStep = <A, E, R>(agent: AgentInfo, step: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis;
+      const clock = makeStepClock(yield* Clock.currentTimeMillis);
       const limit = stepLimit(agent);
+      // Sleeps until the step has *worked* `limit` ms: waits for a person (approvals) do not count.
       const overrun = Effect.gen(function* () {
-        yield* Effect.sleep(Duration.millis(limit?.limit ?? 0));
-        const elapsed = (yield* Clock.currentTimeMillis) - start;
+        const threshold = limit?.limit ?? 0;
+        for (;;) {
+          yield* whileStepPaused(clock);
+          const worked = activeMs(clock, yield* Clock.currentTimeMillis);
+          if (worked >= threshold && clock.pauses === 0) break;
+          if (clock.pauses === 0) yield* Effect.sleep(Duration.millis(threshold - worked));
+        }
+        const elapsed = activeMs(clock, yield* Clock.currentTimeMillis);
         const trip: Trip = {
           tripwire: limit?.name ?? "maxStepMs",
           measurement: elapsed,
-          threshold: limit?.limit ?? 0,
+          threshold,
           action: limit?.action ?? "warn",
-          reason: `step still running after ${elapsed} ms (${limit?.name ?? "maxStepMs"} ${limit?.limit})`,
+          reason: `step still running after ${elapsed} ms of work (${limit?.name ?? "maxStepMs"} ${limit?.limit}; time waiting for approval excluded)`,
         };
         return yield* apply(agent, [trip]);
       });
+      const timed = Effect.locally(step, currentStepClock, clock);
       let result: A;
-      if (limit === undefined) result = yield* step;
+      if (limit === undefined) result = yield* timed;
       else if (limit.action === "warn") {
         const watcher = yield* Effect.fork(overrun);
-        result = yield* Effect.ensuring(step, Fiber.interrupt(watcher));
+        result = yield* Effect.ensuring(timed, Fiber.interrupt(watcher));
       } else {
         result = yield* Effect.raceFirst(
-          step,
+          timed,
           Effect.flatMap(overrun, () => Effect.never),
         );
       }
-      const elapsed = (yield* Clock.currentTimeMillis) - start;
+      const elapsed = activeMs(clock, yield* Clock.currentTimeMillis);
       yield* observe({ metric: "stepMs", value: elapsed, agent }, true);
       return result;
     });

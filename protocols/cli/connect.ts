@@ -4,6 +4,7 @@ import type { ArborEvent } from "../../runtime/events.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { ArborClient } from "../client/client.ts";
 import { RpcError } from "../client/errors.ts";
+import { type ApprovePolicy, makeApprover } from "./approve-prompt.ts";
 import { ExitCode } from "./command.ts";
 import { describeClientError } from "./inspect.ts";
 import { describeEvent } from "./live-view.ts";
@@ -16,6 +17,8 @@ export interface RemoteRunOptions {
   readonly input?: string;
   readonly json?: boolean;
   readonly timeoutMs?: number;
+  /** How tool calls that need approval are decided (`ask` on a terminal; see approve-prompt.ts). */
+  readonly approve?: ApprovePolicy;
 }
 
 /** The last line of `arbor run --connect … --json`, shaped like the in-process run's summary. */
@@ -78,6 +81,7 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
       return;
     }
     if (event.tree !== treeId) return;
+    if (event.type === "approval.requested") approver.onRequested(event);
     if (event.type === "agent.restarted") restarts += 1;
     if (event.type === "tree.stopped") treeStopped();
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -86,6 +90,13 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
       if (line) process.stdout.write(`${line}\n`);
     }
   };
+  const approver = makeApprover(options.approve ?? "ask", {
+    input: process.stdin,
+    output: process.stderr,
+    decide: async (id, decision) => {
+      await client!.decide(id, decision);
+    },
+  });
   try {
     await client.subscribe({}, onEvent);
     const handle = await client.spawn(spec);
@@ -171,6 +182,7 @@ export const runConnected = async (specFile: string, options: RemoteRunOptions):
     process.stderr.write(`arbor run: ${describeClientError(error)}\n`);
     return error instanceof RpcError && error.fault === "user" ? ExitCode.usage : ExitCode.failed;
   } finally {
+    approver.close();
     await client.close();
   }
 };

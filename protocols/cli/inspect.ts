@@ -8,7 +8,7 @@ import { ArborClient } from "../client/client.ts";
 import { ConnectionClosed, RpcError } from "../client/errors.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { describeFlagError } from "./flags.ts";
-import { describeEvent, renderTree } from "./live-view.ts";
+import { AgentStats, describeEvent, renderTree } from "./live-view.ts";
 import { colorOn, eraseRows, redrawOn, rowsOf } from "./terminal.ts";
 
 const usage = `Usage: arbor inspect --connect <ws://host:port/rpc> [treeId] [options]
@@ -46,6 +46,8 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
   const redraw = redrawOn(process.stdout);
   let drawn = 0;
   const recent: Array<string> = [];
+  // The growing text of working agents (agent.delta of asks that stream).
+  const stats = new AgentStats();
   let drawing = false;
   let again = false;
   /** Draws the tree; a request while drawing is remembered, so the last event is always shown. */
@@ -59,7 +61,7 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
       const root = await client.inspect(treeId);
       const lines = [
         `arbor inspect ${treeId}  (Ctrl-C to stop)`,
-        ...renderTree(root, ansi),
+        ...renderTree(root, ansi, undefined, (address) => stats.writing(address)),
         "",
         ...recent.map((l) => `  ${l}`),
       ];
@@ -88,6 +90,7 @@ const watch = async (client: ArborClient, treeId: string): Promise<number> => {
   };
   // Subscribed before the first drawing, so nothing that happens after it is missed.
   await client.subscribe({ treeId }, (event) => {
+    stats.event(event);
     const line = describeEvent(event);
     if (line) {
       recent.push(line);

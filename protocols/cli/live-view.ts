@@ -29,8 +29,24 @@ export interface AgentFigures {
 /** Collects each agent's task time and token use from the event stream. */
 export class AgentStats {
   private readonly byAddress = new Map<string, AgentFigures>();
+  /** The text each working agent has written so far in its current task (from `agent.delta`). */
+  private readonly text = new Map<string, string>();
+
+  /** The tail of what the agent is writing now, on one line; empty when it is not writing. */
+  writing(address: string, max = 60): string {
+    const text = (this.text.get(address) ?? "").replace(/\s+/g, " ").trim();
+    return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
+  }
 
   event(event: ArborEvent, now: number = event.time): void {
+    if (event.type === "agent.delta")
+      this.text.set(event.address, (this.text.get(event.address) ?? "") + event.text);
+    else if (
+      event.type === "agent.task" ||
+      event.type === "agent.replied" ||
+      event.type === "agent.request_failed"
+    )
+      this.text.delete(event.address);
     const current = this.byAddress.get(event.address) ?? { tokens: 0 };
     if (event.type === "agent.task")
       this.byAddress.set(event.address, { tokens: current.tokens, since: now });
@@ -61,6 +77,7 @@ export const renderTree = (
   root: AgentNode,
   ansi: boolean,
   figures?: (address: string) => string,
+  writing?: (address: string) => string,
 ): string[] => {
   const lines: string[] = [];
   const walk = (node: AgentNode, prefix: string, last: boolean, top: boolean) => {
@@ -74,6 +91,9 @@ export const renderTree = (
       `${prefix}${branch}${label}  ${color(stateColor[state] ?? 37, state, ansi)}${restarts}${queued}${extra}`,
     );
     const childPrefix = top ? "" : prefix + (last ? "   " : "│  ");
+    const text = node.state === "working" ? writing?.(node.address) : undefined;
+    if (text)
+      lines.push(`${childPrefix}${node.children.length > 0 ? "│" : " "}  ${color(36, `✎ ${text}`, ansi)}`);
     node.children.forEach((child, i) => {
       walk(child, childPrefix, i === node.children.length - 1, false);
     });
@@ -101,6 +121,10 @@ export const describeEvent = (event: ArborEvent): string | undefined => {
       return `■ tree ${event.tree} ${event.status}: ${event.reason}`;
     case "tool.called":
       return `⚙ ${event.address} → ${event.tool}`;
+    case "approval.requested":
+      return `⏸ ${event.address} waits for approval of ${event.tool} (${event.approvalId})`;
+    case "approval.decided":
+      return `${event.decision === "approve" ? "✓" : "✗"} ${event.tool} ${event.decision === "approve" ? "approved" : "denied"} by ${event.by}${event.reason ? `: ${event.reason}` : ""}`;
     case "guardrail.blocked":
     case "guardrail.redacted":
       return `⛨ ${event.address} ${event.type.split(".")[1]} by ${event.policy}`;
@@ -134,6 +158,7 @@ export class LiveView {
   private timer: NodeJS.Timeout | undefined;
   private readonly recent: string[] = [];
   private finished = false;
+  private paused = false;
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -153,6 +178,14 @@ export class LiveView {
     this.timer ??= setTimeout(() => this.draw(), this.intervalMs);
   }
 
+  /** Stops redrawing while someone is asked a question on the terminal (an approval), and resumes. */
+  pause(paused: boolean): void {
+    this.paused = paused;
+    if (paused)
+      this.drawn = 0; // the prompt sits under the last frame: never erase it
+    else this.timer ??= setTimeout(() => this.draw(), this.intervalMs);
+  }
+
   /** Draws now and stops the timer (the last frame stays on screen). */
   finish(): void {
     if (this.finished) return;
@@ -164,12 +197,20 @@ export class LiveView {
 
   private draw(): void {
     this.timer = undefined;
+    if (this.paused) return;
     const root = this.inspect();
     const ansi = colorOn(this.out);
     const now = Date.now();
     const lines = [
       this.header(),
-      ...(root ? renderTree(root, ansi, (address) => this.stats.label(address, now)) : []),
+      ...(root
+        ? renderTree(
+            root,
+            ansi,
+            (address) => this.stats.label(address, now),
+            (address) => this.stats.writing(address),
+          )
+        : []),
       "",
       ...this.recent.map((l) => `  ${l}`),
     ];

@@ -1,28 +1,42 @@
 /**
  * `arbor memory ingest <folder|file.jsonl>` — a bulk load into memory, in batches that each fit one
  * frame, with a progress line and a summary; into the embedded store (the config's `knowledge`
- * section) or, with `--connect`, into a running server. `arbor memory search <query>` searches it.
+ * section) or, with `--connect`, into a running server. `arbor memory search <query>` searches it;
+ * `arbor memory ask <question>` answers from it through a model, with citations.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Effect, Exit, Scope } from "effect";
-import { BulkSourceError, framedBatches, readDocuments, splitText } from "../../knowledge/bulk.ts";
+import { type AnswerParams, type AnswerResult, answerQuestion } from "../../knowledge/answer.ts";
+import {
+  BulkSourceError,
+  countDocuments,
+  framedBatches,
+  readDocuments,
+  splitText,
+} from "../../knowledge/bulk.ts";
 import type { KnowledgeGraphService } from "../../knowledge/knowledge-graph.ts";
 import type { IngestParams, IngestResult, SearchResult } from "../../knowledge/wire.ts";
+import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { ArborClient } from "../client/client.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
+import { defaultPlugins } from "../preset.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { describeFlagError } from "./flags.ts";
 import { defaultUrl, describeClientError } from "./inspect.ts";
 
 const usage = `Usage: arbor memory ingest <folder|file.jsonl> [options]
        arbor memory search <query> [options]
+       arbor memory ask <question> [options]
 
 ingest: loads every .md, .markdown, .txt, .rst and .adoc file under a folder (id: its relative
 path), or each line {"documentId", "text", "metadata"?} of a .jsonl file, in batches that fit one
 frame; a document bigger than a frame goes in parts. Unchanged documents are skipped.
+ask: retrieves the facts and passages that bear on the question and has a model answer from them,
+citing them as [1] and [F1] (the model: --provider/--model/--profile, else the config's
+knowledge.answer, else the balanced profile).
 
 Options:
   --connect <url>    load into a running server (default: the embedded store of the config)
@@ -32,12 +46,16 @@ Options:
   --mode <mode>      search: hybrid (default), keyword or vector
   --k <n>            search: how many results (default 5)
   --group <group>    search: passage (default) or document
+  --provider <name>  ask: the model's provider (e.g. openai, ollama)
+  --model <name>     ask: the model
+  --profile <name>   ask: a routing profile instead (cheap, balanced, quality)
   --json             print the summary (or results) as JSON
 
 Examples:
   arbor memory ingest ./docs
   arbor memory ingest corpus.jsonl --connect ws://127.0.0.1:7420/rpc
-  arbor memory search "how do I rotate keys" --group document`;
+  arbor memory search "how do I rotate keys" --group document
+  arbor memory ask "how do I rotate keys?" --provider ollama --model llama3.2`;
 
 const options = {
   connect: { type: "string" },
@@ -47,6 +65,9 @@ const options = {
   mode: { type: "string" },
   k: { type: "string" },
   group: { type: "string" },
+  provider: { type: "string" },
+  model: { type: "string" },
+  profile: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
 
@@ -55,6 +76,7 @@ interface Sink {
   readonly ingestMany: (documents: ReadonlyArray<IngestParams>) => Promise<ReadonlyArray<IngestResult>>;
   readonly ingestLarge: (document: IngestParams, partBytes: number) => Promise<IngestResult>;
   readonly search: (params: Record<string, unknown>) => Promise<SearchResult>;
+  readonly answer: (params: Record<string, unknown>) => Promise<AnswerResult>;
   readonly close: () => Promise<void>;
 }
 
@@ -80,6 +102,7 @@ const remoteSink = async (url: string, token: string | undefined): Promise<Sink>
       return (last as { result: IngestResult }).result;
     },
     search: async (params) => (await client.request("memory.search", params)) as SearchResult,
+    answer: async (params) => (await client.request("memory.answer", params)) as AnswerResult,
     close: async () => client.close(),
   };
 };
@@ -88,14 +111,24 @@ const localSink = async (
   configFile: string | undefined,
 ): Promise<Sink & { readonly description: string }> => {
   const scope = Effect.runSync(Scope.make());
-  const opened = await Effect.runPromise(
+  const { opened, system } = await Effect.runPromise(
     Effect.gen(function* () {
       const { config } = yield* loadConfig(configFile);
-      // Provider embeddings need a running runtime's router: use --connect to a server for those.
-      return yield* openMemory(
+      // Memory opens before the runtime, whose router (providers, key pools) it embeds and answers through.
+      let system: ArborRuntime | undefined;
+      const opened = yield* openMemory(
         config.knowledge,
-        lateModelRouter(() => undefined),
+        lateModelRouter(() => system?.models()),
       );
+      system = yield* makeAgentSystem({
+        plugins: defaultPlugins(config, {
+          ...(configFile !== undefined ? { configFile } : {}),
+          ledger: opened.ledger,
+          keyStore: opened.keyStore,
+        }),
+        config,
+      });
+      return { opened, system };
     }).pipe(Scope.extend(scope)),
   );
   const kg: KnowledgeGraphService = opened.knowledge;
@@ -105,13 +138,42 @@ const localSink = async (
     ingestMany: async (documents) => (await run(kg.ingestMany({ documents }))).results,
     ingestLarge: (document) => run(kg.ingest(document)),
     search: (params) => run(kg.search(params as Parameters<KnowledgeGraphService["search"]>[0])),
+    answer: (params) =>
+      run(
+        answerQuestion(
+          kg,
+          {
+            router: system.models(),
+            guardrails: system.guardrails(),
+            ...(opened.answerModel ? { model: opened.answerModel } : {}),
+          },
+          params as AnswerParams,
+        ),
+      ),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
   };
 };
 
-const progressLine = (done: number, chunks: number, skipped: number, started: number) => {
+/** The answer, then what each label cites. */
+const describeAnswer = (result: AnswerResult): string => {
+  const lines = [result.answer.trim(), ""];
+  for (const f of result.facts)
+    lines.push(`[${f.label}] ${f.entity} · ${f.attribute} = ${JSON.stringify(f.value)}`);
+  for (const c of result.citations) lines.push(`[${c.n}] ${c.documentId} (${c.chunkId})`);
+  if (result.facts.length + result.citations.length === 0)
+    lines.push("(nothing in memory bore on the question)");
+  lines.push(`— ${result.provider}/${result.model}`);
+  return `${lines.join("\n")}\n`;
+};
+
+/** A progress bar: share of the documents done, counts, rate, and the time left at that rate. */
+const progressLine = (done: number, total: number, chunks: number, skipped: number, started: number) => {
   const seconds = (Date.now() - started) / 1000;
-  return `\r${done} documents, ${chunks} chunks (${skipped} unchanged), ${Math.round(chunks / Math.max(seconds, 0.001))} chunks/s`;
+  const share = total > 0 ? Math.min(1, done / total) : 0;
+  const width = 24;
+  const filled = Math.round(share * width);
+  const left = done > 0 && done < total ? ` ~${Math.ceil((seconds / done) * (total - done))} s left` : "";
+  return `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${Math.round(share * 100)}% ${done}/${total} documents, ${chunks} chunks (${skipped} unchanged), ${Math.round(chunks / Math.max(seconds, 0.001))} chunks/s${left}   `;
 };
 
 const ingest = async (source: string, sink: Sink, frameBytes: number, json: boolean): Promise<number> => {
@@ -120,13 +182,14 @@ const ingest = async (source: string, sink: Sink, frameBytes: number, json: bool
   let chunks = 0;
   let skipped = 0;
   const tty = process.stderr.isTTY && !json;
+  const total = tty ? await countDocuments(source) : 0;
   const count = (results: ReadonlyArray<IngestResult>) => {
     for (const r of results) {
       documents += 1;
       if (r.changed) chunks += r.chunks;
       else skipped += 1;
     }
-    if (tty) process.stderr.write(progressLine(documents, chunks, skipped, started));
+    if (tty) process.stderr.write(progressLine(documents, total, chunks, skipped, started));
   };
   for await (const unit of framedBatches(readDocuments(source), { maxBytes: frameBytes })) {
     if (unit.kind === "batch") count(await sink.ingestMany(unit.documents));
@@ -158,7 +221,7 @@ export const memoryCommand: Command = {
     }
     const { values, positionals } = parsed;
     const [action, ...rest] = positionals;
-    if ((action !== "ingest" && action !== "search") || rest.length === 0) {
+    if ((action !== "ingest" && action !== "search" && action !== "ask") || rest.length === 0) {
       process.stderr.write(`${usage}\n`);
       return ExitCode.usage;
     }
@@ -186,6 +249,21 @@ export const memoryCommand: Command = {
     }
     try {
       if (action === "ingest") return await ingest(rest[0]!, sink, frameBytes, values.json);
+      if (action === "ask") {
+        const model = {
+          ...(values.provider ? { provider: values.provider } : {}),
+          ...(values.model ? { model: values.model } : {}),
+          ...(values.profile ? { profile: values.profile } : {}),
+        };
+        const result = await sink.answer({
+          question: rest.join(" "),
+          ...(values.k ? { k: Number(values.k) } : {}),
+          ...(values.mode ? { mode: values.mode } : {}),
+          ...(Object.keys(model).length > 0 ? { model } : {}),
+        });
+        process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : describeAnswer(result));
+        return ExitCode.ok;
+      }
       const result = await sink.search({
         query: rest.join(" "),
         k: Number(values.k ?? 5),

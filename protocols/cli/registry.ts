@@ -32,6 +32,11 @@ export const commands: ReadonlyArray<CommandEntry> = [
     load: () => import("./inspect.ts").then((m) => m.inspectCommand),
   },
   {
+    name: "approvals",
+    summary: "list and decide tool calls waiting for a person",
+    load: () => import("./approvals.ts").then((m) => m.approvalsCommand),
+  },
+  {
     name: "mcp",
     summary: "offer the tool registry to MCP clients over stdio",
     load: () => import("./mcp.ts").then((m) => m.mcpCommand),

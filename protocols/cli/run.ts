@@ -14,6 +14,7 @@ import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
+import { approvePolicyOf, makeApprover } from "./approve-prompt.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
 import { describeFlagError } from "./flags.ts";
@@ -30,6 +31,8 @@ Options:
   --json             one JSON event per line on stdout, ending with a run.summary line
   --config <file>    configuration file (default: ./arbor.config.json if present)
   --timeout <ms>     give up after this long (default: no limit)
+  --approve <all|none>  decide tool calls that need approval without asking (default: ask on
+                     the terminal; without one, deny)
   --memory           open the knowledge graph (the memory.* tools, lineage); embedded PGlite by default
   --connect <url>    run on a remote server instead (ws://host:port/rpc)
   --token <token>    bearer token for --connect (default: $ARBOR_TOKEN)
@@ -38,6 +41,7 @@ Examples:
   arbor run examples/demo.json
   arbor run examples/crash-once.json --json
   arbor run examples/demo.json --input "Plan a three-day trip to Lisbon"
+  arbor run examples/approval.json --approve none
   arbor run examples/research-pipeline.yaml --input "Edge caching for agent memory"`;
 
 const fail = (message: string, code: number = ExitCode.usage): number => {
@@ -59,6 +63,7 @@ export const runCommand: Command = {
       connect: { type: "string" },
       token: { type: "string" },
       memory: { type: "boolean", default: false },
+      approve: { type: "string" },
     } as const;
     try {
       parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
@@ -71,6 +76,8 @@ export const runCommand: Command = {
     const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0))
       return fail("--timeout takes a positive number of milliseconds");
+    const policy = approvePolicyOf(values.approve);
+    if (policy === undefined) return fail(`--approve takes all or none, not "${values.approve}"`);
     if (values.connect !== undefined) {
       return runConnected(positionals[0]!, {
         url: values.connect,
@@ -78,6 +85,7 @@ export const runCommand: Command = {
         ...(values.input !== undefined ? { input: values.input } : {}),
         json: values.json,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        approve: policy,
       });
     }
     const json = values.json;
@@ -103,7 +111,17 @@ export const runCommand: Command = {
         if (memory) process.stderr.write(`arbor: ${memory.description}; usage ledger in the same database\n`);
       }
       let view: LiveView | undefined;
+      const approvals = system.approvals;
+      const approver = makeApprover(policy, {
+        input: process.stdin,
+        output: process.stderr,
+        decide: (id, decision) =>
+          Effect.runPromise(Effect.asVoid(approvals.decide(id, decision, "operator"))),
+        pause: (paused) => view?.pause(paused),
+      });
+      yield* Effect.addFinalizer(() => Effect.sync(approver.close));
       system.events.listen((event: ArborEvent) => {
+        if (event.type === "approval.requested") approver.onRequested(event);
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
         else if (view) view.event(event);
         else {
@@ -131,6 +149,8 @@ export const runCommand: Command = {
         ...(values.input !== undefined ? { input: values.input } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(hasWorkflow ? { task: (tree, input) => workflowTask(runtime, tree.treeId, input) } : {}),
+        // The live view shows the root's answer growing.
+        ...(tty ? { stream: true } : {}),
       });
       view?.finish();
       return summary;

@@ -151,6 +151,12 @@ export const serveCommand: Command = {
           ),
         );
       }
+      if (serverOptions.durableTrees && values["no-memory"])
+        return yield* Effect.fail(
+          new Error(
+            "server.durableTrees needs memory on: durable trees are kept in the memory database (drop --no-memory)",
+          ),
+        );
       // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
       let system: ArborRuntime | undefined;
       const embeddings = lateModelRouter(() => system?.models());
@@ -171,7 +177,11 @@ export const serveCommand: Command = {
         }),
         ...(memory ? [memory.plugin] : []),
       ];
-      system = yield* makeAgentSystem({ plugins, config });
+      system = yield* makeAgentSystem({
+        plugins,
+        config,
+        ...(memory ? { durable: { store: memory.durableStore, byDefault: serverOptions.durableTrees } } : {}),
+      });
       const running = system;
       yield* Effect.acquireRelease(
         Effect.sync(() =>
@@ -179,6 +189,18 @@ export const serveCommand: Command = {
         ),
         (stop) => Effect.sync(stop),
       );
+      // Durable trees come back before the server accepts a connection.
+      const back = yield* system.resumeDurable();
+      for (const tree of back.resumed)
+        logger.info(
+          { tree: tree.treeId, tasks: tree.tasks },
+          `arbor serve: resumed durable tree ${tree.treeId} (${tree.tasks} task(s) to finish)`,
+        );
+      for (const tree of back.down)
+        logger.error(
+          { tree: tree.treeId, reason: tree.reason },
+          `arbor serve: durable tree ${tree.treeId} stays down: ${tree.reason}`,
+        );
       const providers = findProvidersPlugin(plugins);
       // MCP over Streamable HTTP: the tool registry for MCP clients, acting as one agent identity.
       const mcpRoute: HttpRoute = {
@@ -202,7 +224,13 @@ export const serveCommand: Command = {
             operatorTenants.has(tenant) ? standing.refresh(tenant) : Effect.void,
           ),
           ...(providers ? { ...providerMethods(providers), ...usageMethods(providers.ledger) } : {}),
-          ...(memory ? memoryRpcMethods(memory.knowledge) : {}),
+          ...(memory
+            ? memoryRpcMethods(memory.knowledge, () => ({
+                router: system!.models(),
+                guardrails: system!.guardrails(),
+                ...(memory.answerModel ? { model: memory.answerModel } : {}),
+              }))
+            : {}),
         },
         [mcpRoute, ...inspectorRoutes({ rpcPath: serverOptions.path })],
       ).pipe(Effect.provideService(AgentSystem, system));

@@ -8,8 +8,17 @@
  */
 import WebSocket from "ws";
 import type { ArborEvent } from "../../runtime/events.ts";
-import type { DroppedNotification, MethodName, MethodResults, ParamsOf } from "../ws/contract.ts";
+import type { StreamPart } from "../stream-parts.ts";
+import type {
+  DeltaNotification,
+  DroppedNotification,
+  MethodName,
+  MethodResults,
+  ParamsOf,
+} from "../ws/contract.ts";
+import { type ApprovalHandler, watchApprovals } from "./approvals.ts";
 import { ConnectionClosed, RpcError } from "./errors.ts";
+import { DeltaRoutes } from "./stream.ts";
 
 /** How to connect. */
 export interface ConnectOptions {
@@ -59,6 +68,8 @@ export class ArborClient {
   private closedWith: ConnectionClosed | undefined;
   private readonly closeListeners = new Set<(error: ConnectionClosed) => void>();
   private readonly shutdownListeners = new Set<(reason: string) => void>();
+  /** Delta listeners of streamed asks in flight, by request id. */
+  private readonly deltas = new DeltaRoutes();
 
   private constructor(private readonly ws: WebSocket) {
     ws.on("message", (data) => this.onMessage(data.toString()));
@@ -140,6 +151,36 @@ export class ArborClient {
   ): Promise<MethodResults["agent.ask"]> {
     const extra = typeof options === "number" ? { timeoutMs: options } : (options ?? {});
     return this.call("agent.ask", { ...extra, to, input });
+  }
+  /**
+   * Asks with `stream: true`: yields the answer's deltas as the agent writes them (already through
+   * its output guardrails), then the result. Breaking out of the loop does not cancel the ask; call
+   * `cancel` with `options.requestId` for that.
+   */
+  stream(
+    to: string,
+    input: string,
+    options: Omit<ParamsOf<"agent.ask">, "to" | "input" | "stream"> = {},
+  ): AsyncIterable<StreamPart> {
+    return this.deltas.stream((params) => this.call("agent.ask", params), { ...options, to, input });
+  }
+  /** The tool calls waiting for a person that this client's tenant may decide. */
+  async approvals(): Promise<MethodResults["approval.list"]["approvals"]> {
+    return (await this.call("approval.list")).approvals;
+  }
+  /** Approves or denies a pending tool call; `args` (approve only) replaces the model's arguments. */
+  decide(
+    approvalId: string,
+    decision: Omit<ParamsOf<"approval.decide">, "approvalId">,
+  ): Promise<MethodResults["approval.decide"]> {
+    return this.call("approval.decide", { approvalId, ...decision });
+  }
+  /**
+   * Calls `handler` for every approval requested in this tenant's trees from now on; when it returns
+   * a decision, that decision is sent. Resolves with the unsubscribe function.
+   */
+  onApproval(handler: ApprovalHandler): Promise<() => Promise<void>> {
+    return watchApprovals(this, handler);
   }
   /** Cancels an ask started with `requestId`: it fails with `cancelled` and the agent's step is interrupted. */
   cancel(to: string, requestId: string): Promise<MethodResults["agent.cancel"]> {
@@ -261,6 +302,11 @@ export class ArborClient {
 
   private dispatch(method: string, params: unknown): void {
     const p = (params ?? {}) as { subscription?: string; event?: ArborEvent; reason?: string };
+    if (method === "agent.delta") {
+      const delta = params as DeltaNotification;
+      this.deltas.dispatch(delta);
+      return;
+    }
     if (method === "server.shutdown") {
       for (const l of this.shutdownListeners) l(String(p.reason ?? ""));
       return;

@@ -138,9 +138,16 @@ const codeForTag = (error: Tagged): RpcCodeValue => {
     case "KnowledgeInputError":
       return RpcCode.invalidParams;
     case "StoreError":
+    case "DurableStoreFailed":
       return RpcCode.storeError;
     case "EmbedError":
       return RpcCode.providerError;
+    case "ApprovalError":
+      return error.reason === "approval_not_found"
+        ? RpcCode.notFound
+        : error.reason === "invalid_args"
+          ? RpcCode.invalidParams
+          : RpcCode.notAllowed;
     default:
       return RpcCode.internalError;
   }

@@ -56,6 +56,14 @@ export const MethodParams = {
     ),
     requestId: Schema.optional(RequestId),
     thread: Schema.optional(Thread),
+    idempotencyKey: Schema.optional(
+      Schema.String.pipe(
+        Schema.minLength(1, { message: () => "expected a non-empty idempotency key" }),
+        Schema.maxLength(256),
+      ),
+    ),
+    /** Send `agent.delta` notifications to this connection while the answer is written. */
+    stream: Schema.optional(Schema.Boolean),
   }),
   "agent.cancel": Schema.Struct({ to: Target, requestId: RequestId }),
   "agent.history": Schema.Struct({ to: Target, thread: Thread }),
@@ -67,6 +75,17 @@ export const MethodParams = {
   }),
   "events.unsubscribe": Schema.Struct({ subscription: Schema.String }),
   "runtime.stats": NoParams,
+  "approval.list": NoParams,
+  "approval.decide": Schema.Struct({
+    approvalId: Schema.String.pipe(
+      Schema.minLength(1, { message: () => "expected an approval id (approval.list shows them)" }),
+      Schema.maxLength(128),
+    ),
+    decision: Schema.Literal("approve", "deny"),
+    reason: Schema.optional(Reason),
+    /** Replacement arguments for the call (approve only); checked against the tool's schema. */
+    args: Schema.optional(Schema.Unknown),
+  }),
 } as const;
 
 /** The method names the server answers. */
@@ -91,6 +110,34 @@ export interface MethodResults {
   "events.subscribe": { readonly subscription: string };
   "events.unsubscribe": { readonly unsubscribed: boolean };
   "runtime.stats": RuntimeStats;
+  "approval.list": { readonly approvals: ReadonlyArray<ApprovalSummary> };
+  "approval.decide": {
+    readonly approvalId: string;
+    readonly decision: "approve" | "deny";
+    readonly by: string;
+  };
+}
+
+/** A pending approval as clients see it: `args` are the guardrail-redacted ones. */
+export interface ApprovalSummary {
+  readonly approvalId: string;
+  readonly tree: string;
+  readonly address: string;
+  readonly tool: string;
+  readonly args: unknown;
+  readonly requestId: string;
+  readonly requestedAt: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The `agent.delta` notification's params: sent to the connection that asked with `stream: true`,
+ * before the answer; the texts in `seq` order add up to the answer's `output`.
+ */
+export interface DeltaNotification {
+  readonly requestId: string;
+  readonly seq: number;
+  readonly text: string;
 }
 
 /** The `event` notification's params. */

@@ -10,6 +10,8 @@ import { Effect, type Schema } from "effect";
 import { NotFound } from "../../runtime/errors.ts";
 import type { AgentSystemService, TreeSummary } from "../../runtime/system.ts";
 import { withSpan } from "../../runtime/tracing.ts";
+import { approvalHandlers } from "./approval-methods.ts";
+import { askOn } from "./ask.ts";
 import { localTenant } from "./auth.ts";
 import { RpcCode, type RpcFailure, rpcFailure, toRpcFailure } from "./codes.ts";
 import { type MethodName, MethodParams, type MethodResults, type ParamsOf } from "./contract.ts";
@@ -129,20 +131,11 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
       Effect.flatMap(ownAgent(to, caller), () => system.send(to, message)).pipe(
         Effect.as({ sent: true as const }),
       ),
-    "agent.ask": ({ to, input, timeoutMs, requestId, thread }, caller) =>
+    "agent.ask": ({ to, input, timeoutMs, requestId, thread, stream, idempotencyKey }, caller) =>
       Effect.zipRight(
         ownAgent(to, caller),
-        system.ask(to, input, {
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(requestId !== undefined ? { requestId } : {}),
-          ...(thread !== undefined ? { thread } : {}),
-        }),
+        askOn(system, caller, { to, input, timeoutMs, requestId, thread, stream, idempotencyKey }),
       ).pipe(
-        Effect.map((reply) => ({
-          output: reply.output,
-          usage: reply.usage,
-          ...(reply.traceId !== undefined ? { traceId: reply.traceId } : {}),
-        })),
         // The edge of the trace: the ask as the server received it.
         withSpan(
           "agent.ask",
@@ -180,6 +173,7 @@ export const makeMethods = (deps: MethodDeps, extra: ExtraMethods = {}): Readonl
     "events.unsubscribe": ({ subscription }, caller) =>
       Effect.sync(() => ({ unsubscribed: hub.unsubscribe(caller.subscriber, subscription) })),
     "runtime.stats": (_, caller) => system.stats(isOperator(caller) ? undefined : { tenant: caller.tenant }),
+    ...approvalHandlers(system, isOperator),
   };
 
   const table = new Map<string, MethodDef>();

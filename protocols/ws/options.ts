@@ -49,6 +49,8 @@ export interface WsServerOptions {
   readonly backpressure: Backpressure;
   /** How long shutdown waits for in-flight requests before failing them with `shutting_down`. */
   readonly shutdownGraceMs: number;
+  /** Every tree spawned is durable unless its spec says `"durable": false` (needs memory on). */
+  readonly durableTrees: boolean;
 }
 
 /** The defaults `arbor serve` runs with. */
@@ -70,6 +72,7 @@ export const defaultServerOptions: WsServerOptions = {
   },
   backpressure: { highWaterBytes: 1024 * 1024, maxDroppedEvents: 10_000 },
   shutdownGraceMs: 5_000,
+  durableTrees: false,
 };
 
 const Positive = Schema.Int.pipe(Schema.positive());
@@ -92,6 +95,7 @@ export const ServerSection = Schema.Struct({
     Schema.partial(Schema.Struct({ highWaterBytes: Positive, maxDroppedEvents: Positive })),
   ),
   shutdownGraceMs: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  durableTrees: Schema.optional(Schema.Boolean),
 });
 
 function mapValues<K extends string, B>(record: Record<K, unknown>, f: () => B): Record<K, B> {
@@ -132,5 +136,6 @@ export const resolveServerOptions = (
     limits: { ...defaultServerOptions.limits, ...s.limits },
     backpressure: { ...defaultServerOptions.backpressure, ...s.backpressure },
     shutdownGraceMs: s.shutdownGraceMs ?? defaultServerOptions.shutdownGraceMs,
+    durableTrees: s.durableTrees ?? defaultServerOptions.durableTrees,
   });
 };

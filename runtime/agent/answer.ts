@@ -45,6 +45,8 @@ export const answerTask = (agent: Answering, envelope: Envelope, outcome: Finish
     ...(envelope.traceId !== undefined ? { traceId: envelope.traceId } : {}),
   };
   if (outcome._tag === "Replied") {
+    if (envelope.idempotencyKey !== undefined)
+      agent.tree.answers.record(agent.address, envelope.idempotencyKey, outcome.reply);
     settle(envelope, Exit.succeed(outcome.reply));
     agent.tree.events.publishSync({ ...base, type: "agent.replied", output: outcome.reply.output });
     return;

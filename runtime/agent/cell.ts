@@ -10,6 +10,8 @@
 import { Exit } from "effect";
 import { type Actor, type AnyActorRef, createActor, fromCallback } from "xstate";
 import type { AgentInfo } from "../agent-info.ts";
+import { taskIdOf } from "../durable/journal.ts";
+import { type AgentState, type DurableTask, durableFormat } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
@@ -29,19 +31,41 @@ export type { CellStatus } from "./lifecycle.ts";
 
 let nextId = 0;
 
-/** A task waiting in an agent's mailbox, as data. */
-export interface QueuedTask {
-  readonly kind: Envelope["kind"];
-  readonly input: string;
-  readonly requestId?: string;
-  readonly thread?: string;
-}
+/** A fresh agent id; ids of agents that came back after a restart are skipped. */
+const newAgentId = (): string => `ag_${(nextId++).toString(36)}`;
+
+/** An id read back from a durable store: later ids are drawn past it so they never clash. */
+const reserveAgentId = (id: string): string => {
+  const n = /^ag_([0-9a-z]+)$/.exec(id);
+  if (n) nextId = Math.max(nextId, Number.parseInt(n[1]!, 36) + 1);
+  return id;
+};
+
+/** A durable task back as an envelope: no asker waits on it (an asker comes back by idempotency key). */
+const envelopeOf = (task: DurableTask): Envelope => ({
+  kind: task.kind,
+  input: task.input,
+  taskId: task.taskId,
+  ...(task.requestId !== undefined ? { requestId: task.requestId } : {}),
+  ...(task.thread !== undefined ? { thread: task.thread } : {}),
+  ...(task.idempotencyKey !== undefined ? { idempotencyKey: task.idempotencyKey } : {}),
+  ...(task.journal !== undefined && task.journal.length > 0 ? { journal: task.journal } : {}),
+});
+
+const taskOf = (envelope: Envelope): DurableTask => ({
+  kind: envelope.kind,
+  input: envelope.input,
+  taskId: taskIdOf(envelope),
+  ...(envelope.requestId !== undefined ? { requestId: envelope.requestId } : {}),
+  ...(envelope.thread !== undefined ? { thread: envelope.thread } : {}),
+  ...(envelope.idempotencyKey !== undefined ? { idempotencyKey: envelope.idempotencyKey } : {}),
+});
 
 const statusOf = (value: unknown): CellStatus =>
   typeof value === "string" ? (value as CellStatus) : "running"; // `running` is the only compound state
 
 export class AgentCell implements Routable, MicroHost {
-  readonly id = `ag_${(nextId++).toString(36)}`;
+  readonly id: string;
   readonly address: string;
   readonly treeId: string;
   readonly mailbox: Mailbox<Envelope>;
@@ -63,6 +87,8 @@ export class AgentCell implements Routable, MicroHost {
   private pulling = false;
   /** `agent.stopped` was published for the latest incarnation. */
   private announcedStop = false;
+  /** Came back from a durable store: its tasks were restored, its spec's `input` was already given. */
+  private readonly resumed: boolean;
 
   constructor(
     readonly tree: TreeHost,
@@ -73,6 +99,9 @@ export class AgentCell implements Routable, MicroHost {
   ) {
     this.address = agent.address;
     this.treeId = tree.treeId;
+    const restored = tree.restoring?.(agent.address);
+    this.resumed = restored !== undefined;
+    this.id = restored ? reserveAgentId(restored.state.lifecycle.context.id) : newAgentId();
     this.mailbox = new Mailbox(agent.mailbox.capacity, agent.mailbox.overflow);
     this.supervisor = agent.kind === "micro" ? undefined : new Supervisor(this);
     const machine = lifecycleMachine.provide({
@@ -81,8 +110,22 @@ export class AgentCell implements Routable, MicroHost {
       },
     });
     this.lifecycle = createActor(machine, {
-      input: { address: this.address, id: this.id, history: agent.history ?? null },
+      input: {
+        address: this.address,
+        id: this.id,
+        history: agent.history ?? null,
+        ...(restored ? { restored: restored.state.lifecycle.context } : {}),
+      },
     });
+    if (restored) {
+      const { state } = restored;
+      this.restarts = state.restarts;
+      // Before the task resumes, so its step finds the approval it was waiting for.
+      if (state.approvals) tree.approvals.restore(state.approvals);
+      // The task in flight goes first, with what its step had journaled; then the queue, in order.
+      if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight));
+      for (const task of state.queued) this.mailbox.offer(envelopeOf(task));
+    }
     this.lifecycle.subscribe((snapshot) => {
       this.status = statusOf(snapshot.value);
     });
@@ -123,23 +166,42 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   /**
-   * The agent's state as plain data: XState's persisted snapshot of its statechart (state,
-   * incarnation, task in flight, thread histories) and the tasks waiting in its mailbox, in order.
-   * Gotcha: asks are listed by request id; their askers' callbacks are not data and are not in it.
+   * The agent's state as plain data (what a durable tree writes): XState's persisted snapshot of its
+   * statechart (state, incarnation, thread histories), its restart count, the task in flight and the
+   * tasks waiting in its mailbox, in order. Gotcha: askers' callbacks are not data and are not in it.
    */
-  persistedState(): { readonly lifecycle: unknown; readonly queued: ReadonlyArray<QueuedTask> } {
-    const queued: QueuedTask[] = [];
+  durableState(): AgentState {
+    const queued: DurableTask[] = [];
     this.mailbox.find((envelope) => {
-      if (!envelope.cancelled)
-        queued.push({
-          kind: envelope.kind,
-          input: envelope.input,
-          ...(envelope.kind === "ask" ? { requestId: requestIdOf(envelope) } : {}),
-          ...(envelope.thread !== undefined ? { thread: envelope.thread } : {}),
-        });
+      if (!envelope.cancelled) queued.push(taskOf(envelope));
       return false;
     });
-    return { lifecycle: this.lifecycle.getPersistedSnapshot(), queued };
+    const inFlight = this.inFlight !== undefined && !this.inFlight.cancelled ? this.inFlight : undefined;
+    const approvals =
+      inFlight === undefined
+        ? []
+        : this.tree.approvals
+            .entries()
+            .filter((e) => e.address === this.address && e.requestId === inFlight.requestId);
+    return {
+      format: durableFormat,
+      lifecycle: this.lifecycle.getPersistedSnapshot() as unknown as AgentState["lifecycle"],
+      restarts: this.restarts,
+      ...(inFlight
+        ? { inFlight: { ...taskOf(inFlight), ...(inFlight.journal ? { journal: inFlight.journal } : {}) } }
+        : {}),
+      queued,
+      ...(approvals.length > 0 ? { approvals } : {}),
+      ...(this.dynamic && this.parent
+        ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
+        : {}),
+    };
+  }
+
+  /** The task queued or in flight here that was asked with `key`, if any. */
+  taskWithKey(key: string): Envelope | undefined {
+    if (this.inFlight?.idempotencyKey === key && !this.inFlight.cancelled) return this.inFlight;
+    return this.mailbox.find((e) => e.idempotencyKey === key && !e.cancelled);
   }
 
   private send(event: LifecycleEvent): void {
@@ -174,9 +236,10 @@ export class AgentCell implements Routable, MicroHost {
         ...(this.parent ? { parent: this.parent.address } : {}),
         incarnation: this.incarnation,
       });
-      if (this.agent.spec.input !== undefined)
+      if (this.agent.spec.input !== undefined && !this.resumed)
         this.mailbox.offer({ kind: "input", input: this.agent.spec.input });
     }
+    this.tree.durable?.touch(this);
     this.supervisor?.startChildren();
     if (retry) this.retry(retry);
     this.pull();
@@ -202,6 +265,7 @@ export class AgentCell implements Routable, MicroHost {
       return "ok";
     }
     if (this.mailbox.offer(envelope) === "full") return "full";
+    this.tree.durable?.touch(this);
     this.pull();
     return "ok";
   }
@@ -217,6 +281,7 @@ export class AgentCell implements Routable, MicroHost {
    */
   withdraw(envelope: Envelope): void {
     envelope.cancelled = true;
+    this.tree.durable?.touch(this);
     if (this.inFlight === envelope) {
       this.inFlight = undefined;
       this.tree.events.publishSync({
@@ -270,6 +335,7 @@ export class AgentCell implements Routable, MicroHost {
       return true;
     }
     this.inFlight = envelope;
+    this.tree.durable?.touch(this);
     const requestId = requestIdOf(envelope);
     this.tree.events.publishSync({
       type: "agent.task",
@@ -303,6 +369,7 @@ export class AgentCell implements Routable, MicroHost {
     this.inFlight = undefined;
     this.send(stepDone(envelope, outcome));
     answerTask(this, envelope, outcome);
+    this.tree.durable?.touch(this); // the finished task (and its journal) leaves the stored state
     if (outcome._tag === "StopTree") return;
     if (outcome._tag === "Replied" && outcome.exit !== undefined) this.exitNormally(outcome.exit);
     else this.pull();
@@ -410,6 +477,7 @@ export class AgentCell implements Routable, MicroHost {
     this.inFlight = undefined;
     for (const envelope of pending) settle(envelope, Exit.fail(error));
     this.mailbox.wakeAll();
+    if (this.dynamic) this.tree.durable?.remove(this);
     this.tree.router.unregister(this);
     this.tree.agentStopped();
     if (!this.announcedStop) this.publishStopped(reason, normal); // its last incarnation crashed: say it is gone for good

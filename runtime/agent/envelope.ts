@@ -4,6 +4,7 @@
  */
 import type { SpanContext } from "@opentelemetry/api";
 import type { Exit } from "effect";
+import type { JournalEntry } from "../durable/store.ts";
 import type { AskError, Reply } from "../system.ts";
 
 export interface Envelope {
@@ -12,11 +13,19 @@ export interface Envelope {
   requestId?: string;
   /** The conversation thread the ask belongs to (its history is sent along, when the agent keeps one). */
   readonly thread?: string;
+  /** The asker wants the answer as it is written: the step streams and publishes `agent.delta`. */
+  readonly stream?: boolean;
   settle?: (exit: Exit.Exit<Reply, AskError>) => void;
   /** The asker gave up (timeout, interruption): skip it, or drop its reply. */
   cancelled?: boolean;
   /** How many incarnations crashed while processing it. */
   crashes?: number;
+  /** Asking again with this key returns this task's reply instead of running it twice. */
+  readonly idempotencyKey?: string;
+  /** Durable trees: the task's durable id. */
+  taskId?: string;
+  /** Durable trees: the calls the task's step completed, replayed instead of made again after a restart. */
+  journal?: ReadonlyArray<JournalEntry>;
   /**
    * The span that sent it (plain data), so the step it starts is a child span; only when tracing is
    * on. A task sent from outside any span gets its first step's span, so its retries join that trace.

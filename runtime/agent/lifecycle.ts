@@ -61,7 +61,13 @@ export interface StepInput {
 export const lifecycleMachine = setup({
   types: {} as {
     context: LifecycleContext;
-    input: { readonly address: string; readonly id: string; readonly history: HistoryLimits | null };
+    input: {
+      readonly address: string;
+      readonly id: string;
+      readonly history: HistoryLimits | null;
+      /** A durable agent coming back after a restart of the runtime: where its last life left off. */
+      readonly restored?: Pick<LifecycleContext, "incarnation" | "lastCrash" | "threads">;
+    };
     events: LifecycleEvent;
   },
   actors: {
@@ -72,11 +78,11 @@ export const lifecycleMachine = setup({
   context: ({ input }) => ({
     address: input.address,
     id: input.id,
-    incarnation: 0,
+    incarnation: input.restored?.incarnation ?? 0,
     current: null,
-    lastCrash: "",
+    lastCrash: input.restored?.lastCrash ?? "",
     history: input.history,
-    threads: {},
+    threads: input.restored?.threads ?? {},
   }),
   initial: "down",
   states: {

@@ -1,16 +1,20 @@
 /**
  * One agent step, sequenced: delegate to children (when the agent has children and no tools) →
- * guardrails on the input → the model, with tool calls, until it answers → guardrails on the output.
+ * guardrails on the input → what the agent recalls from memory (when its spec asks) → the model,
+ * with tool calls, until it answers → guardrails on the output.
  * Tripwires watch tokens, tool calls and the step's wall time. The pieces live beside this file.
  */
 import { Effect } from "effect";
+import { type StepJournal, stepJournal } from "../durable/journal.ts";
 import type { ChatMessage, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
-import type { Envelope } from "./envelope.ts";
+import { makeDeltaWriter } from "./deltas.ts";
+import { type Envelope, requestIdOf } from "./envelope.ts";
+import { recallForStep } from "./recall-step.ts";
 import { threadHistory } from "./thread-history.ts";
-import { destinationOf, runModelWithTools } from "./tool-loop.ts";
+import { destinationOf, journaled, runModelWithTools } from "./tool-loop.ts";
 
 /** What a successful step produces. `exit` asks for a normal exit after replying. */
 export interface StepResult {
@@ -25,8 +29,10 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
 });
 
 export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepResult, AskError> => {
-  const { services } = cell.tree;
+  const { services, durable } = cell.tree;
   const info = cell.info;
+  // A durable tree journals the step's calls; a resumed task replays what was journaled.
+  const journal: StepJournal | undefined = durable && stepJournal(durable, cell, envelope);
   const body = Effect.gen(function* () {
     const visibleTools = services.tools().visible(info);
     // "No other instruction": an agent whose own spec configures no tools (or leaves it none)
@@ -34,7 +40,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     const delegates = cell.agent.spec.tools === undefined || visibleTools.length === 0;
     const delegated =
       delegates && cell.supervisor && cell.supervisor.children.length > 0
-        ? yield* delegateToChildren(cell, envelope.input)
+        ? yield* journaled(journal, "delegate", delegateToChildren(cell, envelope.input))
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
     const destination = destinationOf(cell.agent.model);
@@ -56,13 +62,22 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
           .guardrails()
           .check({ stage: "input", text: system, agent: info, destination }),
       });
+    const recalled = yield* recallForStep(cell, envelope.input, destination);
+    if (recalled !== undefined) messages.push({ role: "system", content: recalled });
     if (envelope.thread !== undefined)
       messages.push(...(yield* threadHistory(cell, envelope.thread, destination)));
     messages.push({ role: "user", content: input });
-    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools);
-    const output = yield* services
+    const requestId = requestIdOf(envelope);
+    const deltas = envelope.stream ? makeDeltaWriter(cell, requestId) : undefined;
+    const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, {
+      requestId,
+      ...(deltas ? { deltas } : {}),
+      ...(journal ? { journal } : {}),
+    });
+    const guarded = yield* services
       .guardrails()
       .check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    const output = deltas ? yield* deltas.finish(guarded) : guarded;
     yield* services
       .tripwires()
       .observe({ metric: "output", value: output.length, text: output, agent: info });

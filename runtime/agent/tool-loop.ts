@@ -4,11 +4,25 @@
  * give the results back, and call the model again, up to `maxToolRounds`.
  */
 import { Effect } from "effect";
+import type { StepJournal } from "../durable/journal.ts";
+import type { JournalEntry } from "../durable/store.ts";
 import { NotAllowed } from "../errors.ts";
-import type { ChatMessage, ModelChoice, ToolSpec, Usage } from "../model.ts";
+import type { ChatMessage, ModelChoice, ModelRequest, ModelResponse, ToolSpec, Usage } from "../model.ts";
+import { pausingStepClock } from "../step-clock.ts";
 import type { AskError } from "../system.ts";
+import type { ApprovalAsk, ToolContext } from "../tool.ts";
 import type { AgentCell } from "./cell.ts";
+import type { DeltaWriter } from "./deltas.ts";
 import { agentOps } from "./ops.ts";
+import { streamedResponse } from "./streamed.ts";
+
+/** The task a step works on: its request id (approval ids derive from it) and, when streaming, its delta writer. */
+export interface StepTask {
+  readonly requestId: string;
+  readonly deltas?: DeltaWriter;
+  /** Set on a durable tree: the step's calls are journaled, and replayed when the task resumes. */
+  readonly journal?: StepJournal;
+}
 
 export interface ModelAnswer {
   readonly text: string;
@@ -19,10 +33,47 @@ export interface ModelAnswer {
 export const destinationOf = (choice: ModelChoice | undefined): "local" | "network" =>
   choice?.provider === "scripted" ? "local" : "network";
 
+/** `call` through the step's journal when the tree is durable (replayed if journaled), else directly. */
+export const journaled = <A, E>(
+  journal: StepJournal | undefined,
+  kind: JournalEntry["kind"],
+  call: Effect.Effect<A, E>,
+): Effect.Effect<A, E> => (journal === undefined ? call : journal.once(kind, call));
+
+/**
+ * How call `callIndex` of a step asks a person: through the tree's approvals, with the step clock
+ * paused while it waits (the `maxStepMs` tripwire does not count the wait). On a durable tree the
+ * pending approval, then its decision, are written with the agent's state, so both outlive a restart.
+ */
+const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) => {
+  const kept = Effect.sync(() => cell.tree.durable?.touch(cell));
+  return pausingStepClock(
+    Effect.zipRight(
+      kept,
+      cell.tree.approvals.await(
+        {
+          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
+          tree: cell.treeId,
+          address: cell.address,
+          agentId: cell.id,
+          tool: ask.tool,
+          args: ask.args,
+          displayArgs: ask.displayArgs,
+          requestId,
+          callIndex,
+        },
+        ask.validate,
+      ),
+    ).pipe(Effect.tap(() => kept)),
+  );
+};
+
+/** Calls the model (streaming when the task has a delta writer), runs its tool calls, and repeats until it answers. */
 export const runModelWithTools = (
   cell: AgentCell,
   initial: ReadonlyArray<ChatMessage>,
   tools: ReadonlyArray<ToolSpec>,
+  task: StepTask,
 ): Effect.Effect<ModelAnswer, AskError> =>
   Effect.gen(function* () {
     const { services, counters } = cell.tree;
@@ -39,8 +90,10 @@ export const runModelWithTools = (
     const messages = [...initial];
     const usage = { inputTokens: 0, outputTokens: 0 };
     let toolCalls = 0;
+    // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
+    let written = "";
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
-      const response = yield* services.models().generate(choice, {
+      const request: Omit<ModelRequest, "model" | "options"> = {
         messages,
         ...(tools.length > 0 ? { tools } : {}),
         ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
@@ -51,7 +104,15 @@ export const runModelWithTools = (
           agentId: cell.id,
           ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
         },
-      });
+      };
+      const response: ModelResponse = yield* journaled(
+        task.journal,
+        "model",
+        task.deltas === undefined
+          ? services.models().generate(choice, request)
+          : streamedResponse(services.models().stream(choice, request), task.deltas),
+      );
+      written += response.text;
       usage.inputTokens += response.usage.inputTokens;
       usage.outputTokens += response.usage.outputTokens;
       counters.providerCalls++;
@@ -63,14 +124,20 @@ export const runModelWithTools = (
       });
       if (response.costUsd !== undefined)
         yield* services.tripwires().observe({ metric: "costUsd", value: response.costUsd, agent: info });
-      if (response.toolCalls.length === 0) return { text: response.text, usage };
+      if (response.toolCalls.length === 0)
+        return { text: task.deltas === undefined ? response.text : written, usage };
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
       // The tool runner checks arguments and results with the tool-stage guardrails.
       for (const call of response.toolCalls) {
-        const result = yield* services.tools().call(call, { agent: info, ops: agentOps(cell), destination });
+        const ctx: ToolContext = {
+          agent: info,
+          ops: agentOps(cell),
+          destination,
+          approve: approver(cell, task.requestId, toolCalls++),
+        };
+        const result = yield* journaled(task.journal, "tool", services.tools().call(call, ctx));
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
-      toolCalls += response.toolCalls.length;
       yield* services.tripwires().observe({ metric: "toolCalls", value: toolCalls, agent: info });
     }
     return yield* new NotAllowed({

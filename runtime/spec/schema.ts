@@ -89,6 +89,7 @@ export const pluginSections: Readonly<Record<string, string>> = {
   guardrails: "guardrailsPlugin",
   tripwires: "tripwiresPlugin",
   tools: "toolsPlugin",
+  memory: "memoryPlugin",
 };
 
 /** Tree-level sections that belong to a plugin, and the plugin to load for each. */
@@ -112,6 +113,7 @@ export interface AgentSpec {
   readonly guardrails?: unknown;
   readonly tripwires?: unknown;
   readonly tools?: unknown;
+  readonly memory?: unknown;
   readonly children?: ReadonlyArray<AgentSpec> | undefined;
 }
 
@@ -132,6 +134,7 @@ export const AgentSpecSchema: Schema.Schema<AgentSpec> = Schema.Struct({
   guardrails: Schema.optional(Schema.Unknown),
   tripwires: Schema.optional(Schema.Unknown),
   tools: Schema.optional(Schema.Unknown),
+  memory: Schema.optional(Schema.Unknown),
   children: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<AgentSpec> => AgentSpecSchema))),
 });
 
@@ -154,6 +157,8 @@ export const TreeSpecSchema = Schema.Struct({
   description: Schema.optional(Schema.String),
   root: AgentSpecSchema,
   limits: Schema.optional(Limits),
+  /** Keep the tree in the durable store: it comes back after a restart of the runtime. */
+  durable: Schema.optional(Schema.Boolean),
 });
 
 export type TreeSpec = Schema.Schema.Type<typeof TreeSpecSchema>;

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Effect, Either } from "effect";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   checkSuite,
   leaderboard,
@@ -24,6 +24,7 @@ import { ArborClient } from "../../protocols/client/index.ts";
 import { arenaMethods } from "../../protocols/ws/extra/arena.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 import { startRuntimeServer } from "../ws/runtime.ts";
 
 describe("arena on the wire and the command line", () => {
@@ -229,10 +230,12 @@ describe("the arena", () => {
   });
 
   it("keeps results in the SQL store per tenant", { timeout: 120_000 }, async () => {
+    const dataDir = seededDataDir("arbor-arena-");
+    onTestFinished(() => removeDataDir(dataDir));
     const got = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const db = yield* openPglite("memory://");
+          const db = yield* openPglite(dataDir);
           const store = makeSqlArenaStore(yield* makePgliteClient(db));
           const r = {
             suite: "s",

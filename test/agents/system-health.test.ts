@@ -3,11 +3,8 @@
  * through the system.* tools, record each finding in memory as a fact about the host, and the triage
  * micro agent turns the findings into repairs.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Effect } from "effect";
-import { expect, it } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
 import { makeRolesPlugin } from "../../agents/roles/plugin.ts";
 import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
 import { runWorkflow } from "../../agents/workflow/run.ts";
@@ -17,11 +14,13 @@ import { makeToolsPlugin } from "../../plugins/tools/plugin.ts";
 import { lateModelRouter, openMemory } from "../../protocols/memory.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 it("records real measurements of this host as facts and triages the problems into repairs", {
   timeout: 120_000,
 }, async () => {
-  const dataDir = join(mkdtempSync(join(tmpdir(), "arbor-health-")), "data");
+  const dataDir = seededDataDir("arbor-health-");
+  onTestFinished(() => removeDataDir(dataDir));
   const { result, facts } = await Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {

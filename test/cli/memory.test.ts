@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 
@@ -23,7 +24,9 @@ describe("arbor run --memory", () => {
       );
       return file;
     };
-    const env = { ...process.env, ARBOR_DATA_DIR: join(dir, "data") };
+    const dataDir = seededDataDir("arbor-memory-data-");
+    onTestFinished(() => removeDataDir(dataDir));
+    const env = { ...process.env, ARBOR_DATA_DIR: dataDir };
     const remember = spec([
       {
         toolCalls: [
@@ -79,6 +82,8 @@ describe("arbor run --memory with provider embeddings", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const dir = mkdtempSync(join(tmpdir(), "arbor-embed-"));
+      const dataDir = seededDataDir("arbor-embed-data-");
+      onTestFinished(() => removeDataDir(dataDir));
       const config = join(dir, "arbor.config.json");
       writeFileSync(
         config,
@@ -101,7 +106,7 @@ describe("arbor run --memory with provider embeddings", () => {
       const { port } = server.address() as AddressInfo;
       const env = {
         ...process.env,
-        ARBOR_DATA_DIR: join(dir, "data"),
+        ARBOR_DATA_DIR: dataDir,
         OPENAI_API_KEY: "sk-embed-test-0001",
         OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
       };

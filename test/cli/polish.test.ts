@@ -192,3 +192,45 @@ describe("the live view", () => {
     expect(stats.label("/figures/lead", Date.now())).toMatch(new RegExp(`^ \\d+\\.\\ds ${tokens} tok$`));
   });
 });
+
+describe("the live view of a streaming answer", () => {
+  it("shows the growing text of a working agent under its line, and nothing once it replied", async () => {
+    const runtime = await createArbor();
+    const stats = new AgentStats();
+    const seen: string[] = [];
+    runtime.onEvent((event) => {
+      stats.event(event);
+      if (event.type === "agent.delta") seen.push(stats.writing("/growing/talker"));
+    });
+    try {
+      const summary = await runtime.run(
+        {
+          name: "growing",
+          root: {
+            name: "talker",
+            kind: "child",
+            model: {
+              provider: "scripted",
+              script: [
+                {
+                  stream: [
+                    "The first part of a long answer that is written in pieces, ",
+                    "then a second part that arrives a little later, ",
+                    "and a last part to finish.",
+                  ],
+                },
+              ],
+            },
+          },
+        } as never,
+        { input: "talk", stream: true },
+      );
+      expect(summary.status).toBe("completed");
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen[0]!.length).toBeGreaterThan(0);
+      expect(stats.writing("/growing/talker")).toBe("");
+    } finally {
+      await runtime.close();
+    }
+  });
+});

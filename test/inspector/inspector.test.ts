@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArborClient } from "../../protocols/client/index.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 /** Where Debian's chromium package puts the browser (`.ci/run` installs it when missing). */
 const chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
@@ -59,16 +60,16 @@ let browser: Browser;
 let page: Page;
 let server: Served;
 let client: ArborClient;
-let dataRoot: string;
+let dataDir: string;
 
 beforeAll(async () => {
   if (chromiumPath === undefined)
     throw new Error("chromium is not installed: `apt-get install -y chromium` (.ci/run does it)");
   mkdirSync(shots, { recursive: true });
-  dataRoot = mkdtempSync(join(tmpdir(), "arbor-inspector-"));
+  dataDir = seededDataDir("arbor-inspector-");
   [browser, server] = await Promise.all([
     chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] }),
-    serve([], { ARBOR_DATA_DIR: join(dataRoot, "data"), OPENAI_API_KEY: openaiKey, NO_COLOR: "1" }),
+    serve([], { ARBOR_DATA_DIR: dataDir, OPENAI_API_KEY: openaiKey, NO_COLOR: "1" }),
   ]);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   client = await ArborClient.connect(server.url);
@@ -78,7 +79,7 @@ afterAll(async () => {
   await client?.close();
   await browser?.close();
   await server?.stop();
-  if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+  if (dataDir) removeDataDir(dataDir);
 });
 
 const tab = (name: string) => page.getByRole("tab", { name }).click();
@@ -182,6 +183,35 @@ describe("the inspector", () => {
     // The usage ledger's spend per day: the asks above were recorded.
     await page.locator('svg[aria-label="spend by day"] text').filter({ hasText: /calls/ }).first().waitFor();
     await page.screenshot({ path: join(shots, "providers.png") });
+  });
+
+  it("lists a tool call waiting for approval and denies it from the page; the model reads the reason", async () => {
+    const tree = await client.spawn({
+      name: "gated",
+      root: {
+        name: "lead",
+        kind: "parent",
+        tools: { allow: ["send_to_agent"], approve: ["send_*"] },
+        model: {
+          provider: "scripted",
+          script: [
+            { toolCalls: [{ name: "send_to_agent", args: { to: "upper", message: "psst" } }] },
+            { text: "tool said: {{tool}}" },
+          ],
+        },
+        children: [{ name: "upper", kind: "micro", handler: "upper" }],
+      },
+    });
+    const answer = client.ask(tree.root, "pass it on");
+    await tab("Approvals");
+    const waiting = page.locator("li.approval").filter({ hasText: "send_to_agent" });
+    await waiting.waitFor();
+    await expect(waiting.textContent()).resolves.toContain('"message": "psst"');
+    await page.screenshot({ path: join(shots, "approvals.png") });
+    await waiting.getByPlaceholder("Reason (optional)").fill("not now");
+    await waiting.getByRole("button", { name: "Deny" }).click();
+    await expect((await answer).output).toContain("denied by operator: not now");
+    await page.getByText("No tool call is waiting for a person.").waitFor();
   });
 });
 

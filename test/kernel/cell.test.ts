@@ -27,13 +27,14 @@ describe("the cell's lifecycle statechart", () => {
         expect((yield* system.ask("/c/root/w", "go")).output).toBe("done");
         yield* system.killAgent("/c/root/w", "drill");
         yield* waitFor(events, (es) => count(es, "agent.restarted", "/c/root/w") === 1);
-        const snapshot = cell.persistedState();
+        const snapshot = cell.durableState();
         expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
         expect(snapshot).toMatchObject({
           lifecycle: {
             value: { running: "idle" },
             context: { address: "/c/root/w", incarnation: 2, current: null, lastCrash: "drill" },
           },
+          restarts: 1,
           queued: [],
         });
         expect((yield* system.inspect("c")).children[0]).toMatchObject({ state: "idle", restarts: 1 });
@@ -61,9 +62,10 @@ describe("the cell's persisted state", () => {
         yield* Effect.fork(system.ask("/q/w", "second", { requestId: "r2", thread: "t" }));
         yield* waitFor(events, () => cell.mailbox.size === 1);
         yield* system.send("/q/w", "third");
-        const state = cell.persistedState();
+        const state = cell.durableState();
         expect(state).toMatchObject({
           lifecycle: { value: { running: "working" }, context: { current: "r1" } },
+          inFlight: { kind: "ask", input: "first", requestId: "r1" },
           queued: [
             { kind: "ask", input: "second", requestId: "r2", thread: "t" },
             { kind: "tell", input: "third" },

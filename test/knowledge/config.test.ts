@@ -2,9 +2,8 @@
  * Configuration and the embedded default: what the environment selects, the errors a person sees
  * for a bad setup, and that the embedded PGlite keeps memory across a restart.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Effect, Either, Layer, ManagedRuntime } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -14,6 +13,7 @@ import {
   layerKnowledge,
 } from "../../knowledge/config.ts";
 import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { seededDataDir } from "../support/seeded-data-dir.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -92,8 +92,8 @@ describe("knowledge configuration", () => {
   });
 
   it("keeps memory in the data dir across a restart", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "arbor-knowledge-"));
-    dirs.push(dataDir);
+    const dataDir = seededDataDir("arbor-knowledge-");
+    dirs.push(dirname(dataDir));
     const config = Either.getOrThrow(knowledgeConfig({ dataDir }, {}));
     const first = ManagedRuntime.make(layerKnowledge(config));
     await first.runPromise(

@@ -2,12 +2,11 @@
  * Real databases for the knowledge tests: an in-process PGlite, and the same engine behind
  * pglite-socket spoken to by `pg` over the Postgres wire protocol.
  */
-import { PGlite } from "@electric-sql/pglite";
-import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { Effect, Layer, ManagedRuntime } from "effect";
 import type { StoreError } from "../../knowledge/errors.ts";
 import { layerPg, makePgliteClient, SqlClient } from "../../knowledge/sql-client.ts";
+import { seededPglite } from "../support/seeded-data-dir.ts";
 
 /** One SQL adapter under test. */
 export interface SqlAdapter {
@@ -16,25 +15,19 @@ export interface SqlAdapter {
   readonly close: () => Promise<void>;
 }
 
-const freshPglite = async (): Promise<PGlite> => {
-  const db = await PGlite.create("memory://", { extensions: { vector } });
-  await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
-  return db;
-};
-
-/** PGlite in process. */
+/** PGlite in process, on its own copy of the created template database. */
 export const pgliteAdapter = async (): Promise<SqlAdapter> => {
-  const db = await freshPglite();
+  const { db, close } = await seededPglite();
   return {
     name: "pglite",
     layer: Layer.effect(SqlClient, makePgliteClient(db)),
-    close: () => db.close(),
+    close,
   };
 };
 
 /** `pg` over the wire to a PGlite served by pglite-socket on 127.0.0.1 (all clients share one session). */
 export const pgAdapter = async (): Promise<SqlAdapter> => {
-  const db = await freshPglite();
+  const { db, close } = await seededPglite();
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 });
   await server.start();
   return {
@@ -42,7 +35,7 @@ export const pgAdapter = async (): Promise<SqlAdapter> => {
     layer: layerPg({ url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`, max: 1 }),
     close: async () => {
       await server.stop();
-      await db.close();
+      await close();
     },
   };
 };

@@ -85,6 +85,7 @@ describe("the packed arbor-agents package", () => {
         "bin/arbor.mjs",
         "inspector/index.html",
         "inspector/app.js",
+        "knowledge/assets/use-static-512.bin",
       ]),
     );
     expect(

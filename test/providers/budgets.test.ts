@@ -4,9 +4,8 @@
  * so a window is overshot by at most one call's estimate error. Against a local OpenAI-format server.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Effect, Layer, TestClock } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { makePgliteClient, SqlClient } from "../../knowledge/sql-client.ts";
 import { makeSqlUsageLedger } from "../../knowledge/usage-ledger-sql.ts";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { seededDataDir } from "../support/seeded-data-dir.ts";
 import { ctx, makeRig, prompt, run, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
 import { openaiCompletion } from "./wire-server.ts";
@@ -77,8 +77,8 @@ describe("windowed budgets", () => {
 
     it("a daily tenant budget refuses the call past it and still refuses after a server restart", async () => {
       const s = await serve(() => ({ json: completion("ok") }));
-      const dir = mkdtempSync(join(tmpdir(), "arbor-budget-"));
-      dirs.push(dir);
+      const dir = seededDataDir("arbor-budget-");
+      dirs.push(dirname(dir));
       const config = { profiles, budgets: { tenants: { acme: { maxCostUsd: 0.025, per: "day" } } } };
       const spec = {
         name: "quota",

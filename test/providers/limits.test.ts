@@ -4,9 +4,8 @@
  * counters are kept in the store and survive a restart. Against a local OpenAI-format server.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Effect, Exit, Fiber, Layer, TestClock } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { makePgliteClient, SqlClient } from "../../knowledge/sql-client.ts";
 import { fingerprint } from "../../plugins/providers/errors.ts";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
+import { seededDataDir } from "../support/seeded-data-dir.ts";
 import { makeRig, prompt, run, useServers } from "./harness.ts";
 import type { WireServer } from "./wire-server.ts";
 import { openaiCompletion } from "./wire-server.ts";
@@ -100,8 +100,8 @@ describe("key state in the store", () => {
       headers: { "retry-after": "600" },
       json: { error: { message: "Rate limit reached" } },
     }));
-    const dir = mkdtempSync(join(tmpdir(), "arbor-keys-"));
-    dirs.push(dir);
+    const dir = seededDataDir("arbor-keys-");
+    dirs.push(dirname(dir));
     /** One "process": opens the database in `dir`, runs `use`, closes everything. */
     const life = <A>(
       use: (plugin: ReturnType<typeof providersPlugin>, system: ArborRuntime) => Effect.Effect<A, unknown>,

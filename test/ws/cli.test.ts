@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ArborClient, RpcError } from "../../protocols/client/index.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const main = join(import.meta.dirname, "..", "..", "bin", "arbor.mjs");
 const dir = mkdtempSync(join(tmpdir(), "arbor-ws-cli-"));
@@ -27,7 +28,8 @@ let processes = 0;
 const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc => {
   processes += 1;
   const child = spawn(process.execPath, [main, ...args], {
-    // Each process gets its own embedded database, away from the working tree.
+    // Each process gets its own embedded database folder, away from the working tree (only
+    // `serve` and `--memory` open it; those tests give a created one).
     env: {
       ...process.env,
       ARBOR_DATA_DIR: join(dir, `data-${processes}`),
@@ -72,10 +74,13 @@ const spec = {
 
 let server: Proc;
 let url = "";
+const serverData = seededDataDir("arbor-ws-cli-serve-");
 beforeAll(async () => {
   const config = join(dir, "arbor.config.json");
   writeFileSync(config, JSON.stringify({ server: { shutdownGraceMs: 200 } }));
-  server = start(["serve", "--port", "0", "--json", "--config", config]);
+  server = start(["serve", "--port", "0", "--json", "--config", config], {
+    ARBOR_DATA_DIR: serverData,
+  });
   const first = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: server.child.stdout! });
     rl.once("line", resolve);
@@ -83,8 +88,10 @@ beforeAll(async () => {
   });
   url = (JSON.parse(first) as { url: string }).url;
 });
-afterAll(() => {
+afterAll(async () => {
   if (server.child.exitCode === null) server.child.kill("SIGKILL");
+  await server.exited;
+  removeDataDir(serverData);
 });
 
 describe("arbor serve: MCP over Streamable HTTP", () => {
@@ -221,7 +228,8 @@ describe("usage and live provider status (issue 15)", () => {
   });
 
   it("arbor run --memory records calls in the SQL ledger that arbor usage reads afterwards", async () => {
-    const data = join(dir, "ledger-data");
+    const data = seededDataDir("arbor-ws-cli-ledger-");
+    onTestFinished(() => removeDataDir(data));
     const specFile = join(dir, "ledger.json");
     writeFileSync(
       specFile,

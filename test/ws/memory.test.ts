@@ -12,6 +12,7 @@ import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
 import { memoryCommand } from "../../protocols/cli/memory.ts";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { memoryRpcMethods } from "../../protocols/ws/extra/memory.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 import { type RunningRuntime, startRuntimeServer } from "./runtime.ts";
 
 const operatorToken = "operator-token-0123456789abcdef";
@@ -19,10 +20,10 @@ const tenantToken = "tenant-token-0123456789abcdef";
 const scope = Effect.runSync(Scope.make());
 let running: RunningRuntime;
 
+const dataDir = seededDataDir("arbor-ws-memory-");
+
 beforeAll(async () => {
-  const config = Either.getOrThrow(
-    knowledgeConfig({ dataDir: mkdtempSync(join(tmpdir(), "arbor-ws-memory-")) }, {}),
-  );
+  const config = Either.getOrThrow(knowledgeConfig({ dataDir }, {}));
   const services = await Effect.runPromise(Layer.build(layerKnowledge(config)).pipe(Scope.extend(scope)));
   running = await startRuntimeServer(
     {
@@ -31,12 +32,22 @@ beforeAll(async () => {
         { token: tenantToken, tenant: "acme" },
       ],
     },
-    memoryRpcMethods(Context.get(services, KnowledgeGraph)),
+    {},
+    [],
+    // memory.answer through the runtime's router; when a call names no model, a scripted one that
+    // shows what it was given.
+    (runtime) =>
+      memoryRpcMethods(Context.get(services, KnowledgeGraph), () => ({
+        router: runtime.models(),
+        guardrails: runtime.guardrails(),
+        model: { provider: "scripted", options: { script: [{ text: "From memory: {{system}}" }] } },
+      })),
   );
-});
+}, 120_000); // a file-backed PGlite start and the runtime, on a busy machine
 afterAll(async () => {
   await running.close();
   await Effect.runPromise(Scope.close(scope, Exit.void));
+  removeDataDir(dataDir);
 });
 
 it("remembers and recalls per tenant partition, the operator naming a tenant, validates params with paths", async () => {
@@ -139,4 +150,64 @@ it("`arbor memory ingest --connect` loads more than fits in a frame: batches, an
   })) as { results: Array<{ documentId: string; metadata: Record<string, unknown> }> };
   expect(found.results[0]).toMatchObject({ documentId: "almanac", metadata: { kind: "almanac" } });
   await operator.close();
+});
+
+it("memory.answer retrieves from the caller's partition and answers through the router with citations; `arbor memory ask` prints them", async () => {
+  const operator = await ArborClient.connect(running.url, { token: operatorToken });
+  const tenant = await ArborClient.connect(running.url, { token: tenantToken });
+  await tenant.request("memory.ingest", {
+    documentId: "handbook/keys.md",
+    text: "# Keys\n\nRotate the signing keys every 90 days with the vault CLI.",
+  });
+  await tenant.request("memory.remember", { entity: "vault", attribute: "owner", value: "platform team" });
+  await operator.request("memory.ingest", {
+    documentId: "ops/keys.md",
+    text: "Operator note: signing keys rotate every 30 days.",
+  });
+  const answer = (await tenant.request("memory.answer", {
+    question: "How often do we rotate the signing keys in vault?",
+  })) as {
+    answer: string;
+    citations: Array<{ n: number; documentId: string }>;
+    facts: Array<{ label: string; entity: string; value: unknown }>;
+    provider: string;
+  };
+  expect(answer.answer).toContain("[1] (handbook/keys.md)");
+  expect(answer.answer).toContain("90 days");
+  expect(answer.answer).toContain("Cite the sources");
+  expect(answer.answer).not.toContain("30 days"); // the operator's partition is not the tenant's
+  expect(answer.citations[0]).toMatchObject({ n: 1, documentId: "handbook/keys.md" });
+  expect(answer.facts).toEqual([
+    expect.objectContaining({ label: "F1", entity: "vault", value: "platform team" }),
+  ]);
+  expect(answer.provider).toBe("scripted");
+  const similar = (await tenant.request("memory.similarEntities", { query: "the vault", k: 3 })) as {
+    entities: Array<{ id: string }>;
+  };
+  expect(similar.entities.map((e) => e.id)).toContain("vault");
+  await expect(tenant.request("memory.similarEntities", { k: 3 })).rejects.toMatchObject({ code: -32602 });
+  await expect(tenant.request("memory.answer", { question: "" })).rejects.toMatchObject({ code: -32602 });
+  await expect(
+    tenant.request("memory.answer", { question: "keys?", model: { provider: "nowhere" } }),
+  ).rejects.toMatchObject({ message: expect.stringContaining("nowhere") });
+
+  const out: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const code = await memoryCommand.run([
+    "ask",
+    "how often do signing keys rotate?",
+    "--connect",
+    running.url,
+    "--token",
+    tenantToken,
+  ]);
+  write.mockRestore();
+  expect(code).toBe(0);
+  expect(out.join("")).toContain("[1] handbook/keys.md");
+  expect(out.join("")).toContain("— scripted/");
+  await operator.close();
+  await tenant.close();
 });

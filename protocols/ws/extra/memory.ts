@@ -1,6 +1,6 @@
 /**
- * The `memory.*` methods (remember, recall, relate, neighbors, ingest, ingestMany, search,
- * lineage) over a knowledge graph, with the params schemas and handlers of the knowledge area's
+ * The `memory.*` methods (remember, recall, relate, neighbors, ingest, ingestMany, ingestPart,
+ * search, similarEntities, lineage, answer) over a knowledge graph, with the params schemas and handlers of the knowledge area's
  * own method table, so the wire and the agent tools always agree on shapes.
  *
  * Memory is partitioned per tenant: a tenant reads and writes only its own partition (the same one
@@ -9,6 +9,7 @@
  * the optional `tenant` param. A tenant that names another tenant is refused with -32001.
  */
 import { Clock, Effect, Schema } from "effect";
+import { type AnswerDeps, AnswerParams, answerQuestion } from "../../../knowledge/answer.ts";
 import type { KnowledgeGraphService } from "../../../knowledge/knowledge-graph.ts";
 import { type MemoryMethod, memoryMethods } from "../../../knowledge/methods.ts";
 import { partitionFor } from "../../../knowledge/partition.ts";
@@ -133,9 +134,28 @@ const ingestPartMethod = (kg: KnowledgeGraphService): MethodDef => {
   };
 };
 
-/** The `memory.*` methods over one knowledge graph, each on the caller's partition. */
-export const memoryRpcMethods = (kg: KnowledgeGraphService): ExtraMethods => {
-  const table: Record<string, MethodDef> = { "memory.ingestPart": ingestPartMethod(kg) };
+const AnswerWireParams = Schema.extend(AnswerParams, TenantParam);
+
+/** `memory.answer {question, k?, mode?, model?}`: retrieve from the caller's partition, then generate. */
+const answerMethod = (kg: KnowledgeGraphService, deps: () => AnswerDeps): MethodDef => ({
+  params: AnswerWireParams as unknown as MethodDef["params"],
+  run: (decoded, caller) => {
+    const { tenant, ...params } = decoded as typeof AnswerWireParams.Type;
+    return Effect.flatMap(partitionOfCall(caller, tenant), (partition) =>
+      Effect.mapError(answerQuestion(kg.partition(partition), deps(), params, partition), toRpcFailure),
+    );
+  },
+});
+
+/**
+ * The `memory.*` methods over one knowledge graph, each on the caller's partition; with `answer`
+ * (the runtime's router and guardrails) also `memory.answer`.
+ */
+export const memoryRpcMethods = (kg: KnowledgeGraphService, answer?: () => AnswerDeps): ExtraMethods => {
+  const table: Record<string, MethodDef> = {
+    "memory.ingestPart": ingestPartMethod(kg),
+    ...(answer ? { "memory.answer": answerMethod(kg, answer) } : {}),
+  };
   for (const [name, method] of Object.entries(memoryMethods)) {
     const m = method as MemoryMethod<unknown, unknown>;
     const params = Schema.extend(

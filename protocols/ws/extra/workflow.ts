@@ -1,6 +1,6 @@
 /**
- * `workflow.run {treeId, input?}` on the wire: runs the tree's workflow and answers with every
- * step's outcome. Only the tree's own tenant may run it; another tenant's tree does not exist.
+ * `workflow.run {treeId, input?, runId?}` on the wire: runs the tree's workflow and answers with every
+ * step's outcome; the same `runId` again resumes the run (see RunWorkflowOptions). Only the tree's own tenant may run it; another tenant's tree does not exist.
  */
 import { Effect, Schema } from "effect";
 import { runWorkflow } from "../../../agents/workflow/run.ts";
@@ -12,6 +12,8 @@ import type { ExtraMethods, MethodDef } from "../methods.ts";
 const RunParams = Schema.Struct({
   treeId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
   input: Schema.optional(Schema.String.pipe(Schema.maxLength(1_000_000))),
+  /** Names the run: running again with the same id resumes it (finished steps are not run again). */
+  runId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))),
 });
 
 /** The `workflow.*` methods. */
@@ -19,12 +21,12 @@ export const workflowMethods = (system: AgentSystemService): ExtraMethods => ({
   "workflow.run": {
     params: RunParams as unknown as MethodDef["params"],
     run: (params, caller) => {
-      const { treeId, input } = params as typeof RunParams.Type;
+      const { treeId, input, runId } = params as typeof RunParams.Type;
       return Effect.gen(function* () {
         const tree = yield* system.treeOf(treeId);
         if (tree.tenant !== caller.tenant)
           return yield* new NotFound({ reason: "tree_not_found", target: treeId });
-        return yield* runWorkflow(system, treeId, input ?? "");
+        return yield* runWorkflow(system, treeId, input ?? "", runId !== undefined ? { runId } : {});
       }).pipe(
         Effect.mapError((error) =>
           error._tag === "NoWorkflow"

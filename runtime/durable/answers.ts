@@ -1,0 +1,41 @@
+/**
+ * Replies kept by idempotency key, per tree: asking an agent again with the key of a finished ask
+ * returns its reply instead of running the task twice (a client that lost its connection, or a
+ * server that restarted, asks again safely). A durable tree also writes them to its store, so they
+ * outlive a restart. Only replies are kept: an ask that failed may be retried under the same key.
+ * Gotcha: the book is bounded (`maxAnswers` per tree, oldest forgotten first).
+ */
+import type { Reply } from "../system.ts";
+import type { DurableTree } from "./durable-tree.ts";
+
+/** How many replies a tree keeps by key. */
+export const maxAnswers = 10_000;
+
+const slot = (address: string, key: string) => `${address}\u0000${key}`;
+
+export class AnswerBook {
+  private readonly replies = new Map<string, Reply>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly durable?: DurableTree,
+  ) {}
+
+  get(address: string, key: string): Reply | undefined {
+    return this.replies.get(slot(address, key));
+  }
+
+  /** Keeps `reply` for `key` (the first reply wins). */
+  record(address: string, key: string, reply: Reply): void {
+    const at = slot(address, key);
+    if (this.replies.has(at)) return;
+    this.restore(address, key, reply);
+    this.durable?.answer({ address, key, reply, at: this.now() });
+  }
+
+  /** Puts back a reply read from the durable store. */
+  restore(address: string, key: string, reply: Reply): void {
+    this.replies.set(slot(address, key), reply);
+    if (this.replies.size > maxAnswers) this.replies.delete(this.replies.keys().next().value!);
+  }
+}

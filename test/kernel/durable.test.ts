@@ -1,0 +1,298 @@
+/**
+ * Durable trees on the real embedded store (PGlite with the SQL durable store): a tree comes back in
+ * a new runtime under the same id and addresses, its task in flight resumes without running a
+ * journaled tool again, an ask repeated with its idempotency key gets the resumed task's reply, its
+ * thread history is kept; bad stored state keeps only its own tree down; a non-durable tree writes
+ * nothing.
+ */
+import { Effect, Exit, Fiber, Schema, Scope } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
+import { runWorkflow } from "../../agents/workflow/run.ts";
+import { makeSqlDurableStore } from "../../knowledge/durable-store-sql.ts";
+import { SqlClient, type SqlClientService } from "../../knowledge/sql-client.ts";
+import { defineTool } from "../../plugins/tools/define.ts";
+import { toolsPlugin } from "../../plugins/tools/plugin.ts";
+import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import type { DurableStore } from "../../runtime/durable/store.ts";
+import type { ArborEvent } from "../../runtime/events.ts";
+import { definePlugin } from "../../runtime/plugin.ts";
+import { pgliteAdapter, runtimeOf, type SqlAdapter } from "../knowledge/support.ts";
+import { basePlugins } from "./support.ts";
+
+let adapter: SqlAdapter;
+let sql: SqlClientService;
+let store: DurableStore;
+const runs: string[] = [];
+
+let db: ReturnType<typeof runtimeOf<SqlClient, unknown>>;
+
+beforeAll(async () => {
+  adapter = await pgliteAdapter();
+  db = runtimeOf(adapter.layer);
+  sql = await db.run(SqlClient);
+  store = await db.run(makeSqlDurableStore);
+});
+afterAll(async () => {
+  await db.dispose();
+  await adapter.close();
+});
+
+/** A tool that counts its own runs (so a test can tell a replayed call from a repeated one). */
+const counterPlugin = definePlugin({
+  name: "counter",
+  version: "0.0.0",
+  setup: (host) =>
+    host.registerTool(
+      defineTool({
+        name: "count_run",
+        description: "Counts its own runs.",
+        input: Schema.Struct({ label: Schema.String }),
+        run: ({ label }) =>
+          Effect.sync(() => {
+            runs.push(label);
+            return `run ${runs.length}`;
+          }),
+      }),
+    ),
+});
+
+const spec = (name: string, delayMs: number) => ({
+  name,
+  durable: true,
+  root: {
+    name: "worker",
+    kind: "child",
+    history: { maxMessages: 10 },
+    tools: { allow: ["count_run"] },
+    model: {
+      provider: "scripted",
+      script: [
+        { toolCalls: [{ name: "count_run", args: { label: name } }] },
+        { text: "finished after {{tool}}", delayMs },
+      ],
+    },
+  },
+});
+
+/** A runtime on the shared store, in its own scope (closing it is a graceful shutdown). */
+const startRuntime = async () => {
+  const scope = Effect.runSync(Scope.make());
+  const events: ArborEvent[] = [];
+  const system = await Effect.runPromise(
+    makeAgentSystem({
+      plugins: [...basePlugins, toolsPlugin, counterPlugin, workflowsPlugin],
+      durable: { store },
+    }).pipe(Scope.extend(scope)),
+  );
+  system.events.listen((e) => events.push(e));
+  const runP = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
+  return { system, events, run: runP, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+};
+
+const until = async (check: () => Promise<boolean> | boolean) => {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
+};
+
+/** The journal kept with an agent's task in flight (one row per journaled call). */
+const journalRows = (treeId: string) =>
+  Effect.runPromise(
+    sql.query<{ kind: string }>(
+      "SELECT e->>'kind' AS kind FROM arbor_durable_agents, jsonb_array_elements(state->'inFlight'->'journal') e WHERE tree_id = $1",
+      [treeId],
+    ),
+  );
+
+describe("a durable tree", () => {
+  it("comes back under its id; the task in flight resumes without running its journaled tool again; the key joins it", async () => {
+    runs.length = 0;
+    const first = await startRuntime();
+    const tree = await first.run(first.system.spawnTree(spec("keeper", 1_500)));
+    expect(tree.treeId).toBe("keeper");
+    // The ask is cut off while the model's second call sleeps: the tool call is journaled by then.
+    const asked = Effect.runFork(
+      first.system.ask(tree.root, "count once", { thread: "t1", idempotencyKey: "job-1" }),
+    );
+    await until(async () => (await journalRows("keeper")).some((r) => r.kind === "tool"));
+    expect(runs).toEqual(["keeper"]);
+    expect((await first.run(first.system.listTrees()))[0]).toMatchObject({ treeId: "keeper", durable: true });
+    await first.close();
+    await Effect.runPromise(Fiber.await(asked));
+
+    const second = await startRuntime();
+    const report = await second.run(second.system.resumeDurable());
+    expect(report).toEqual({ resumed: [{ treeId: "keeper", tasks: 1 }], down: [] });
+    const listed = (await second.run(second.system.listTrees()))[0]!;
+    expect(listed).toMatchObject({ treeId: "keeper", root: "/keeper/worker", durable: true });
+    expect(typeof listed.resumedAt).toBe("number");
+    // Asking again with the key waits for the resumed task instead of running it twice.
+    const again = await second.run(
+      second.system.ask("/keeper/worker", "count once", { thread: "t1", idempotencyKey: "job-1" }),
+    );
+    expect(again.output).toBe("finished after run 1");
+    expect(runs).toEqual(["keeper"]);
+    // Once more: the kept reply, with no new step.
+    const tasksBefore = second.events.filter((e) => e.type === "agent.task").length;
+    const kept = await second.run(
+      second.system.ask("/keeper/worker", "count once", { idempotencyKey: "job-1" }),
+    );
+    expect(kept.output).toBe("finished after run 1");
+    expect(second.events.filter((e) => e.type === "agent.task").length).toBe(tasksBefore);
+    // The thread remembers the exchange that straddled the restart.
+    expect(await second.run(second.system.history("/keeper/worker", "t1"))).toEqual([
+      { role: "user", content: "count once" },
+      { role: "assistant", content: "finished after run 1" },
+    ]);
+    await until(async () => (await journalRows("keeper")).length === 0); // a finished task's journal goes with it
+    await second.run(second.system.stopTree("keeper"));
+    await second.close();
+
+    // A tree stopped by request is forgotten: the next runtime brings nothing back.
+    const third = await startRuntime();
+    expect(await third.run(third.system.resumeDurable())).toEqual({ resumed: [], down: [] });
+    await third.close();
+  });
+
+  it("whose stored state does not decode stays down with a reason; the other trees come back", async () => {
+    const first = await startRuntime();
+    await first.run(first.system.spawnTree(spec("good", 0)));
+    await first.run(first.system.spawnTree(spec("broken", 0)));
+    await until(async () => {
+      const rows = await Effect.runPromise(
+        sql.query("SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'broken'"),
+      );
+      return rows.length > 0;
+    });
+    await first.close();
+    await Effect.runPromise(
+      sql.query(`UPDATE arbor_durable_agents SET state = '{"format": 99}'::jsonb WHERE tree_id = 'broken'`),
+    );
+    const second = await startRuntime();
+    const report = await second.run(second.system.resumeDurable());
+    expect(report.resumed.map((t) => t.treeId)).toEqual(["good"]);
+    expect(report.down).toEqual([
+      { treeId: "broken", reason: expect.stringContaining("format 99, this release reads format 1") },
+    ]);
+    expect(second.events.find((e) => e.type === "tree.resume_failed")).toMatchObject({ tree: "broken" });
+    // Its id stays reserved: a new tree of that name gets another id.
+    const fresh = await second.run(second.system.spawnTree({ ...spec("broken", 0), durable: false }));
+    expect(fresh.treeId).toBe("broken-2");
+    expect((await second.run(second.system.ask("/good/worker", "hi"))).output).toMatch(/^finished after run/);
+    await second.run(second.system.stopTree("good"));
+    await second.close();
+  });
+
+  it("a pending approval outlives the restart and can be decided after it; the tool then runs once", async () => {
+    runs.length = 0;
+    const gated = spec("gated", 0);
+    const approvalSpec = {
+      ...gated,
+      root: { ...gated.root, tools: { allow: ["count_run"], approve: ["count_run"] } },
+    };
+    const first = await startRuntime();
+    const tree = await first.run(first.system.spawnTree(approvalSpec));
+    const asked = Effect.runFork(
+      first.system.ask(tree.root, "count, with permission", { idempotencyKey: "gated-1" }),
+    );
+    await until(() => first.system.approvals.list().length === 1);
+    const { approvalId } = first.system.approvals.list()[0]!;
+    await until(async () => {
+      const rows = await Effect.runPromise(
+        sql.query("SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'gated' AND state ? 'approvals'"),
+      );
+      return rows.length > 0;
+    });
+    await first.close();
+    await Effect.runPromise(Fiber.await(asked));
+    expect(runs).toEqual([]);
+
+    const second = await startRuntime();
+    await second.run(second.system.resumeDurable());
+    await until(() => second.system.approvals.list().length === 1);
+    expect(second.system.approvals.list()[0]).toMatchObject({ approvalId, tool: "count_run", tree: "gated" });
+    await second.run(second.system.approvals.decide(approvalId, { decision: "approve" }, "operator"));
+    const reply = await second.run(
+      second.system.ask(tree.root, "count, with permission", { idempotencyKey: "gated-1" }),
+    );
+    expect(reply.output).toBe("finished after run 1");
+    expect(runs).toEqual(["gated"]);
+    await second.run(second.system.stopTree("gated"));
+    await second.close();
+  });
+
+  it("a workflow run again with its runId after a restart takes the finished steps as they were", async () => {
+    const pipeline = {
+      name: "pipeline",
+      durable: true,
+      root: {
+        name: "lead",
+        kind: "parent",
+        model: { provider: "scripted", script: [{ text: "lead" }] },
+        children: [
+          {
+            name: "drafter",
+            kind: "child",
+            model: { provider: "scripted", script: [{ text: "DRAFT({{input}})" }] },
+          },
+          {
+            name: "editor",
+            kind: "child",
+            model: { provider: "scripted", script: [{ text: "EDITED({{input}})", delayMs: 1_500 }] },
+          },
+        ],
+      },
+      workflow: {
+        steps: [
+          { id: "draft", agent: "drafter", input: "{{input}}" },
+          { id: "edit", agent: "editor", input: "{{steps.draft.output}}", dependsOn: ["draft"] },
+        ],
+        output: "{{steps.edit.output}}",
+      },
+    };
+    const first = await startRuntime();
+    await first.run(first.system.spawnTree(pipeline));
+    const running = Effect.runFork(runWorkflow(first.system, "pipeline", "the memo", { runId: "run-7" }));
+    // Cut off while the editor works: the drafter's step has finished by then.
+    await until(async () => {
+      const rows = await Effect.runPromise(
+        sql.query(
+          "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'pipeline' AND state ? 'inFlight' AND address = '/pipeline/lead/editor'",
+        ),
+      );
+      return rows.length > 0;
+    });
+    await first.close();
+    await Effect.runPromise(Fiber.await(running));
+
+    const second = await startRuntime();
+    await second.run(second.system.resumeDurable());
+    const result = await second.run(runWorkflow(second.system, "pipeline", "the memo", { runId: "run-7" }));
+    expect(result).toMatchObject({ status: "completed", output: "EDITED(DRAFT(the memo))" });
+    // The drafter did not work again in the new runtime; the editor finished its resumed task once.
+    const tasks = (address: string) =>
+      second.events.filter((e) => e.type === "agent.task" && e.address === address).length;
+    expect(tasks("/pipeline/lead/drafter")).toBe(0);
+    expect(tasks("/pipeline/lead/editor")).toBe(1);
+    await second.run(second.system.stopTree("pipeline"));
+    await second.close();
+  });
+
+  it("a non-durable tree writes nothing, and durable without a store is refused with a clear error", async () => {
+    const first = await startRuntime();
+    await first.run(first.system.spawnTree({ ...spec("plain", 0), durable: false }));
+    await first.run(first.system.ask("/plain/worker", "hi"));
+    const rows = await Effect.runPromise(
+      sql.query("SELECT 1 FROM arbor_durable_trees WHERE tree_id = 'plain'"),
+    );
+    expect(rows).toEqual([]);
+    await first.close();
+    const refused = await Effect.runPromise(
+      Effect.scoped(
+        Effect.flatMap(makeAgentSystem({ plugins: [...basePlugins] }), (system) =>
+          Effect.flip(system.spawnTree(spec("nostore", 0))),
+        ),
+      ),
+    );
+    expect(refused.message).toContain("$.durable: durable trees need a durable store");
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Fresh embedded databases for tests, copied from the template the global setup provides
+ * (see pglite-template.ts): the cost of opening a database, not of creating one.
+ */
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { vector } from "@electric-sql/pglite-pgvector";
+import { inject } from "vitest";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The template data dir made by the global setup. */
+    readonly pgliteTemplate: string;
+  }
+}
+
+/**
+ * A fresh data dir for one test (or one spawned `arbor`): a copy of the template in a new temporary
+ * folder, as `<tmp>/data`. Remove it with `removeDataDir` when done.
+ */
+export const seededDataDir = (prefix = "arbor-data-"): string => {
+  const dir = join(mkdtempSync(join(tmpdir(), prefix)), "data");
+  cpSync(inject("pgliteTemplate"), dir, { recursive: true });
+  return dir;
+};
+
+/** Deletes a data dir made by `seededDataDir`, with the temporary folder around it. */
+export const removeDataDir = (dir: string): void => rmSync(dirname(dir), { recursive: true, force: true });
+
+/** A PGlite with pgvector on a fresh copy of the template; `close` also deletes the copy. */
+export const seededPglite = async (): Promise<{
+  readonly db: PGlite;
+  readonly close: () => Promise<void>;
+}> => {
+  const dir = seededDataDir("arbor-pglite-");
+  const db = await PGlite.create(dir, { extensions: { vector } });
+  await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      removeDataDir(dir);
+    },
+  };
+};
