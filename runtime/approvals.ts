@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { Data, Effect, Either } from "effect";
 import type { Fault } from "./errors.ts";
 import type { EventBus } from "./events.ts";
+import { spanAttributes, withSpan } from "./tracing.ts";
 
 /** How long a request waits for a person before it is denied, unless `approvals.timeoutMs` says otherwise. */
 export const defaultApprovalTimeoutMs = 10 * 60_000;
@@ -259,7 +260,18 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
     });
 
   return {
-    await: wait,
+    // The wait for a person is a span of its own inside the tool call, with the decision on it.
+    await: (request, validate) =>
+      wait(request, validate).pipe(
+        Effect.tap((d) =>
+          spanAttributes({ "arbor.approval.decision": d.decision, "arbor.approval.by": d.by }),
+        ),
+        withSpan("approval.wait", () => ({
+          "gen_ai.tool.name": request.tool,
+          "arbor.agent.address": request.address,
+          "arbor.request.id": request.requestId,
+        })),
+      ),
     decide,
     list: (scope) => [...byId.values()].filter((e) => e.decision === undefined && visible(e, scope)),
     entries: () => [...byId.values()],

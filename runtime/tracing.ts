@@ -112,6 +112,15 @@ export const spanEvent = (name: string, attributes: Attributes): Effect.Effect<v
     });
   });
 
+/** Sets attributes on the span in scope (what became known while it ran: a decision, a count). */
+export const spanAttributes = (attributes: Attributes): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (!tracingActive()) return Effect.void;
+    return Effect.map(FiberRef.get(currentSpan), (span) => {
+      span?.setAttributes(attributes);
+    });
+  });
+
 /** Marks the span in scope as failed, for work that reports failure as a value (a tool's error result). */
 export const markSpanFailed = (errorType: string, message: string): Effect.Effect<void> =>
   Effect.suspend(() => {

@@ -159,7 +159,7 @@ beforeAll(async () => {
   reply = await client.ask(root, `ask the echo; mail ${plantedEmail}, key ${plantedKey}`);
   const { root: solo } = await client.spawn(flaky);
   await expect(client.ask(solo, "try")).rejects.toBeInstanceOf(RpcError);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await client?.close();
@@ -233,7 +233,7 @@ describe("traces in the default protocol, OTLP http/protobuf", () => {
     expect(await exited).toBe(0);
     const traceBytes = Buffer.from(answer.traceId!, "hex");
     expect(receiver.protobufs.some((body) => body.includes(traceBytes))).toBe(true);
-  });
+  }, 120_000); // a second server process
 });
 
 describe("/metrics after a delegated, tool-using ask and a provider failure", () => {

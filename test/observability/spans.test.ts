@@ -1,7 +1,8 @@
 /**
  * The spans the runtime makes, read from the OpenTelemetry SDK's in-memory exporter: a task that
  * trips a tripwire and crashes its agent shows the tripwire and each restart as span events; a
- * workflow run nests its steps and their agents' steps; memory search and ingest have spans; with
+ * workflow run nests its steps and their agents' steps; memory search and ingest have spans; the
+ * wait for an approval is a span inside its tool call; with
  * no SDK registered nothing is recorded and no trace id is handed out.
  */
 import { trace } from "@opentelemetry/api";
@@ -10,7 +11,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
 import { runWorkflow } from "../../agents/workflow/run.ts";
@@ -22,6 +23,8 @@ import { builtinHandlersPlugin } from "../../plugins/handlers/builtin.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { tripwiresPlugin } from "../../plugins/tripwires/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { approvalIdOf, makeApprovals } from "../../runtime/approvals.ts";
+import { makeEventBus } from "../../runtime/events.ts";
 import { tracingActive, withSpan } from "../../runtime/tracing.ts";
 import { pgliteAdapter, runtimeOf } from "../knowledge/support.ts";
 
@@ -191,5 +194,39 @@ describe("with the SDK registered", () => {
     expect(ingest.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
     expect(search.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
     expect(search.attributes["arbor.memory.k"]).toBe(3);
+  }, 120_000); // PGlite starts slowly on a busy machine
+
+  it("shows the wait for a person's approval as a span inside the tool call, with the decision", async () => {
+    exporter.reset();
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const approvals = makeApprovals({ events: yield* makeEventBus(() => 0), now: () => 0 });
+        const request = {
+          tree: "t",
+          address: "/t/writer",
+          agentId: "ag_1",
+          tool: "write_file",
+          args: { path: "a.txt" },
+          displayArgs: { path: "a.txt" },
+          requestId: "rq_1",
+          callIndex: 0,
+        };
+        const waiting = yield* Effect.fork(
+          approvals.await(request, Effect.succeed).pipe(withSpan("execute_tool write_file", () => ({}))),
+        );
+        yield* Effect.yieldNow();
+        yield* approvals.decide(approvalIdOf("t", "/t/writer", "rq_1", 0), { decision: "deny" }, "operator");
+        yield* Fiber.join(waiting);
+      }),
+    );
+    const spans = exporter.getFinishedSpans();
+    const tool = spans.find((s) => s.name === "execute_tool write_file")!;
+    const wait = spans.find((s) => s.name === "approval.wait")!;
+    expect(wait.parentSpanContext?.spanId).toBe(tool.spanContext().spanId);
+    expect(wait.attributes).toMatchObject({
+      "gen_ai.tool.name": "write_file",
+      "arbor.approval.decision": "deny",
+      "arbor.approval.by": "operator",
+    });
   });
 });

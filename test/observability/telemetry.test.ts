@@ -14,7 +14,9 @@ const start = (env: Record<string, string>) => {
   return startTelemetry();
 };
 afterEach(() => {
-  process.env = { ...saved };
+  // Restored in place: process.env stays the real environment object for later test files.
+  for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+  Object.assign(process.env, saved);
 });
 
 describe("startTelemetry", () => {
