@@ -2,6 +2,13 @@
  * Arbor's memory: a knowledge graph with vectors, on one embedded PGlite by default, or on
  * Postgres + pgvector and Neo4j in production. See docs/knowledge.md.
  */
+export {
+  type AnswerDeps,
+  AnswerParams,
+  type AnswerResult,
+  answerQuestion,
+  DEFAULT_ANSWER_MODEL,
+} from "./answer.ts";
 export { type ChunkOptions, chunkText, type TextChunk } from "./chunker.ts";
 export {
   DEFAULT_DATA_DIR,
@@ -11,6 +18,8 @@ export {
   type KnowledgeServices,
   knowledgeConfig,
   layerKnowledge,
+  OFFLINE_EMBEDDERS,
+  OfflineEmbedderName,
 } from "./config.ts";
 export {
   Embedder,
@@ -22,6 +31,13 @@ export {
   makeRouterEmbedder,
   type RouterEmbedderOptions,
 } from "./embedder.ts";
+export {
+  layerSentenceEmbedder,
+  makeSentenceEmbedder,
+  SENTENCE_EMBEDDER_NAME,
+} from "./embedder-sentence.ts";
+export { layerStaticEmbedder, makeStaticEmbedder, STATIC_EMBEDDER_NAME } from "./embedder-static.ts";
+export { entityText } from "./entities.ts";
 export {
   EmbedError,
   KnowledgeConfigError,
@@ -73,6 +89,7 @@ export {
   type ContextRequest,
   DEFAULT_RAG_SYSTEM,
   estimateTokens,
+  type FactCitation,
   generateWithContext,
 } from "./rag/context.ts";
 export {
@@ -84,6 +101,7 @@ export {
   type Scored,
 } from "./rag/fusion.ts";
 export { type RetrieveOptions, searchChunks } from "./rag/retrieve.ts";
+export { MemorySettings, makeRecallRunner, memorySection, RecallSettings } from "./recall.ts";
 export {
   layerPg,
   layerPglite,

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -127,4 +127,36 @@ describe("arbor run --memory with provider embeddings", () => {
       server.close();
     }
   }, 60_000);
+
+  it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-recall-"));
+    const docs = join(dir, "docs");
+    mkdirSync(docs);
+    writeFileSync(
+      join(docs, "backups.md"),
+      "# Backups\n\nThe nightly backup of the orders database runs at 02:00 UTC.\n",
+    );
+    const env = { ...process.env, ARBOR_DATA_DIR: join(dir, "data") };
+    await exec("node", ["bin/arbor.mjs", "memory", "ingest", docs, "--json"], { env });
+    const file = join(dir, "spec.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "desk",
+        root: {
+          name: "helper",
+          kind: "child",
+          input: "When does the nightly backup run?",
+          model: { provider: "scripted", script: [{ text: "{{system}}" }] },
+          memory: { recall: { k: 1 } },
+        },
+      }),
+    );
+    const { stdout } = await exec("node", ["bin/arbor.mjs", "run", file, "--memory", "--json"], { env });
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { status: string; output: string };
+    expect(summary.status).toBe("completed");
+    expect(summary.output).toContain("[1] (backups.md)");
+    expect(summary.output).toContain("02:00 UTC");
+    expect(stdout).toMatch(/"type":"memory.recalled".*"passages":1/);
+  }, 120_000);
 });
