@@ -10,7 +10,7 @@
  * none of it and its hot path checks one flag.
  */
 import { trace } from "@opentelemetry/api";
-import { Data } from "effect";
+import { Data, Effect } from "effect";
 import type { Fault } from "../runtime/errors.ts";
 
 /** The running exporter: flush and stop it at exit. */
@@ -106,3 +106,15 @@ export const startTelemetry = async (): Promise<Telemetry | undefined> => {
     },
   };
 };
+
+/**
+ * `startTelemetry` for the lifetime of the scope (the CLI commands): acquired first, released last,
+ * so the spans of the shutdown itself are flushed too. Undefined when `OTEL_*` asks for nothing.
+ */
+export const scopedTelemetry = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: () => startTelemetry(),
+    catch: (error) => new Error(`tracing: ${error instanceof Error ? error.message : String(error)}`),
+  }),
+  (running) => Effect.promise(async () => running?.shutdown()),
+);

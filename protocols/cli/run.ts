@@ -14,6 +14,7 @@ import { runTree } from "../../runtime/run.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
+import { scopedTelemetry } from "../telemetry.ts";
 import { approvePolicyOf, makeApprover } from "./approve-prompt.ts";
 import { type Command, ExitCode } from "./command.ts";
 import { runConnected } from "./connect.ts";
@@ -92,6 +93,8 @@ export const runCommand: Command = {
     const tty = !json && redrawOn(process.stdout);
 
     const program = Effect.gen(function* () {
+      // Traces go to a collector when OTEL_* says where (docs/observability.md).
+      yield* scopedTelemetry;
       const spec = yield* loadSpecFile(positionals[0]!);
       const { file, config } = yield* loadConfig(values.config);
       // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.

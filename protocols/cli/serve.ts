@@ -16,7 +16,7 @@ import { inspectorRoutes } from "../inspector/route.ts";
 import { makeMcpHttpHandler, mcpAgent } from "../mcp/server.ts";
 import { lateModelRouter, openMemory } from "../memory.ts";
 import { defaultPlugins, describeModels } from "../preset.ts";
-import { startTelemetry } from "../telemetry.ts";
+import { scopedTelemetry } from "../telemetry.ts";
 import { isLoopbackHost, operatorTenants } from "../ws/auth.ts";
 import { arenaMethods } from "../ws/extra/arena.ts";
 import { memoryRpcMethods } from "../ws/extra/memory.ts";
@@ -122,14 +122,7 @@ export const serveCommand: Command = {
       if (Either.isLeft(level)) return yield* Effect.fail(new Error(`invalid log level: ${level.left}`));
       const logger = makeLogger(level.right);
       log = logger;
-      // Acquired first, released last: spans of the shutdown itself are flushed too.
-      const telemetry = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => startTelemetry(),
-          catch: (error) => new Error(`tracing: ${error instanceof Error ? error.message : String(error)}`),
-        }),
-        (running) => Effect.promise(async () => running?.shutdown()),
-      );
+      const telemetry = yield* scopedTelemetry;
       if (telemetry) logger.info({ tracing: telemetry.description }, "arbor serve: tracing on");
       const resolved = resolveServerOptions(config.server, process.env, {
         ...(values.host !== undefined ? { host: values.host } : {}),
