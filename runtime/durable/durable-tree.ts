@@ -78,9 +78,11 @@ export class DurableTree {
   commit(agent: DurableAgent): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.frozen) return Effect.void;
-      this.touch(agent);
+      this.dirty.add(agent);
       const committed = Deferred.unsafeMake<void>(FiberId.none);
       this.waiters.push(committed);
+      // The step waits for this write: it starts now rather than a turn later.
+      this.schedule(true);
       return Deferred.await(committed);
     });
   }
@@ -115,10 +117,10 @@ export class DurableTree {
     return Deferred.await(this.idle);
   }
 
-  private schedule(): void {
+  private schedule(now = false): void {
     if (this.writing) return;
     this.writing = true;
-    this.runDetached(Effect.zipRight(nextTurn, this.writeAll()));
+    this.runDetached(now ? this.writeAll() : Effect.zipRight(nextTurn, this.writeAll()));
   }
 
   /** Writes batches until nothing is pending. */
