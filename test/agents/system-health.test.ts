@@ -156,8 +156,10 @@ describe("system-health with arbor run", () => {
     expect(code).toBe(0);
     const lines = linesOf(stdout);
     const types = lines.map((e) => `${e.type}${e.tool ? ` ${e.tool}` : ""}`);
-    expect(types.indexOf("approval.requested system.clear")).toBeLessThan(
-      types.indexOf("approval.decided system.clear"),
+    // The clear ran only after its approval was decided.
+    expect(types).toContain("approval.requested system.clear");
+    expect(types.indexOf("approval.decided system.clear")).toBeLessThan(
+      types.indexOf("tool.result system.clear"),
     );
     expect(lines.find((e) => e.type === "approval.decided")).toMatchObject({ decision: "approve" });
     expect(lines[lines.length - 1]).toMatchObject({ type: "run.summary", status: "completed" });
