@@ -57,6 +57,7 @@ export const awaitApprovalStep = (
         displayArgs: args,
         requestId: `${request.run}/${request.step}`,
         callIndex: 0,
+        detached: true,
       },
       () => Effect.fail("an approval step has no arguments to edit: approve or deny it"),
     );

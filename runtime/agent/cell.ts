@@ -27,6 +27,9 @@ import type { StepOutcome } from "./step-outcome.ts";
 import { Supervisor } from "./supervisor.ts";
 import type { ThreadMessage } from "./thread.ts";
 
+/** Most approvals an agent's durable state keeps (detached ones pile up over workflow runs). */
+const maxKeptApprovals = 200;
+
 export type { CellStatus } from "./lifecycle.ts";
 
 let nextId = 0;
@@ -177,12 +180,15 @@ export class AgentCell implements Routable, MicroHost {
       return false;
     });
     const inFlight = this.inFlight !== undefined && !this.inFlight.cancelled ? this.inFlight : undefined;
-    const approvals =
-      inFlight === undefined
-        ? []
-        : this.tree.approvals
-            .entries()
-            .filter((e) => e.address === this.address && e.requestId === inFlight.requestId);
+    // The approvals of the task in flight, and those asked on this agent's behalf outside a step.
+    const approvals = this.tree.approvals
+      .entries()
+      .filter(
+        (e) =>
+          e.address === this.address &&
+          (e.detached === true || (inFlight !== undefined && e.requestId === inFlight.requestId)),
+      )
+      .slice(-maxKeptApprovals);
     return {
       format: durableFormat,
       lifecycle: this.lifecycle.getPersistedSnapshot() as unknown as AgentState["lifecycle"],
