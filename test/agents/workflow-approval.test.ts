@@ -48,18 +48,19 @@ const gated = (optional: boolean) =>
 
 type Decider = (event: Extract<ArborEvent, { type: "approval.requested" }>) => ApprovalDecisionInput;
 
-/** Runs `spec`'s workflow; each approval request is answered by `decide`. */
-const runGated = (spec: unknown, decide: Decider) =>
+/** Runs `spec`'s workflow; each approval request is answered by `decide` (none: left to the timeout). */
+const runGated = (spec: unknown, decide: Decider | undefined, config: Record<string, unknown> = {}) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
         const system = yield* makeAgentSystem({
           plugins: [scriptedPlugin, builtinHandlersPlugin, workflowsPlugin],
+          config,
         });
         const events: Array<ArborEvent> = [];
         system.events.listen((e) => {
           events.push(e);
-          if (e.type === "approval.requested")
+          if (e.type === "approval.requested" && decide !== undefined)
             Effect.runFork(system.approvals.decide(e.approvalId, decide(e), "operator"));
         });
         const handle = yield* system.spawnTree(spec);
@@ -173,6 +174,20 @@ describe("running an approval step", () => {
     const failed = await runGated(tree(gated(false)), () => ({ decision: "deny" }));
     expect(failed.result).toMatchObject({ status: "failed", reason: "step ok denied by operator" });
     expect(failed.result.steps.find((s) => s.id === "fix")?.status).toBe("cancelled");
+  });
+
+  it("is denied at approvals.timeoutMs when nobody decides", async () => {
+    const { result, events } = await runGated(tree(gated(true)), undefined, { approvals: { timeoutMs: 20 } });
+    expect(result.steps.find((s) => s.id === "ok")).toMatchObject({
+      status: "skipped",
+      output: "denied: no decision within 20 ms",
+      reason: "denied by timeout: no decision within 20 ms",
+    });
+    expect(result.steps.find((s) => s.id === "fix")?.status).toBe("skipped");
+    expect(events.find((e) => e.type === "approval.decided")).toMatchObject({
+      decision: "deny",
+      by: "timeout",
+    });
   });
 
   it("finds the same approval when the workflow runs again with the same runId", async () => {
