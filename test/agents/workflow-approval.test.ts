@@ -2,8 +2,14 @@
  * Approval steps of workflows: checked with the spec by path; a run waits for a person through the
  * runtime's approvals (the store, events and `approval.decide` tool calls use); approve runs the
  * gated branch, deny fails the step or (optional) skips it so the branch is not taken; the same
- * `runId` finds the same approval; over the wire a tenant decides its own and no other tenant sees it.
+ * `runId` finds the same approval; over the wire a tenant decides its own and no other tenant sees it;
+ * `arbor run --approve all|none` decides it.
  */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { Effect, Either, Fiber } from "effect";
 import { describe, expect, it } from "vitest";
 import { approvalStepTool } from "../../agents/workflow/approval-step.ts";
@@ -263,5 +269,39 @@ describe("approval steps over the wire", () => {
       await b.close();
       await running.close();
     }
+  });
+});
+
+describe("approval steps with arbor run", () => {
+  const arborRun = async (...flags: string[]) => {
+    const file = join(mkdtempSync(join(tmpdir(), "arbor-gate-")), "gated.json");
+    writeFileSync(file, JSON.stringify(tree(gated(false))));
+    return promisify(execFile)(
+      "node",
+      ["bin/arbor.mjs", "run", file, "--input", "check", "--json", ...flags],
+      {
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    ).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => error,
+    );
+  };
+  const last = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+
+  it("--approve all runs the gated step; --approve none fails the workflow at the approval", async () => {
+    const approved = await arborRun("--approve", "all");
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain('"type":"workflow.step.waiting"');
+    expect(last(approved.stdout)).toMatchObject({
+      status: "completed",
+      output: "FIXED(PROBLEM: cache full)",
+    });
+
+    const denied = await arborRun("--approve", "none");
+    expect(denied.code).toBe(1);
+    expect(last(denied.stdout)).toMatchObject({ status: "failed" });
+    expect(String(last(denied.stdout).reason)).toContain("step ok denied by operator: --approve none");
+    expect(denied.stdout).not.toContain('"step":"fix","attempt"');
   });
 });
