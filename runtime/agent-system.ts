@@ -165,6 +165,14 @@ export const makeAgentSystem = (
           ? Effect.succeed(tree)
           : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
       });
+    // An approval asked outside an agent's step is kept with that agent's durable state: write it
+    // when it is asked and when it is decided.
+    events.listen((event) => {
+      if (event.type !== "approval.requested" && event.type !== "approval.decided") return;
+      const tree = trees.get(event.tree);
+      const cell = router.resolve(event.address) as AgentCell | undefined;
+      if (tree?.durable !== undefined && cell !== undefined) tree.durable.touch(cell);
+    });
     const findCell = (to: string) =>
       Effect.suspend(() => {
         const cell = router.resolve(to) as AgentCell | undefined;

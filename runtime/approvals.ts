@@ -48,6 +48,11 @@ export interface ApprovalEntry {
   readonly requestedAt: number;
   readonly expiresAt: number;
   readonly decision?: ApprovalDecision;
+  /**
+   * Asked outside an agent's step (a workflow's approval step): a durable tree keeps it with the
+   * state of the agent at `address`, pending or decided, not with a task in flight.
+   */
+  readonly detached?: boolean;
 }
 
 /** What a step gives to ask for an approval; the store adds the id and the times. */
@@ -93,8 +98,9 @@ export interface Approvals {
   /** Puts persisted entries back (before their steps resume). */
   readonly restore: (entries: ReadonlyArray<ApprovalEntry>) => void;
   /**
-   * Forgets the entries of a tree that stopped. Gotcha for durable trees: persist `entries()` before
-   * a tree is stopped for a restart; this drops them from memory.
+   * Forgets the entries of a tree that stopped; a wait still running is denied `by: "runtime"`.
+   * Gotcha for durable trees: persist `entries()` before a tree is stopped for a restart; this drops
+   * them from memory.
    */
   readonly dropTree: (tree: string) => void;
 }
@@ -280,11 +286,19 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
     },
     dropTree: (tree) => {
       // The tree's steps are being interrupted (their waits end with them): nothing of it stays listed.
+      // A wait outside a step (a workflow's approval step) is woken with a denial, so it ends too.
       for (const [id, entry] of byId)
         if (entry.tree === tree) {
+          const wake = waiters.get(id);
           byId.delete(id);
           waiters.delete(id);
           validators.delete(id);
+          wake?.({
+            decision: "deny",
+            reason: "the tree stopped before a decision",
+            by: "runtime",
+            at: options.now(),
+          });
         }
     },
   };

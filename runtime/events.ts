@@ -242,6 +242,14 @@ export type WorkflowEvent =
       readonly attempts: number;
       readonly output: string;
     })
+  /** An approval step waits for a person: `approvalId` is its entry in `approval.list`. */
+  | (Base & {
+      readonly type: "workflow.step.waiting";
+      readonly run: string;
+      readonly step: string;
+      readonly approvalId: string;
+      readonly prompt: string;
+    })
   | (Base & {
       readonly type: "workflow.step.retried";
       readonly run: string;

@@ -9,6 +9,7 @@
  *   .step("research", { agent: "researcher", input: "{{steps.plan.output}}", dependsOn: ["plan"] })
  *   .step("build", { agent: "engineer", input: "{{steps.plan.output}}", dependsOn: ["plan"] })
  *   .step("review", { agent: "critic", input: "{{steps.research.output}}\n{{steps.build.output}}", dependsOn: ["research", "build"] })
+ *   .approval("ok", { prompt: "Publish this? {{steps.review.output}}", dependsOn: ["review"] })
  *   .next("summary", { agent: "summarizer", input: "{{steps.review.output}}" })
  *   .build();
  * ```
@@ -16,10 +17,20 @@
 import type { StepSpec, WorkflowSpec } from "./schema.ts";
 
 /** A step as the builder takes it: `dependsOn` names only steps added before. */
-export type BuilderStep<Known extends string> = Omit<StepSpec, "id" | "dependsOn" | "when"> & {
+export type BuilderStep<Known extends string> = Omit<StepSpec, "id" | "dependsOn" | "when" | "approval"> & {
+  readonly agent: string;
   readonly dependsOn?: ReadonlyArray<Known>;
   readonly when?: Omit<NonNullable<StepSpec["when"]>, "step"> & { readonly step: Known };
 };
+
+/** An approval step as the builder takes it: what the person is asked, and where it sits. */
+export interface BuilderApproval<Known extends string> {
+  readonly prompt: string;
+  readonly dependsOn?: ReadonlyArray<Known>;
+  readonly when?: BuilderStep<Known>["when"];
+  /** A denial skips the step (output `denied…`) instead of failing the workflow. */
+  readonly optional?: boolean;
+}
 
 export class WorkflowBuilder<Known extends string = never> {
   constructor(
@@ -39,6 +50,19 @@ export class WorkflowBuilder<Known extends string = never> {
     return new WorkflowBuilder<Known | Id>(
       this.options,
       [...this.steps, { ...step, id, ...(previous === undefined ? {} : { dependsOn: [previous] }) }],
+      this.result,
+    );
+  }
+
+  /**
+   * Adds a step that waits for a person's decision (see `ApprovalSpec`): its output is `approved…`,
+   * a denial fails it (or, with `optional`, skips it with output `denied…`).
+   */
+  approval<Id extends string>(id: Id, step: BuilderApproval<Known>): WorkflowBuilder<Known | Id> {
+    const { prompt, ...rest } = step;
+    return new WorkflowBuilder<Known | Id>(
+      this.options,
+      [...this.steps, { ...rest, id, approval: { prompt } }],
       this.result,
     );
   }

@@ -1,5 +1,6 @@
 /** Workflows: steps over a tree's agents, as data, validated with the spec and run as asks. */
-export { type BuilderStep, WorkflowBuilder, workflow } from "./builder.ts";
+export { approvalStepTool } from "./approval-step.ts";
+export { type BuilderApproval, type BuilderStep, WorkflowBuilder, workflow } from "./builder.ts";
 export { workflowsPlugin } from "./plugin.ts";
 export {
   NoWorkflow,
@@ -8,5 +9,5 @@ export {
   type StepOutcome,
   type WorkflowResult,
 } from "./run.ts";
-export { type Condition, type StepSpec, WorkflowSpec } from "./schema.ts";
+export { ApprovalSpec, type Condition, type StepSpec, WorkflowSpec } from "./schema.ts";
 export { validateWorkflow } from "./validate.ts";

@@ -9,9 +9,10 @@ import { randomBytes } from "node:crypto";
 import { Cause, Data, Deferred, Duration, Effect, Either, Exit, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
-import { agentPaths } from "../../runtime/spec/extensions.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
 import { withSpan } from "../../runtime/tracing.ts";
+import { approvalOutput, approvalStepId, awaitApprovalStep } from "./approval-step.ts";
+import { readPlan } from "./plan.ts";
 import {
   type Condition,
   defaultBackoffMs,
@@ -20,7 +21,6 @@ import {
   WorkflowSpec,
 } from "./schema.ts";
 import { render } from "./template.ts";
-import { checkWorkflow } from "./validate.ts";
 
 /** What became of one step. */
 export interface StepOutcome {
@@ -74,32 +74,6 @@ export interface RunWorkflowOptions {
   readonly runId?: string;
 }
 
-/** A plan as a model wrote it: the JSON object in its answer, checked as a workflow of this tree. */
-const readPlan = (
-  text: string,
-  root: AgentNode,
-): Either.Either<Schema.Schema.Type<typeof WorkflowSpec>, string> => {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  if (start < 0 || end < start) return Either.left("the plan holds no JSON object");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text.slice(start, end + 1));
-  } catch (error) {
-    return Either.left(`the plan is not JSON: ${(error as Error).message}`);
-  }
-  const checked = checkWorkflow(parsed, agentPaths(root), root.name, "$.plan");
-  if (Either.isLeft(checked))
-    return Either.left(
-      `the plan is not a workflow of this tree: ${checked.left.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
-    );
-  const plan = checked.right;
-  const nested = plan.steps.find((step) => step.plan);
-  return nested
-    ? Either.left(`$.plan: step ${nested.id} plans again; a plan runs steps, not plans`)
-    : Either.right(plan);
-};
-
 /** Runs the workflow of tree `treeId` on `input`; fails only when the tree or its workflow is missing. */
 export const runWorkflow = (
   system: AgentSystemService,
@@ -135,7 +109,8 @@ const execute = (
   Effect.gen(function* () {
     const { system, treeId, root, options } = ctx;
     const usage = { inputTokens: 0, outputTokens: 0 };
-    const addressOf = (agent: string) => (agent === root.name ? root.address : `${root.address}/${agent}`);
+    const addressOf = (agent: string | undefined) =>
+      agent === undefined || agent === root.name ? root.address : `${root.address}/${agent}`;
     const publish = (event: ArborEventInput) =>
       Effect.zipRight(
         Effect.sync(() => options.onEvent?.(event)),
@@ -251,6 +226,43 @@ const execute = (
         return yield* new StepFailed({ step: step.id, reason });
       });
 
+    const approveStep = (step: StepSpec, template: string) =>
+      Effect.gen(function* () {
+        const address = root.address;
+        const prompt = render(template, input, outputs);
+        const approvalId = approvalStepId(treeId, root, run, step.id);
+        yield* publish({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        yield* publish({
+          type: "workflow.step.waiting",
+          ...base(address),
+          run,
+          step: step.id,
+          approvalId,
+          prompt,
+        });
+        const decision = yield* awaitApprovalStep(system, { treeId, root, run, step: step.id, prompt });
+        const output = approvalOutput(decision);
+        if (decision.decision === "approve") {
+          yield* publish({
+            type: "workflow.step.completed",
+            ...base(address),
+            run,
+            step: step.id,
+            attempts: 1,
+            output,
+          });
+          return yield* finish(step, { id: step.id, status: "completed", output, attempts: 1 });
+        }
+        const reason = `denied by ${decision.by}${decision.reason ? `: ${decision.reason}` : ""}`;
+        if (step.optional) {
+          yield* publish({ type: "workflow.step.skipped", ...base(address), run, step: step.id, reason });
+          return yield* finish(step, { id: step.id, status: "skipped", output, attempts: 1, reason });
+        }
+        outcomes.set(step.id, { id: step.id, status: "failed", output, attempts: 1, reason });
+        yield* publish({ type: "workflow.step.failed", ...base(address), run, step: step.id, reason });
+        return yield* new StepFailed({ step: step.id, reason });
+      });
+
     const runStep = (step: StepSpec) =>
       Effect.gen(function* () {
         for (const dep of step.dependsOn ?? []) yield* Deferred.await(done.get(dep)!);
@@ -265,7 +277,10 @@ const execute = (
           });
           return yield* finish(step, { id: step.id, status: "skipped", output: "", attempts: 0, reason });
         }
-        yield* permits.withPermits(1)(attemptStep(step));
+        // A person's wait holds no permit: the agents' steps go on meanwhile.
+        yield* step.approval === undefined
+          ? permits.withPermits(1)(attemptStep(step))
+          : approveStep(step, step.approval.prompt);
       });
 
     yield* publish({ type: "workflow.started", ...base(root.address), run, steps: workflow.steps.length });

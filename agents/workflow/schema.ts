@@ -32,10 +32,28 @@ export const RetrySpec = Schema.Struct({
   backoffMs: Schema.optional(Int(0, 600_000)),
 });
 
+/**
+ * A step that waits for a person instead of asking an agent: an entry in the runtime's approvals (the
+ * same store, events, `approval.list` / `approval.decide` and `approvals.timeoutMs` as tool calls).
+ * Approved, the step completes with output `approved` (`approved: <reason>`); denied or timed out, it
+ * fails — or, with `optional: true`, is skipped with output `denied` (`denied: <reason>`), so a later
+ * step's `when: { step, matches: "^approved" }` takes the branch only after a yes.
+ */
+export const ApprovalSpec = Schema.Struct({
+  /** What the person is asked; a template like a step's input (`{{steps.diagnose.output}}`). */
+  prompt: Schema.String.pipe(Schema.minLength(1)),
+});
+export type ApprovalSpec = typeof ApprovalSpec.Type;
+
 export const StepSpec = Schema.Struct({
   id: StepId,
-  /** The agent's path below the root (`researcher`, `team/critic`), or the root's name. */
-  agent: Schema.String.pipe(Schema.minLength(1)),
+  /**
+   * The agent's path below the root (`researcher`, `team/critic`), or the root's name. Every step
+   * names an agent, except an `approval` step.
+   */
+  agent: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** Makes this an approval step: it waits for a person's decision (see `ApprovalSpec`). */
+  approval: Schema.optional(ApprovalSpec),
   /** What the agent is asked: `{{input}}` and `{{steps.<id>.output}}` are filled in (default `{{input}}`). */
   input: Schema.optional(Schema.String),
   dependsOn: Schema.optional(Schema.Array(StepId)),

@@ -1,6 +1,7 @@
 /**
  * Checks a workflow against its tree when the spec is validated: the shape, unique step ids, every
- * `dependsOn` and template reference naming a step that runs before, no cycle, every agent existing.
+ * `dependsOn` and template reference naming a step that runs before, no cycle, every agent existing,
+ * approval steps holding only what an approval takes.
  * Each problem is located by JSON path (`$.workflow.steps[2].dependsOn[0]`).
  */
 import { Either, Schema } from "effect";
@@ -85,6 +86,17 @@ export const checkWorkflow = (
   return problems.length > 0 ? Either.left(problems) : Either.right(decoded.right);
 };
 
+/** What an approval step may not have: it asks a person, not an agent, once. */
+const notForApproval = ["agent", "input", "retry", "timeoutMs", "plan"] as const;
+
+const approvalStepProblems = (step: StepSpec, at: string): ReadonlyArray<Problem> =>
+  notForApproval
+    .filter((key) => step[key] !== undefined)
+    .map((key) => ({
+      path: `${at}.${key}`,
+      message: `an approval step waits for a person, so it takes no ${key}${key === "timeoutMs" ? " (approvals.timeoutMs in the config bounds the wait)" : ""}`,
+    }));
+
 const workflowProblems = (
   workflow: WorkflowSpec,
   agents: ReadonlySet<string>,
@@ -101,7 +113,13 @@ const workflowProblems = (
     if (seen !== undefined)
       problems.push({ path: `${at}.id`, message: `duplicate step id "${step.id}" (also steps[${seen}])` });
     else firstAt.set(step.id, i);
-    if (step.agent !== rootName && !agents.has(step.agent))
+    if (step.approval !== undefined) problems.push(...approvalStepProblems(step, at));
+    else if (step.agent === undefined)
+      problems.push({
+        path: `${at}.agent`,
+        message: 'a step names the agent it asks (or waits for a person: approval: { prompt: "…" })',
+      });
+    else if (step.agent !== rootName && !agents.has(step.agent))
       problems.push({
         path: `${at}.agent`,
         message: `no agent "${step.agent}" in this tree${didYouMean(step.agent, [rootName, ...[...agents].filter((a) => a !== "")]) || ` (agents: ${[rootName, ...[...agents].filter((a) => a !== "")].join(", ")})`}`,
@@ -167,7 +185,8 @@ const workflowProblems = (
   steps.forEach((step, i) => {
     const at = `${path}.steps[${i}]`;
     const before = upstream.get(step.id)!;
-    checkTemplate(step.input ?? "{{input}}", `${at}.input`, before);
+    if (step.approval !== undefined) checkTemplate(step.approval.prompt, `${at}.approval.prompt`, before);
+    else checkTemplate(step.input ?? "{{input}}", `${at}.input`, before);
     if (step.when !== undefined && !before.has(step.when.step))
       problems.push({
         path: `${at}.when.step`,

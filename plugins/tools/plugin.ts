@@ -12,6 +12,7 @@ import { definePlugin, type Plugin } from "../../runtime/plugin.ts";
 import { agentTools } from "./builtin/agents.ts";
 import { fileTools } from "./builtin/files.ts";
 import { systemTools } from "./builtin/system.ts";
+import { systemRepairTools } from "./builtin/system-repair.ts";
 import { makeToolRunner } from "./runner.ts";
 import { defaultToolSettings, makeToolsSection, readToolConfig } from "./settings.ts";
 
@@ -55,7 +56,9 @@ export const makeToolsPlugin = (options: ToolsPluginOptions = {}): Plugin =>
         yield* host.registerSpecSection(makeToolsSection(base));
         const builtins = [
           ...(options.agentTools === false ? [] : agentTools(host.events)),
-          ...(root === undefined ? [] : [...fileTools(root), ...systemTools(root)]),
+          ...(root === undefined
+            ? []
+            : [...fileTools(root), ...systemTools(root), ...systemRepairTools(root)]),
         ];
         for (const tool of builtins) yield* host.registerTool(tool);
         yield* host.installToolRunner((tools, guardrails) =>

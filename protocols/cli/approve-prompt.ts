@@ -6,6 +6,7 @@
  * and without `--approve`, a call is denied at once with a reason that says how to allow it.
  */
 import { createInterface, type Interface } from "node:readline";
+import { approvalStepTool } from "../../agents/workflow/approval-step.ts";
 import type { ApprovalDecisionInput } from "../../runtime/approvals.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 
@@ -45,11 +46,20 @@ export const makeApprover = (
   const ask = async (event: Requested): Promise<void> => {
     deps.pause?.(true);
     try {
+      // A workflow's approval step has a question for the person, and no arguments to edit.
+      const step =
+        event.tool === approvalStepTool ? (event.args as { step?: unknown; prompt?: unknown }) : undefined;
       deps.output.write(
-        `\n⏸ ${event.address} wants to call ${event.tool}\n  arguments: ${JSON.stringify(event.args, null, 2).replaceAll("\n", "\n  ")}\n`,
+        step
+          ? `\n⏸ workflow step ${String(step.step)} asks:\n  ${String(step.prompt).replaceAll("\n", "\n  ")}\n`
+          : `\n⏸ ${event.address} wants to call ${event.tool}\n  arguments: ${JSON.stringify(event.args, null, 2).replaceAll("\n", "\n  ")}\n`,
       );
       for (;;) {
-        const answer = (await question("  approve? [y]es / [n]o / [e]dit: ")).trim().toLowerCase();
+        const answer = (
+          await question(step ? "  approve? [y]es / [n]o: " : "  approve? [y]es / [n]o / [e]dit: ")
+        )
+          .trim()
+          .toLowerCase();
         if (answer === "y" || answer === "yes")
           return await decideSafely(event.approvalId, { decision: "approve" });
         if (answer === "n" || answer === "no") {
@@ -59,7 +69,7 @@ export const makeApprover = (
             ...(reason !== "" ? { reason } : {}),
           });
         }
-        if (answer === "e" || answer === "edit") {
+        if (!step && (answer === "e" || answer === "edit")) {
           const text = await question("  arguments as JSON: ");
           let args: unknown;
           try {

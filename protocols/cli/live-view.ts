@@ -136,6 +136,8 @@ export const describeEvent = (event: ArborEvent): string | undefined => {
       return `▷ step ${event.step} → ${event.address}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}`;
     case "workflow.step.completed":
       return `✓ step ${event.step}: ${event.output.split("\n")[0]}`;
+    case "workflow.step.waiting":
+      return `⏸ step ${event.step} waits for approval (${event.approvalId}): ${event.prompt.split("\n")[0]}`;
     case "workflow.step.retried":
       return `↻ step ${event.step} retried after attempt ${event.attempt}: ${event.reason}`;
     case "workflow.step.skipped":

@@ -124,13 +124,14 @@ export const runCommand: Command = {
       });
       yield* Effect.addFinalizer(() => Effect.sync(approver.close));
       system.events.listen((event: ArborEvent) => {
-        if (event.type === "approval.requested") approver.onRequested(event);
         if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
         else if (view) view.event(event);
         else {
           const line = describeEvent(event);
           if (line) process.stdout.write(`${line}\n`);
         }
+        // After the request is printed, so a decision made at once (--approve) prints after it.
+        if (event.type === "approval.requested") approver.onRequested(event);
       });
       if (tty) {
         const started = Date.now();

@@ -7,6 +7,9 @@ import type { ApprovalEntry } from "../approvals.ts";
 import { taskIdOf } from "./journal.ts";
 import { type AgentState, type DurableTask, durableFormat } from "./state.ts";
 
+/** How many approvals an agent's state keeps at most (the latest). */
+export const maxKeptApprovals = 200;
+
 /** A task as data (its durable id is made when first needed). */
 export const taskOf = (envelope: Envelope): DurableTask => ({
   kind: envelope.kind,
@@ -49,10 +52,15 @@ export interface AgentParts {
  */
 export const agentStateOf = (parts: AgentParts): AgentState => {
   const inFlight = parts.inFlight !== undefined && !parts.inFlight.cancelled ? parts.inFlight : undefined;
-  const approvals =
-    inFlight === undefined
-      ? []
-      : parts.approvals.filter((e) => e.address === parts.address && e.requestId === inFlight.requestId);
+  // The approvals of the task in flight, and those asked on this agent's behalf outside a step
+  // (a workflow's approval steps), the latest `maxKeptApprovals`.
+  const approvals = parts.approvals
+    .filter(
+      (e) =>
+        e.address === parts.address &&
+        (e.detached === true || (inFlight !== undefined && e.requestId === inFlight.requestId)),
+    )
+    .slice(-maxKeptApprovals);
   return {
     format: durableFormat,
     lifecycle: parts.lifecycle as AgentState["lifecycle"],

@@ -67,6 +67,7 @@ const Approval = Schema.Struct({
       at: Schema.Number,
     }),
   ),
+  detached: Schema.optional(Schema.Boolean),
 });
 
 const AgentStateSchema = Schema.Struct({

@@ -89,4 +89,28 @@ describe("arbor run's approval prompt", () => {
     expect(term.printed()).toContain("not JSON");
     expect(term.printed()).toContain("do not fit its schema; try again");
   });
+
+  it("shows a workflow's approval step as its question, without an edit choice", async () => {
+    const term = terminal();
+    const decisions: Array<[string, ApprovalDecisionInput]> = [];
+    const approver = makeApprover("ask", {
+      input: term.input,
+      output: term.output,
+      decide: async (id, d) => {
+        decisions.push([id, d]);
+      },
+    });
+    approver.onRequested({
+      ...requested("ap_3"),
+      address: "/t/lead",
+      tool: "workflow.approval",
+      args: { run: "wf_1", step: "ok", prompt: "Apply the fix?\nPROBLEM: cache full" },
+    });
+    while (!term.printed().includes("approve? [y]es / [n]o: ")) await new Promise((r) => setImmediate(r));
+    expect(term.printed()).toContain("workflow step ok asks:\n  Apply the fix?\n  PROBLEM: cache full");
+    await term.answer("approve? [y]es / [n]o: ", "y");
+    while (decisions.length < 1) await new Promise((r) => setImmediate(r));
+    approver.close();
+    expect(decisions).toEqual([["ap_3", { decision: "approve" }]]);
+  });
 });

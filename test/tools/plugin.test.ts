@@ -35,6 +35,7 @@ const hostTools = [
   "system.memory",
   "system.disk",
   "system.log",
+  "system.clear",
 ];
 
 describe("tools plugin", () => {

@@ -1,13 +1,16 @@
 /**
  * The host's health signals for diagnostic agents: load and memory from the OS, disk use and log
- * lines confined to the tools root like the file tools.
+ * lines confined to the tools root like the file tools; `system.clear`, the repair that empties a folder.
  */
+
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemTools } from "../../plugins/tools/builtin/system.ts";
+import { systemRepairTools } from "../../plugins/tools/builtin/system-repair.ts";
 import { makeToolRunner } from "../../plugins/tools/runner.ts";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import { makeEventBus } from "../../runtime/events.ts";
@@ -45,7 +48,11 @@ const call = (name: string, args: unknown) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const events = yield* makeEventBus(() => 0);
-      const runner = makeToolRunner({ tools: () => systemTools(root), events });
+      const runner = makeToolRunner({
+        tools: () => [...systemTools(root), ...systemRepairTools(root)],
+        events,
+      });
+      // Called by a person (no approver in the context), as `tools.call` does: nothing is asked.
       return yield* runner.call({ id: "c", name, args }, { agent, ops });
     }),
   );
@@ -77,5 +84,17 @@ describe("system tools", () => {
     expect((await call("system.log", { path: "app.log", match: "(" })).content).toMatch(
       /not a regular expression/,
     );
+  });
+
+  it("system.clear empties a folder under the root and keeps it; the root itself and paths outside are refused", async () => {
+    await mkdir(join(root, "tmp", "nested"), { recursive: true });
+    await writeFile(join(root, "tmp", "x.bin"), Buffer.alloc(10));
+    await writeFile(join(root, "tmp", "nested", "y.bin"), Buffer.alloc(5));
+    const cleared = await call("system.clear", { path: "tmp" });
+    expect(JSON.parse(cleared.content)).toEqual({ path: "tmp", removedFiles: 2, freedBytes: 15 });
+    expect(existsSync(join(root, "tmp")) && readdirSync(join(root, "tmp"))).toEqual([]);
+    expect((await call("system.clear", { path: "." })).content).toMatch(/refusing to clear the whole root/);
+    expect((await call("system.clear", { path: "../" })).content).toMatch(/leaves the root/);
+    expect(existsSync(join(root, "app.log"))).toBe(true);
   });
 });

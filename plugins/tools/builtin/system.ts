@@ -2,7 +2,7 @@
  * Read-only health signals of the host, for diagnostic agents: `system.load` and `system.memory`
  * (from the OS), and — confined to the tools root like the file tools — `system.disk` (bytes and files
  * under a folder) and `system.log` (the last lines of a log file, optionally only those matching a
- * pattern). Nothing here changes the machine.
+ * pattern). Nothing here changes the machine (system-repair.ts holds `system.clear`, which does).
  */
 import { createReadStream } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
@@ -17,7 +17,7 @@ const MAX_LOG_LINES = 500;
 const MAX_WALK_ENTRIES = 100_000;
 
 /** Bytes and files below `folder` (not following links), stopping after `MAX_WALK_ENTRIES` entries. */
-const usage = async (folder: string) => {
+export const folderUsage = async (folder: string) => {
   let bytes = 0;
   let files = 0;
   let seen = 0;
@@ -104,7 +104,7 @@ export const systemTools = (root: string | undefined): ReadonlyArray<ToolDefinit
       Effect.gen(function* () {
         const { target } = yield* confine(ctx, root, path ?? ".");
         const measured = yield* Effect.tryPromise({
-          try: () => usage(target),
+          try: () => folderUsage(target),
           catch: (error) => `${path ?? "."}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
         });
         return JSON.stringify({ path: path ?? ".", ...measured });
