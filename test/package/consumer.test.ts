@@ -76,6 +76,13 @@ afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
+/** `tsc -p tsconfig.json` in the consumer (good.ts and the README's examples), run once for both tests that need it. */
+let checked: Promise<unknown> | undefined;
+const typeCheck = () => {
+  checked ??= exec("node", [tsc, "-p", "tsconfig.json"], { cwd: project });
+  return checked;
+};
+
 describe("the packed arbor-agents package", () => {
   it("ships the compiled package and docs, not tests, benches or data", () => {
     expect(files).toEqual(
@@ -106,11 +113,11 @@ describe("the packed arbor-agents package", () => {
   it("the README's TypeScript examples import arbor-agents and type-check in a consumer", async () => {
     expect(readmeBlocks.length).toBeGreaterThanOrEqual(3);
     for (const code of readmeBlocks) expect(code).toMatch(/from "arbor-agents"/);
-    await exec("node", [tsc, "-p", "tsconfig.json"], { cwd: project });
+    await typeCheck();
   });
 
   it("type-checks a strict NodeNext consumer, and refuses a misspelled kind and mistyped tool args", async () => {
-    await exec("node", [tsc, "-p", "tsconfig.json"], { cwd: project });
+    await typeCheck();
     const refused = await exec("node", [tsc, "-p", "tsconfig.bad.json"], { cwd: project }).then(
       () => "",
       (error: { stdout: string }) => error.stdout,
