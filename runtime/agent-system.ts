@@ -369,6 +369,13 @@ export const makeAgentSystem = (
           return { cancelled: found };
         }),
       history: (to, thread) => Effect.map(findCell(to), (cell) => cell.history(thread)),
+      shownBy: (to, text) =>
+        Effect.flatMap(findCell(to), (cell) =>
+          cell.tree.services
+            .guardrails()
+            .check({ stage: "output", text, agent: cell.info, destination: "local" })
+            .pipe(Effect.orElseSucceed(() => "[withheld by the guardrails]")),
+        ),
       stopAgent: (to, reason = "stopped by request") =>
         Effect.flatMap(findCell(to), (cell) => {
           if (!cell.parent)

@@ -171,6 +171,11 @@ export interface AgentSystemService {
   ) => Effect.Effect<{ readonly cancelled: boolean }, NotFound>;
   /** The remembered messages of a thread of agent `to`, oldest first. */
   readonly history: (to: string, thread: string) => Effect.Effect<ReadonlyArray<HistoryMessage>, NotFound>;
+  /**
+   * `text` as agent `to`'s output guardrails let a person see it (PII redacted); a text they block
+   * is withheld. For what the runtime shows people on an agent's behalf (an approval step's prompt).
+   */
+  readonly shownBy: (to: string, text: string) => Effect.Effect<string, NotFound>;
   /** Normal exit of one agent and its subtree; it is not restarted. */
   readonly stopAgent: (to: string, reason?: string) => Effect.Effect<void, NotFound>;
   /** Abnormal exit, for operators and fault drills: the supervisor handles it as a crash. */

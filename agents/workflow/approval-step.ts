@@ -19,9 +19,18 @@ export interface ApprovalStepRequest {
   readonly root: AgentNode;
   readonly run: string;
   readonly step: string;
-  /** The rendered prompt the person reads. */
+  /** The rendered prompt. */
   readonly prompt: string;
+  /** The prompt as people see it (`promptAsShown`). */
+  readonly shown: string;
 }
+
+/**
+ * The prompt as people see it: it is built from steps' outputs, so it passes the root's output
+ * guardrails (PII redacted; a blocked text is withheld).
+ */
+export const promptAsShown = (system: AgentSystemService, root: AgentNode, prompt: string) =>
+  system.shownBy(root.address, prompt).pipe(Effect.orElseSucceed(() => "[withheld: the tree is gone]"));
 
 /** Where an approval step's entry is kept: its request id is `<run>/<step>`. */
 export const approvalStepId = (treeId: string, root: AgentNode, run: string, step: string): string =>
@@ -54,7 +63,7 @@ export const awaitApprovalStep = (
         agentId: request.root.id,
         tool: approvalStepTool,
         args,
-        displayArgs: args,
+        displayArgs: { ...args, prompt: request.shown },
         requestId: `${request.run}/${request.step}`,
         callIndex: 0,
         detached: true,

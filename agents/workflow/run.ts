@@ -11,7 +11,7 @@ import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
 import { withSpan } from "../../runtime/tracing.ts";
-import { approvalOutput, approvalStepId, awaitApprovalStep } from "./approval-step.ts";
+import { approvalOutput, approvalStepId, awaitApprovalStep, promptAsShown } from "./approval-step.ts";
 import { readPlan } from "./plan.ts";
 import {
   type Condition,
@@ -230,6 +230,7 @@ const execute = (
       Effect.gen(function* () {
         const address = root.address;
         const prompt = render(template, input, outputs);
+        const shown = yield* promptAsShown(system, root, prompt);
         const approvalId = approvalStepId(treeId, root, run, step.id);
         yield* publish({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
         yield* publish({
@@ -238,9 +239,16 @@ const execute = (
           run,
           step: step.id,
           approvalId,
-          prompt,
+          prompt: shown,
         });
-        const decision = yield* awaitApprovalStep(system, { treeId, root, run, step: step.id, prompt });
+        const decision = yield* awaitApprovalStep(system, {
+          treeId,
+          root,
+          run,
+          step: step.id,
+          prompt,
+          shown,
+        });
         const output = approvalOutput(decision);
         if (decision.decision === "approve") {
           yield* publish({

@@ -305,3 +305,53 @@ describe("approval steps with arbor run", () => {
     expect(denied.stdout).not.toContain('"step":"fix","attempt"');
   });
 });
+
+describe("an approval step's prompt", () => {
+  it("reaches people through the root's output guardrails: an email in the run's input is redacted", async () => {
+    const leaky = {
+      name: "leaky",
+      root: {
+        name: "lead",
+        kind: "parent",
+        guardrails: { pii: "always" },
+        model: scripted({ text: "lead" }),
+        children: [child("diagnose", "PROBLEM: cache full"), child("fix", "FIXED")],
+      },
+      workflow: workflow()
+        .step("diagnose", { agent: "diagnose" })
+        .approval("ok", {
+          prompt: "Apply the fix for {{input}}? {{steps.diagnose.output}}",
+          dependsOn: ["diagnose"],
+        })
+        .build(),
+    };
+    const { guardrailsPlugin } = await import("../../plugins/guardrails/plugin.ts");
+    const seen = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* makeAgentSystem({
+            plugins: [scriptedPlugin, builtinHandlersPlugin, guardrailsPlugin, workflowsPlugin],
+          });
+          const events: Array<ArborEvent> = [];
+          system.events.listen((e) => {
+            events.push(e);
+            if (e.type === "approval.requested")
+              Effect.runFork(system.approvals.decide(e.approvalId, { decision: "approve" }, "operator"));
+          });
+          const handle = yield* system.spawnTree(leaky);
+          const result = yield* runWorkflow(system, handle.treeId, "ada@example.com");
+          return { result, events };
+        }),
+      ),
+    );
+    expect(seen.result.status).toBe("completed");
+    const requested = seen.events.find((e) => e.type === "approval.requested") as {
+      args: { prompt: string };
+    };
+    const waiting = seen.events.find((e) => e.type === "workflow.step.waiting") as { prompt: string };
+    for (const shown of [requested.args.prompt, waiting.prompt]) {
+      expect(shown).toMatch(/^Apply the fix for .+\? PROBLEM: cache full$/);
+      expect(shown).not.toContain("ada@example.com");
+    }
+  });
+});
