@@ -135,17 +135,23 @@ export const makeAgentSystem = (
         detail: approvalTimeout.left,
       });
     const approvalTimeoutMs = approvalTimeout.right;
+    const trees = new Map<string, Tree>();
     const approvals = makeApprovals({
       events,
       now,
       ...(approvalTimeoutMs !== undefined ? { timeoutMs: approvalTimeoutMs } : {}),
+      // An approval, pending or decided, is kept with its agent's durable state.
+      onChange: (entry) => {
+        const durable = trees.get(entry.tree)?.durable;
+        const cell = durable && (router.resolve(entry.address) as AgentCell | undefined);
+        if (durable && cell) durable.touch(cell);
+      },
     });
     const registry = new Registry(undefined, events, config);
     const systemScope = yield* Effect.scope;
     yield* registry.load(options.plugins ?? [], systemScope);
     const runtime = yield* Effect.runtime<never>();
     const runDetached = (effect: Effect.Effect<void>) => void Runtime.runFork(runtime)(effect);
-    const trees = new Map<string, Tree>();
     // Trees' scopes live in this one, made before the finalizer below: it closes after the trees
     // were stopped in order (a tree's scope closing first would interrupt its fibers out of order).
     const treesScope = yield* Scope.fork(systemScope, ExecutionStrategy.sequential);
@@ -165,14 +171,6 @@ export const makeAgentSystem = (
           ? Effect.succeed(tree)
           : Effect.fail(new NotFound({ reason: "tree_not_found", target: treeId }));
       });
-    // An approval asked outside an agent's step is kept with that agent's durable state: write it
-    // when it is asked and when it is decided.
-    events.listen((event) => {
-      if (event.type !== "approval.requested" && event.type !== "approval.decided") return;
-      const tree = trees.get(event.tree);
-      const cell = router.resolve(event.address) as AgentCell | undefined;
-      if (tree?.durable !== undefined && cell !== undefined) tree.durable.touch(cell);
-    });
     const findCell = (to: string) =>
       Effect.suspend(() => {
         const cell = router.resolve(to) as AgentCell | undefined;

@@ -137,6 +137,8 @@ export interface ApprovalsOptions {
   readonly now: () => number;
   /** Default 10 minutes. */
   readonly timeoutMs?: number;
+  /** Called after an entry is created or decided (a durable tree writes it with its agent's state). */
+  readonly onChange?: (entry: ApprovalEntry) => void;
 }
 
 const visible = (entry: ApprovalEntry, scope: ApprovalScope) =>
@@ -165,6 +167,7 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       edited: decision.args !== undefined,
       ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
     });
+    options.onChange?.(decided);
     const wake = waiters.get(entry.approvalId);
     waiters.delete(entry.approvalId);
     validators.delete(entry.approvalId);
@@ -189,6 +192,7 @@ export const makeApprovals = (options: ApprovalsOptions): Approvals => {
       requestedAt,
       expiresAt: entry.expiresAt,
     });
+    options.onChange?.(entry);
     return entry;
   };
 

@@ -43,30 +43,25 @@ export const journaled = <A, E>(
 /**
  * How call `callIndex` of a step asks a person: through the tree's approvals, with the step clock
  * paused while it waits (the `maxStepMs` tripwire does not count the wait). On a durable tree the
- * pending approval, then its decision, are written with the agent's state, so both outlive a restart.
+ * approvals store has the pending approval, then its decision, written with the agent's state.
  */
-const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) => {
-  const kept = Effect.sync(() => cell.tree.durable?.touch(cell));
-  return pausingStepClock(
-    Effect.zipRight(
-      kept,
-      cell.tree.approvals.await(
-        {
-          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
-          tree: cell.treeId,
-          address: cell.address,
-          agentId: cell.id,
-          tool: ask.tool,
-          args: ask.args,
-          displayArgs: ask.displayArgs,
-          requestId,
-          callIndex,
-        },
-        ask.validate,
-      ),
-    ).pipe(Effect.tap(() => kept)),
+const approver = (cell: AgentCell, requestId: string, callIndex: number) => (ask: ApprovalAsk) =>
+  pausingStepClock(
+    cell.tree.approvals.await(
+      {
+        ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
+        tree: cell.treeId,
+        address: cell.address,
+        agentId: cell.id,
+        tool: ask.tool,
+        args: ask.args,
+        displayArgs: ask.displayArgs,
+        requestId,
+        callIndex,
+      },
+      ask.validate,
+    ),
   );
-};
 
 /** Calls the model (streaming when the task has a delta writer), runs its tool calls, and repeats until it answers. */
 export const runModelWithTools = (

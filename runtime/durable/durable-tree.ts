@@ -24,7 +24,7 @@ export interface DurableAgent {
   readonly durableState: () => AgentState;
 }
 
-/** A short durable task id, unique across restarts (journal entries are keyed by it). */
+/** A short durable task id, unique across restarts. */
 export const newTaskId = (): string => `tk_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
 /** One turn of the event loop: the changes of a fast step arrive meanwhile and share one batch. */
