@@ -5,38 +5,19 @@
  * thread history is kept; bad stored state keeps only its own tree down; a non-durable tree writes
  * nothing.
  */
-import { Effect, Exit, Fiber, Schema, Scope } from "effect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Effect, Fiber, Schema } from "effect";
+import { describe, expect, it } from "vitest";
 import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
 import { runWorkflow } from "../../agents/workflow/run.ts";
-import { makeSqlDurableStore } from "../../knowledge/durable-store-sql.ts";
-import { SqlClient, type SqlClientService } from "../../knowledge/sql-client.ts";
 import { defineTool } from "../../plugins/tools/define.ts";
 import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
-import type { DurableStore } from "../../runtime/durable/store.ts";
-import type { ArborEvent } from "../../runtime/events.ts";
 import { definePlugin } from "../../runtime/plugin.ts";
-import { pgliteAdapter, runtimeOf, type SqlAdapter } from "../knowledge/support.ts";
+import { startRuntime, stored, until, useDurableStore } from "./durable-support.ts";
 import { basePlugins } from "./support.ts";
 
-let adapter: SqlAdapter;
-let sql: SqlClientService;
-let store: DurableStore;
+const kept = useDurableStore();
 const runs: string[] = [];
-
-let db: ReturnType<typeof runtimeOf<SqlClient, unknown>>;
-
-beforeAll(async () => {
-  adapter = await pgliteAdapter();
-  db = runtimeOf(adapter.layer);
-  sql = await db.run(SqlClient);
-  store = await db.run(makeSqlDurableStore);
-});
-afterAll(async () => {
-  await db.dispose();
-  await adapter.close();
-});
 
 /** A tool that counts its own runs (so a test can tell a replayed call from a repeated one). */
 const counterPlugin = definePlugin({
@@ -75,29 +56,13 @@ const spec = (name: string, delayMs: number) => ({
   },
 });
 
-/** A runtime on the shared store, in its own scope (closing it is a graceful shutdown). */
-const startRuntime = async () => {
-  const scope = Effect.runSync(Scope.make());
-  const events: ArborEvent[] = [];
-  const system = await Effect.runPromise(
-    makeAgentSystem({
-      plugins: [...basePlugins, toolsPlugin, counterPlugin, workflowsPlugin],
-      durable: { store },
-    }).pipe(Scope.extend(scope)),
-  );
-  system.events.listen((e) => events.push(e));
-  const runP = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
-  return { system, events, run: runP, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
-};
-
-const until = async (check: () => Promise<boolean> | boolean) => {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
-};
+/** A runtime on the file's store, with the counting tool and workflows. */
+const startDurable = () => startRuntime(kept.store, [toolsPlugin, counterPlugin, workflowsPlugin]);
 
 /** The journal kept with an agent's task in flight (one row per journaled call). */
 const journalRows = (treeId: string) =>
   Effect.runPromise(
-    sql.query<{ kind: string }>(
+    kept.sql.query<{ kind: string }>(
       "SELECT e->>'kind' AS kind FROM arbor_durable_agents, jsonb_array_elements(state->'inFlight'->'journal') e WHERE tree_id = $1",
       [treeId],
     ),
@@ -106,7 +71,7 @@ const journalRows = (treeId: string) =>
 describe("a durable tree", () => {
   it("comes back under its id; the task in flight resumes without running its journaled tool again; the key joins it", async () => {
     runs.length = 0;
-    const first = await startRuntime();
+    const first = await startDurable();
     const tree = await first.run(first.system.spawnTree(spec("keeper", 1_500)));
     expect(tree.treeId).toBe("keeper");
     // The ask is cut off while the model's second call sleeps: the tool call is journaled by then.
@@ -119,7 +84,7 @@ describe("a durable tree", () => {
     await first.close();
     await Effect.runPromise(Fiber.await(asked));
 
-    const second = await startRuntime();
+    const second = await startDurable();
     const report = await second.run(second.system.resumeDurable());
     expect(report).toEqual({ resumed: [{ treeId: "keeper", tasks: 1 }], down: [] });
     const listed = (await second.run(second.system.listTrees()))[0]!;
@@ -148,26 +113,23 @@ describe("a durable tree", () => {
     await second.close();
 
     // A tree stopped by request is forgotten: the next runtime brings nothing back.
-    const third = await startRuntime();
+    const third = await startDurable();
     expect(await third.run(third.system.resumeDurable())).toEqual({ resumed: [], down: [] });
     await third.close();
   });
 
   it("whose stored state does not decode stays down with a reason; the other trees come back", async () => {
-    const first = await startRuntime();
+    const first = await startDurable();
     await first.run(first.system.spawnTree(spec("good", 0)));
     await first.run(first.system.spawnTree(spec("broken", 0)));
-    await until(async () => {
-      const rows = await Effect.runPromise(
-        sql.query("SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'broken'"),
-      );
-      return rows.length > 0;
-    });
+    await until(() => stored(kept.sql, "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'broken'"));
     await first.close();
     await Effect.runPromise(
-      sql.query(`UPDATE arbor_durable_agents SET state = '{"format": 99}'::jsonb WHERE tree_id = 'broken'`),
+      kept.sql.query(
+        `UPDATE arbor_durable_agents SET state = '{"format": 99}'::jsonb WHERE tree_id = 'broken'`,
+      ),
     );
-    const second = await startRuntime();
+    const second = await startDurable();
     const report = await second.run(second.system.resumeDurable());
     expect(report.resumed.map((t) => t.treeId)).toEqual(["good"]);
     expect(report.down).toEqual([
@@ -189,24 +151,21 @@ describe("a durable tree", () => {
       ...gated,
       root: { ...gated.root, tools: { allow: ["count_run"], approve: ["count_run"] } },
     };
-    const first = await startRuntime();
+    const first = await startDurable();
     const tree = await first.run(first.system.spawnTree(approvalSpec));
     const asked = Effect.runFork(
       first.system.ask(tree.root, "count, with permission", { idempotencyKey: "gated-1" }),
     );
     await until(() => first.system.approvals.list().length === 1);
     const { approvalId } = first.system.approvals.list()[0]!;
-    await until(async () => {
-      const rows = await Effect.runPromise(
-        sql.query("SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'gated' AND state ? 'approvals'"),
-      );
-      return rows.length > 0;
-    });
+    await until(() =>
+      stored(kept.sql, "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'gated' AND state ? 'approvals'"),
+    );
     await first.close();
     await Effect.runPromise(Fiber.await(asked));
     expect(runs).toEqual([]);
 
-    const second = await startRuntime();
+    const second = await startDurable();
     await second.run(second.system.resumeDurable());
     await until(() => second.system.approvals.list().length === 1);
     expect(second.system.approvals.list()[0]).toMatchObject({ approvalId, tool: "count_run", tree: "gated" });
@@ -249,22 +208,20 @@ describe("a durable tree", () => {
         output: "{{steps.edit.output}}",
       },
     };
-    const first = await startRuntime();
+    const first = await startDurable();
     await first.run(first.system.spawnTree(pipeline));
     const running = Effect.runFork(runWorkflow(first.system, "pipeline", "the memo", { runId: "run-7" }));
     // Cut off while the editor works: the drafter's step has finished by then.
-    await until(async () => {
-      const rows = await Effect.runPromise(
-        sql.query(
-          "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'pipeline' AND state ? 'inFlight' AND address = '/pipeline/lead/editor'",
-        ),
-      );
-      return rows.length > 0;
-    });
+    await until(() =>
+      stored(
+        kept.sql,
+        "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'pipeline' AND state ? 'inFlight' AND address = '/pipeline/lead/editor'",
+      ),
+    );
     await first.close();
     await Effect.runPromise(Fiber.await(running));
 
-    const second = await startRuntime();
+    const second = await startDurable();
     await second.run(second.system.resumeDurable());
     const result = await second.run(runWorkflow(second.system, "pipeline", "the memo", { runId: "run-7" }));
     expect(result).toMatchObject({ status: "completed", output: "EDITED(DRAFT(the memo))" });
@@ -278,13 +235,10 @@ describe("a durable tree", () => {
   });
 
   it("a non-durable tree writes nothing, and durable without a store is refused with a clear error", async () => {
-    const first = await startRuntime();
+    const first = await startDurable();
     await first.run(first.system.spawnTree({ ...spec("plain", 0), durable: false }));
     await first.run(first.system.ask("/plain/worker", "hi"));
-    const rows = await Effect.runPromise(
-      sql.query("SELECT 1 FROM arbor_durable_trees WHERE tree_id = 'plain'"),
-    );
-    expect(rows).toEqual([]);
+    expect(await stored(kept.sql, "SELECT 1 FROM arbor_durable_trees WHERE tree_id = 'plain'")).toBe(false);
     await first.close();
     const refused = await Effect.runPromise(
       Effect.scoped(
@@ -299,7 +253,7 @@ describe("a durable tree", () => {
 
 describe("an ask with an idempotency key", () => {
   it("is not withdrawn when its asker leaves: asking again with the key joins it, and then gets its kept reply", async () => {
-    const { system, events, close } = await startRuntime();
+    const { system, events, close } = await startDurable();
     await Effect.runPromise(
       system.spawnTree({
         name: "slowpoke",
