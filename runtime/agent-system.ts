@@ -5,7 +5,6 @@
  * reverse load order.
  */
 
-import { randomBytes } from "node:crypto";
 import { Effect, Either, ExecutionStrategy, Exit, FiberSet, Layer, Runtime, Scope } from "effect";
 import type { AgentCell } from "./agent/cell.ts";
 import { settle } from "./agent/envelope.ts";
@@ -37,6 +36,7 @@ import {
 } from "./system.ts";
 import type { AgentOps } from "./tool.ts";
 import { Tree, type TreeEnd } from "./tree.ts";
+import { opaqueId, uniqueId } from "./tree-id.ts";
 
 export interface AgentSystemOptions {
   /** Runtime-level plugins, loaded in dependency order. */
@@ -72,33 +72,6 @@ export interface ArborRuntime extends AgentSystemService {
    */
   readonly resumeDurable: () => Effect.Effect<ResumeReport, DurableStoreFailed>;
 }
-
-const uniqueId = (name: string, taken: (id: string) => boolean): string => {
-  if (!taken(name)) return name;
-  for (let n = 2; ; n++) if (!taken(`${name}-${n}`)) return `${name}-${n}`;
-};
-
-/**
- * A tenant's tree id: the name and a random suffix, drawn again on the (unlikely) clash, so the id
- * never depends on what other tenants run. The suffix always holds a letter, so it never reads as the
- * counter (`name-2`) that readable ids use.
- */
-const opaqueId = (name: string, taken: (id: string) => boolean): string => {
-  const letters = "abcdefghijkmnpqrstuvwxyz";
-  for (;;) {
-    const bytes = randomBytes(5);
-    const id = `${name}-${letters[bytes[0]! % letters.length]}${bytes.subarray(1).toString("hex")}`;
-    if (!taken(id)) return id;
-  }
-};
-
-/** A stored reply read back: only a well-formed one is used. */
-const isReply = (u: unknown): u is Reply =>
-  typeof u === "object" &&
-  u !== null &&
-  typeof (u as Reply).output === "string" &&
-  typeof (u as Reply).usage?.inputTokens === "number" &&
-  typeof (u as Reply).usage?.outputTokens === "number";
 
 const sumCounters = (all: Iterable<Counters>): Counters => {
   const total = makeCounters();
@@ -451,12 +424,7 @@ export const makeAgentSystem = (
                     { stored, agents },
                   ),
                   (handle) =>
-                    Effect.sync(() => {
-                      const tree = trees.get(handle.treeId);
-                      for (const answer of stored.answers)
-                        if (isReply(answer.reply))
-                          tree?.answers.restore(answer.address, answer.key, answer.reply);
-                    }),
+                    Effect.sync(() => trees.get(handle.treeId)?.answers.restoreStored(stored.answers)),
                 ),
               keepDown: (treeId) => downTrees.add(treeId),
               events,

@@ -7,11 +7,20 @@
  */
 import type { Reply } from "../system.ts";
 import type { DurableTree } from "./durable-tree.ts";
+import type { StoredAnswer } from "./store.ts";
 
 /** How many replies a tree keeps by key. */
 export const maxAnswers = 10_000;
 
 const slot = (address: string, key: string) => `${address}\u0000${key}`;
+
+/** A stored reply read back: only a well-formed one is used. */
+const isReply = (u: unknown): u is Reply =>
+  typeof u === "object" &&
+  u !== null &&
+  typeof (u as Reply).output === "string" &&
+  typeof (u as Reply).usage?.inputTokens === "number" &&
+  typeof (u as Reply).usage?.outputTokens === "number";
 
 export class AnswerBook {
   private readonly replies = new Map<string, Reply>();
@@ -33,8 +42,12 @@ export class AnswerBook {
     this.durable?.answer({ address, key, reply, at: this.now() });
   }
 
-  /** Puts back a reply read from the durable store. */
-  restore(address: string, key: string, reply: Reply): void {
+  /** Puts back the replies read from the durable store (a malformed one is left out). */
+  restoreStored(answers: ReadonlyArray<StoredAnswer>): void {
+    for (const { address, key, reply } of answers) if (isReply(reply)) this.restore(address, key, reply);
+  }
+
+  private restore(address: string, key: string, reply: Reply): void {
     this.replies.set(slot(address, key), reply);
     if (this.replies.size > maxAnswers) this.replies.delete(this.replies.keys().next().value!);
   }
