@@ -1,9 +1,9 @@
 /**
  * The durable-tree store (runtime/durable/store.ts) on Postgres or the embedded PGlite: kept trees,
  * their agents' state (with the journal of the task in flight) and replies by idempotency key
- * (migration 8). A step boundary's batch is usually one statement — an upsert of every agent that
- * changed, in one multi-row INSERT — so a batch costs the same round trips however many agents it
- * touches; a batch that also keeps answers or removes agents is one transaction.
+ * (migration 8). A step boundary's batch is one message to the database — an upsert of every agent
+ * that changed in one multi-row INSERT, with the deletions and kept answers — so a batch costs one
+ * round trip however many agents it touches, and commits as one transaction.
  */
 import { Effect } from "effect";
 import {
@@ -14,12 +14,19 @@ import {
   type StoredTree,
 } from "../runtime/durable/store.ts";
 import { migrate } from "./migrations.ts";
-import { type Row, SqlClient } from "./sql-client.ts";
+import { type Row, SqlClient, withLiterals } from "./sql-client.ts";
 
 const failed = (error: { readonly message: string }) =>
   new DurableStoreFailed({ reason: "durable_store_failed", detail: error.message });
 
-const json = (value: unknown): string => JSON.stringify(value);
+/**
+ * JSON text for a jsonb column. jsonb cannot hold NUL (`\u0000`), which a tool's or model's text
+ * may carry: it is kept as U+FFFD, so the write goes through instead of failing at every step.
+ */
+const json = (value: unknown): string => {
+  const text = JSON.stringify(value);
+  return text.includes("\\u0000") ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : text;
+};
 
 /** JSON from either driver: PGlite and `pg` both parse jsonb, but be lenient with text. */
 const parsed = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
@@ -66,10 +73,30 @@ export const makeSqlDurableStore = Effect.gen(function* () {
     return out;
   };
 
-  // One statement is atomic by itself: only a batch of several pays for a transaction.
+  // Literals are exact only where the server reads strings the standard way (the default).
+  const [conforming] = yield* Effect.mapError(
+    sql.query<{ standard_conforming_strings: string }>("SHOW standard_conforming_strings"),
+    failed,
+  );
+  const literals = conforming?.standard_conforming_strings === "on";
+
+  // A step boundary waits on this write: it goes as one simple-protocol message — one round trip,
+  // and its statements one implicit transaction — with the values written in as literals. A value
+  // that cannot be (text holding NUL) sends the batch as parameterized statements in a transaction.
   const write: DurableStore["write"] = (batch) => {
-    const all = statements(batch).map(([text, params]) => sql.query(text, params));
-    const run = all.length === 1 ? all[0]! : sql.transaction(Effect.all(all, { discard: true }));
+    const parts = statements(batch);
+    const inlined = literals ? parts.map(([text, params]) => withLiterals(text, params)) : [];
+    const run =
+      literals && inlined.every((text) => text !== undefined)
+        ? sql.exec(inlined.join(";\n"), `durable batch of tree ${batch.treeId}`)
+        : parts.length === 1
+          ? sql.query(parts[0]![0], parts[0]![1])
+          : sql.transaction(
+              Effect.all(
+                parts.map(([text, params]) => sql.query(text, params)),
+                { discard: true },
+              ),
+            );
     return run.pipe(Effect.asVoid, Effect.mapError(failed));
   };
 

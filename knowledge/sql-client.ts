@@ -27,8 +27,12 @@ export interface SqlClientService {
     text: string,
     params?: ReadonlyArray<unknown>,
   ) => Effect.Effect<ReadonlyArray<R>, StoreError>;
-  /** Several statements without parameters (DDL, migrations). */
-  readonly exec: (text: string) => Effect.Effect<void, StoreError>;
+  /**
+   * Several statements without parameters (DDL, migrations, a batch built with `sqlLiteral`), in one
+   * round trip; several statements sent at once run in one implicit transaction. A failure names
+   * `label` when given, not the text (which may hold the data it writes).
+   */
+  readonly exec: (text: string, label?: string) => Effect.Effect<void, StoreError>;
   /**
    * Runs `body` in one transaction: every `query`/`exec` the body makes (on this fiber and its
    * children) goes to the same session; a failure or interruption rolls back.
@@ -43,6 +47,42 @@ export interface SqlClientService {
 
 /** The SQL client service. */
 export class SqlClient extends Context.Tag("arbor/knowledge/SqlClient")<SqlClient, SqlClientService>() {}
+
+/**
+ * A string as an SQL literal, for statements sent without parameters (`exec`): one round trip
+ * instead of the extended protocol's several. Correct where `standard_conforming_strings` is on
+ * (the default since Postgres 9.1, and PGlite's): only the quote is special. Undefined for a
+ * string holding NUL, which Postgres text cannot hold: such a value must go as a parameter and fail
+ * there.
+ */
+export const sqlLiteral = (value: string): string | undefined =>
+  value.includes("\u0000") ? undefined : `'${value.replaceAll("'", "''")}'`;
+
+const literalOf = (value: unknown): string | undefined => {
+  if (value === null) return "NULL";
+  if (typeof value === "string") return sqlLiteral(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : undefined;
+  if (Array.isArray(value)) {
+    const items = value.map(literalOf);
+    return items.every((i) => i !== undefined) ? `ARRAY[${items.join(", ")}]` : undefined;
+  }
+  return undefined;
+};
+
+/**
+ * `text` with its parameters (`$1…`: strings, finite numbers, null, arrays of those) written in as
+ * literals, for `exec`; undefined when one of them cannot be written so (the caller sends it as a
+ * parameter instead).
+ */
+export const withLiterals = (text: string, params: ReadonlyArray<unknown>): string | undefined => {
+  let complete = true;
+  const out = text.replace(/\$(\d+)/g, (_, n: string) => {
+    const literal = literalOf(params[Number(n) - 1]);
+    if (literal === undefined) complete = false;
+    return literal ?? "";
+  });
+  return complete ? out : undefined;
+};
 
 /** What one session can do; a transaction pins one. */
 interface Session {
@@ -82,7 +122,7 @@ const makeClient = (options: {
       });
     const query = <R extends object = Row>(text: string, params: ReadonlyArray<unknown> = []) =>
       guarded((s) => s.query(text, params), text) as Effect.Effect<ReadonlyArray<R>, StoreError>;
-    const exec = (text: string) => guarded((s) => s.exec(text), text);
+    const exec = (text: string, label?: string) => guarded((s) => s.exec(text), label ?? text);
     const transaction = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
       Effect.flatMap(FiberRef.get(current), (pinned) => {
         if (pinned) return body; // already inside one: join it
