@@ -18,15 +18,19 @@ const TreeId = Schema.String.pipe(
 );
 const Reason = Schema.String.pipe(Schema.maxLength(2_000));
 /** The asker's id for a request (`agent.ask`), to cancel it by (`agent.cancel`). */
-const RequestId = Schema.String.pipe(
-  Schema.minLength(1, { message: () => "expected a non-empty request id" }),
-  Schema.maxLength(128),
-);
+/** An id a client chooses: printable text (it is stored, logged and shown). */
+const ClientId = (what: string, maxLength: number) =>
+  Schema.String.pipe(
+    Schema.minLength(1, { message: () => `expected a non-empty ${what}` }),
+    Schema.maxLength(maxLength),
+    Schema.pattern(/^\P{Cc}*$/u, {
+      message: () => `expected no control characters in the ${what}`,
+    }),
+  );
+
+const RequestId = ClientId("request id", 128);
 /** A conversation thread id. */
-const Thread = Schema.String.pipe(
-  Schema.minLength(1, { message: () => "expected a non-empty thread id" }),
-  Schema.maxLength(256),
-);
+const Thread = ClientId("thread id", 256);
 
 /** An event type (`agent.restarted`) or a namespace pattern (`agent.*`). */
 export const EventTypePattern = Schema.String.pipe(
@@ -56,12 +60,7 @@ export const MethodParams = {
     ),
     requestId: Schema.optional(RequestId),
     thread: Schema.optional(Thread),
-    idempotencyKey: Schema.optional(
-      Schema.String.pipe(
-        Schema.minLength(1, { message: () => "expected a non-empty idempotency key" }),
-        Schema.maxLength(256),
-      ),
-    ),
+    idempotencyKey: Schema.optional(ClientId("idempotency key", 256)),
     /** Send `agent.delta` notifications to this connection while the answer is written. */
     stream: Schema.optional(Schema.Boolean),
   }),

@@ -85,6 +85,20 @@ describe("JSON-RPC framing", () => {
     expect(problems.find((p) => p.path === "$.params.to")?.message).toMatch(/Expected string/);
     expect(problems.find((p) => p.path === "$.params.timeoutMs")?.message).toMatch(/1 to 600000/);
     expect(problems.find((p) => p.path === "$.params.tiemout")?.message).toBe("unknown parameter");
+    // Ids the client chooses are stored and shown: control characters are refused, each by path.
+    const ids = await s.call("agent.ask", {
+      to: "/nowhere/a",
+      input: "hi",
+      thread: "t\u0000",
+      idempotencyKey: "key\n",
+      requestId: "r\u007f",
+    });
+    const idProblems = ids.error?.data.problems as Array<{ path: string; message: string }>;
+    expect(idProblems.map((p) => [p.path, p.message]).sort()).toEqual([
+      ["$.params.idempotencyKey", "expected no control characters in the idempotency key"],
+      ["$.params.requestId", "expected no control characters in the request id"],
+      ["$.params.thread", "expected no control characters in the thread id"],
+    ]);
   });
 
   it("refuses params on methods that take none, naming the unknown key", async () => {
