@@ -11,6 +11,7 @@ import { type ArborRuntime, makeAgentSystem } from "../runtime/agent-system.ts";
 import type { ApprovalDecisionInput, ApprovalEntry } from "../runtime/approvals.ts";
 import { type AnyPlugin, toPlugin } from "../runtime/async-plugin.ts";
 import { configSections } from "../runtime/config.ts";
+import type { ResumeReport } from "../runtime/durable/resume.ts";
 import type { ArborEvent } from "../runtime/events.ts";
 import type { Plugin } from "../runtime/plugin.ts";
 import { type RunOptions, type RunSummary, runTree } from "../runtime/run.ts";
@@ -53,6 +54,19 @@ export interface ArborOptions extends ArborConfig {
   readonly customTools?: ReadonlyArray<ToolDefinition>;
   /** The whole configuration, as in `arbor.config.json`; the section options above override it. */
   readonly config?: ArborConfig & Section;
+  /**
+   * Opens memory: the knowledge graph of the `knowledge` section (embedded PGlite in
+   * `./.arbor/data` by default, Postgres with `ARBOR_PG_URL`) with the `memory.*` tools, and the
+   * providers' usage ledger and key state in the same database — as `arbor run --memory`.
+   */
+  readonly memory?: boolean;
+  /**
+   * Durable trees, kept in memory's database (opened for them): `true` keeps trees whose spec says
+   * `"durable": true`; `{ byDefault: true }` keeps every tree (as `server.durableTrees`). Trees kept
+   * by an earlier process on the same database come back under the same ids before `createArbor`
+   * resolves, and their tasks in flight resume (see `resumed`).
+   */
+  readonly durable?: boolean | { readonly byDefault?: boolean };
 }
 
 export interface ArborSpawnOptions {
@@ -109,6 +123,8 @@ export interface Arbor {
   readonly decide: (approvalId: string, decision: ApprovalDecisionInput) => Promise<ApprovalEntry>;
   /** Calls `listener` with every event, in order; returns the unsubscribe function. */
   readonly onEvent: (listener: (event: ArborEvent) => void) => () => void;
+  /** The durable trees that came back when this runtime started, and those kept down (with why); `undefined` without `durable`. */
+  readonly resumed: ResumeReport | undefined;
   /** The Effect runtime underneath, for everything else. */
   readonly runtime: ArborRuntime;
   readonly close: () => Promise<void>;
@@ -131,8 +147,15 @@ const configOf = (options: ArborOptions): Section => {
   return config;
 };
 
+/** Memory's database as `createArbor` uses it: its plugin, and the stores kept in it. */
+type OpenedMemory = Effect.Effect.Success<ReturnType<typeof import("./memory.ts").openMemory>>;
+
 /** The plugin set: defaults, minus those a user plugin of the same name replaces, then the user's. */
-const pluginsOf = (options: ArborOptions, config: Section): ReadonlyArray<Plugin> => {
+const pluginsOf = (
+  options: ArborOptions,
+  config: Section,
+  memory: OpenedMemory | undefined,
+): ReadonlyArray<Plugin> => {
   const own = (options.plugins ?? []).map(toPlugin);
   const replaced = new Set(own.map((p) => p.name));
   const custom = options.customTools ?? [];
@@ -146,7 +169,13 @@ const pluginsOf = (options: ArborOptions, config: Section): ReadonlyArray<Plugin
             setup: (host) => Effect.forEach(custom, (t) => host.registerTool(t), { discard: true }),
           },
         ];
-  return [...defaultPlugins(config).filter((p) => !replaced.has(p.name)), ...own, ...toolsPlugin];
+  const defaults = defaultPlugins(config, memory ? { ledger: memory.ledger, keyStore: memory.keyStore } : {});
+  return [
+    ...defaults.filter((p) => !replaced.has(p.name)),
+    ...(memory ? [memory.plugin] : []),
+    ...own,
+    ...toolsPlugin,
+  ];
 };
 
 const spawnOptionsOf = (options: ArborSpawnOptions = {}) => ({
@@ -154,13 +183,47 @@ const spawnOptionsOf = (options: ArborSpawnOptions = {}) => ({
   ...(options.plugins ? { plugins: options.plugins.map(toPlugin) } : {}),
 });
 
+/**
+ * The runtime, with memory's database open when memory or durable trees are asked for (loaded only
+ * then: a plain runtime does not load the knowledge graph), and kept durable trees resumed.
+ */
+const start = (options: ArborOptions, config: Section) =>
+  Effect.gen(function* () {
+    const durable = options.durable === undefined || options.durable === false ? undefined : options.durable;
+    let memory: OpenedMemory | undefined;
+    let system: ArborRuntime | undefined;
+    if (options.memory === true || durable !== undefined) {
+      const { lateModelRouter, openMemory } = yield* Effect.promise(() => import("./memory.ts"));
+      // Memory opens before the runtime, whose router (key pools, fallbacks) it embeds through.
+      memory = yield* openMemory(
+        config.knowledge,
+        lateModelRouter(() => system?.models()),
+      );
+    }
+    system = yield* makeAgentSystem({
+      plugins: pluginsOf(options, config, memory),
+      config,
+      ...(memory && durable !== undefined
+        ? {
+            durable: {
+              store: memory.durableStore,
+              byDefault: typeof durable === "object" && durable.byDefault === true,
+            },
+          }
+        : {}),
+    });
+    const resumed = durable !== undefined ? yield* system.resumeDurable() : undefined;
+    return { runtime: system, resumed };
+  });
+
 export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> => {
   const scope = Effect.runSync(Scope.make());
   const config = configOf(options);
-  const runtime = await promise(
-    makeAgentSystem({ plugins: pluginsOf(options, config), config }).pipe(Scope.extend(scope)),
-  );
+  const started = await Effect.runPromiseExit(start(options, config).pipe(Scope.extend(scope)));
+  if (Exit.isFailure(started)) await Effect.runPromise(Scope.close(scope, started));
+  const { runtime, resumed } = settled(started);
   return {
+    resumed,
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
     ask: (to, input, askOptions) => {
       if (askOptions?.timeoutMs !== undefined) return promise(runtime.ask(to, input, askOptions));
