@@ -79,7 +79,10 @@ describe("createArbor with durable trees and memory", () => {
   });
 
   it("memory: true gives agents the memory tools, on the same database, kept across runtimes", async () => {
-    const callOnce = (name: string, call: { name: string; args: Record<string, unknown> }): ArborTreeSpec => ({
+    const callOnce = (
+      name: string,
+      call: { name: string; args: Record<string, unknown> },
+    ): ArborTreeSpec => ({
       name,
       root: {
         name: "a",
