@@ -85,6 +85,7 @@ export const makeSqlDurableStore = Effect.gen(function* () {
   // that cannot be (text holding NUL) sends the batch as parameterized statements in a transaction.
   const write: DurableStore["write"] = (batch) => {
     const parts = statements(batch);
+    if (parts.length === 0) return Effect.void;
     const inlined = literals ? parts.map(([text, params]) => withLiterals(text, params)) : [];
     const run =
       literals && inlined.every((text) => text !== undefined)

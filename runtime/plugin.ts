@@ -24,6 +24,13 @@ export interface MicroHandler<S = unknown> {
     state: S,
     message: string,
   ) => readonly [S, string] | readonly [S, string, { readonly exit: string }];
+  /**
+   * In a durable tree the handler's state is kept after its messages and given back when the tree
+   * comes back after a restart of the runtime. A state that is JSON data needs nothing; for one
+   * that is not (a Map, a class instance) `save` makes JSON data of it and `load` the state back.
+   */
+  readonly save?: (state: S) => unknown;
+  readonly load?: (saved: unknown) => S;
 }
 
 /** A tripwire contribution: a metric it watches and a default threshold and action. */

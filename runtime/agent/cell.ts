@@ -13,6 +13,7 @@ import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
+import type { MicroHandler } from "../plugin.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
@@ -22,7 +23,7 @@ import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.t
 import type { TreeHost } from "./host.ts";
 import { type CellStatus, type LifecycleEvent, lifecycleMachine, type StepInput } from "./lifecycle.ts";
 import { Mailbox } from "./mailbox.ts";
-import { type MicroHost, microHandlerLogic } from "./micro.ts";
+import { type MicroHost, type MicroState, microHandlerLogic, savedHandlerState } from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -58,6 +59,8 @@ export class AgentCell implements Routable, MicroHost {
   private announcedStop = false;
   /** Came back from a durable store: its tasks were restored, its spec's `input` was already given. */
   private readonly resumed: boolean;
+  /** A handler micro that came back: the handler state it kept, for its first incarnation here. */
+  private keptHandlerState: { readonly saved: unknown } | undefined;
 
   constructor(
     readonly tree: TreeHost,
@@ -89,6 +92,7 @@ export class AgentCell implements Routable, MicroHost {
     if (restored) {
       const { state } = restored;
       this.restarts = state.restarts;
+      if (state.handler !== undefined) this.keptHandlerState = { saved: state.handler };
       // Before the task resumes, so its step finds the approval it was waiting for.
       if (state.approvals) tree.approvals.restore(state.approvals);
       // The task in flight goes first, with what its step had journaled; then the queue, in order.
@@ -155,7 +159,32 @@ export class AgentCell implements Routable, MicroHost {
       ...(this.dynamic && this.parent
         ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
         : {}),
+      ...(this.handlerActor
+        ? { handler: { saved: savedHandlerState(this.handlerActor.getSnapshot().context as MicroState) } }
+        : {}),
     });
+  }
+
+  /**
+   * The handler state kept for this agent by a durable tree, loaded for its first incarnation after
+   * the tree came back; one that does not load is reported and the handler starts afresh.
+   */
+  private handlerStateToResume(handler: MicroHandler): { readonly state: unknown } | undefined {
+    const kept = this.keptHandlerState;
+    this.keptHandlerState = undefined;
+    if (kept === undefined) return undefined;
+    try {
+      return { state: handler.load ? handler.load(kept.saved) : kept.saved };
+    } catch (error) {
+      this.tree.events.publishSync({
+        type: "tree.durable_failed",
+        tree: this.treeId,
+        address: this.address,
+        id: this.id,
+        reason: `${this.address}: its kept handler state does not load (${error instanceof Error ? error.message : String(error)}); the handler starts from its initial state`,
+      });
+      return undefined;
+    }
   }
 
   /** The task queued or in flight here that was asked with `key`, if any. */
@@ -181,7 +210,10 @@ export class AgentCell implements Routable, MicroHost {
     const handlerName = this.agent.spec.handler;
     if (handlerName !== undefined) {
       const handler = this.tree.handler(handlerName)!;
-      this.handlerActor = createActor(microHandlerLogic, { input: { host: this, handler } });
+      const from = this.handlerStateToResume(handler);
+      this.handlerActor = createActor(microHandlerLogic, {
+        input: { host: this, handler, ...(from ? { from } : {}) },
+      });
       this.handlerActor.start();
     }
     if (!this.startedOnce) {
@@ -221,6 +253,7 @@ export class AgentCell implements Routable, MicroHost {
     if (this.status === "stopped" || this.status === "failed") return "gone";
     if (this.answersInline()) {
       this.handlerActor!.send({ type: "MSG", envelope });
+      this.tree.durable?.touch(this); // the handler's state moved
       if (this.handlerEnded !== undefined) this.afterHandler(envelope);
       return "ok";
     }
@@ -291,6 +324,7 @@ export class AgentCell implements Routable, MicroHost {
     if (!envelope) return false;
     if (this.handlerActor !== undefined) {
       this.handlerActor.send({ type: "MSG", envelope });
+      this.tree.durable?.touch(this);
       if (this.handlerEnded !== undefined) this.afterHandler(envelope);
       return true;
     }

@@ -43,13 +43,21 @@ export const microTransition = (state: MicroState, event: MicroEvent): MicroStat
   return { host: state.host, handler: state.handler, user: result[0], handled: state.handled + 1 };
 };
 
-/** Handler micro logic; input is the cell and the handler. */
+/** Handler micro logic; input is the cell, the handler and the state to start from (default: the handler's initial one). */
 export const microHandlerLogic = fromTransition(
   microTransition,
-  ({ input }: { input: { host: MicroHost; handler: MicroHandler } }): MicroState => ({
+  ({
+    input,
+  }: {
+    input: { host: MicroHost; handler: MicroHandler; from?: { readonly state: unknown } };
+  }): MicroState => ({
     host: input.host,
     handler: input.handler,
-    user: input.handler.initial(),
+    user: input.from ? input.from.state : input.handler.initial(),
     handled: 0,
   }),
 );
+
+/** The handler's state of a running handler actor, as JSON data a durable tree keeps. */
+export const savedHandlerState = (state: MicroState): unknown =>
+  state.handler.save ? state.handler.save(state.user) : state.user;

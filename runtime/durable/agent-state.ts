@@ -44,6 +44,8 @@ export interface AgentParts {
   readonly approvals: ReadonlyArray<ApprovalEntry>;
   /** A runtime-spawned agent: its parent and spec. */
   readonly dynamic?: { readonly parent: string; readonly spec: unknown };
+  /** A handler micro agent: its handler's state as JSON data. */
+  readonly handler?: { readonly saved: unknown };
 }
 
 /**
@@ -71,5 +73,8 @@ export const agentStateOf = (parts: AgentParts): AgentState => {
     queued: parts.queued.filter((e) => !e.cancelled).map(taskOf),
     ...(approvals.length > 0 ? { approvals } : {}),
     ...(parts.dynamic ? { dynamic: parts.dynamic } : {}),
+    ...(parts.handler !== undefined && parts.handler.saved !== undefined
+      ? { handler: parts.handler.saved }
+      : {}),
   };
 };

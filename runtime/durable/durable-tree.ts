@@ -134,7 +134,16 @@ export class DurableTree {
       }
       const batch: DurableBatch = {
         treeId: this.treeId,
-        agents: [...this.dirty].map((a) => ({ address: a.address, state: a.durableState() })),
+        agents: [...this.dirty].flatMap((a) => {
+          try {
+            return [{ address: a.address, state: a.durableState() }];
+          } catch (error) {
+            this.failedSync(
+              `${a.address}: state not written: ${error instanceof Error ? error.message : String(error)}`,
+            );
+            return [];
+          }
+        }),
         removed: this.removed,
         answers: this.answers,
       };
@@ -143,8 +152,13 @@ export class DurableTree {
       this.removed = [];
       this.answers = [];
       this.waiters = [];
-      return this.store.write(batch).pipe(
+      return Effect.suspend(() => this.store.write(batch)).pipe(
         Effect.catchAll((error) => this.failed(error.message)),
+        // A state that cannot be written (a handler's `save` that throws, a value JSON cannot hold)
+        // is reported like a failed write; the writer goes on with the next batch.
+        Effect.catchAllDefect((defect) =>
+          this.failed(`state not written: ${defect instanceof Error ? defect.message : String(defect)}`),
+        ),
         Effect.zipRight(Effect.forEach(waiters, (w) => Deferred.done(w, Exit.void), { discard: true })),
         Effect.zipRight(Effect.suspend(() => this.writeAll())),
       );
@@ -152,14 +166,16 @@ export class DurableTree {
   }
 
   private failed(reason: string): Effect.Effect<void> {
-    return Effect.sync(() =>
-      this.events.publishSync({
-        type: "tree.durable_failed",
-        tree: this.treeId,
-        address: `/${this.treeId}`,
-        id: this.treeId,
-        reason,
-      }),
-    );
+    return Effect.sync(() => this.failedSync(reason));
+  }
+
+  private failedSync(reason: string): void {
+    this.events.publishSync({
+      type: "tree.durable_failed",
+      tree: this.treeId,
+      address: `/${this.treeId}`,
+      id: this.treeId,
+      reason,
+    });
   }
 }

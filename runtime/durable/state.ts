@@ -78,6 +78,8 @@ const AgentStateSchema = Schema.Struct({
   queued: Schema.Array(Task),
   /** Approvals the task in flight asked for: a pending one can still be decided after a restart. */
   approvals: Schema.optional(Schema.Array(Approval)),
+  /** A handler micro agent's handler state (`MicroHandler.save`), given back when it comes back. */
+  handler: Schema.optional(Schema.Unknown),
   /** A runtime-spawned agent: spawned again below `parent` when the tree comes back. */
   dynamic: Schema.optional(Schema.Struct({ parent: Schema.String, spec: Schema.Unknown })),
 });

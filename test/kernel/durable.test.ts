@@ -251,6 +251,97 @@ describe("a durable tree", () => {
   });
 });
 
+describe("a handler micro agent in a durable tree", () => {
+  /** Handlers whose state is a number (JSON data), a Map (kept by `save`/`load`), or cannot be kept. */
+  const handlers = (loadFails: boolean) =>
+    definePlugin({
+      name: "keeping-handlers",
+      version: "0.0.0",
+      setup: (host) =>
+        Effect.all([
+          host.registerHandler("tally", {
+            initial: () => 0,
+            handle: (n: number, m: string) => [n + 1, `${m} #${n + 1}`],
+          }),
+          host.registerHandler("words", {
+            initial: () => new Map<string, number>(),
+            handle: (seen: Map<string, number>, m: string) => {
+              const next = new Map(seen).set(m, (seen.get(m) ?? 0) + 1);
+              return [next, `${m} x${next.get(m)}, ${next.size} words`];
+            },
+            save: (seen) => [...seen],
+            load: (saved) => {
+              if (loadFails) throw new Error("the saved words are from another version");
+              return new Map(saved as Array<[string, number]>);
+            },
+          }),
+          host.registerHandler("fragile", {
+            initial: () => 0,
+            handle: (n: number, m: string) => [n + 1, m],
+            save: (n) => {
+              if (n > 1) throw new Error("cannot save past one");
+              return n;
+            },
+          }),
+        ]),
+    });
+  const treeSpec = {
+    name: "micros",
+    durable: true,
+    root: {
+      name: "lead",
+      kind: "parent",
+      model: { provider: "scripted", script: [{ text: "lead" }] },
+      children: [
+        { name: "tally", kind: "micro", handler: "tally" },
+        { name: "words", kind: "micro", handler: "words" },
+        { name: "fragile", kind: "micro", handler: "fragile" },
+      ],
+    },
+  };
+
+  it("keeps its handler's state across a restart of the runtime (save/load for a state that is not JSON)", async () => {
+    const first = await startRuntime(kept.store, [handlers(false)]);
+    await first.run(first.system.spawnTree(treeSpec));
+    for (const m of ["a", "b", "c"]) await first.run(first.system.send("/micros/lead/tally", m));
+    for (const m of ["oak", "elm", "oak"]) await first.run(first.system.ask("/micros/lead/words", m));
+    // A state its `save` refuses is reported; the tree's other agents are still written.
+    for (const m of ["x", "y"]) await first.run(first.system.ask("/micros/lead/fragile", m));
+    await until(() => first.events.some((e) => e.type === "tree.durable_failed"));
+    expect(first.events).toContainEqual(
+      expect.objectContaining({
+        type: "tree.durable_failed",
+        reason: "/micros/lead/fragile: state not written: cannot save past one",
+      }),
+    );
+    await first.close();
+
+    const second = await startRuntime(kept.store, [handlers(false)]);
+    expect(await second.run(second.system.resumeDurable())).toMatchObject({
+      resumed: [{ treeId: "micros" }],
+    });
+    expect((await second.run(second.system.ask("/micros/lead/tally", "d"))).output).toBe("d #4");
+    expect((await second.run(second.system.ask("/micros/lead/words", "oak"))).output).toBe("oak x3, 2 words");
+    await second.close();
+
+    // State that does not load: said so in an event; the handler starts afresh, the tree runs on.
+    const third = await startRuntime(kept.store, [handlers(true)]);
+    await third.run(third.system.resumeDurable());
+    expect((await third.run(third.system.ask("/micros/lead/words", "oak"))).output).toBe("oak x1, 1 words");
+    expect((await third.run(third.system.ask("/micros/lead/tally", "e"))).output).toBe("e #5");
+    expect(third.events).toContainEqual(
+      expect.objectContaining({
+        type: "tree.durable_failed",
+        reason: expect.stringMatching(
+          /^\/micros\/lead\/words: its kept handler state does not load \(the saved words are from another version\)/,
+        ),
+      }),
+    );
+    await third.run(third.system.stopTree("micros"));
+    await third.close();
+  });
+});
+
 describe("an ask with an idempotency key", () => {
   it("is not withdrawn when its asker leaves: asking again with the key joins it, and then gets its kept reply", async () => {
     const { system, events, close } = await startDurable();
