@@ -27,12 +27,6 @@ export interface DurableAgent {
 /** A short durable task id, unique across restarts. */
 export const newTaskId = (): string => `tk_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
 
-/** One turn of the event loop: the changes of a fast step arrive meanwhile and share one batch. */
-const nextTurn = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void));
-  return Effect.sync(() => clearImmediate(handle));
-});
-
 export class DurableTree {
   private readonly dirty = new Set<DurableAgent>();
   private removed: string[] = [];
@@ -41,6 +35,8 @@ export class DurableTree {
   private writing = false;
   private frozen = false;
   private idle: Deferred.Deferred<void> | undefined;
+  /** A batch due at the next turn of the event loop, not started yet. */
+  private nextTurn: ReturnType<typeof setImmediate> | undefined;
   /** When the tree came back after a restart of the runtime (undefined: spawned in this process). */
   resumedAt: number | undefined;
 
@@ -117,10 +113,26 @@ export class DurableTree {
     return Deferred.await(this.idle);
   }
 
+  /**
+   * Starts writing: one event-loop turn from now (the changes of a fast step arrive meanwhile and
+   * share the batch), or at once when a step waits for it — also when a batch was already due at
+   * the next turn, which then starts now instead.
+   */
   private schedule(now = false): void {
+    if (now && this.nextTurn !== undefined) {
+      clearImmediate(this.nextTurn);
+      this.nextTurn = undefined;
+      this.runDetached(this.writeAll());
+      return;
+    }
     if (this.writing) return;
     this.writing = true;
-    this.runDetached(now ? this.writeAll() : Effect.zipRight(nextTurn, this.writeAll()));
+    if (now) this.runDetached(this.writeAll());
+    else
+      this.nextTurn = setImmediate(() => {
+        this.nextTurn = undefined;
+        this.runDetached(this.writeAll());
+      });
   }
 
   /** Writes batches until nothing is pending. */
