@@ -11,8 +11,31 @@ import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { DurableStore } from "../../runtime/durable/store.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { Plugin } from "../../runtime/plugin.ts";
+import type { TreeSpec } from "../../runtime/spec/schema.ts";
 import { pgliteAdapter, runtimeOf, type SqlAdapter } from "../knowledge/support.ts";
 import { basePlugins } from "./support.ts";
+
+/**
+ * A durable tree whose agent calls `count_run` (a tool that counts its own runs), then answers
+ * after sleeping `delayMs` — long enough to stop the runtime while the tool's result is journaled.
+ */
+export const keeperSpec = (name: string, delayMs: number): TreeSpec => ({
+  name,
+  durable: true,
+  root: {
+    name: "worker",
+    kind: "child",
+    history: { maxMessages: 10 },
+    tools: { allow: ["count_run"] },
+    model: {
+      provider: "scripted",
+      script: [
+        { toolCalls: [{ name: "count_run", args: { label: name } }] },
+        { text: "finished after {{tool}}", delayMs },
+      ],
+    },
+  },
+});
 
 /** The file's store, open from `beforeAll` to `afterAll`. */
 export interface DurableStoreUnderTest {

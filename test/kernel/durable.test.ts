@@ -13,7 +13,7 @@ import { defineTool } from "../../plugins/tools/define.ts";
 import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import { definePlugin } from "../../runtime/plugin.ts";
-import { startRuntime, stored, until, useDurableStore } from "./durable-support.ts";
+import { keeperSpec, startRuntime, stored, until, useDurableStore } from "./durable-support.ts";
 import { basePlugins } from "./support.ts";
 
 const kept = useDurableStore();
@@ -38,24 +38,6 @@ const counterPlugin = definePlugin({
     ),
 });
 
-const spec = (name: string, delayMs: number) => ({
-  name,
-  durable: true,
-  root: {
-    name: "worker",
-    kind: "child",
-    history: { maxMessages: 10 },
-    tools: { allow: ["count_run"] },
-    model: {
-      provider: "scripted",
-      script: [
-        { toolCalls: [{ name: "count_run", args: { label: name } }] },
-        { text: "finished after {{tool}}", delayMs },
-      ],
-    },
-  },
-});
-
 /** A runtime on the file's store, with the counting tool and workflows. */
 const startDurable = () => startRuntime(kept.store, [toolsPlugin, counterPlugin, workflowsPlugin]);
 
@@ -72,7 +54,7 @@ describe("a durable tree", () => {
   it("comes back under its id; the task in flight resumes without running its journaled tool again; the key joins it", async () => {
     runs.length = 0;
     const first = await startDurable();
-    const tree = await first.run(first.system.spawnTree(spec("keeper", 1_500)));
+    const tree = await first.run(first.system.spawnTree(keeperSpec("keeper", 1_500)));
     expect(tree.treeId).toBe("keeper");
     // The ask is cut off while the model's second call sleeps: the tool call is journaled by then.
     const asked = Effect.runFork(
@@ -120,8 +102,8 @@ describe("a durable tree", () => {
 
   it("whose stored state does not decode stays down with a reason; the other trees come back", async () => {
     const first = await startDurable();
-    await first.run(first.system.spawnTree(spec("good", 0)));
-    await first.run(first.system.spawnTree(spec("broken", 0)));
+    await first.run(first.system.spawnTree(keeperSpec("good", 0)));
+    await first.run(first.system.spawnTree(keeperSpec("broken", 0)));
     await until(() => stored(kept.sql, "SELECT 1 FROM arbor_durable_agents WHERE tree_id = 'broken'"));
     await first.close();
     await Effect.runPromise(
@@ -137,7 +119,7 @@ describe("a durable tree", () => {
     ]);
     expect(second.events.find((e) => e.type === "tree.resume_failed")).toMatchObject({ tree: "broken" });
     // Its id stays reserved: a new tree of that name gets another id.
-    const fresh = await second.run(second.system.spawnTree({ ...spec("broken", 0), durable: false }));
+    const fresh = await second.run(second.system.spawnTree({ ...keeperSpec("broken", 0), durable: false }));
     expect(fresh.treeId).toBe("broken-2");
     expect((await second.run(second.system.ask("/good/worker", "hi"))).output).toMatch(/^finished after run/);
     await second.run(second.system.stopTree("good"));
@@ -146,7 +128,7 @@ describe("a durable tree", () => {
 
   it("a pending approval outlives the restart and can be decided after it; the tool then runs once", async () => {
     runs.length = 0;
-    const gated = spec("gated", 0);
+    const gated = keeperSpec("gated", 0);
     const approvalSpec = {
       ...gated,
       root: { ...gated.root, tools: { allow: ["count_run"], approve: ["count_run"] } },
@@ -236,14 +218,14 @@ describe("a durable tree", () => {
 
   it("a non-durable tree writes nothing, and durable without a store is refused with a clear error", async () => {
     const first = await startDurable();
-    await first.run(first.system.spawnTree({ ...spec("plain", 0), durable: false }));
+    await first.run(first.system.spawnTree({ ...keeperSpec("plain", 0), durable: false }));
     await first.run(first.system.ask("/plain/worker", "hi"));
     expect(await stored(kept.sql, "SELECT 1 FROM arbor_durable_trees WHERE tree_id = 'plain'")).toBe(false);
     await first.close();
     const refused = await Effect.runPromise(
       Effect.scoped(
         Effect.flatMap(makeAgentSystem({ plugins: [...basePlugins] }), (system) =>
-          Effect.flip(system.spawnTree(spec("nostore", 0))),
+          Effect.flip(system.spawnTree(keeperSpec("nostore", 0))),
         ),
       ),
     );

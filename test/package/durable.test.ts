@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { type ArborEvent, type ArborTreeSpec, createArbor, tool } from "../../index.ts";
+import { keeperSpec } from "../kernel/durable-support.ts";
 import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const dataDir = seededDataDir("arbor-embedded-durable-");
@@ -24,24 +25,8 @@ const countRun = tool({
 
 const options = { durable: true, knowledge: { dataDir }, customTools: [countRun] } as const;
 
-const spec = {
-  name: "keeper",
-  durable: true,
-  root: {
-    name: "worker",
-    kind: "child",
-    history: { maxMessages: 10 },
-    tools: { allow: ["count_run"] },
-    model: {
-      provider: "scripted",
-      script: [
-        { toolCalls: [{ name: "count_run", args: { label: "keeper" } }] },
-        // The runtime is closed while this call sleeps; resumed, the call is made again (at least once).
-        { text: "finished after {{tool}}", delayMs: 3_000 },
-      ],
-    },
-  },
-} as const;
+// The runtime is closed while the answer's model call sleeps; resumed, the call is made again (at least once).
+const spec = keeperSpec("keeper", 3_000);
 
 describe("createArbor with durable trees and memory", () => {
   it("keeps a tree across a close: it comes back, its task finishes, the tool ran once, the thread remembers", async () => {
