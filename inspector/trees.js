@@ -1,7 +1,7 @@
 /**
  * Trees: every live tree of the caller's tenant drawn as a supervision tree (kind, role, state,
  * restarts, task in hand, elapsed time, tokens), redrawn as lifecycle events arrive; a restart
- * flashes its agent. Select an agent for its detail; spawn a tree from a spec; stop a tree.
+ * flashes its agent; a durable tree says so, and when it came back after a restart. Select an agent for its detail; spawn a tree from a spec; stop a tree.
  */
 import { useEffect, useState } from "preact/hooks";
 import { describeError, duration, html } from "./html.js";
@@ -150,6 +150,7 @@ export const TreesView = ({ rpc, store, selected, onSelect }) => {
         <header>
           <h3>${tree.treeId}</h3>
           <span class="muted">${tree.agents} agents · up ${duration(now - tree.startedAt)}</span>
+          ${tree.durable ? html`<span class="badge" title="kept in the store: it comes back after a restart of the server">durable${tree.resumedAt ? ` · resumed ${duration(now - tree.resumedAt)} ago` : ""}</span>` : null}
           <button type="button" onClick=${() => rpc.call("tree.stop", { treeId: tree.treeId }).then(refresh, (err) => setError(describeError(err)))}>
             Stop tree
           </button>

@@ -90,6 +90,7 @@ describe("the inspector", () => {
     await page.locator("#status").getByText("connected").waitFor();
     const tree = await client.spawn({
       name: "seen",
+      durable: true,
       root: {
         name: "lead",
         kind: "parent",
@@ -107,6 +108,7 @@ describe("the inspector", () => {
     });
     const writer = page.locator(`g[data-address="${tree.root}/writer"]`);
     await writer.waitFor();
+    await page.locator(`article[data-tree="${tree.treeId}"] .badge`).getByText("durable").waitFor();
     await expect(page.locator(`g[data-address="${tree.root}/upper"]`).count()).resolves.toBe(1);
     await page.screenshot({ path: join(shots, "trees.png") });
 
