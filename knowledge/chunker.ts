@@ -91,12 +91,28 @@ const tail = (text: string, limit: number): string => {
   return space >= 0 ? cut.slice(space).trim() : "";
 };
 
-/** Chunks `text` (plain or Markdown). Deterministic: the same text always gives the same chunks. */
+/** The titles of a text's headings, in order (a document may be headings only). */
+const headingTitles = (text: string): ReadonlyArray<string> =>
+  text
+    .replace(/\r\n?/g, "\n")
+    .split("\n")
+    .flatMap((line) => {
+      const title = HEADING.exec(line)?.[2]?.trim();
+      return title ? [title] : [];
+    });
+
+/**
+ * Chunks `text` (plain or Markdown). Deterministic: the same text always gives the same chunks. A
+ * text of headings only (a title, an outline) is chunked as its headings' titles, so it can be found.
+ */
 export const chunkText = (text: string, options: ChunkOptions = {}): ReadonlyArray<TextChunk> => {
   const max = Math.max(50, options.maxChars ?? 1200);
   const overlap = Math.min(Math.max(0, options.overlapChars ?? 150), Math.floor(max / 3));
   const chunks: TextChunk[] = [];
-  for (const section of sections(text)) {
+  const withBody = sections(text);
+  const titles = withBody.length === 0 ? headingTitles(text) : [];
+  const all = titles.length > 0 ? [{ headings: [], body: titles.join("\n\n") }] : withBody;
+  for (const section of all) {
     let current = "";
     let carried = ""; // the overlap that opened `current`
     let lastPara = -1;

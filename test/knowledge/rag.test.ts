@@ -75,6 +75,14 @@ describe("chunking", () => {
     expect(tomato[0]!.text.endsWith(opening)).toBe(true);
     expect(chunkText(GUIDE)).toEqual(chunkText(GUIDE));
   });
+
+  it("chunks a text of headings only as their titles, so a title-only document can be found", () => {
+    expect(chunkText("# Release notes 2.0")).toEqual([{ ord: 0, text: "Release notes 2.0", headings: [] }]);
+    expect(chunkText("# Outline\n\n## Part one ##\n## Part two").map((c) => c.text)).toEqual([
+      "Outline\n\nPart one\n\nPart two",
+    ]);
+    expect(chunkText("  \n\n")).toEqual([]);
+  });
 });
 
 describe("ingest", () => {
