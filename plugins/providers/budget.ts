@@ -169,8 +169,7 @@ export const makeBudgetBook = (ledger: UsageLedger): BudgetBook => {
   return {
     applies: (context, budgets) =>
       budgets.perTree !== undefined ||
-      (context.tenant !== undefined &&
-        (budgets.tenants[context.tenant] ?? budgets.perTenant) !== undefined),
+      (context.tenant !== undefined && (budgets.tenants[context.tenant] ?? budgets.perTenant) !== undefined),
     reserve: (context, budgets, estimate) =>
       Effect.gen(function* () {
         const budgetsHere = applicable(context, budgets);

@@ -49,7 +49,10 @@ export const walk = <A>(
         tryFrom(i + 1, errors, round),
       );
     });
-  const afterRound = (errors: ReadonlyArray<ProviderError>, round: number): Effect.Effect<A, ProviderError> => {
+  const afterRound = (
+    errors: ReadonlyArray<ProviderError>,
+    round: number,
+  ): Effect.Effect<A, ProviderError> => {
     const error = finalError(errors);
     const waitMs = error.retryAfterMs;
     const limited = errors.every((e) => e.reason === "rate_limited" || e.reason === "circuit_open");

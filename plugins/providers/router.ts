@@ -84,7 +84,9 @@ export const makeEconomicRouter =
           chat,
           (secret) => {
             const req = requestFor(choice, request, target.model);
-            return target.kind === "builtin" ? target.driver.generate(secret, req) : target.impl.generate(req);
+            return target.kind === "builtin"
+              ? target.driver.generate(secret, req)
+              : target.impl.generate(req);
           },
           (res: ModelResponse, report) =>
             Effect.map(report.ok(res.usage, res.finishReason), (costUsd) => ({ ...res, costUsd })),
@@ -121,7 +123,8 @@ export const makeEconomicRouter =
           const targets = yield* plan(state, choice);
           const call = info("stream", choice, request);
           const reserve = reserveBudget(hub, state, request.context, targets, call.estimate);
-          if (reserve !== undefined) yield* Effect.acquireRelease(reserve, (reservation) => reservation.release);
+          if (reserve !== undefined)
+            yield* Effect.acquireRelease(reserve, (reservation) => reservation.release);
           return yield* walk(hub, state, targets, request.context, (target) =>
             attempt(
               hub,
