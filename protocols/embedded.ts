@@ -206,16 +206,21 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
       promise(runWorkflow(runtime, treeId, input, workflowOptions)),
     stream: (to, input, askOptions = {}) => streamAsk(runtime, to, input, askOptions),
     onApproval: (handler) =>
-      runtime.events.listen((event) => {
-        if (event.type !== "approval.requested") return;
-        const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
-        if (entry === undefined) return;
-        void Promise.resolve(handler(entry))
-          .then((decision) =>
-            decision ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator")) : undefined,
-          )
-          .catch(() => {}); // decided elsewhere first
-      }),
+      runtime.events.listen(
+        (event) => {
+          if (event.type !== "approval.requested") return;
+          const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
+          if (entry === undefined) return;
+          void Promise.resolve(handler(entry))
+            .then((decision) =>
+              decision
+                ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator"))
+                : undefined,
+            )
+            .catch(() => {}); // decided elsewhere first
+        },
+        { types: ["approval.requested"] },
+      ),
     decide: (approvalId, decision) => promise(runtime.approvals.decide(approvalId, decision, "operator")),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,
