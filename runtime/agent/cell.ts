@@ -8,7 +8,7 @@
  * per incarnation) sent to directly while the cell is running and nothing is queued.
  */
 import { Exit } from "effect";
-import { type Actor, type AnyActorRef, createActor } from "xstate";
+import { type Actor, type AnyActorRef, createActor, fromTransition } from "xstate";
 import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
@@ -36,6 +36,32 @@ const statusOf = (value: unknown): CellStatus =>
 /** The cell behind each lifecycle actor: the one shared statechart starts and stops its step. */
 const cellOf = new WeakMap<AnyActorRef, AgentCell>();
 const cellMachine = makeCellMachine((self) => cellOf.get(self));
+
+/**
+ * The parent of a tree's lifecycle actors: they share its XState system instead of each making its
+ * own (a system is a few maps and a score of closures, most of an idle agent's footprint). It
+ * ignores what its children tell it, except an error, which it reports as XState would for a
+ * parentless actor.
+ */
+const lifecycleParent = fromTransition(
+  (state: null, event: { readonly type: string; readonly error?: unknown }) => {
+    if (event.type.startsWith("xstate.error.actor"))
+      setTimeout(() => {
+        throw event.error;
+      });
+    return state;
+  },
+  null,
+);
+const parents = new WeakMap<TreeHost, AnyActorRef>();
+const parentIn = (tree: TreeHost): AnyActorRef => {
+  let parent = parents.get(tree);
+  if (parent === undefined) {
+    parent = createActor(lifecycleParent).start();
+    parents.set(tree, parent);
+  }
+  return parent;
+};
 
 export class AgentCell implements Routable, MicroHost {
   readonly id: string;
@@ -80,6 +106,7 @@ export class AgentCell implements Routable, MicroHost {
     this.mailbox = new Mailbox(agent.mailbox.capacity, agent.mailbox.overflow);
     this.supervisor = agent.kind === "micro" ? undefined : new Supervisor(this);
     this.lifecycle = createActor(cellMachine, {
+      parent: parentIn(tree),
       input: {
         address: this.address,
         id: this.id,
