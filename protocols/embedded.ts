@@ -163,10 +163,18 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
   return {
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
     ask: (to, input, askOptions) => {
-      if (askOptions?.timeoutMs !== undefined) return promise(runtime.ask(to, input, askOptions));
+      if (askOptions?.timeoutMs !== undefined || askOptions?.idempotencyKey !== undefined)
+        return promise(runtime.ask(to, input, askOptions));
       // A handler micro agent answers synchronously: settle from its answer, without a fiber.
       const fast = runtime.router.askNow(to, input);
-      if (fast === undefined) return promise(runtime.ask(to, input, askOptions));
+      // Any other agent: into its mailbox, answered through a callback, still without a fiber here.
+      if (fast === undefined)
+        return new Promise<Reply>((resolve, reject) => {
+          runtime.router.askWith(to, input, undefined, askOptions ?? {}, (exit) => {
+            if (Exit.isSuccess(exit)) resolve(exit.value);
+            else reject(exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause)));
+          });
+        });
       if ("later" in fast) return promise(fast.later);
       try {
         return Promise.resolve(settled(fast.now));
