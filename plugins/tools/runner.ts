@@ -228,24 +228,28 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
 
   const call = (toolCall: ToolCall, ctx: ToolContext): Effect.Effect<ToolResult> => {
     const origin = { tree: ctx.agent.tree, address: ctx.agent.address, id: ctx.agent.id };
+    // The events show the values (stringified, cut): worked out only when someone listens.
     const finish = (ok: boolean, content: string, reason?: string) =>
-      options.events.publish({
-        type: "tool.result",
-        ...origin,
-        tool: toolCall.name,
-        callId: toolCall.id,
-        ok,
-        result: forEvent(content, maxEventChars),
-        ...(reason === undefined ? {} : { reason }),
-      });
+      !options.events.wants("tool.result")
+        ? Effect.void
+        : options.events.publish({
+            type: "tool.result",
+            ...origin,
+            tool: toolCall.name,
+            callId: toolCall.id,
+            ok,
+            result: forEvent(content, maxEventChars),
+            ...(reason === undefined ? {} : { reason }),
+          });
     return Effect.gen(function* () {
-      yield* options.events.publish({
-        type: "tool.called",
-        ...origin,
-        tool: toolCall.name,
-        callId: toolCall.id,
-        args: forEvent(toolCall.args, maxEventChars),
-      });
+      if (options.events.wants("tool.called"))
+        yield* options.events.publish({
+          type: "tool.called",
+          ...origin,
+          tool: toolCall.name,
+          callId: toolCall.id,
+          args: forEvent(toolCall.args, maxEventChars),
+        });
       const exit = yield* Effect.exit(execute(toolCall, ctx));
       if (Exit.isSuccess(exit)) {
         yield* finish(true, exit.value);
