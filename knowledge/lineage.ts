@@ -10,7 +10,7 @@
  * never slows the publisher; `flush` waits until everything seen so far is written.
  */
 import { Effect, Queue, type Scope } from "effect";
-import type { ArborEvent, EventBus } from "../runtime/events.ts";
+import type { ArborEvent, ArborEventType, EventBus } from "../runtime/events.ts";
 import { GraphStore, type GraphStoreService } from "./graph-store.ts";
 import {
   agentNodeId,
@@ -27,7 +27,7 @@ export interface LineageWriter {
   readonly failures: () => number;
 }
 
-const RELEVANT = new Set([
+const RELEVANT = new Set<ArborEventType>([
   "agent.spawned",
   "handoff",
   "agent.replied",
@@ -180,11 +180,14 @@ export const startLineage = (
     };
     yield* Effect.acquireRelease(
       Effect.sync(() =>
-        events.listen((event) => {
-          if (!RELEVANT.has(event.type)) return;
-          outstanding++;
-          Queue.unsafeOffer(queue, event);
-        }),
+        events.listen(
+          (event) => {
+            if (!RELEVANT.has(event.type)) return;
+            outstanding++;
+            Queue.unsafeOffer(queue, event);
+          },
+          { types: [...RELEVANT] },
+        ),
       ),
       (stop) => Effect.sync(stop),
     );

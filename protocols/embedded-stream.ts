@@ -23,10 +23,13 @@ export const streamAsk = (
 ): AsyncIterable<StreamPart> => {
   const requestId = options.requestId ?? `rq_${randomUUID()}`;
   const queue = makePartQueue();
-  const stop = runtime.events.listen((event) => {
-    if (event.type === "agent.delta" && event.requestId === requestId)
-      queue.push({ type: "delta", seq: event.seq, text: event.text });
-  });
+  const stop = runtime.events.listen(
+    (event) => {
+      if (event.type === "agent.delta" && event.requestId === requestId)
+        queue.push({ type: "delta", seq: event.seq, text: event.text });
+    },
+    { types: ["agent.delta"] },
+  );
   void Effect.runPromiseExit(runtime.ask(to, input, { ...options, requestId, stream: true })).then((exit) => {
     stop();
     if (Exit.isSuccess(exit))

@@ -226,10 +226,18 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
     resumed,
     spawn: (spec, spawnOptions) => promise(runtime.spawnTree(spec, spawnOptionsOf(spawnOptions))),
     ask: (to, input, askOptions) => {
-      if (askOptions?.timeoutMs !== undefined) return promise(runtime.ask(to, input, askOptions));
+      if (askOptions?.timeoutMs !== undefined || askOptions?.idempotencyKey !== undefined)
+        return promise(runtime.ask(to, input, askOptions));
       // A handler micro agent answers synchronously: settle from its answer, without a fiber.
       const fast = runtime.router.askNow(to, input);
-      if (fast === undefined) return promise(runtime.ask(to, input, askOptions));
+      // Any other agent: into its mailbox, answered through a callback, still without a fiber here.
+      if (fast === undefined)
+        return new Promise<Reply>((resolve, reject) => {
+          runtime.router.askWith(to, input, undefined, askOptions ?? {}, (exit) => {
+            if (Exit.isSuccess(exit)) resolve(exit.value);
+            else reject(exit.cause._tag === "Fail" ? exit.cause.error : new Error(String(exit.cause)));
+          });
+        });
       if ("later" in fast) return promise(fast.later);
       try {
         return Promise.resolve(settled(fast.now));
@@ -269,16 +277,21 @@ export const createArbor = async (options: ArborOptions = {}): Promise<Arbor> =>
       promise(runWorkflow(runtime, treeId, input, workflowOptions)),
     stream: (to, input, askOptions = {}) => streamAsk(runtime, to, input, askOptions),
     onApproval: (handler) =>
-      runtime.events.listen((event) => {
-        if (event.type !== "approval.requested") return;
-        const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
-        if (entry === undefined) return;
-        void Promise.resolve(handler(entry))
-          .then((decision) =>
-            decision ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator")) : undefined,
-          )
-          .catch(() => {}); // decided elsewhere first
-      }),
+      runtime.events.listen(
+        (event) => {
+          if (event.type !== "approval.requested") return;
+          const entry = runtime.approvals.entries().find((e) => e.approvalId === event.approvalId);
+          if (entry === undefined) return;
+          void Promise.resolve(handler(entry))
+            .then((decision) =>
+              decision
+                ? promise(runtime.approvals.decide(entry.approvalId, decision, "operator"))
+                : undefined,
+            )
+            .catch(() => {}); // decided elsewhere first
+        },
+        { types: ["approval.requested"] },
+      ),
     decide: (approvalId, decision) => promise(runtime.approvals.decide(approvalId, decision, "operator")),
     onEvent: (listener) => runtime.events.listen(listener),
     runtime,

@@ -296,6 +296,14 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An event as its publisher writes it: `time` is stamped by the bus from Effect's Clock. */
 export type ArborEventInput = DistributiveOmit<ArborEvent, "time">;
 
+/** Which events a synchronous listener wants (all when absent). */
+export interface ListenFilter {
+  /** Only these types. */
+  readonly types?: ReadonlyArray<ArborEventType>;
+  /** Only while this says so (e.g. while a feature that needs the events is configured). */
+  readonly active?: () => boolean;
+}
+
 /**
  * The event bus: an unbounded Effect PubSub. `publish` never blocks the publisher; a slow
  * subscriber is the subscriber's problem (the WebSocket layer drops and counts for it).
@@ -308,8 +316,17 @@ export interface EventBus {
   readonly subscribe: Effect.Effect<Queue.Dequeue<ArborEvent>, never, Scope.Scope>;
   /** The same as a Stream. */
   readonly stream: Stream.Stream<ArborEvent>;
-  /** Synchronous listeners, for in-process consumers that must see every event in order (CLI, tests). */
-  readonly listen: (listener: (event: ArborEvent) => void) => () => void;
+  /**
+   * Synchronous listeners, for in-process consumers that must see every event in order (CLI, tests).
+   * A listener that needs only some events says which (`filter`), so the rest need not be built.
+   */
+  readonly listen: (listener: (event: ArborEvent) => void, filter?: ListenFilter) => () => void;
+  /**
+   * Whether an event of `type` published now would reach anyone (a subscriber, or a listener that
+   * wants it). Events nobody wants are not built: `publishSync` drops them at once, and hot paths
+   * check first so they do not even assemble them.
+   */
+  readonly wants: (type: ArborEventType) => boolean;
   /**
    * How many times a listener threw. A throwing listener never reaches the runtime code that
    * published: it is counted here and reported as a `listener.failed` event.
@@ -317,19 +334,37 @@ export interface EventBus {
   readonly listenerErrors: () => number;
 }
 
+interface Listening {
+  readonly listener: (event: ArborEvent) => void;
+  readonly types: ReadonlySet<ArborEventType> | undefined;
+  readonly active: (() => boolean) | undefined;
+}
+
+const reaches = (entry: Listening, type: ArborEventType): boolean =>
+  (entry.types === undefined || entry.types.has(type)) && (entry.active === undefined || entry.active());
+
 /**
  * Makes an event bus. `now` reads the clock used to stamp events; the runtime passes Effect's Clock
  * so tests under TestClock get deterministic times.
  */
 export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
   Effect.map(PubSub.unbounded<ArborEvent>(), (pubsub) => {
-    const listeners = new Set<(event: ArborEvent) => void>();
+    const listeners = new Set<Listening>();
+    /** Listeners that take every event, and subscribers of the PubSub: either makes every event wanted. */
+    let takeAll = 0;
+    let subscribers = 0;
     const stamp = (event: ArborEventInput): ArborEvent => ({ ...event, time: now() }) as ArborEvent;
     let listenerErrors = 0;
+    const wants = (type: ArborEventType): boolean => {
+      if (takeAll > 0 || subscribers > 0) return true;
+      for (const entry of listeners) if (reaches(entry, type)) return true;
+      return false;
+    };
     const deliver = (event: ArborEvent) => {
-      for (const listener of listeners) {
+      for (const entry of listeners) {
+        if (!reaches(entry, event.type)) continue;
         try {
-          listener(event);
+          entry.listener(event);
         } catch (error) {
           listenerErrors++;
           // Not reported for its own report: a listener that throws on everything must not loop.
@@ -346,10 +381,20 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
       }
     };
     const publishSync = (input: ArborEventInput) => {
+      if (!wants(input.type)) return;
       const event = stamp(input);
-      deliver(event);
-      Effect.runSync(PubSub.publish(pubsub, event));
+      if (listeners.size > 0) deliver(event);
+      if (subscribers > 0) pubsub.unsafeOffer(event);
     };
+    const subscribe = Effect.acquireRelease(
+      Effect.sync(() => {
+        subscribers++;
+      }),
+      () =>
+        Effect.sync(() => {
+          subscribers--;
+        }),
+    ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)));
     return {
       // Stamped with the trace in scope, so a subscriber can go from an event to its trace.
       publish: (input) =>
@@ -359,12 +404,22 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
             )
           : Effect.sync(() => publishSync(input)),
       publishSync,
-      subscribe: PubSub.subscribe(pubsub),
-      stream: Stream.fromPubSub(pubsub),
-      listen: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
+      subscribe,
+      stream: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue))),
+      listen: (listener, filter) => {
+        const entry: Listening = {
+          listener,
+          types: filter?.types === undefined ? undefined : new Set(filter.types),
+          active: filter?.active,
+        };
+        if (entry.types === undefined && entry.active === undefined) takeAll++;
+        listeners.add(entry);
+        return () => {
+          if (!listeners.delete(entry)) return;
+          if (entry.types === undefined && entry.active === undefined) takeAll--;
+        };
       },
+      wants,
       listenerErrors: () => listenerErrors,
     };
   });

@@ -44,6 +44,12 @@ export interface Guardrail {
   readonly name: string;
   readonly stages: ReadonlyArray<GuardrailStage>;
   readonly check: (subject: GuardrailSubject) => Effect.Effect<GuardrailVerdict>;
+  /**
+   * The same verdict as `check`, computed synchronously, for a guardrail that does no I/O (every
+   * built-in): the runner calls it instead of running `check`, so a step with nothing to block or
+   * redact pays no effect per guardrail. Gotcha: it must agree with `check`.
+   */
+  readonly checkSync?: (subject: GuardrailSubject) => GuardrailVerdict;
 }
 
 /** A guardrail blocked a step: no model call, tool run or reply happened. */

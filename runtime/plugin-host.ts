@@ -79,16 +79,32 @@ export class Registry {
     return this.ownVersion + (this.parent?.version ?? 0);
   }
 
+  private readonly lookups: { [K in keyof Kinds]?: Lookup<Kinds[K]> } = {};
+
+  /** Read access to one kind; made once per kind. `all` is the same array until a registration changes. */
   lookup<K extends keyof Kinds>(kind: K): Lookup<Kinds[K]> {
+    let found = this.lookups[kind] as Lookup<Kinds[K]> | undefined;
+    if (found === undefined) {
+      found = this.makeLookup(kind);
+      this.lookups[kind] = found as (typeof this.lookups)[K];
+    }
+    return found;
+  }
+
+  private makeLookup<K extends keyof Kinds>(kind: K): Lookup<Kinds[K]> {
+    let cached: { readonly version: number; readonly all: ReadonlyArray<Kinds[K]> } | undefined;
     return {
       get: (name) => this.maps[kind].get(name) ?? this.parent?.lookup(kind).get(name),
       names: () => [...new Set([...(this.parent?.lookup(kind).names() ?? []), ...this.maps[kind].keys()])],
       all: () => {
+        const version = this.version;
+        if (cached?.version === version) return cached.all;
         const own = this.maps[kind];
         const inherited = (this.parent?.lookup(kind).all() ?? []).filter(
           (item) => !own.has((item as { name?: string }).name ?? ""),
         );
-        return [...inherited, ...own.values()];
+        cached = { version, all: [...inherited, ...own.values()] };
+        return cached.all;
       },
     };
   }

@@ -179,27 +179,43 @@ export class Router {
     request: AskRequest,
   ): Effect.Effect<Reply, AskError> {
     return Effect.async<Reply, AskError>((resume) => {
-      const envelope: Envelope = {
-        kind: "ask",
-        input,
-        settle: (exit) => resume(exit),
-        ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
-        ...(request.thread !== undefined ? { thread: request.thread } : {}),
-        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-        ...(request.stream ? { stream: true } : {}),
-        ...(request.trace !== undefined ? { trace: request.trace } : {}),
-      };
-      const target = this.find(to, within);
-      const cancel = this.offer(to, within, envelope, (offered) => {
-        if (offered === "dropped") resume(Exit.fail(this.fullError(target!, "drop-newest")));
-        else if (offered !== "ok") resume(Exit.fail(offered));
-      });
-      return Effect.sync(() => {
-        cancel();
-        envelope.cancelled = true;
-        target?.withdraw(envelope);
-      });
+      const withdraw = this.askWith(to, input, within, request, resume);
+      return Effect.sync(withdraw);
     });
+  }
+
+  /**
+   * `ask` for callers outside Effect (the Promise API), with no fiber of its own: `done` is called
+   * once, with the reply or a typed failure. Returns the withdrawal (what interrupting `ask` does).
+   * Gotcha: the task carries `request.trace` only; no span is looked up.
+   */
+  askWith(
+    to: string,
+    input: string,
+    within: Within,
+    request: AskRequest,
+    done: (exit: Exit.Exit<Reply, AskError>) => void,
+  ): () => void {
+    const envelope: Envelope = {
+      kind: "ask",
+      input,
+      settle: done,
+      ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+      ...(request.thread !== undefined ? { thread: request.thread } : {}),
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      ...(request.stream ? { stream: true } : {}),
+      ...(request.trace !== undefined ? { trace: request.trace } : {}),
+    };
+    const target = this.find(to, within);
+    const cancel = this.offer(to, within, envelope, (offered) => {
+      if (offered === "dropped") done(Exit.fail(this.fullError(target!, "drop-newest")));
+      else if (offered !== "ok") done(Exit.fail(offered));
+    });
+    return () => {
+      cancel();
+      envelope.cancelled = true;
+      target?.withdraw(envelope);
+    };
   }
 
   /** Delivers with the target's overflow policy; calls `done` once. Returns a canceller for a waiting sender. */

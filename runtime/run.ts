@@ -54,9 +54,12 @@ export const runTree = (system: ArborRuntime, spec: unknown, options: RunOptions
         ? { ...spec, root: { ...(spec as { root: object }).root, input: undefined } }
         : spec;
     let restarts = 0;
-    const stopListening = system.events.listen((event: ArborEvent) => {
-      if (event.type === "agent.restarted" && event.tree === treeId) restarts++;
-    });
+    const stopListening = system.events.listen(
+      (event: ArborEvent) => {
+        if (event.type === "agent.restarted" && event.tree === treeId) restarts++;
+      },
+      { types: ["agent.restarted"] },
+    );
     let treeId = "";
     const started = Date.now();
     const handle = yield* system

@@ -6,11 +6,12 @@
  */
 import { Effect } from "effect";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
-import type { EventBus } from "../../runtime/events.ts";
+import type { ArborEventInput, EventBus } from "../../runtime/events.ts";
 import {
   type Guardrail,
   type GuardrailRunner,
   type GuardrailSubject,
+  type GuardrailVerdict,
   GuardrailViolation,
 } from "../../runtime/guardrail.ts";
 import { settingsOf } from "./builtins.ts";
@@ -33,63 +34,141 @@ const origin = (agent: AgentInfo) => ({ tree: agent.tree, address: agent.address
  * Makes the runner. Gotcha: when an agent's PII redaction is `off` and its text goes to a network
  * provider, the first such check publishes a `guardrail.redacted` event with no redactions and a
  * reason saying redaction is off, so the run says so.
+ *
+ * Guardrails that offer `checkSync` are run as plain calls: a check where nothing is blocked or
+ * redacted is one `Effect.succeed`. The guardrails of each stage are listed once per registration
+ * list, not filtered on every check.
  */
 export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailRunner => {
   const warnedOff = options.noticed ?? new Set<string>();
-  const noticeIfOff = (subject: GuardrailSubject) =>
-    Effect.suspend(() => {
-      if (subject.destination !== "network" || warnedOff.has(subject.agent.address)) return Effect.void;
-      if (settingsOf(subject, options.base).pii !== "off") return Effect.void;
-      warnedOff.add(subject.agent.address);
-      return options.events.publish({
-        type: "guardrail.redacted",
-        ...origin(subject.agent),
-        stage: subject.stage,
-        policy: "pii",
-        redactions: [],
-        reason:
-          "PII redaction is off for this agent (guardrails.pii: off): text goes to the provider as written",
-      });
-    });
+  /** The `guardrail.redacted` notice a subject calls for (once per address), if any. */
+  const noticeOf = (subject: GuardrailSubject): ArborEventInput | undefined => {
+    if (subject.quiet || subject.destination !== "network" || warnedOff.has(subject.agent.address))
+      return undefined;
+    if (settingsOf(subject, options.base).pii !== "off") return undefined;
+    warnedOff.add(subject.agent.address);
+    return {
+      type: "guardrail.redacted",
+      ...origin(subject.agent),
+      stage: subject.stage,
+      policy: "pii",
+      redactions: [],
+      reason:
+        "PII redaction is off for this agent (guardrails.pii: off): text goes to the provider as written",
+    };
+  };
 
-  return {
-    check: (subject) =>
-      Effect.gen(function* () {
-        if (!subject.quiet) yield* noticeIfOff(subject);
-        let text = subject.text;
-        for (const guardrail of options.guardrails()) {
-          if (!guardrail.stages.includes(subject.stage)) continue;
-          const verdict = yield* guardrail.check({ ...subject, text });
-          if (verdict.action === "pass") continue;
-          if (verdict.action === "redact") {
-            text = verdict.text;
-            if (subject.quiet) continue;
-            yield* options.events.publish({
-              type: "guardrail.redacted",
-              ...origin(subject.agent),
-              stage: subject.stage,
-              policy: verdict.policy,
-              redactions: verdict.redactions,
-            });
-            continue;
-          }
-          if (!subject.quiet)
-            yield* options.events.publish({
+  let byStage:
+    | { readonly all: ReadonlyArray<Guardrail>; readonly stages: Map<string, Guardrail[]> }
+    | undefined;
+  const forStage = (stage: GuardrailSubject["stage"]): ReadonlyArray<Guardrail> => {
+    const all = options.guardrails();
+    if (byStage?.all !== all) byStage = { all, stages: new Map() };
+    let list = byStage.stages.get(stage);
+    if (list === undefined) {
+      list = all.filter((guardrail) => guardrail.stages.includes(stage));
+      byStage.stages.set(stage, list);
+    }
+    return list;
+  };
+
+  const publishAll = (events: ReadonlyArray<ArborEventInput>): Effect.Effect<void> =>
+    Effect.forEach(events, (event) => options.events.publish(event), { discard: true });
+
+  /** What a verdict means for the check: go on (with the text, maybe an event), or stop with a violation. */
+  const outcomeOf = (
+    subject: GuardrailSubject,
+    verdict: GuardrailVerdict,
+  ):
+    | { readonly go: true; readonly text?: string; readonly event?: ArborEventInput }
+    | { readonly go: false; readonly violation: GuardrailViolation; readonly event?: ArborEventInput } => {
+    if (verdict.action === "pass") return { go: true };
+    if (verdict.action === "redact")
+      return {
+        go: true,
+        text: verdict.text,
+        ...(subject.quiet
+          ? {}
+          : {
+              event: {
+                type: "guardrail.redacted",
+                ...origin(subject.agent),
+                stage: subject.stage,
+                policy: verdict.policy,
+                redactions: verdict.redactions,
+              },
+            }),
+      };
+    return {
+      go: false,
+      violation: new GuardrailViolation({
+        reason: "blocked",
+        stage: subject.stage,
+        policy: verdict.policy,
+        detail: verdict.reason,
+        fatal: settingsOf(subject, options.base).fatal,
+      }),
+      ...(subject.quiet
+        ? {}
+        : {
+            event: {
               type: "guardrail.blocked",
               ...origin(subject.agent),
               stage: subject.stage,
               policy: verdict.policy,
               reason: verdict.reason,
-            });
-          return yield* new GuardrailViolation({
-            reason: "blocked",
-            stage: subject.stage,
-            policy: verdict.policy,
-            detail: verdict.reason,
-            fatal: settingsOf(subject, options.base).fatal,
-          });
+            },
+          }),
+    };
+  };
+
+  /** The rest of a check from guardrail `i` on, as an effect (a guardrail without `checkSync` is next). */
+  const runFrom = (
+    subject: GuardrailSubject,
+    list: ReadonlyArray<Guardrail>,
+    i: number,
+    start: string,
+  ): Effect.Effect<string, GuardrailViolation> =>
+    Effect.gen(function* () {
+      let text = start;
+      for (let j = i; j < list.length; j++) {
+        const verdict = yield* list[j]!.check(text === subject.text ? subject : { ...subject, text });
+        const outcome = outcomeOf(subject, verdict);
+        if (outcome.event) yield* options.events.publish(outcome.event);
+        if (!outcome.go) return yield* outcome.violation;
+        if (outcome.text !== undefined) text = outcome.text;
+      }
+      return text;
+    });
+
+  return {
+    check: (subject) =>
+      Effect.suspend(() => {
+        const notice = noticeOf(subject);
+        let events: ArborEventInput[] | undefined = notice ? [notice] : undefined;
+        const list = forStage(subject.stage);
+        let text = subject.text;
+        for (let i = 0; i < list.length; i++) {
+          const guardrail = list[i]!;
+          if (guardrail.checkSync === undefined) {
+            const rest = runFrom(subject, list, i, text);
+            return events ? Effect.zipRight(publishAll(events), rest) : rest;
+          }
+          const outcome = outcomeOf(
+            subject,
+            guardrail.checkSync(text === subject.text ? subject : { ...subject, text }),
+          );
+          if (outcome.event) {
+            events ??= [];
+            events.push(outcome.event);
+          }
+          if (!outcome.go) {
+            const failed = Effect.fail(outcome.violation);
+            return events ? Effect.zipRight(publishAll(events), failed) : failed;
+          }
+          if (outcome.text !== undefined) text = outcome.text;
         }
-        return text;
+        return events ? Effect.as(publishAll(events), text) : Effect.succeed(text);
       }),
   };
 };

@@ -3,12 +3,13 @@
  * cooldowns, and the bookkeeping every call gets (ledger record, `provider.call` event, OTEL span,
  * per-key counters, breaker transitions, budget charge).
  */
+import type { Span } from "@opentelemetry/api";
 import { Clock, Effect, FiberRef } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import { type CallContext, type ModelProvider, ProviderError, type Usage } from "../../runtime/model.ts";
 import { currentSpan, tracingActive } from "../../runtime/tracing.ts";
 import type { UsageRecord } from "../../runtime/usage-ledger.ts";
-import type { CircuitTransition } from "./circuit-breaker.ts";
+import type { CircuitBreaker, CircuitTransition } from "./circuit-breaker.ts";
 import type { ResolvedProvider } from "./config.ts";
 import type { ProviderDriver } from "./driver.ts";
 import { scrub } from "./errors.ts";
@@ -69,30 +70,63 @@ export const eventBase = (context: CallContext | undefined) => ({
 /** One provider call as the ledger and the `provider.call` event both show it: a usage record without who and when. */
 export type CallRecord = Omit<UsageRecord, "time" | "tree" | "tenant" | "address" | "agentId" | "operation">;
 
-/** Records a call in the ledger and publishes it as a `provider.call` event. */
+/**
+ * Records a call in the ledger and publishes it as a `provider.call` event (at `time`, else now on
+ * Effect's Clock). Both objects are written out field by field: this runs on every model call.
+ */
 export const recordCall = (
   hub: ProviderHub,
   context: CallContext | undefined,
   operation: UsageRecord["operation"],
   call: CallRecord,
-) =>
-  Effect.gen(function* () {
-    const time = yield* Clock.currentTimeMillis;
-    yield* hub.ledger.record({
-      time,
-      ...eventBase(context),
-      agentId: context?.agentId ?? "",
-      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
-      operation,
-      ...call,
-    });
-    yield* hub.events.publish({
-      ...eventBase(context),
+  time?: number,
+): Effect.Effect<void> => {
+  if (time === undefined)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => recordCall(hub, context, operation, call, now));
+  const tree = context?.tree ?? "";
+  const address = context?.address ?? "/";
+  const id = context?.agentId ?? "";
+  const tenant = context?.tenant;
+  const record = {
+    time,
+    tree,
+    address,
+    id,
+    agentId: id,
+    ...(tenant !== undefined ? { tenant } : {}),
+    operation,
+    provider: call.provider,
+    model: call.model,
+    ...(call.key !== undefined ? { key: call.key } : {}),
+    inputTokens: call.inputTokens,
+    outputTokens: call.outputTokens,
+    costUsd: call.costUsd,
+    latencyMs: call.latencyMs,
+    outcome: call.outcome,
+    ...(call.reason !== undefined ? { reason: call.reason } : {}),
+    cached: call.cached,
+  };
+  return Effect.zipRight(
+    hub.ledger.record(record),
+    hub.events.publish({
+      tree,
+      address,
+      id,
       type: "provider.call",
-      ...call,
-      ...(context?.tenant !== undefined ? { tenant: context.tenant } : {}),
-    });
-  });
+      provider: call.provider,
+      model: call.model,
+      ...(call.key !== undefined ? { key: call.key } : {}),
+      inputTokens: call.inputTokens,
+      outputTokens: call.outputTokens,
+      costUsd: call.costUsd,
+      latencyMs: call.latencyMs,
+      outcome: call.outcome,
+      ...(call.reason !== undefined ? { reason: call.reason } : {}),
+      cached: call.cached,
+      ...(tenant !== undefined ? { tenant } : {}),
+    }),
+  );
+};
 
 const publishTransition = (
   hub: ProviderHub,
@@ -118,6 +152,9 @@ const publishTransition = (
 /**
  * Calls `run` on the target, rotating keys on rate limits. `settle` turns a successful value into
  * the value returned and must call `report.ok` / `report.fail` once (streams do it at the end).
+ *
+ * Written as plain functions returning effects rather than one generator: a zero-latency provider
+ * makes this the busiest code of a step, and the happy path here is a handful of effects.
  */
 export const attempt = <A>(
   hub: ProviderHub,
@@ -127,43 +164,63 @@ export const attempt = <A>(
   run: (secret: string | undefined) => Effect.Effect<A, ProviderError>,
   settle: (value: A, report: Report) => Effect.Effect<A>,
 ): Effect.Effect<A, ProviderError> =>
-  Effect.gen(function* () {
+  Effect.clockWith((clock) => {
     const breaker = hub.breaker(target.provider, target.model);
     const context = info.context;
-    const gate = breaker.allow(yield* Clock.currentTimeMillis);
-    yield* publishTransition(hub, target, context, gate.transition);
+    const gate = breaker.allow(clock.unsafeCurrentTimeMillis());
+    let outcome: Effect.Effect<A, ProviderError>;
     if (!gate.allowed) {
-      const now = yield* Clock.currentTimeMillis;
-      return yield* new ProviderError({
-        reason: "circuit_open",
-        provider: target.provider,
-        model: target.model,
-        retryable: true,
-        retryAfterMs: Math.max(0, breaker.retryAtMs() - now),
-        detail: `circuit open after repeated failures; next trial in ${Math.max(0, breaker.retryAtMs() - now)} ms`,
-      });
-    }
-    const pool = target.kind === "builtin" ? target.pool : undefined;
-    const retries = target.kind === "builtin" ? target.settings.retries : state.config.routing.retries;
-    let retried = 0;
-    // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
-    for (let tries = 0; ; tries++) {
-      const now = yield* Clock.currentTimeMillis;
-      const tokens = info.estimate ? info.estimate.input + info.estimate.output : 0;
-      const acquired = pool
-        ? tries < pool.keys.length
-          ? pool.acquire(now, tokens)
-          : pool.nextFreeAt()
-        : undefined;
-      if (acquired && "retryAtMs" in acquired) {
-        const wait = Math.max(0, acquired.retryAtMs - now);
-        const limits = target.kind === "builtin" ? target.settings.limits : undefined;
-        if (
-          acquired.why === "limited" &&
-          limits?.whenLimited === "wait" &&
-          wait <= state.config.routing.maxRetryAfterMs
-        ) {
-          yield* hub.events.publish({
+      const wait = Math.max(0, breaker.retryAtMs() - clock.unsafeCurrentTimeMillis());
+      outcome = Effect.fail(
+        new ProviderError({
+          reason: "circuit_open",
+          provider: target.provider,
+          model: target.model,
+          retryable: true,
+          retryAfterMs: wait,
+          detail: `circuit open after repeated failures; next trial in ${wait} ms`,
+        }),
+      );
+    } else outcome = tryKeys(hub, state, target, info, run, settle, breaker, clock);
+    return gate.transition === undefined
+      ? outcome
+      : Effect.zipRight(publishTransition(hub, target, context, gate.transition), outcome);
+  });
+
+/** The attempt once the breaker let it through: keys tried in turn, retries after transient failures. */
+const tryKeys = <A>(
+  hub: ProviderHub,
+  state: RoutingState,
+  target: Target,
+  info: CallInfo,
+  run: (secret: string | undefined) => Effect.Effect<A, ProviderError>,
+  settle: (value: A, report: Report) => Effect.Effect<A>,
+  breaker: CircuitBreaker,
+  clock: Clock.Clock,
+): Effect.Effect<A, ProviderError> => {
+  const context = info.context;
+  const pool = target.kind === "builtin" ? target.pool : undefined;
+  const retries = target.kind === "builtin" ? target.settings.retries : state.config.routing.retries;
+  const tokens = info.estimate ? info.estimate.input + info.estimate.output : 0;
+  // Each key is tried at most once per call for a 429, even when a provider says `Retry-After: 0`.
+  // A retry is not a rotation: the same number of keys stays available for 429s.
+  const from = (tries: number, retried: number): Effect.Effect<A, ProviderError> => {
+    const now = clock.unsafeCurrentTimeMillis();
+    const acquired = pool
+      ? tries < pool.keys.length
+        ? pool.acquire(now, tokens)
+        : pool.nextFreeAt()
+      : undefined;
+    if (acquired && "retryAtMs" in acquired) {
+      const wait = Math.max(0, acquired.retryAtMs - now);
+      const limits = target.kind === "builtin" ? target.settings.limits : undefined;
+      if (
+        acquired.why === "limited" &&
+        limits?.whenLimited === "wait" &&
+        wait <= state.config.routing.maxRetryAfterMs
+      )
+        return hub.events
+          .publish({
             ...eventBase(context),
             type: "provider.retry",
             provider: target.provider,
@@ -171,12 +228,13 @@ export const attempt = <A>(
             attempt: retried + 1,
             delayMs: wait,
             reason: "every key is at its rpm/tpm limit: waiting",
-          });
-          yield* Effect.sleep(wait);
-          tries--;
-          continue;
-        }
-        return yield* new ProviderError({
+          })
+          .pipe(
+            Effect.zipRight(Effect.sleep(wait)),
+            Effect.zipRight(Effect.suspend(() => from(tries, retried))),
+          );
+      return Effect.fail(
+        new ProviderError({
           reason: "rate_limited",
           provider: target.provider,
           model: target.model,
@@ -186,117 +244,151 @@ export const attempt = <A>(
             acquired.why === "limited"
               ? `all ${pool?.keys.length} keys are at their rpm/tpm limits; the first has room again in ${wait} ms`
               : `all ${pool?.keys.length} keys are cooling down; the first is free again in ${wait} ms`,
-        });
-      }
-      const key: KeyState | undefined = acquired;
-      const fingerprint = key?.fingerprint ?? "none";
-      const persist = Effect.suspend(() =>
-        key && pool && hub.keyStore ? hub.keyStore.save(pool.persisted(key)) : Effect.void,
+        }),
       );
-      const span = startProviderSpan({
-        operation: info.operation === "embed" ? "embeddings" : "chat",
-        provider: target.provider,
-        otelProvider: target.kind === "builtin" ? target.otelName : target.provider,
-        model: target.model,
-        key: fingerprint,
-        ...(context ? { context } : {}),
-        ...(info.temperature !== undefined ? { temperature: info.temperature } : {}),
-        ...(info.maxTokens !== undefined ? { maxTokens: info.maxTokens } : {}),
-        stream: info.operation === "stream",
-        parent: tracingActive() ? yield* FiberRef.get(currentSpan) : undefined,
-      });
-      const started = performance.now();
-      const record = (outcome: { usage: Usage; error?: ProviderError }) =>
-        Effect.gen(function* () {
-          const latencyMs = performance.now() - started;
-          const costUsd = costOf(target.price, outcome.usage);
-          const reason = outcome.error?.reason;
-          yield* recordCall(hub, context, info.operation, {
-            provider: target.provider,
-            model: target.model,
-            key: fingerprint,
-            inputTokens: outcome.usage.inputTokens,
-            outputTokens: outcome.usage.outputTokens,
-            costUsd,
-            latencyMs,
-            outcome: outcome.error ? "error" : "ok",
-            ...(reason ? { reason } : {}),
-            cached: false,
-          });
-          return costUsd;
-        });
+    }
+    const key: KeyState | undefined = acquired;
+    const fingerprint = key?.fingerprint ?? "none";
+    const persist =
+      key && pool && hub.keyStore
+        ? Effect.suspend(() => hub.keyStore!.save(pool.persisted(key)))
+        : Effect.void;
+    const started = performance.now();
+    const called = (span: Span) => {
+      const record = (usage: Usage, error?: ProviderError) => {
+        const costUsd = costOf(target.price, usage);
+        return Effect.as(
+          recordCall(
+            hub,
+            context,
+            info.operation,
+            {
+              provider: target.provider,
+              model: target.model,
+              key: fingerprint,
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+              costUsd,
+              latencyMs: performance.now() - started,
+              outcome: error ? "error" : "ok",
+              ...(error?.reason ? { reason: error.reason } : {}),
+              cached: false,
+            },
+            clock.unsafeCurrentTimeMillis(),
+          ),
+          costUsd,
+        );
+      };
       const onFailure = (error: ProviderError) =>
-        Effect.gen(function* () {
+        Effect.suspend(() => {
           endProviderSpan(span, {
             ok: false,
             reason: error.reason,
             message: scrub(error.message, state.secrets),
           });
-          yield* record({ usage: { inputTokens: 0, outputTokens: 0 }, error });
-          const now = yield* Clock.currentTimeMillis;
-          if (error.reason !== "rate_limited" && key && pool) pool.failed(key);
-          yield* publishTransition(hub, target, context, breaker.failed(now, error));
+          return Effect.zipRight(
+            record({ inputTokens: 0, outputTokens: 0 }, error),
+            Effect.suspend(() => {
+              if (error.reason !== "rate_limited" && key && pool) pool.failed(key);
+              return publishTransition(
+                hub,
+                target,
+                context,
+                breaker.failed(clock.unsafeCurrentTimeMillis(), error),
+              );
+            }),
+          );
         });
       const report: Report = {
         ok: (usage, finishReason) =>
-          Effect.gen(function* () {
+          Effect.suspend(() => {
             endProviderSpan(span, {
               ok: true,
               usage,
               model: target.model,
               ...(finishReason ? { finishReason } : {}),
             });
-            const costUsd = yield* record({ usage });
-            if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
-            yield* persist;
-            if (context)
-              hub.budgets.charge(
-                context,
-                usage.inputTokens + usage.outputTokens,
-                costUsd,
-                yield* Clock.currentTimeMillis,
+            return Effect.flatMap(record(usage), (costUsd) => {
+              if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
+              return Effect.zipRight(
+                persist,
+                Effect.suspend(() => {
+                  if (context)
+                    hub.budgets.charge(
+                      context,
+                      usage.inputTokens + usage.outputTokens,
+                      costUsd,
+                      clock.unsafeCurrentTimeMillis(),
+                    );
+                  return Effect.as(publishTransition(hub, target, context, breaker.succeeded()), costUsd);
+                }),
               );
-            yield* publishTransition(hub, target, context, breaker.succeeded());
-            return costUsd;
+            });
           }),
         fail: onFailure,
       };
-      const result = yield* Effect.either(run(key?.secret));
-      if (result._tag === "Right") return yield* settle(result.right, report);
-      const error = result.left;
-      yield* onFailure(error);
-      if (error.reason === "rate_limited" && key && pool) {
-        const untilMs = pool.cool(key, yield* Clock.currentTimeMillis, error.retryAfterMs);
-        yield* persist;
-        yield* hub.events.publish({
-          ...eventBase(context),
-          type: "key.cooldown",
-          provider: target.provider,
-          key: key.fingerprint,
-          untilMs,
-          reason:
-            error.retryAfterMs !== undefined ? `429, Retry-After ${error.retryAfterMs} ms` : "429, backoff",
-        });
-        continue;
-      }
-      if (error.reason !== "rate_limited") yield* persist;
-      if (retried < retries && isTransient(error) && breaker.state() !== "open") {
-        retried++;
-        const delayMs = yield* backoff(state, retried);
-        yield* hub.events.publish({
-          ...eventBase(context),
-          type: "provider.retry",
-          provider: target.provider,
-          model: target.model,
-          attempt: retried + 1,
-          delayMs,
-          reason: error.reason,
-        });
-        // Interruptible: an aborted ask stops here, before another request is sent.
-        yield* Effect.sleep(delayMs);
-        tries--; // a retry is not a rotation: the same number of keys stays available for 429s
-        continue;
-      }
-      return yield* error;
-    }
-  });
+      const afterFailure = (error: ProviderError): Effect.Effect<A, ProviderError> => {
+        if (error.reason === "rate_limited" && key && pool) {
+          const untilMs = pool.cool(key, clock.unsafeCurrentTimeMillis(), error.retryAfterMs);
+          return persist.pipe(
+            Effect.zipRight(
+              hub.events.publish({
+                ...eventBase(context),
+                type: "key.cooldown",
+                provider: target.provider,
+                key: key.fingerprint,
+                untilMs,
+                reason:
+                  error.retryAfterMs !== undefined
+                    ? `429, Retry-After ${error.retryAfterMs} ms`
+                    : "429, backoff",
+              }),
+            ),
+            Effect.zipRight(Effect.suspend(() => from(tries + 1, retried))),
+          );
+        }
+        const persisted = error.reason !== "rate_limited" ? persist : Effect.void;
+        if (retried < retries && isTransient(error) && breaker.state() !== "open")
+          return persisted.pipe(
+            Effect.zipRight(backoff(state, retried + 1)),
+            Effect.tap((delayMs) =>
+              hub.events.publish({
+                ...eventBase(context),
+                type: "provider.retry",
+                provider: target.provider,
+                model: target.model,
+                attempt: retried + 2,
+                delayMs,
+                reason: error.reason,
+              }),
+            ),
+            // Interruptible: an aborted ask stops here, before another request is sent.
+            Effect.flatMap((delayMs) => Effect.sleep(delayMs)),
+            Effect.zipRight(Effect.suspend(() => from(tries, retried + 1))),
+          );
+        return Effect.zipRight(persisted, Effect.fail(error));
+      };
+      return Effect.matchEffect(run(key?.secret), {
+        onSuccess: (value) => settle(value, report),
+        onFailure: (error) => Effect.zipRight(onFailure(error), afterFailure(error)),
+      });
+    };
+    const spanInput = {
+      operation: info.operation === "embed" ? ("embeddings" as const) : ("chat" as const),
+      provider: target.provider,
+      otelProvider: target.kind === "builtin" ? target.otelName : target.provider,
+      model: target.model,
+      key: fingerprint,
+      ...(context ? { context } : {}),
+      ...(info.temperature !== undefined ? { temperature: info.temperature } : {}),
+      ...(info.maxTokens !== undefined ? { maxTokens: info.maxTokens } : {}),
+      stream: info.operation === "stream",
+    };
+    return tracingActive()
+      ? Effect.flatMap(FiberRef.get(currentSpan), (parent) =>
+          called(startProviderSpan({ ...spanInput, parent })),
+        )
+      : called(startProviderSpan({ ...spanInput, parent: undefined }));
+  };
+  return from(0, 0);
+};

@@ -51,6 +51,8 @@ export interface BudgetBook {
     budgets: ProvidersConfig["budgets"],
     estimate: Estimate,
   ) => Effect.Effect<Reservation, BudgetBreach>;
+  /** Whether any budget applies to the caller (else there is nothing to reserve). */
+  readonly applies: (context: CallContext, budgets: ProvidersConfig["budgets"]) => boolean;
   /** Adds what an attempt used to every window of the caller that is open. */
   readonly charge: (context: CallContext, tokens: number, costUsd: number, now: number) => void;
   /** What a tree or tenant has spent in its newest window (0 when not yet read). */
@@ -165,6 +167,9 @@ export const makeBudgetBook = (ledger: UsageLedger): BudgetBook => {
   };
 
   return {
+    applies: (context, budgets) =>
+      budgets.perTree !== undefined ||
+      (context.tenant !== undefined && (budgets.tenants[context.tenant] ?? budgets.perTenant) !== undefined),
     reserve: (context, budgets, estimate) =>
       Effect.gen(function* () {
         const budgetsHere = applicable(context, budgets);

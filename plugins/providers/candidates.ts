@@ -99,9 +99,9 @@ const memo = new WeakMap<RoutingState, Map<string, Plan>>();
 
 /**
  * The ordered candidates for a choice. Unavailable candidates of a profile are skipped; when none
- * is left the error names what to set. Plans over built-in providers are memoized per routing
- * state (they depend on nothing else); plans naming plugin-registered providers are not, since
- * registrations come and go.
+ * is left the error names what to set. Plans are memoized per routing state (a reload makes a new
+ * one). A plan for one named plugin provider is kept while the lookup still returns that provider
+ * (registrations come and go); a profile naming plugin providers is planned on every call.
  */
 export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
   const key =
@@ -110,16 +110,10 @@ export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choi
       : `f\u0000${choice.profile ?? ""}`;
   let plans = memo.get(state);
   const known = plans?.get(key);
-  if (known) return known;
+  if (known !== undefined && (Either.isLeft(known) || stillRegistered(known.right, lookup))) return known;
   const plan = makePlan(state, lookup, choice);
-  const named =
-    choice.provider !== undefined
-      ? [choice.provider]
-      : (state.config.profiles[choice.profile ?? state.config.routing.defaultProfile ?? ""] ?? []).map(
-          (c) => c.provider,
-        );
-  const external = named.some((name) => builtinName(name) === undefined && !(name in state.config.custom));
-  if (!external) {
+  // A profile naming plugin providers may gain candidates when one registers: planned every time.
+  if (!namesExternal(state, choice) || (choice.provider !== undefined && Either.isRight(plan))) {
     if (!plans) {
       plans = new Map();
       memo.set(state, plans);
@@ -128,6 +122,21 @@ export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choi
   }
   return plan;
 };
+
+/** Whether the choice names a provider that is neither built in nor configured (a plugin's). */
+const namesExternal = (state: RoutingState, choice: ModelChoice): boolean => {
+  const named =
+    choice.provider !== undefined
+      ? [choice.provider]
+      : (state.config.profiles[choice.profile ?? state.config.routing.defaultProfile ?? ""] ?? []).map(
+          (c) => c.provider,
+        );
+  return named.some((name) => builtinName(name) === undefined && !(name in state.config.custom));
+};
+
+/** A plan's plugin-registered targets are still the providers registered under their names. */
+const stillRegistered = (targets: ReadonlyArray<Target>, lookup: ProviderLookup): boolean =>
+  targets.every((t) => t.kind === "builtin" || lookup.get(t.provider) === t.impl);
 
 const makePlan = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
   if (choice.provider !== undefined)

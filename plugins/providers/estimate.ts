@@ -16,6 +16,17 @@ export interface TokenEstimate {
   readonly output: number;
 }
 
+/** Characters of a tool list's JSON, by list: an agent offers the same list step after step. */
+const toolChars = new WeakMap<ReadonlyArray<ToolSpec>, number>();
+const charsOfTools = (tools: ReadonlyArray<ToolSpec>): number => {
+  let chars = toolChars.get(tools);
+  if (chars === undefined) {
+    chars = JSON.stringify(tools).length;
+    toolChars.set(tools, chars);
+  }
+  return chars;
+};
+
 /** Estimates a chat request's tokens. */
 export const estimateTokens = (request: {
   readonly messages: ReadonlyArray<ChatMessage>;
@@ -24,7 +35,7 @@ export const estimateTokens = (request: {
 }): TokenEstimate => {
   let chars = 0;
   for (const m of request.messages) chars += m.content.length + 4;
-  if (request.tools) chars += JSON.stringify(request.tools).length;
+  if (request.tools) chars += charsOfTools(request.tools);
   return { input: Math.ceil(chars / 4), output: request.maxTokens ?? DEFAULT_OUTPUT_TOKENS };
 };
 

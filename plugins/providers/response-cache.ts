@@ -120,16 +120,20 @@ export const makeResponseCache = (settings: {
  * next step can ask again. Returns the function that stops listening.
  */
 export const settleOnAgentEvents = (events: EventBus, cache: () => ResponseCache | undefined): (() => void) =>
-  events.listen((event) => {
-    if (
-      event.type !== "agent.replied" &&
-      event.type !== "agent.request_failed" &&
-      event.type !== "agent.failed"
-    )
-      return;
-    cache()?.settle(
-      callerOf({ tree: event.tree, address: event.address, agentId: event.id }),
-      event.type === "agent.replied",
-      event.time,
-    );
-  });
+  events.listen(
+    (event) => {
+      if (
+        event.type !== "agent.replied" &&
+        event.type !== "agent.request_failed" &&
+        event.type !== "agent.failed"
+      )
+        return;
+      cache()?.settle(
+        callerOf({ tree: event.tree, address: event.address, agentId: event.id }),
+        event.type === "agent.replied",
+        event.time,
+      );
+    },
+    // Only while a cache is configured (a reload may turn it on or off).
+    { types: ["agent.replied", "agent.request_failed", "agent.failed"], active: () => cache() !== undefined },
+  );

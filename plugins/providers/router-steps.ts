@@ -30,37 +30,42 @@ export const walk = <A>(
   targets: ReadonlyArray<Target>,
   context: CallContext | undefined,
   one: (target: Target) => Effect.Effect<A, ProviderError>,
-): Effect.Effect<A, ProviderError> =>
-  Effect.gen(function* () {
-    for (let round = 0; ; round++) {
-      const errors: Array<ProviderError> = [];
-      for (let i = 0; i < targets.length; i++) {
-        const target = targets[i]!;
-        const result = yield* Effect.either(one(target));
-        if (result._tag === "Right") return result.right;
-        errors.push(result.left);
-        const next = targets[i + 1];
-        if (!result.left.retryable || !next) break;
-        yield* hub.events.publish({
+): Effect.Effect<A, ProviderError> => {
+  /** Tries `targets[i]`, then those after it while failures are retryable; `errors` so far this round. */
+  const tryFrom = (i: number, errors: Array<ProviderError>, round: number): Effect.Effect<A, ProviderError> =>
+    Effect.catchAll(one(targets[i]!), (error) => {
+      errors.push(error);
+      const target = targets[i]!;
+      const next = targets[i + 1];
+      if (!error.retryable || !next) return afterRound(errors, round);
+      return Effect.zipRight(
+        hub.events.publish({
           ...eventBase(context),
           type: "provider.fallback",
           from: `${target.provider}/${target.model}`,
           to: `${next.provider}/${next.model}`,
-          reason: result.left.reason,
-        });
-      }
-      const error = finalError(errors);
-      const waitMs = error.retryAfterMs;
-      const limited = errors.every((e) => e.reason === "rate_limited" || e.reason === "circuit_open");
-      if (
-        !limited ||
-        waitMs === undefined ||
-        waitMs > state.config.routing.maxRetryAfterMs ||
-        round >= state.config.routing.retries
-      )
-        return yield* error;
-      const first = targets[0]!;
-      yield* hub.events.publish({
+          reason: error.reason,
+        }),
+        tryFrom(i + 1, errors, round),
+      );
+    });
+  const afterRound = (
+    errors: ReadonlyArray<ProviderError>,
+    round: number,
+  ): Effect.Effect<A, ProviderError> => {
+    const error = finalError(errors);
+    const waitMs = error.retryAfterMs;
+    const limited = errors.every((e) => e.reason === "rate_limited" || e.reason === "circuit_open");
+    if (
+      !limited ||
+      waitMs === undefined ||
+      waitMs > state.config.routing.maxRetryAfterMs ||
+      round >= state.config.routing.retries
+    )
+      return Effect.fail(error);
+    const first = targets[0]!;
+    return hub.events
+      .publish({
         ...eventBase(context),
         type: "provider.retry",
         provider: errors.length === 1 ? first.provider : "router",
@@ -68,15 +73,19 @@ export const walk = <A>(
         attempt: round + 2,
         delayMs: waitMs,
         reason: `${error.reason}: waiting out Retry-After`,
-      });
-      yield* Effect.sleep(waitMs);
-    }
-  });
+      })
+      .pipe(
+        Effect.zipRight(Effect.sleep(waitMs)),
+        Effect.zipRight(Effect.suspend(() => tryFrom(0, [], round + 1))),
+      );
+  };
+  return Effect.suspend(() => tryFrom(0, [], 0));
+};
 
 /**
  * Reserves the call's estimate in every budget that applies to the caller (priced at the dearest
  * candidate), or fails with `budget_exceeded` and publishes `budget.exceeded`. Release the
- * reservation when the call is over (`withBudget` does).
+ * reservation when the call is over (`withBudget` does). Undefined when no budget applies.
  */
 export const reserveBudget = (
   hub: ProviderHub,
@@ -84,8 +93,8 @@ export const reserveBudget = (
   context: CallContext | undefined,
   targets: ReadonlyArray<Target>,
   estimate: TokenEstimate,
-): Effect.Effect<Reservation, ProviderError> => {
-  if (!context) return Effect.succeed({ release: Effect.void });
+): Effect.Effect<Reservation, ProviderError> | undefined => {
+  if (!context || !hub.budgets.applies(context, state.config.budgets)) return undefined;
   const usage = { inputTokens: estimate.input, outputTokens: estimate.output };
   const costUsd = Math.max(0, ...targets.map((t) => costOf(t.price, usage)));
   return hub.budgets
@@ -113,16 +122,18 @@ export const reserveBudget = (
     );
 };
 
-/** Runs `call` under a budget reservation, released however the call ends. */
+/** Runs `call` under a budget reservation (if one is needed), released however the call ends. */
 export const withBudget = <A>(
-  reserve: Effect.Effect<Reservation, ProviderError>,
+  reserve: Effect.Effect<Reservation, ProviderError> | undefined,
   call: Effect.Effect<A, ProviderError>,
 ): Effect.Effect<A, ProviderError> =>
-  Effect.acquireUseRelease(
-    reserve,
-    () => call,
-    (reservation) => reservation.release,
-  );
+  reserve === undefined
+    ? call
+    : Effect.acquireUseRelease(
+        reserve,
+        () => call,
+        (reservation) => reservation.release,
+      );
 
 /** The request one target gets: the choice's settings over the agent's. */
 export const requestFor = (

@@ -5,7 +5,7 @@
  * timeouts, network, open circuits) and returning non-retryable ones (400, 401, content policy).
  * Any provider registered with the host is reachable by name, built-in or not (`scripted`).
  */
-import { Clock, Effect, Stream } from "effect";
+import { Clock, Effect, Either, Stream } from "effect";
 import {
   type EmbedRequest,
   type EmbedResponse,
@@ -32,7 +32,7 @@ export const makeEconomicRouter =
   (lookup: ProviderLookup): ModelRouter => {
     /** The candidates of a call, ordered by arena standing when `routing.arenaBias` says so. */
     const plan = (state: RoutingState, choice: ModelChoice) =>
-      Effect.map(planCandidates(state, lookup, choice), (targets) =>
+      Either.map(planCandidates(state, lookup, choice), (targets) =>
         state.config.routing.arenaBias && choice.provider === undefined && options.standing
           ? orderByStanding(targets, options.standing())
           : targets,
@@ -58,13 +58,14 @@ export const makeEconomicRouter =
     };
 
     const generate: ModelRouter["generate"] = (choice, request) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         const state = hub.state();
-        const targets = yield* plan(state, choice);
+        const targets = plan(state, choice);
+        if (Either.isLeft(targets)) return Effect.fail(targets.left);
         const chat = info("chat", choice, request);
-        return yield* withBudget(
-          reserveBudget(hub, state, request.context, targets, chat.estimate),
-          generateOn(state, targets, choice, request, chat),
+        return withBudget(
+          reserveBudget(hub, state, request.context, targets.right, chat.estimate),
+          generateOn(state, targets.right, choice, request, chat),
         );
       });
 
@@ -74,46 +75,45 @@ export const makeEconomicRouter =
       choice: ModelChoice,
       request: Omit<ModelRequest, "model" | "options">,
       chat: CallInfo,
-    ): Effect.Effect<ModelResponse, ProviderError> =>
-      Effect.gen(function* () {
-        const cache =
-          state.cache && targets.every((t) => t.kind === "builtin" || t.impl.cacheable !== false)
-            ? state.cache
-            : undefined;
-        const key = cache
-          ? cacheKey(
-              targets.map((t) => `${t.provider}/${t.model}`),
-              { ...chat, ...(choice.options ? { options: choice.options } : {}) },
-              request,
-            )
+    ): Effect.Effect<ModelResponse, ProviderError> => {
+      const call = walk(hub, state, targets, request.context, (target) =>
+        attempt(
+          hub,
+          state,
+          target,
+          chat,
+          (secret) => {
+            const req = requestFor(choice, request, target.model);
+            return target.kind === "builtin"
+              ? target.driver.generate(secret, req)
+              : target.impl.generate(req);
+          },
+          (res: ModelResponse, report) =>
+            Effect.map(report.ok(res.usage, res.finishReason), (costUsd) => ({ ...res, costUsd })),
+        ),
+      );
+      const cache =
+        state.cache && targets.every((t) => t.kind === "builtin" || t.impl.cacheable !== false)
+          ? state.cache
           : undefined;
-        if (cache && key) {
-          const hit = cache.get(key, yield* Clock.currentTimeMillis);
-          if (hit) {
-            yield* recordCacheHit(hub, request.context, hit);
-            return { ...hit, costUsd: 0 };
-          }
+      if (cache === undefined) return call;
+      const key = cacheKey(
+        targets.map((t) => `${t.provider}/${t.model}`),
+        { ...chat, ...(choice.options ? { options: choice.options } : {}) },
+        request,
+      );
+      return Effect.gen(function* () {
+        const hit = cache.get(key, yield* Clock.currentTimeMillis);
+        if (hit) {
+          yield* recordCacheHit(hub, request.context, hit);
+          return { ...hit, costUsd: 0 };
         }
-        const response = yield* walk(hub, state, targets, request.context, (target) =>
-          attempt(
-            hub,
-            state,
-            target,
-            chat,
-            (secret) => {
-              const req = requestFor(choice, request, target.model);
-              return target.kind === "builtin"
-                ? target.driver.generate(secret, req)
-                : target.impl.generate(req);
-            },
-            (res: ModelResponse, report) =>
-              Effect.map(report.ok(res.usage, res.finishReason), (costUsd) => ({ ...res, costUsd })),
-          ),
-        );
+        const response = yield* call;
         // Held until the asking agent's step settles: a rejected answer is never stored.
-        if (cache && key) cache.hold(callerOf(request.context), key, response);
+        cache.hold(callerOf(request.context), key, response);
         return response;
       });
+    };
 
     const stream: ModelRouter["stream"] = (choice, request) =>
       // Scoped: the budget reservation is held until the stream ends.
@@ -122,10 +122,9 @@ export const makeEconomicRouter =
           const state = hub.state();
           const targets = yield* plan(state, choice);
           const call = info("stream", choice, request);
-          yield* Effect.acquireRelease(
-            reserveBudget(hub, state, request.context, targets, call.estimate),
-            (reservation) => reservation.release,
-          );
+          const reserve = reserveBudget(hub, state, request.context, targets, call.estimate);
+          if (reserve !== undefined)
+            yield* Effect.acquireRelease(reserve, (reservation) => reservation.release);
           return yield* walk(hub, state, targets, request.context, (target) =>
             attempt(
               hub,

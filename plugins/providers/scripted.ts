@@ -88,13 +88,31 @@ const after = <A, E>(ms: number, effect: Effect.Effect<A, E>): Effect.Effect<A, 
 
 /** A text template with `{{input}}` and `{{tool}}` filled in. */
 const fill = (template: string, messages: ReadonlyArray<ChatMessage>): string =>
-  template
-    .replaceAll("{{input}}", lastOf(messages, "user"))
-    .replaceAll("{{system}}", systemOf(messages))
-    .replaceAll("{{tool}}", lastOf(messages, "tool"));
+  !template.includes("{{")
+    ? template
+    : template
+        .replaceAll("{{input}}", lastOf(messages, "user"))
+        .replaceAll("{{system}}", systemOf(messages))
+        .replaceAll("{{tool}}", lastOf(messages, "tool"));
 
-const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string =>
-  [...messages].reverse().find((m) => m.role === role)?.content ?? "";
+const lastOf = (messages: ReadonlyArray<ChatMessage>, role: ChatMessage["role"]): string => {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === role) return messages[i]!.content;
+  return "";
+};
+
+/**
+ * Scripts decoded once per options object: a spec's model options are one object for all of its
+ * agent's calls, so the script is checked when first used, not on every call.
+ */
+const decodedScripts = new WeakMap<object, ReadonlyArray<ScriptStep> | undefined>();
+const scriptOf = (options: unknown): ReadonlyArray<ScriptStep> | undefined => {
+  const key = typeof options === "object" && options !== null ? options : undefined;
+  if (key !== undefined && decodedScripts.has(key)) return decodedScripts.get(key);
+  const decoded = Schema.decodeUnknownEither(Options)(options ?? {});
+  const script = Either.isRight(decoded) ? decoded.right.script : undefined;
+  if (key !== undefined) decodedScripts.set(key, script);
+  return script;
+};
 
 /** The model call's round within its task: assistant turns after the last user message. */
 const roundOf = (messages: ReadonlyArray<ChatMessage>): number => {
@@ -131,8 +149,8 @@ export const makeScriptedProvider = (): ModelProvider & {
 
   const next = (request: ModelRequest): Effect.Effect<{ step: ScriptStep; index: number }, ProviderError> =>
     Effect.suspend(() => {
-      const decoded = Schema.decodeUnknownEither(Options)(request.options ?? {});
-      if (Either.isLeft(decoded))
+      const script = scriptOf(request.options);
+      if (script === undefined)
         return Effect.fail(
           new ProviderError({
             reason: "bad_request",
@@ -141,7 +159,6 @@ export const makeScriptedProvider = (): ModelProvider & {
             detail: "model.script is missing or invalid",
           }),
         );
-      const script = decoded.right.script;
       // Never a step before the call's round within its task: a durable task resumed in a new
       // process (where positions start over) picks up at the step it was cut off at.
       const index = Math.max(positions.get(request.context.address) ?? 0, roundOf(request.messages));

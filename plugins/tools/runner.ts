@@ -75,11 +75,38 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
   const usable = (tool: ToolDefinition, agent: AgentInfo) =>
     permitted(tool, agent) && toolAllowed(settingsOf(agent), tool.name);
 
-  const visible = (agent: AgentInfo): ReadonlyArray<ToolSpec> =>
-    options
-      .tools()
-      .filter((tool) => usable(tool, agent) && (tool.available?.() ?? true))
-      .map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
+  /** Per agent: the tools it may use out of one registered list, and the specs last offered. */
+  const offered = new WeakMap<
+    AgentInfo,
+    {
+      readonly all: ReadonlyArray<ToolDefinition>;
+      readonly usable: ReadonlyArray<ToolDefinition>;
+      shown: ReadonlyArray<ToolDefinition>;
+      specs: ReadonlyArray<ToolSpec>;
+    }
+  >();
+  const specsOf = (tools: ReadonlyArray<ToolDefinition>): ReadonlyArray<ToolSpec> =>
+    tools.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }));
+  /**
+   * The same array step after step while the tools and their availability stay the same (a
+   * provider sizes the list once per array).
+   */
+  const visible = (agent: AgentInfo): ReadonlyArray<ToolSpec> => {
+    const all = options.tools();
+    let entry = offered.get(agent);
+    if (entry === undefined || entry.all !== all) {
+      const usableTools = all.filter((tool) => usable(tool, agent));
+      entry = { all, usable: usableTools, shown: usableTools, specs: specsOf(usableTools) };
+      offered.set(agent, entry);
+    }
+    if (entry.usable.every((tool) => tool.available === undefined)) return entry.specs;
+    const shown = entry.usable.filter((tool) => tool.available?.() ?? true);
+    if (shown.length !== entry.shown.length || shown.some((tool, i) => tool !== entry.shown[i])) {
+      entry.shown = shown;
+      entry.specs = specsOf(shown);
+    }
+    return entry.specs;
+  };
 
   /** Whether a model's call waits for a person: the spec's `tools.approve`, or the tool's own `needsApproval`. */
   const needsApproval = (tool: ToolDefinition, settings: ToolSettings, args: unknown, ctx: ToolContext) => {
@@ -201,24 +228,28 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
 
   const call = (toolCall: ToolCall, ctx: ToolContext): Effect.Effect<ToolResult> => {
     const origin = { tree: ctx.agent.tree, address: ctx.agent.address, id: ctx.agent.id };
+    // The events show the values (stringified, cut): worked out only when someone listens.
     const finish = (ok: boolean, content: string, reason?: string) =>
-      options.events.publish({
-        type: "tool.result",
-        ...origin,
-        tool: toolCall.name,
-        callId: toolCall.id,
-        ok,
-        result: forEvent(content, maxEventChars),
-        ...(reason === undefined ? {} : { reason }),
-      });
+      !options.events.wants("tool.result")
+        ? Effect.void
+        : options.events.publish({
+            type: "tool.result",
+            ...origin,
+            tool: toolCall.name,
+            callId: toolCall.id,
+            ok,
+            result: forEvent(content, maxEventChars),
+            ...(reason === undefined ? {} : { reason }),
+          });
     return Effect.gen(function* () {
-      yield* options.events.publish({
-        type: "tool.called",
-        ...origin,
-        tool: toolCall.name,
-        callId: toolCall.id,
-        args: forEvent(toolCall.args, maxEventChars),
-      });
+      if (options.events.wants("tool.called"))
+        yield* options.events.publish({
+          type: "tool.called",
+          ...origin,
+          tool: toolCall.name,
+          callId: toolCall.id,
+          args: forEvent(toolCall.args, maxEventChars),
+        });
       const exit = yield* Effect.exit(execute(toolCall, ctx));
       if (Exit.isSuccess(exit)) {
         yield* finish(true, exit.value);

@@ -59,6 +59,13 @@ export interface TripwireMonitorOptions {
   readonly base?: TripwireSettings;
 }
 
+/** The tightest step-time limit that applies to an agent. */
+interface StepLimit {
+  readonly limit: number;
+  readonly action: TripwireAction;
+  readonly name: string;
+}
+
 /** One tripwire that fired. */
 interface Trip {
   readonly tripwire: string;
@@ -121,7 +128,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
 
   /** The number a metric is compared with: a running total, a rate, or the value itself. */
   const quantity = (m: Measurement, now: number, total: "agent" | "tree" | undefined, totals: Totals) => {
-    if (m.metric === "spawn") return totals.spawnsLastMinute(now);
+    if (m.metric === "spawn") return spawnsLastMinute(m.agent.address, now);
     if (total === "agent") return totals.agent;
     if (total === "tree") return totals.tree;
     return m.value;
@@ -130,8 +137,10 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
   interface Totals {
     readonly agent: number;
     readonly tree: number;
-    readonly spawnsLastMinute: (now: number) => number;
   }
+
+  const spawnsLastMinute = (address: string, now: number) =>
+    (spawnTimes.get(address) ?? []).filter((t) => now - t < 60_000).length;
 
   const record = (m: Measurement, now: number): Totals => {
     const cumulative = m.metric === "tokens" || m.metric === "costUsd";
@@ -142,24 +151,25 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
       for (let i = 0; i < m.value; i++) times.push(now);
       spawnTimes.set(m.agent.address, times);
     }
-    return {
-      agent,
-      tree,
-      spawnsLastMinute: (at) => (spawnTimes.get(m.agent.address) ?? []).filter((t) => at - t < 60_000).length,
-    };
+    return { agent, tree };
   };
 
+  const none: ReadonlyArray<Trip> = [];
   const evaluate = (m: Measurement, now: number, skipLimits: boolean): ReadonlyArray<Trip> => {
     const settings = settingsOf(m.agent);
     const totals = record(m, now);
-    const trips: Trip[] = [];
+    let trips: Trip[] | undefined;
+    const push = (trip: Trip) => {
+      trips ??= [];
+      trips.push(trip);
+    };
     if (!skipLimits) {
       for (const { key, total } of limitsByMetric[m.metric] ?? []) {
         const limit = settings.limits[key];
         if (limit === undefined) continue;
         const value = quantity(m, now, total, totals);
         if (value > limit.limit)
-          trips.push({
+          push({
             tripwire: key,
             measurement: value,
             threshold: limit.limit,
@@ -171,7 +181,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
         if (def.metric !== m.metric) continue;
         const value = quantity(m, now, limitsByMetric[m.metric]?.[0]?.total, totals);
         if (value > def.threshold)
-          trips.push({
+          push({
             tripwire: def.name,
             measurement: value,
             threshold: def.threshold,
@@ -182,7 +192,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
       if (m.metric === "output" && m.text !== undefined) {
         for (const { pattern, action } of settings.outputPatterns) {
           if (new RegExp(pattern, "i").test(m.text))
-            trips.push({
+            push({
               tripwire: "outputPatterns",
               measurement: 1,
               threshold: 0,
@@ -202,7 +212,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
       }
       const verdict = window.observe(m.value);
       if (verdict.anomalous)
-        trips.push({
+        push({
           tripwire: `anomaly.${m.metric}`,
           measurement: m.value,
           threshold: verdict.mean + Math.sign(verdict.z) * detector.zScore * verdict.stdDev,
@@ -210,7 +220,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
           reason: `${m.metric} ${m.value} is ${Number.isFinite(verdict.z) ? Math.abs(verdict.z).toFixed(1) : "∞"} standard deviations from its recent mean ${verdict.mean.toFixed(1)}`,
         });
     }
-    return trips;
+    return trips ?? none;
   };
 
   const apply = (agent: AgentInfo, trips: ReadonlyArray<Trip>): Effect.Effect<void, TripwireTripped> =>
@@ -237,22 +247,45 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
       });
     });
 
+  /** Measured on every step: nothing but a clock read and a few map updates when nothing trips. */
   const observe = (m: Measurement, skipLimits = false) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => apply(m.agent, evaluate(m, now, skipLimits)));
+    Effect.clockWith((clock) => {
+      const trips = evaluate(m, clock.unsafeCurrentTimeMillis(), skipLimits);
+      return trips.length === 0 ? Effect.void : apply(m.agent, trips);
+    });
 
-  const stepLimit = (agent: AgentInfo) => {
-    const own = settingsOf(agent).limits.maxStepMs;
-    const registered = (options.definitions?.() ?? [])
+  /** The tightest step-time limit for an agent, by its settings and the registered tripwires. */
+  const limits = new WeakMap<
+    TripwireSettings,
+    {
+      readonly definitions: ReadonlyArray<TripwireDefinition> | undefined;
+      readonly limit: StepLimit | undefined;
+    }
+  >();
+  const stepLimit = (agent: AgentInfo): StepLimit | undefined => {
+    const settings = settingsOf(agent);
+    const definitions = options.definitions?.();
+    const known = limits.get(settings);
+    if (known !== undefined && known.definitions === definitions) return known.limit;
+    const own = settings.limits.maxStepMs;
+    const registered = (definitions ?? [])
       .filter((d) => d.metric === "stepMs")
       .map((d) => ({ limit: d.threshold, action: d.action, name: d.name }));
     const all = [...(own ? [{ ...own, name: "maxStepMs" }] : []), ...registered];
-    return all.sort((a, b) => a.limit - b.limit)[0];
+    const limit = all.sort((a, b) => a.limit - b.limit)[0];
+    limits.set(settings, { definitions, limit });
+    return limit;
   };
 
-  const guardStep = <A, E, R>(agent: AgentInfo, step: Effect.Effect<A, E, R>) =>
-    Effect.gen(function* () {
+  /**
+   * With no step-time limit and no anomaly detector on `stepMs`, nothing reads the step's clock: the
+   * step runs as it is, with no timer, fiber or clock.
+   */
+  const guardStep = <A, E, R>(agent: AgentInfo, step: Effect.Effect<A, E, R>) => {
+    const limit = stepLimit(agent);
+    if (limit === undefined && !settingsOf(agent).anomaly.some((d) => d.metric === "stepMs")) return step;
+    return Effect.gen(function* () {
       const clock = makeStepClock(yield* Clock.currentTimeMillis);
-      const limit = stepLimit(agent);
       // Sleeps until the step has *worked* `limit` ms: waits for a person (approvals) do not count.
       const overrun = Effect.gen(function* () {
         const threshold = limit?.limit ?? 0;
@@ -288,6 +321,7 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
       yield* observe({ metric: "stepMs", value: elapsed, agent }, true);
       return result;
     });
+  };
 
   return { observe: (m) => observe(m), guardStep };
 };

@@ -28,9 +28,12 @@ export const tripwiresPlugin: Plugin = definePlugin({
       // Totals of a stopped tree are dropped, so a long-running runtime does not grow without bound.
       yield* Effect.acquireRelease(
         Effect.sync(() =>
-          host.events.listen((event) => {
-            if (event.type === "tree.stopped") forgetTree(state, event.tree);
-          }),
+          host.events.listen(
+            (event) => {
+              if (event.type === "tree.stopped") forgetTree(state, event.tree);
+            },
+            { types: ["tree.stopped"] },
+          ),
         ),
         (stop) => Effect.sync(stop),
       );

@@ -40,13 +40,16 @@ export const askOn = (
     Effect.flatMap(system.treeOf(to), (tree) =>
       Effect.sync(() =>
         // A synchronous listener: deltas reach the socket in order and before the answer.
-        system.events.listen((event) => {
-          if (event.type !== "agent.delta" || event.requestId !== requestId || event.tree !== tree.treeId)
-            return;
-          const delta = event as Delta;
-          const params: DeltaNotification = { requestId, seq: delta.seq, text: delta.text };
-          caller.subscriber.send(notification("agent.delta", params));
-        }),
+        system.events.listen(
+          (event) => {
+            if (event.type !== "agent.delta" || event.requestId !== requestId || event.tree !== tree.treeId)
+              return;
+            const delta = event as Delta;
+            const params: DeltaNotification = { requestId, seq: delta.seq, text: delta.text };
+            caller.subscriber.send(notification("agent.delta", params));
+          },
+          { types: ["agent.delta"] },
+        ),
       ),
     ),
     () => answered,

@@ -8,7 +8,7 @@
  * per incarnation) sent to directly while the cell is running and nothing is queued.
  */
 import { Exit } from "effect";
-import { type Actor, type AnyActorRef, createActor, fromCallback } from "xstate";
+import { type Actor, type AnyActorRef, createActor, fromTransition } from "xstate";
 import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
@@ -21,7 +21,7 @@ import { newAgentId, reserveAgentId } from "./agent-id.ts";
 import { answerTask, giveUpOnTask, stepDone } from "./answer.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
-import { type CellStatus, type LifecycleEvent, lifecycleMachine, type StepInput } from "./lifecycle.ts";
+import { type CellStatus, type LifecycleEvent, type lifecycleMachine, makeCellMachine } from "./lifecycle.ts";
 import { Mailbox } from "./mailbox.ts";
 import { type MicroHost, type MicroState, microHandlerLogic, savedHandlerState } from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
@@ -33,6 +33,36 @@ export type { CellStatus } from "./lifecycle.ts";
 
 const statusOf = (value: unknown): CellStatus =>
   typeof value === "string" ? (value as CellStatus) : "running"; // `running` is the only compound state
+
+/** The cell behind each lifecycle actor: the one shared statechart starts and stops its step. */
+const cellOf = new WeakMap<AnyActorRef, AgentCell>();
+const cellMachine = makeCellMachine((self) => cellOf.get(self));
+
+/**
+ * The parent of a tree's lifecycle actors: they share its XState system instead of each making its
+ * own (a system is a few maps and a score of closures, most of an idle agent's footprint). It
+ * ignores what its children tell it, except an error, which it reports as XState would for a
+ * parentless actor.
+ */
+const lifecycleParent = fromTransition(
+  (state: null, event: { readonly type: string; readonly error?: unknown }) => {
+    if (event.type.startsWith("xstate.error.actor"))
+      setTimeout(() => {
+        throw event.error;
+      });
+    return state;
+  },
+  null,
+);
+const parents = new WeakMap<TreeHost, AnyActorRef>();
+const parentIn = (tree: TreeHost): AnyActorRef => {
+  let parent = parents.get(tree);
+  if (parent === undefined) {
+    parent = createActor(lifecycleParent).start();
+    parents.set(tree, parent);
+  }
+  return parent;
+};
 
 export class AgentCell implements Routable, MicroHost {
   readonly id: string;
@@ -61,6 +91,8 @@ export class AgentCell implements Routable, MicroHost {
   private readonly resumed: boolean;
   /** A handler micro that came back: the handler state it kept, for its first incarnation here. */
   private keptHandlerState: { readonly saved: unknown } | undefined;
+  /** Interrupts the step in flight (set while the statechart is in `working`). */
+  private interruptStep: (() => void) | undefined;
 
   constructor(
     readonly tree: TreeHost,
@@ -76,12 +108,8 @@ export class AgentCell implements Routable, MicroHost {
     this.id = restored ? reserveAgentId(restored.state.lifecycle.context.id) : newAgentId();
     this.mailbox = new Mailbox(agent.mailbox.capacity, agent.mailbox.overflow);
     this.supervisor = agent.kind === "micro" ? undefined : new Supervisor(this);
-    const machine = lifecycleMachine.provide({
-      actors: {
-        step: fromCallback<LifecycleEvent, StepInput>(({ input }) => this.runStep(input.requestId)),
-      },
-    });
-    this.lifecycle = createActor(machine, {
+    this.lifecycle = createActor(cellMachine, {
+      parent: parentIn(tree),
       input: {
         address: this.address,
         id: this.id,
@@ -99,6 +127,7 @@ export class AgentCell implements Routable, MicroHost {
       if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight));
       for (const task of state.queued) this.mailbox.offer(envelopeOf(task));
     }
+    cellOf.set(this.lifecycle, this);
     this.lifecycle.subscribe((snapshot) => {
       this.status = statusOf(snapshot.value);
     });
@@ -344,13 +373,20 @@ export class AgentCell implements Routable, MicroHost {
     return true;
   }
 
-  // --- The step (invoked by the statechart in `working`) ------------------------------------------
+  // --- The step (started and stopped by the statechart as it enters and leaves `working`) ---------
 
-  /** Starts the step of the task in flight; returns what interrupts it (called when `working` is left). */
-  private runStep(requestId: string): () => void {
+  /** Starts the step of the task in flight (the statechart entered `working`). */
+  startStep(requestId: string): void {
     const envelope = this.inFlight;
-    if (envelope === undefined || envelope.requestId !== requestId) return () => {};
-    return runStepFiber(this, envelope, (outcome) => this.stepEnded(envelope, outcome));
+    if (envelope === undefined || envelope.requestId !== requestId) return;
+    this.interruptStep = runStepFiber(this, envelope, (outcome) => this.stepEnded(envelope, outcome));
+  }
+
+  /** Interrupts the step in flight, if any (the statechart left `working`). */
+  stopStep(): void {
+    const interrupt = this.interruptStep;
+    this.interruptStep = undefined;
+    interrupt?.();
   }
 
   private stepEnded(envelope: Envelope, outcome: StepOutcome): void {

@@ -4,15 +4,16 @@
  *   down ──START──▶ running (idle ⇄ working) ──CRASH / EXIT / HALT──▶ down ──PLAN_RESTART──▶ restarting
  *     └───────────────────────────── STOP ──────────────────────────────▶ stopped | failed (final)
  *
- * Entering `running` begins a new incarnation. In `working` the step for the task `current` runs
- * as the invoked actor `step`; leaving `working` for any reason (the step ended, the asker
- * cancelled, a crash, a halt, a stop) stops that actor, which interrupts the step's Effect fiber
- * and so aborts its provider request. The live side — the mailbox, the asker's callbacks, the
- * tree — stays in the cell (cell.ts), which provides the `step` implementation with
- * `lifecycleMachine.provide`; the context holds ids and counts only, so `getPersistedSnapshot()`
- * is the agent's state as data.
+ * Entering `running` begins a new incarnation. Entering `working` starts the step for the task
+ * `current` (the action `startStep`); leaving `working` for any reason (the step ended, the asker
+ * cancelled, a crash, a halt, a stop) runs `stopStep`, which interrupts the step's Effect fiber and
+ * so aborts its provider request. The step is the cell's fiber, not an actor invoked per step: an
+ * invoked actor cost more than the rest of a zero-latency step's bookkeeping. The live side — the
+ * mailbox, the asker's callbacks, the tree — stays in the cell (cell.ts), which implements both
+ * actions with `lifecycleMachine.provide` once (`makeCellMachine`); the context holds ids and
+ * counts only, so `getPersistedSnapshot()` is the agent's state as data.
  */
-import { assign, fromCallback, setup } from "xstate";
+import { type AnyActorRef, assign, setup } from "xstate";
 import { appendExchange, type HistoryLimits, type ThreadMessage } from "./thread.ts";
 
 /** The agent's state as data. */
@@ -52,12 +53,13 @@ export type LifecycleEvent =
   /** Leave for good. */
   | { readonly type: "STOP"; readonly normal: boolean };
 
-/** The input the invoked step actor gets: which task to run. */
-export interface StepInput {
-  readonly requestId: string;
+/** What the statechart asks of the live side: start the step of task `requestId`, stop the step in flight. */
+export interface StepDriver {
+  readonly startStep: (requestId: string) => void;
+  readonly stopStep: () => void;
 }
 
-/** The statechart. Its `step` actor is a placeholder the cell replaces through `provide`. */
+/** The statechart. Its `startStep` / `stopStep` actions are placeholders `makeCellMachine` replaces. */
 export const lifecycleMachine = setup({
   types: {} as {
     context: LifecycleContext;
@@ -70,8 +72,9 @@ export const lifecycleMachine = setup({
     };
     events: LifecycleEvent;
   },
-  actors: {
-    step: fromCallback<LifecycleEvent, StepInput>(() => undefined),
+  actions: {
+    startStep: (_, _params: { readonly requestId: string }) => undefined,
+    stopStep: () => undefined,
   },
 }).createMachine({
   id: "cell",
@@ -106,7 +109,8 @@ export const lifecycleMachine = setup({
           on: { TASK: { target: "working", actions: assign({ current: ({ event }) => event.requestId }) } },
         },
         working: {
-          invoke: { src: "step", input: ({ context }) => ({ requestId: context.current ?? "" }) },
+          entry: { type: "startStep", params: ({ context }) => ({ requestId: context.current ?? "" }) },
+          exit: "stopStep",
           on: {
             STEP_DONE: {
               target: "idle",
@@ -145,3 +149,15 @@ export const lifecycleMachine = setup({
 
 /** Where a cell is in its life. `down` = between incarnations (crashed, waiting for its supervisor). */
 export type CellStatus = "running" | "down" | "restarting" | "stopped" | "failed";
+
+/**
+ * The statechart with its step actions delegating to `driverOf(self)`: made once and shared by every
+ * cell (a machine made per cell with `provide` holds its own copy of every state node).
+ */
+export const makeCellMachine = (driverOf: (self: AnyActorRef) => StepDriver | undefined) =>
+  lifecycleMachine.provide({
+    actions: {
+      startStep: ({ self }, params) => driverOf(self)?.startStep(params.requestId),
+      stopStep: ({ self }) => driverOf(self)?.stopStep(),
+    },
+  });

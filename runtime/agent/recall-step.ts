@@ -13,15 +13,23 @@ const recallEnabled = (settings: Readonly<Record<string, unknown>>): boolean => 
   return memory !== undefined && memory.recall !== undefined && memory.recall !== false;
 };
 
+const nothing = Effect.succeed(undefined);
+
 /** The guarded memory text for this step, or undefined when the agent recalls nothing. */
 export const recallForStep = (
   cell: AgentCell,
   task: string,
   destination: "local" | "network",
 ): Effect.Effect<string | undefined> =>
+  recallEnabled(cell.info.settings) ? recallWith(cell, task, destination) : nothing;
+
+const recallWith = (
+  cell: AgentCell,
+  task: string,
+  destination: "local" | "network",
+): Effect.Effect<string | undefined> =>
   Effect.gen(function* () {
     const info = cell.info;
-    if (!recallEnabled(info.settings)) return undefined;
     const { services, events } = cell.tree;
     const base = { tree: info.tree, address: info.address, id: info.id, type: "memory.recalled" as const };
     const recalled = yield* services.recall().recall(info, task);

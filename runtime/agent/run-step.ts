@@ -52,17 +52,19 @@ export const runStepFiber = (
 ): (() => void) => {
   const fiber = cell.tree.run(traceStep(cell, envelope, step(cell, envelope)));
   let cancelled = false;
+  let ended = false;
   // Reported on a later microtask: a step that ends synchronously (a scripted crash) must not
   // re-enter the cell or its supervisor while they are still starting this incarnation.
-  fiber.addObserver((exit) =>
+  fiber.addObserver((exit) => {
+    ended = true;
     queueMicrotask(() => {
       if (cancelled) return;
       const outcome = outcomeOf(exit);
       if (outcome) report(outcome);
-    }),
-  );
+    });
+  });
   return () => {
     cancelled = true;
-    fiber.unsafeInterruptAsFork(fiber.id());
+    if (!ended) fiber.unsafeInterruptAsFork(fiber.id()); // a step that ended has nothing to interrupt
   };
 };
