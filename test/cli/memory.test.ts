@@ -136,7 +136,9 @@ describe("arbor run --memory with provider embeddings", () => {
       join(docs, "backups.md"),
       "# Backups\n\nThe nightly backup of the orders database runs at 02:00 UTC.\n",
     );
-    const env = { ...process.env, ARBOR_DATA_DIR: join(dir, "data") };
+    const dataDir = seededDataDir("arbor-recall-data-");
+    onTestFinished(() => removeDataDir(dataDir));
+    const env = { ...process.env, ARBOR_DATA_DIR: dataDir };
     await exec("node", ["bin/arbor.mjs", "memory", "ingest", docs, "--json"], { env });
     const file = join(dir, "spec.json");
     writeFileSync(
