@@ -50,7 +50,7 @@ describe("arbor run --memory", () => {
     };
     expect(summary.status).toBe("completed");
     expect(summary.output).toMatch(/"attribute":"city","value":"Lisbon"/);
-  }, 60_000);
+  });
 });
 
 describe("arbor run --memory with provider embeddings", () => {
@@ -126,7 +126,7 @@ describe("arbor run --memory with provider embeddings", () => {
     } finally {
       server.close();
     }
-  }, 60_000);
+  });
 
   it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-recall-"));
@@ -160,5 +160,5 @@ describe("arbor run --memory with provider embeddings", () => {
     expect(summary.output).toContain("[1] (backups.md)");
     expect(summary.output).toContain("02:00 UTC");
     expect(stdout).toMatch(/"type":"memory.recalled".*"passages":1/);
-  }, 120_000);
+  });
 });

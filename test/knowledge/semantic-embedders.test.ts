@@ -82,5 +82,5 @@ describe("semantic offline embedders", () => {
       reason: "dimension_mismatch",
     });
     expect(Either.isLeft(knowledgeConfig({ embedder: "minilm" }, {}))).toBe(true);
-  }, 120_000); // three file-backed PGlite starts (on a created database) and the encoder's load
+  });
 });

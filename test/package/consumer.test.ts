@@ -70,7 +70,7 @@ beforeAll(async () => {
     join(project, "tsconfig.bad.json"),
     JSON.stringify({ compilerOptions: options, include: ["bad.ts"] }),
   );
-}, 180_000);
+});
 
 afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
