@@ -229,7 +229,7 @@ describe("the arena", () => {
     expect(judgeScore("no idea")).toBeUndefined();
   });
 
-  it("keeps results in the SQL store per tenant", { timeout: 120_000 }, async () => {
+  it("keeps results in the SQL store per tenant", async () => {
     const dataDir = seededDataDir("arbor-arena-");
     onTestFinished(() => removeDataDir(dataDir));
     const got = await Effect.runPromise(

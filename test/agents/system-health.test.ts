@@ -89,9 +89,7 @@ const runHealth = (decision: ApprovalDecisionInput) => {
 const triaged = "repair: the log reports write failures (no space left on device); clear the cache folder";
 
 describe("system-health in process", () => {
-  it("records real measurements as facts, and clears the cache only once a person approves", {
-    timeout: 120_000,
-  }, async () => {
+  it("records real measurements as facts, and clears the cache only once a person approves", async () => {
     const { result, facts, requests, cacheAfter } = await runHealth({ decision: "approve" });
     expect(result.status).toBe("completed");
     // The repair waited: the cache was still whole while the request was pending.
@@ -112,9 +110,7 @@ describe("system-health in process", () => {
     expect(String(facts.get("log_errors")).split("\n")).toHaveLength(2);
   });
 
-  it("leaves the cache alone when the person denies, and the repair reports why", {
-    timeout: 120_000,
-  }, async () => {
+  it("leaves the cache alone when the person denies, and the repair reports why", async () => {
     const { result, requests, cacheAfter } = await runHealth({
       decision: "deny",
       reason: "not during business hours",
@@ -153,9 +149,7 @@ describe("system-health with arbor run", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  it("--approve all: the repair waits for its approval, then clears the cache", {
-    timeout: 120_000,
-  }, async () => {
+  it("--approve all: the repair waits for its approval, then clears the cache", async () => {
     const { code, stdout, cache } = await arborRun("--approve", "all");
     expect(code).toBe(0);
     const lines = linesOf(stdout);
@@ -174,9 +168,7 @@ describe("system-health with arbor run", () => {
     expect(existsSync(cache) && filesIn(cache)).toEqual([]);
   });
 
-  it("without a terminal and without --approve, the clear is refused and the cache stays", {
-    timeout: 120_000,
-  }, async () => {
+  it("without a terminal and without --approve, the clear is refused and the cache stays", async () => {
     const { code, stdout, cache } = await arborRun();
     expect(code).toBe(0);
     const lines = linesOf(stdout);

@@ -50,7 +50,7 @@ describe("arbor run --memory", () => {
     };
     expect(summary.status).toBe("completed");
     expect(summary.output).toMatch(/"attribute":"city","value":"Lisbon"/);
-  }, 60_000);
+  });
 });
 
 describe("arbor run --memory with provider embeddings", () => {
@@ -126,7 +126,7 @@ describe("arbor run --memory with provider embeddings", () => {
     } finally {
       server.close();
     }
-  }, 60_000);
+  });
 
   it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-recall-"));
@@ -136,7 +136,9 @@ describe("arbor run --memory with provider embeddings", () => {
       join(docs, "backups.md"),
       "# Backups\n\nThe nightly backup of the orders database runs at 02:00 UTC.\n",
     );
-    const env = { ...process.env, ARBOR_DATA_DIR: join(dir, "data") };
+    const dataDir = seededDataDir("arbor-recall-data-");
+    onTestFinished(() => removeDataDir(dataDir));
+    const env = { ...process.env, ARBOR_DATA_DIR: dataDir };
     await exec("node", ["bin/arbor.mjs", "memory", "ingest", docs, "--json"], { env });
     const file = join(dir, "spec.json");
     writeFileSync(
@@ -158,5 +160,5 @@ describe("arbor run --memory with provider embeddings", () => {
     expect(summary.output).toContain("[1] (backups.md)");
     expect(summary.output).toContain("02:00 UTC");
     expect(stdout).toMatch(/"type":"memory.recalled".*"passages":1/);
-  }, 120_000);
+  });
 });

@@ -99,9 +99,7 @@ describe("did you mean, for config files and specs", () => {
 });
 
 describe("the first arbor serve", () => {
-  it("says it is creating the database before the wait, then listens, and keeps its folder to itself", {
-    timeout: 120_000,
-  }, async () => {
+  it("says it is creating the database before the wait, then listens, and keeps its folder to itself", async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "arbor-first-")), "data");
     const child = spawn("node", ["bin/arbor.mjs", "serve", "--port", "0", "--json"], {
       env: { ...process.env, ARBOR_DATA_DIR: dataDir },

@@ -73,7 +73,7 @@ beforeAll(async () => {
   ]);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   client = await ArborClient.connect(server.url);
-}, 120_000);
+});
 
 afterAll(async () => {
   await client?.close();

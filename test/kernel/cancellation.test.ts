@@ -124,7 +124,9 @@ describe("agent.cancel", () => {
     await run(
       Effect.gen(function* () {
         const { system, events } = yield* makeTestSystem();
-        yield* system.spawnTree(scriptedWorker([{ delayMs: 50, text: "did {{input}}" }]));
+        // Long enough that the first ask is still in flight when the cancel arrives, even when a
+        // busy machine delays this test's polling by a few hundred milliseconds.
+        yield* system.spawnTree(scriptedWorker([{ delayMs: 1_000, text: "did {{input}}" }]));
         const first = yield* Effect.fork(system.ask("/c/w", "first"));
         const second = yield* Effect.fork(system.ask("/c/w", "second", { requestId: "queued" }));
         yield* waitFor(events, (es) => count(es, "agent.task", "/c/w") === 1);

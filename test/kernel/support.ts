@@ -47,11 +47,14 @@ export const makeTestSystem = (plugins: ReadonlyArray<Plugin> = []) =>
 export const run = <A, E>(program: Effect.Effect<A, E, Scope.Scope>): Promise<A> =>
   Effect.runPromise(Effect.scoped(program));
 
-/** Waits (live clock) until `predicate` holds for the recorded events; fails after `ms`. */
+/**
+ * Waits (live clock) until `predicate` holds for the recorded events; fails after `ms`, listing
+ * the events seen. The cap is generous: it must not trip on a machine whose cores are busy.
+ */
 export const waitFor = (
   events: ReadonlyArray<ArborEvent>,
   predicate: (events: ReadonlyArray<ArborEvent>) => boolean,
-  ms = 5000,
+  ms = 30_000,
 ) =>
   Effect.promise(async () => {
     const deadline = Date.now() + ms;

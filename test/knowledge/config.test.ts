@@ -122,5 +122,5 @@ describe("knowledge configuration", () => {
     expect(after.neighbors.nodes.map((n) => n.id).sort()).toEqual(["org:acme", "user:alice"]);
     expect(after.search.results.map((r) => r.documentId)).toEqual(["note"]);
     expect(after.again.changed).toBe(false);
-  }, 90_000); // two file-backed PGlite starts
+  });
 });

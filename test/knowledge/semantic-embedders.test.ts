@@ -3,15 +3,13 @@
  * download) and the static table distilled from it; chosen by `knowledge.embedder`, and a store
  * keeps refusing vectors of another embedder.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Cause, Effect, Either, Exit, ManagedRuntime, Option } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeKnowledge, knowledgeConfig, layerKnowledge } from "../../knowledge/config.ts";
 import { makeSentenceEmbedder } from "../../knowledge/embedder-sentence.ts";
 import { makeStaticEmbedder } from "../../knowledge/embedder-static.ts";
 import { KnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const cosine = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
   a.reduce((s, v, i) => s + v * b[i]!, 0);
@@ -19,7 +17,7 @@ const norm = (a: ReadonlyArray<number>) => Math.sqrt(cosine(a, a));
 
 const dirs: string[] = [];
 afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) removeDataDir(dir);
 });
 
 describe("semantic offline embedders", () => {
@@ -53,7 +51,7 @@ describe("semantic offline embedders", () => {
   });
 
   it("is chosen by knowledge.embedder; a store made by one embedder refuses another with what to do", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "arbor-semantic-"));
+    const dataDir = seededDataDir("arbor-semantic-");
     dirs.push(dataDir);
     const open = async (embedder: string) => {
       const config = Either.getOrThrow(knowledgeConfig({ dataDir, embedder }, {}));
@@ -84,5 +82,5 @@ describe("semantic offline embedders", () => {
       reason: "dimension_mismatch",
     });
     expect(Either.isLeft(knowledgeConfig({ embedder: "minilm" }, {}))).toBe(true);
-  }, 120_000); // three file-backed PGlite starts and the encoder's load
+  });
 });

@@ -194,7 +194,7 @@ describe("with the SDK registered", () => {
     expect(ingest.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
     expect(search.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
     expect(search.attributes["arbor.memory.k"]).toBe(3);
-  }, 120_000); // PGlite starts slowly on a busy machine
+  });
 
   it("shows the wait for a person's approval as a span inside the tool call, with the decision", async () => {
     exporter.reset();

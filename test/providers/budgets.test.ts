@@ -114,6 +114,6 @@ describe("windowed budgets", () => {
       const afterRestart = await life(["four"]);
       expect(afterRestart[0]).toContain("tenant acme spent $0.022000 of $0.025 this day");
       expect(s.requests).toHaveLength(2);
-    }, 120_000); // two opens of an on-disk PGlite: slow on a busy machine
+    });
   });
 });

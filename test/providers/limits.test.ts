@@ -155,5 +155,5 @@ describe("key state in the store", () => {
     });
     expect(second.asked._tag).toBe("Left");
     expect(s.requests).toHaveLength(1);
-  }, 120_000); // two opens of an on-disk PGlite: slow on a busy machine
+  });
 });

@@ -187,5 +187,5 @@ describe("a durable tree on arbor serve", () => {
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
     expect(existsSync(countFile)).toBe(true);
-  }, 120_000);
+  });
 });

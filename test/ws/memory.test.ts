@@ -43,7 +43,7 @@ beforeAll(async () => {
         model: { provider: "scripted", options: { script: [{ text: "From memory: {{system}}" }] } },
       })),
   );
-}, 120_000); // a file-backed PGlite start and the runtime, on a busy machine
+});
 afterAll(async () => {
   await running.close();
   await Effect.runPromise(Scope.close(scope, Exit.void));
