@@ -2,9 +2,11 @@
  * `VectorStore`: documents and their chunks, with pgvector embeddings (HNSW, cosine) and Postgres
  * full-text search, over the `SqlClient` (PGlite or `pg`).
  *
- * Gotcha: HNSW inserts are expensive (in PGlite's WebAssembly about 3 ms a row), a bulk build is
- * about five times cheaper per row. A batch at least `bulkThreshold` rows long and at least half
- * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
+ * Gotcha: HNSW inserts are expensive (in PGlite's WebAssembly about 3 ms a row), a bulk build
+ * about a third of that per row. A batch at least `bulkThreshold` rows long and at least half the
+ * table's size therefore drops the index and loads without it; so do the writes after it while the
+ * index is missing, and the next vector search builds it once for the whole load (until then, or
+ * if another process dropped it, a search reads every row: exact, only slower).
  */
 
 import { Clock, Context, Effect, Layer } from "effect";
@@ -301,6 +303,8 @@ export const makeSqlVectorStore = (
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
     yield* index.ensure;
+    /** Whether this process knows the index to exist (PGlite: see `searchVector`). */
+    let indexKnown = true;
     if (sql.dialect === "pglite") yield* sql.exec(index.searchSettings("SESSION"));
 
     const allFinite = (v: ArrayLike<number>) => {
@@ -384,10 +388,12 @@ export const makeSqlVectorStore = (
           const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
           if (chunks.length === 0) return;
           const existing = chunks.length >= bulkThreshold ? yield* countAll() : Number.POSITIVE_INFINITY;
-          const rebuild = existing <= 2 * chunks.length;
-          if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
+          // A large batch, or any batch of a load in progress, goes in without the index.
+          if (existing <= 2 * chunks.length && (yield* index.present)) {
+            yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
+            indexKnown = false;
+          }
           yield* insertRows(sql, lexer, tenant, chunks, dimension);
-          if (rebuild) yield* index.build;
           // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
           // fresh statistics it scans the table instead of using the full-text index.
           // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
@@ -409,6 +415,12 @@ export const makeSqlVectorStore = (
       const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
+          // The first search after a bulk load builds the index the load left out. PGlite is this
+          // process's alone (the data-dir lock), so what it knows holds; a shared Postgres is asked.
+          if (!indexKnown || sql.dialect !== "pglite") {
+            if (!(yield* index.present)) yield* index.buildIfMissing;
+            indexKnown = true;
+          }
           const params: unknown[] = [vectorText(vector), Math.max(1, Math.floor(k))];
           const where = filterClause(filter, params);
           // The inner query walks the index; the outer one restores exact order (iterative scans,
