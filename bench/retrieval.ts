@@ -7,8 +7,9 @@
  *   latency, against a plain BM25 library (MiniSearch, BM25 over whole documents, default
  *   tokenizer, no fuzzy or prefix matching) over the same documents and queries in the same run.
  * - `memory.retrieval.<corpus>.ingest`: chunks/s of loading the corpus through `ingestMany`
- *   (chunking, the default embedder, graph links, full-text and HNSW indexes all included),
- *   against the BM25 library's indexing rate in documents/s.
+ *   (chunking, the default embedder, graph links, the full-text index included; the HNSW build,
+ *   which a bulk load leaves to the first vector search, timed separately beside it, and
+ *   `chunksPerSecondWithIndex` counting both), against the BM25 library's indexing rate in documents/s.
  * - `memory.retrieval.<corpus>.hnsw`: R@10 of HNSW search against exact search of the same store
  *   for the queries' embeddings (ground truth: exact search).
  *
@@ -138,7 +139,20 @@ const evaluate = async (
       chunks += results.reduce((n, r) => n + r.chunks, 0);
     }
     const ingestSeconds = (performance.now() - t1) / 1000;
-    progress(`${corpus}: ${items.length} documents, ${chunks} chunks loaded in ${round(ingestSeconds, 1)} s`);
+    // A bulk load leaves the HNSW build to the first vector search: timed here, reported beside.
+    const t2 = performance.now();
+    await rt.runPromise(
+      Effect.gen(function* () {
+        const embedder = yield* Embedder;
+        const vectors = yield* VectorStore;
+        const [v] = yield* embedder.embed([items[0]!.query]);
+        yield* vectors.searchVector({ vector: v!, k: 10 });
+      }),
+    );
+    const indexSeconds = (performance.now() - t2) / 1000;
+    progress(
+      `${corpus}: ${items.length} documents, ${chunks} chunks loaded in ${round(ingestSeconds, 1)} s, index built by the first search in ${round(indexSeconds, 1)} s`,
+    );
     out.push({
       bench: `memory.retrieval.${corpus}.ingest`,
       unit: "chunks/s (higher is better)",
@@ -150,6 +164,8 @@ const evaluate = async (
       chunks,
       megabytes: round(items.reduce((n, d) => n + d.text.length, 0) / 2 ** 20, 1),
       seconds: round(ingestSeconds, 1),
+      indexBuildSeconds: round(indexSeconds, 1),
+      chunksPerSecondWithIndex: round(chunks / (ingestSeconds + indexSeconds), 0),
     });
 
     const search = (params: SearchParams) =>

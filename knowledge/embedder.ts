@@ -25,39 +25,88 @@ export interface EmbedderService {
 /** The embedder service. */
 export class Embedder extends Context.Tag("arbor/knowledge/Embedder")<Embedder, EmbedderService>() {}
 
-/** FNV-1a, 32 bits. */
-const fnv1a = (text: string): number => {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a, 32 bits, of `text` continued from the state `h` (unsigned at the end). */
+const fnv1a = (text: string, h = FNV_OFFSET): number => {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
 };
+
+// The features' kind prefixes, hashed once: a feature's hash continues from its prefix's.
+const WORD = fnv1a("w:");
+const STEM = fnv1a("s:");
+const TRIGRAM = fnv1a("t:");
 
 /** A crude English stem: enough to bring "runs", "running" and "runner" together. */
 const stem = (word: string): string => word.replace(/(ing|ers|er|ed|es|s|ly)$/u, "").slice(0, 12);
 
+/** One word's features for one dimension: (index, signed weight) pairs, in the order they are added. */
+type WordFeatures = Float64Array;
+
+const wordFeatures = (word: string, dimension: number): WordFeatures => {
+  const out: number[] = [];
+  const add = (hash: number, weight: number) => {
+    const h = hash >>> 0;
+    out.push(h % dimension, h & 0x80000000 ? -weight : weight);
+  };
+  add(fnv1a(word, WORD), 1);
+  const s = stem(word);
+  if (s.length >= 3) add(fnv1a(s, STEM), 1);
+  const padded = `^${word}$`;
+  for (let i = 0; i + 3 <= padded.length; i++) {
+    let h = TRIGRAM;
+    for (let j = i; j < i + 3; j++) h = Math.imul(h ^ padded.charCodeAt(j), FNV_PRIME);
+    add(h, 0.5);
+  }
+  return Float64Array.from(out);
+};
+
+/**
+ * Words' features by dimension, kept while they are few: real text repeats its words, so most
+ * words of a load are hashed once.
+ */
+const featureCache = new Map<number, Map<string, WordFeatures>>();
+const FEATURE_CACHE_LIMIT = 100_000;
+
+const featuresOf = (word: string, dimension: number): WordFeatures => {
+  let cache = featureCache.get(dimension);
+  if (!cache) {
+    cache = new Map();
+    featureCache.set(dimension, cache);
+  }
+  let features = cache.get(word);
+  if (!features) {
+    features = wordFeatures(word, dimension);
+    if (cache.size >= FEATURE_CACHE_LIMIT) cache.clear();
+    cache.set(word, features);
+  }
+  return features;
+};
+
 /** Embeds one text with the hashing trick (see the module comment for what it is and is not). */
 export const hashingVector = (text: string, dimension: number): number[] => {
-  const counts = new Map<number, number>();
-  const add = (feature: string, weight: number) => {
-    const h = fnv1a(feature);
-    const index = h % dimension;
-    const sign = h & 0x80000000 ? -1 : 1;
-    counts.set(index, (counts.get(index) ?? 0) + sign * weight);
-  };
+  // Sums per index, and the indices in the order first touched (the order the norm is summed in).
+  const sums = new Float64Array(dimension);
+  const touched = new Uint8Array(dimension);
+  const order: number[] = [];
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const word of words) {
-    add(`w:${word}`, 1);
-    const s = stem(word);
-    if (s.length >= 3) add(`s:${s}`, 1);
-    const padded = `^${word}$`;
-    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, 0.5);
+    const features = featuresOf(word, dimension);
+    for (let f = 0; f < features.length; f += 2) {
+      const index = features[f]!;
+      if (touched[index] === 0) {
+        touched[index] = 1;
+        order.push(index);
+      }
+      sums[index]! += features[f + 1]!;
+    }
   }
   const vector = new Array<number>(dimension).fill(0);
   let norm = 0;
-  for (const [index, value] of counts) {
+  for (const index of order) {
+    const value = sums[index]!;
     const weighted = Math.sign(value) * Math.log1p(Math.abs(value));
     vector[index] = weighted;
     norm += weighted * weighted;
@@ -67,7 +116,8 @@ export const hashingVector = (text: string, dimension: number): number[] => {
     return vector;
   }
   const scale = 1 / Math.sqrt(norm);
-  return vector.map((v) => v * scale);
+  for (let d = 0; d < dimension; d++) vector[d] = vector[d]! * scale;
+  return vector;
 };
 
 /** The offline hashing embedder (default dimension 384). */

@@ -180,6 +180,14 @@ export const makeNeo4jGraphStore = (options: Neo4jOptions) =>
             : Effect.map(read(cypher.findByName, { names: names.map((n) => n.toLowerCase()) }), (rows) =>
                 rows.map(toNode),
               ),
+        namesUpTo: (limit, excludeTypes) =>
+          Effect.map(
+            read(cypher.namesUpTo, {
+              exclude: [...excludeTypes],
+              limit: neo4j.int(Math.max(0, Math.floor(limit)) + 1),
+            }),
+            (rows) => (rows.length > limit ? undefined : rows.map((r) => String(r.name))),
+          ),
         findByProperty: (type, key, value) =>
           Effect.map(read(cypher.findByProperty, { type, key, value }), (rows) => rows.map(toNode)),
         deleteNodes: (ids) =>

@@ -151,6 +151,15 @@ const partitionOf = (
             ),
             (rows) => rows.map(toNode),
           ),
+    namesUpTo: (limit, excludeTypes) =>
+      Effect.map(
+        sql.query<{ name: string }>(
+          `SELECT DISTINCT lower(name) AS name FROM arbor_nodes
+            WHERE tenant = $1 AND NOT (type = ANY($2::text[])) LIMIT $3`,
+          [tenant, excludeTypes, Math.max(0, Math.floor(limit)) + 1],
+        ),
+        (rows) => (rows.length > limit ? undefined : rows.map((r) => r.name)),
+      ),
     findByProperty: (type, key, value) =>
       Effect.map(
         sql.query<NodeRow>(

@@ -69,6 +69,15 @@ export interface GraphStoreService {
   readonly getNodes: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<GraphNode>, StoreError>;
   /** Nodes whose name equals one of `names`, ignoring case. */
   readonly findByName: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<GraphNode>, StoreError>;
+  /**
+   * The distinct lower-cased names of the partition's nodes not of `excludeTypes`, or `undefined`
+   * when there are more than `limit` (then look names up with `findByName`). Lets a bulk load find
+   * mentions in memory instead of looking up every word run of every passage.
+   */
+  readonly namesUpTo: (
+    limit: number,
+    excludeTypes: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<string> | undefined, StoreError>;
   /** Nodes of `type` whose property `key` equals `value` (a string). */
   readonly findByProperty: (
     type: string,

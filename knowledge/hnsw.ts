@@ -51,9 +51,16 @@ export interface ChunkIndex {
   readonly build: Effect.Effect<void, StoreError>;
   /** Builds the index if it is missing or was built with other settings. */
   readonly ensure: Effect.Effect<void, StoreError>;
+  /** Whether the index exists (a bulk load drops it and leaves the build to the next search). */
+  readonly present: Effect.Effect<boolean, StoreError>;
+  /** Builds the index if it is missing, under a lock, so that two callers build it once. */
+  readonly buildIfMissing: Effect.Effect<void, StoreError>;
   /** The statements that set a session's (or a transaction's) search settings. */
   readonly searchSettings: (scope: "LOCAL" | "SESSION") => string;
 }
+
+/** Serialises deferred builds across processes sharing one Postgres. */
+const BUILD_LOCK = 7_261_626_4;
 
 /** The chunk index for `options` (defaults from `DEFAULT_HNSW`); fails on settings pgvector refuses. */
 export const chunkIndex = (
@@ -65,10 +72,21 @@ export const chunkIndex = (
   const m = options.m ?? DEFAULT_HNSW.m;
   const efConstruction = options.efConstruction ?? DEFAULT_HNSW.efConstruction;
   const efSearch = options.efSearch ?? DEFAULT_HNSW.efSearch;
+  const create = `CREATE INDEX IF NOT EXISTS arbor_chunks_embedding ON arbor_chunks
+      USING hnsw (embedding vector_cosine_ops) WITH (m = ${m}, ef_construction = ${efConstruction})`;
   const build = sql.exec(`SET LOCAL maintenance_work_mem = '1GB';
-    DROP INDEX IF EXISTS arbor_chunks_embedding;
-    CREATE INDEX arbor_chunks_embedding ON arbor_chunks USING hnsw (embedding vector_cosine_ops)
-      WITH (m = ${m}, ef_construction = ${efConstruction})`);
+    DROP INDEX IF EXISTS arbor_chunks_embedding; ${create}`);
+  const present = Effect.map(
+    sql.query<{ present: boolean }>("SELECT to_regclass('arbor_chunks_embedding') IS NOT NULL AS present"),
+    (r) => r[0]?.present === true,
+  );
+  const buildIfMissing = sql.transaction(
+    Effect.gen(function* () {
+      yield* sql.query("SELECT pg_advisory_xact_lock($1)", [BUILD_LOCK]);
+      if (yield* present) return;
+      yield* sql.exec(`SET LOCAL maintenance_work_mem = '1GB'; ${create}`);
+    }),
+  );
   // An index built with other settings (an earlier default, another configuration) is rebuilt
   // once; on a large store that takes about as long as loading it did.
   const ensure = Effect.gen(function* () {
@@ -81,6 +99,8 @@ export const chunkIndex = (
   return Effect.succeed({
     build,
     ensure,
+    present,
+    buildIfMissing,
     searchSettings: (scope) =>
       `SET ${scope} hnsw.ef_search = ${efSearch}; SET ${scope} hnsw.iterative_scan = relaxed_order`,
   });

@@ -239,6 +239,14 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE INDEX arbor_entity_vectors_type ON arbor_entity_vectors (tenant, type);
     `,
   },
+  {
+    // Chunks' full-text vectors are made by the store (words split in JavaScript, each distinct word
+    // stemmed once: internal/lexemes.ts) instead of parsed row by row in the database.
+    version: 10,
+    name: "chunk lexemes written by the store",
+    needsDimension: true,
+    sql: () => "ALTER TABLE arbor_chunks ALTER COLUMN tsv DROP EXPRESSION",
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -2,9 +2,11 @@
  * `VectorStore`: documents and their chunks, with pgvector embeddings (HNSW, cosine) and Postgres
  * full-text search, over the `SqlClient` (PGlite or `pg`).
  *
- * Gotcha: HNSW inserts are expensive (in PGlite's WebAssembly about 3 ms a row), a bulk build is
- * about five times cheaper per row. A batch at least `bulkThreshold` rows long and at least half
- * the table's size therefore drops the index, loads, and rebuilds it in the same transaction.
+ * Gotcha: HNSW inserts are expensive (in PGlite's WebAssembly about 3 ms a row), a bulk build
+ * about a third of that per row. A batch at least `bulkThreshold` rows long and at least half the
+ * table's size therefore drops the index and loads without it; so do the writes after it while the
+ * index is missing, and the next vector search builds it once for the whole load (until then, or
+ * if another process dropped it, a search reads every row: exact, only slower).
  */
 
 import { Clock, Context, Effect, Layer } from "effect";
@@ -26,6 +28,7 @@ import {
   searchEntityVectors,
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
+import { type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
@@ -182,7 +185,7 @@ const toHit = (r: HitRow): ChunkHit => ({
 
 const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
 
-const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 7 parameters a row)
+const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 8 parameters a row)
 
 /** Merges the chunk table's GIN pending lists (PGlite has no autovacuum to do it). */
 const MERGE_CHUNK_GIN =
@@ -212,18 +215,20 @@ const documentBatches = (documents: ReadonlyArray<DocumentRecord>): ReadonlyArra
 
 const insertRows = (
   sql: SqlClientService,
+  lexer: Lexer,
   tenant: string,
   chunks: ReadonlyArray<ChunkRecord>,
   dimension: number,
 ) =>
   Effect.gen(function* () {
     const conflict = `ON CONFLICT (tenant, id) DO UPDATE SET document_id = EXCLUDED.document_id, ord = EXCLUDED.ord,
-      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding`;
-    const columns = "tenant, id, document_id, ord, text, metadata, embedding";
+      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv`;
+    const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv";
+    yield* lexer.learn(chunks.map((c) => c.text));
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
-      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage (tenant text, id text, document_id text,
-        ord integer, text text, metadata jsonb, embedding vector(${dimension}))`);
+      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v2 (tenant text, id text, document_id text,
+        ord integer, text text, metadata jsonb, embedding vector(${dimension}), tsv tsvector)`);
       for (let i = 0; i < chunks.length; i += 5000) {
         const batch = chunks.slice(i, i + 5000);
         const blob = encodeCopyBinary(
@@ -235,6 +240,7 @@ const insertRows = (
             { kind: "text", value: c.text } as const,
             { kind: "jsonb", value: JSON.stringify(c.metadata) } as const,
             { kind: "vector", value: c.embedding } as const,
+            { kind: "tsvector", value: lexer.vector(c.text) } as const,
           ]),
         );
         // New ids (the common case: fresh documents) are copied straight in; otherwise through a
@@ -249,12 +255,15 @@ const insertRows = (
           yield* copyFrom(`COPY arbor_chunks (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
           continue;
         }
-        yield* copyFrom(`COPY arbor_chunks_stage (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
+        yield* copyFrom(
+          `COPY arbor_chunks_stage_v2 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
+          blob,
+        );
         yield* sql.query(
           `INSERT INTO arbor_chunks (${columns})
-           SELECT ${columns} FROM arbor_chunks_stage ${conflict}`,
+           SELECT ${columns} FROM arbor_chunks_stage_v2 ${conflict}`,
         );
-        yield* sql.exec("TRUNCATE arbor_chunks_stage");
+        yield* sql.exec("TRUNCATE arbor_chunks_stage_v2");
       }
       return;
     }
@@ -271,8 +280,9 @@ const insertRows = (
           c.text,
           JSON.stringify(c.metadata),
           vectorText(c.embedding),
+          tsvectorLiteral(lexer.vector(c.text)),
         );
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector)`;
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_chunks (${columns}) VALUES ${values.join(", ")} ${conflict}`,
@@ -287,11 +297,14 @@ export const makeSqlVectorStore = (
 ): Effect.Effect<VectorStoreService, StoreError | KnowledgeConfigError, SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient;
+    const lexer = makeLexer(sql);
     const { dimension } = options;
     const index = yield* chunkIndex(sql, options);
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
     yield* index.ensure;
+    /** Whether this process knows the index to exist (PGlite: see `searchVector`). */
+    let indexKnown = true;
     if (sql.dialect === "pglite") yield* sql.exec(index.searchSettings("SESSION"));
 
     const allFinite = (v: ArrayLike<number>) => {
@@ -375,10 +388,12 @@ export const makeSqlVectorStore = (
           const chunks = [...new Map(given.map((c) => [c.id, c])).values()]; // the last of a repeated id wins
           if (chunks.length === 0) return;
           const existing = chunks.length >= bulkThreshold ? yield* countAll() : Number.POSITIVE_INFINITY;
-          const rebuild = existing <= 2 * chunks.length;
-          if (rebuild) yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
-          yield* insertRows(sql, tenant, chunks, dimension);
-          if (rebuild) yield* index.build;
+          // A large batch, or any batch of a load in progress, goes in without the index.
+          if (existing <= 2 * chunks.length && (yield* index.present)) {
+            yield* sql.exec("DROP INDEX IF EXISTS arbor_chunks_embedding");
+            indexKnown = false;
+          }
+          yield* insertRows(sql, lexer, tenant, chunks, dimension);
           // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
           // fresh statistics it scans the table instead of using the full-text index.
           // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
@@ -400,6 +415,12 @@ export const makeSqlVectorStore = (
       const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
+          // The first search after a bulk load builds the index the load left out. PGlite is this
+          // process's alone (the data-dir lock), so what it knows holds; a shared Postgres is asked.
+          if (!indexKnown || sql.dialect !== "pglite") {
+            if (!(yield* index.present)) yield* index.buildIfMissing;
+            indexKnown = true;
+          }
           const params: unknown[] = [vectorText(vector), Math.max(1, Math.floor(k))];
           const where = filterClause(filter, params);
           // The inner query walks the index; the outer one restores exact order (iterative scans,
@@ -452,6 +473,7 @@ export const makeSqlVectorStore = (
             tenant,
             query,
             k,
+            lexer,
             stats: yield* statsOf("arbor_chunks"),
             ...(perDocument ? { perDocument } : {}),
             extra: (next) =>
@@ -480,6 +502,7 @@ export const makeSqlVectorStore = (
             tenant,
             query,
             k,
+            lexer,
             stats: yield* statsOf("arbor_documents"),
             ...(filter && Object.keys(filter).length > 0
               ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
@@ -522,6 +545,9 @@ export const makeSqlVectorStore = (
                   "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
                   [ids, tenant],
                 );
+                yield* lexer.learn(
+                  documents.map((d) => d.document.text?.slice(0, DOCUMENT_TEXT_LIMIT) ?? ""),
+                );
                 yield* write(documents.flatMap((d) => d.chunks));
                 for (const group of documentBatches(documents.map((d) => d.document))) {
                   const params: unknown[] = [];
@@ -534,9 +560,11 @@ export const makeSqlVectorStore = (
                       JSON.stringify(d.metadata),
                       d.chunks,
                       now,
-                      d.text === undefined ? null : d.text.slice(0, DOCUMENT_TEXT_LIMIT),
+                      d.text === undefined
+                        ? null
+                        : tsvectorLiteral(lexer.vector(d.text.slice(0, DOCUMENT_TEXT_LIMIT))),
                     );
-                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, to_tsvector('english', $${n + 7}::text))`;
+                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector)`;
                   });
                   yield* sql.query(
                     `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv) VALUES ${rows.join(", ")}

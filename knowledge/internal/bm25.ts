@@ -20,6 +20,7 @@
 import { Effect } from "effect";
 import type { StoreError } from "../errors.ts";
 import type { SqlClientService } from "../sql-client.ts";
+import { type Lexer, quoteLexeme } from "./lexemes.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
 export const BM25 = { k1: 1.2, b: 0.75 } as const;
@@ -53,9 +54,6 @@ export const parseKeywordQuery = (text: string): KeywordQuery => {
 /** Whether the query has anything to search for. */
 export const hasTerms = (q: KeywordQuery): boolean =>
   q.words !== "" || q.prefixes.length > 0 || q.phrases.length > 0;
-
-/** A lexeme as a tsquery operand (quoted, so any character is safe). */
-const quoteLexeme = (lexeme: string) => `'${lexeme.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 
 /** What BM25 needs of the whole partition: how many rows, and their mean length in lexemes. */
 export interface CorpusStats {
@@ -100,18 +98,16 @@ export const bm25Search = (
     readonly extra?: (next: (value: unknown) => string) => string;
     /** At most this many best rows per document (passages of chosen documents). */
     readonly perDocument?: number;
+    /** Makes the query's lexemes exactly as the stored ones were made. */
+    readonly lexer: Lexer;
     /** The partition's rows and their mean length (`corpusStats`). */
     readonly stats: CorpusStats;
   },
 ): Effect.Effect<ReadonlyArray<Bm25Hit>, StoreError> =>
   Effect.gen(function* () {
-    const { table, tenant, query } = options;
-    const lexemes = query.words
-      ? ((yield* sql.query<{ terms: ReadonlyArray<string> | null }>(
-          "SELECT tsvector_to_array(to_tsvector('english', $1)) AS terms",
-          [query.words],
-        ))[0]?.terms ?? [])
-      : [];
+    const { table, tenant, query, lexer } = options;
+    yield* lexer.learn([query.words, ...query.phrases]);
+    const lexemes = lexer.lexemes(query.words);
     const params: unknown[] = [];
     const next = (value: unknown) => {
       params.push(value);
@@ -119,7 +115,10 @@ export const bm25Search = (
     };
     const tenantP = next(tenant);
     const required = [
-      ...query.phrases.map((p) => `tsv @@ phraseto_tsquery('english', ${next(p)})`),
+      ...query.phrases.flatMap((p) => {
+        const phrase = lexer.phrase(p);
+        return phrase ? [`tsv @@ ${next(phrase)}::tsquery`] : [];
+      }),
       ...query.prefixes.map((p) => `tsv @@ to_tsquery('english', ${next(`${quoteLexeme(p)}:*`)})`),
     ];
     const extra = options.extra ? ` AND ${options.extra(next)}` : "";

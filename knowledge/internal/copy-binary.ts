@@ -2,13 +2,15 @@
  * Encodes rows in Postgres' binary COPY format, so PGlite ingests vectors without parsing
  * their text form (its bottleneck). Only the column kinds the chunk table needs.
  */
+import type { LexemeVector } from "./lexemes.ts";
 
 /** One column value: text, a 32-bit integer, jsonb (given as its JSON text) or a pgvector vector. */
 export type CopyValue =
   | { readonly kind: "text"; readonly value: string }
   | { readonly kind: "int4"; readonly value: number }
   | { readonly kind: "jsonb"; readonly value: string }
-  | { readonly kind: "vector"; readonly value: ArrayLike<number> };
+  | { readonly kind: "vector"; readonly value: ArrayLike<number> }
+  | { readonly kind: "tsvector"; readonly value: LexemeVector };
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 
@@ -23,6 +25,12 @@ const fieldSize = (v: CopyValue): number => {
       return 4;
     case "vector":
       return 4 + 4 * v.value.length;
+    case "tsvector": {
+      let n = 4;
+      for (const [lexeme, positions] of v.value)
+        n += Buffer.byteLength(lexeme) + 1 + 2 + 2 * positions.length;
+      return n;
+    }
   }
 };
 
@@ -65,6 +73,9 @@ export const encodeCopyBinary = (rows: ReadonlyArray<ReadonlyArray<CopyValue>>):
         case "vector":
           at = writeVector(view, at, v.value);
           break;
+        case "tsvector":
+          at = writeTsvector(buf, at, v.value, fieldSize(v));
+          break;
       }
     }
   }
@@ -79,5 +90,21 @@ const writeVector = (view: DataView, start: number, values: ArrayLike<number>): 
   view.setInt16(start + 6, 0);
   let at = start + 8;
   for (let k = 0; k < values.length; k++, at += 4) view.setFloat32(at, values[k]!);
+  return at;
+};
+
+/**
+ * A `tsvector` field: entry count, then each lexeme (NUL-terminated), its number of positions and
+ * the positions (weight D, so the bare position); Postgres sorts the lexemes on receipt.
+ */
+const writeTsvector = (buf: Buffer, start: number, vector: LexemeVector, size: number): number => {
+  let at = buf.writeInt32BE(size, start);
+  at = buf.writeInt32BE(vector.size, at);
+  for (const [lexeme, positions] of vector) {
+    at += buf.write(lexeme, at);
+    buf[at++] = 0;
+    at = buf.writeUInt16BE(positions.length, at);
+    for (const p of positions) at = buf.writeUInt16BE(p, at);
+  }
   return at;
 };

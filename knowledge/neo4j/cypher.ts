@@ -83,6 +83,12 @@ export const cypher = {
     `MATCH (x:ArborNode {tenant: $tenant}) WHERE x.name_lower IN $names RETURN ${NODE} ORDER BY id`,
     ["names", "tenant"],
   ),
+  namesUpTo: statement(
+    "namesUpTo",
+    `MATCH (x:ArborNode {tenant: $tenant}) WHERE NOT x.type IN $exclude
+     RETURN DISTINCT x.name_lower AS name LIMIT $limit`,
+    ["exclude", "limit", "tenant"],
+  ),
   findByProperty: statement(
     "findByProperty",
     `MATCH (x:ArborNode {tenant: $tenant, type: $type}) WHERE x['p_' + $key] = $value RETURN ${NODE} ORDER BY id`,

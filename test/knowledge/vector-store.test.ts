@@ -269,15 +269,25 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.getChunks(["r3"])))).toEqual([]);
   });
 
-  it("bulk loads (index rebuilt) and still agrees with exact search", async () => {
+  it("bulk loads without the index, which the next search builds, and still agrees with exact search", async () => {
     const many = Array.from({ length: 60 }, (_, i) => ({
       ...chunk(`bulk-${i}`, "doc-bulk", `bulk chunk ${i}`, i),
       embedding: unit(i).map((x, k) => x + ((i * 7 + k * 3) % 11) / 50),
     }));
+    const indexed = () =>
+      rt.run(
+        Effect.flatMap(SqlClient, (sql) =>
+          sql.query<{ present: boolean }>(
+            "SELECT to_regclass('arbor_chunks_embedding') IS NOT NULL AS present",
+          ),
+        ),
+      );
     await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert(many)));
+    expect((await indexed())[0]?.present).toBe(false);
     expect(await rt.run(Effect.flatMap(VectorStore, (s) => s.count()))).toBeGreaterThanOrEqual(60);
     const query = unit(3).map((x, k) => x + k / 40);
     const approx = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: query, k: 5 })));
+    expect((await indexed())[0]?.present).toBe(true);
     const exact = await rt.run(Effect.flatMap(VectorStore, (s) => s.searchExact({ vector: query, k: 5 })));
     expect(approx.map((h) => h.chunkId)).toEqual(exact.map((h) => h.chunkId));
   });

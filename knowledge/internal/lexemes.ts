@@ -1,0 +1,108 @@
+/**
+ * Full-text lexemes, made the same way for what is stored and what is asked: a text is split here
+ * into words (runs of letters and digits, lower-cased), each distinct word is stemmed once by the
+ * database's `english` configuration (Snowball stemmer, stop words dropped) and remembered, and a
+ * text's `tsvector` is assembled here and sent ready-made.
+ *
+ * Why: parsing and stemming every word of every passage in the database (`to_tsvector`) cost about a
+ * millisecond a passage in PGlite's WebAssembly, most of a load; real text repeats its words, so a
+ * load stems a few thousand distinct words instead of hundreds of thousands. Queries go through the
+ * same split and the same stems, so a query word always meets the lexeme its document got.
+ *
+ * Gotcha: a stop word keeps its position (a phrase "bill of rights" needs "rights" two after
+ * "bill"); positions above 16,383 are clamped and a lexeme keeps at most 256 of them, as
+ * Postgres does.
+ */
+import { Effect } from "effect";
+import type { StoreError } from "../errors.ts";
+import type { SqlClientService } from "../sql-client.ts";
+
+/** A text's lexemes with their (1-based) positions: what a `tsvector` holds. */
+export type LexemeVector = ReadonlyMap<string, ReadonlyArray<number>>;
+
+const WORD = /[\p{L}\p{N}]+/gu;
+const MAX_POSITION = 16_383;
+const MAX_POSITIONS = 256;
+/** Postgres refuses longer words (2 KB); the parser skips them. */
+const MAX_WORD = 2_000;
+/** Distinct words remembered before the cache starts over. */
+const CACHE_LIMIT = 500_000;
+
+/** A text's words, lower-cased, in order. */
+export const wordsOf = (text: string): ReadonlyArray<string> =>
+  (text.toLowerCase().match(WORD) ?? []).filter((w) => w.length <= MAX_WORD);
+
+/** Stems words and assembles lexeme vectors (see the module comment). */
+export interface Lexer {
+  /** Stems the distinct words of `texts` not stemmed before (one query); run it before the others. */
+  readonly learn: (texts: ReadonlyArray<string>) => Effect.Effect<void, StoreError>;
+  /** A learned text's lexemes and positions. */
+  readonly vector: (text: string) => LexemeVector;
+  /** A learned text's distinct lexemes, in order of first appearance. */
+  readonly lexemes: (text: string) => ReadonlyArray<string>;
+  /** A learned phrase as a `tsquery` (`'bill' <2> 'right'`), or undefined when it has only stop words. */
+  readonly phrase: (text: string) => string | undefined;
+}
+
+/** A lexeme as a tsquery or tsvector operand (quoted, so any character is safe). */
+export const quoteLexeme = (lexeme: string): string =>
+  `'${lexeme.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+
+/** A lexeme vector in `tsvector`'s text form. */
+export const tsvectorLiteral = (vector: LexemeVector): string =>
+  [...vector].map(([lexeme, positions]) => `${quoteLexeme(lexeme)}:${positions.join(",")}`).join(" ");
+
+/** The lexer over `sql`'s `english` configuration, with its own cache of stems. */
+export const makeLexer = (sql: SqlClientService): Lexer => {
+  const stems = new Map<string, ReadonlyArray<string>>();
+  const stemsOf = (word: string): ReadonlyArray<string> => stems.get(word) ?? [];
+
+  const learn: Lexer["learn"] = (texts) =>
+    Effect.gen(function* () {
+      const unknown = new Set<string>();
+      for (const text of texts) for (const w of wordsOf(text)) if (!stems.has(w)) unknown.add(w);
+      if (unknown.size === 0) return;
+      if (stems.size + unknown.size > CACHE_LIMIT) stems.clear();
+      const words = [...unknown];
+      for (let i = 0; i < words.length; i += 50_000) {
+        const rows = yield* sql.query<{ w: string; l: ReadonlyArray<string> | null }>(
+          "SELECT w, tsvector_to_array(to_tsvector('english', w)) AS l FROM unnest($1::text[]) AS w",
+          [words.slice(i, i + 50_000)],
+        );
+        for (const r of rows) stems.set(r.w, r.l ?? []);
+      }
+    });
+
+  const vector: Lexer["vector"] = (text) => {
+    const out = new Map<string, number[]>();
+    let position = 0;
+    for (const word of wordsOf(text)) {
+      position = Math.min(position + 1, MAX_POSITION);
+      for (const lexeme of stemsOf(word)) {
+        const positions = out.get(lexeme);
+        if (!positions) out.set(lexeme, [position]);
+        else if (positions.length < MAX_POSITIONS && positions[positions.length - 1]! < position)
+          positions.push(position);
+      }
+    }
+    return out;
+  };
+
+  const lexemes: Lexer["lexemes"] = (text) => [...new Set(wordsOf(text).flatMap(stemsOf))];
+
+  const phrase: Lexer["phrase"] = (text) => {
+    let query = "";
+    let gap = 0;
+    for (const word of wordsOf(text)) {
+      gap++;
+      const found = stemsOf(word);
+      if (found.length === 0) continue;
+      const operand = found.length === 1 ? quoteLexeme(found[0]!) : `(${found.map(quoteLexeme).join(" | ")})`;
+      query = query === "" ? operand : `${query} ${gap === 1 ? "<->" : `<${gap}>`} ${operand}`;
+      gap = 0;
+    }
+    return query === "" ? undefined : query;
+  };
+
+  return { learn, vector, lexemes, phrase };
+};
