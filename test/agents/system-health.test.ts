@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Effect } from "effect";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { makeRolesPlugin } from "../../agents/roles/plugin.ts";
 import { workflowsPlugin } from "../../agents/workflow/plugin.ts";
 import { runWorkflow } from "../../agents/workflow/run.ts";
@@ -23,7 +23,7 @@ import { lateModelRouter, openMemory } from "../../protocols/memory.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ApprovalDecisionInput } from "../../runtime/approvals.ts";
 import { loadSpecFile } from "../../runtime/spec/load.ts";
-import { seededDataDir } from "../support/seeded-data-dir.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 const spec = "examples/system-health/system-health.yaml";
@@ -46,11 +46,13 @@ const filesIn = (folder: string): ReadonlyArray<string> =>
 const runHealth = (decision: ApprovalDecisionInput) => {
   const dir = workspace();
   const root = join(dir, "workspace");
+  const dataDir = seededDataDir("arbor-health-data-");
+  onTestFinished(() => removeDataDir(dataDir));
   return Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
         const memory = yield* openMemory(
-          { dataDir: seededDataDir("arbor-health-data-") },
+          { dataDir },
           lateModelRouter(() => undefined),
         );
         const system = yield* makeAgentSystem({
@@ -129,11 +131,13 @@ describe("system-health with arbor run", () => {
   const arborRun = (...flags: string[]) => {
     const dir = workspace();
     const config = join(dir, "arbor.config.json");
+    const dataDir = seededDataDir("arbor-health-cli-data-");
+    onTestFinished(() => removeDataDir(dataDir));
     writeFileSync(
       config,
       JSON.stringify({
         tools: { root: join(dir, "workspace") },
-        knowledge: { dataDir: seededDataDir("arbor-health-cli-data-") },
+        knowledge: { dataDir },
       }),
     );
     return exec("node", ["bin/arbor.mjs", "run", spec, "--config", config, "--memory", "--json", ...flags], {

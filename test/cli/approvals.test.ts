@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArborClient } from "../../protocols/client/index.ts";
-import { seededDataDir } from "../support/seeded-data-dir.ts";
+import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 const main = join(import.meta.dirname, "..", "..", "bin", "arbor.mjs");
@@ -23,6 +23,7 @@ const env = {
   ARBOR_TOKEN: "",
   ARBOR_DATA_DIR: seededDataDir("arbor-cli-approvals-data-"),
 };
+afterAll(() => removeDataDir(env.ARBOR_DATA_DIR));
 
 const arbor = async (...args: string[]) => {
   try {
