@@ -90,7 +90,8 @@ export class Mailbox<T> {
 
   /** Registers a callback run once when space frees up (backpressure). Returns a canceller. */
   waitForSpace(wake: () => void): () => void {
-    const waiters = (this.waiters ??= []);
+    this.waiters ??= [];
+    const waiters = this.waiters;
     waiters.push(wake);
     return () => {
       const i = waiters.indexOf(wake);
