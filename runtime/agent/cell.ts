@@ -39,21 +39,22 @@ const cellOf = new WeakMap<AnyActorRef, AgentCell>();
 const cellMachine = makeCellMachine((self) => cellOf.get(self));
 
 /**
- * The parent of a tree's lifecycle actors: they share its XState system instead of each making its
- * own (a system is a few maps and a score of closures, most of an idle agent's footprint). It
- * ignores what its children tell it, except an error, which it reports as XState would for a
- * parentless actor.
+ * The parent of a tree's lifecycle and handler actors: they share its XState system instead of each
+ * making its own (a system is a few maps and a score of closures, most of an idle agent's
+ * footprint). It stops a handler actor when asked (a child actor is stopped by its parent), ignores
+ * what its children tell it, and reports an error as XState would for a parentless actor.
  */
-const lifecycleParent = fromTransition(
-  (state: null, event: { readonly type: string; readonly error?: unknown }) => {
-    if (event.type.startsWith("xstate.error.actor"))
-      setTimeout(() => {
-        throw event.error;
-      });
-    return state;
-  },
-  null,
-);
+type ParentEvent =
+  | { readonly type: "STOP_CHILD"; readonly child: AnyActorRef }
+  | { readonly type: "other"; readonly error?: unknown };
+const lifecycleParent = fromTransition((state: null, event: ParentEvent, scope) => {
+  if (event.type === "STOP_CHILD") scope.stopChild(event.child);
+  else if ((event.type as string).startsWith("xstate.error.actor"))
+    setTimeout(() => {
+      throw event.error;
+    });
+  return state;
+}, null);
 const parents = new WeakMap<TreeHost, AnyActorRef>();
 const parentIn = (tree: TreeHost): AnyActorRef => {
   let parent = parents.get(tree);
@@ -241,6 +242,7 @@ export class AgentCell implements Routable, MicroHost {
       const handler = this.tree.handler(handlerName)!;
       const from = this.handlerStateToResume(handler);
       this.handlerActor = createActor(microHandlerLogic, {
+        parent: parentIn(this.tree),
         input: { host: this, handler, ...(from ? { from } : {}) },
       });
       this.handlerActor.start();
@@ -478,7 +480,7 @@ export class AgentCell implements Routable, MicroHost {
     if (this.status === "running" || this.status === "restarting") this.send(event);
     const handler = this.handlerActor;
     this.handlerActor = undefined;
-    handler?.stop();
+    if (handler !== undefined) parentIn(this.tree).send({ type: "STOP_CHILD", child: handler });
     if (wasRunning && publish) this.publishStopped(reason, normal);
   }
 

@@ -13,7 +13,8 @@ export class Mailbox<T> {
   private items: Array<T | undefined>;
   private head = 0;
   private count = 0;
-  private waiters: Array<() => void> = [];
+  /** Senders waiting for space (made with the first: only a full backpressure mailbox has any). */
+  private waiters: Array<() => void> | undefined;
   /** Messages refused or dropped because the mailbox was full. */
   dropped = 0;
 
@@ -89,23 +90,25 @@ export class Mailbox<T> {
 
   /** Registers a callback run once when space frees up (backpressure). Returns a canceller. */
   waitForSpace(wake: () => void): () => void {
-    this.waiters.push(wake);
+    this.waiters ??= [];
+    const waiters = this.waiters;
+    waiters.push(wake);
     return () => {
-      const i = this.waiters.indexOf(wake);
-      if (i >= 0) this.waiters.splice(i, 1);
+      const i = waiters.indexOf(wake);
+      if (i >= 0) waiters.splice(i, 1);
     };
   }
 
   /** Wakes every waiting sender (the agent stopped: they will find it gone). */
   wakeAll(): void {
     const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.waiters = undefined;
+    for (const wake of waiters ?? []) wake();
   }
 
   /** Wakes one waiting sender on a later microtask, never inside the taker's own call. */
   private wakeOne(): void {
-    const wake = this.waiters.shift();
+    const wake = this.waiters?.shift();
     if (wake) queueMicrotask(wake);
   }
 

@@ -23,8 +23,8 @@ export class Supervisor {
   children: AgentCell[] = [];
   /** The decision's state: restart log and pending restarts (plain data). */
   state: SupervisorState = initialSupervisorState;
-  /** The timers of pending restarts, by plan. */
-  private readonly pending = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>();
+  /** The timers of pending restarts, by plan (made with the first one: most agents never restart a child). */
+  private pending: Map<number, Fiber.RuntimeFiber<unknown, unknown>> | undefined;
 
   constructor(readonly cell: AgentCell) {}
 
@@ -140,8 +140,8 @@ export class Supervisor {
           for (const key of action.keys) byKey(key)?.planRestart();
           break;
         case "CancelRestart": {
-          const fiber = this.pending.get(action.plan);
-          this.pending.delete(action.plan);
+          const fiber = this.pending?.get(action.plan);
+          this.pending?.delete(action.plan);
           if (fiber) fiber.unsafeInterruptAsFork(fiber.id());
           break;
         }
@@ -151,12 +151,13 @@ export class Supervisor {
             Effect.sleep(delayMs).pipe(
               Effect.zipRight(
                 Effect.sync(() => {
-                  this.pending.delete(plan);
+                  this.pending?.delete(plan);
                   if (this.cell.status === "running") this.apply(decideRestartDue(this.state, plan), reason);
                 }),
               ),
             ),
           );
+          this.pending ??= new Map();
           this.pending.set(plan, fiber);
           break;
         }
@@ -197,6 +198,7 @@ export class Supervisor {
   private cancelPendingRestarts(): void {
     const reset = decideReset(this.state);
     this.state = reset.state;
+    if (this.pending === undefined) return;
     for (const fiber of this.pending.values()) fiber.unsafeInterruptAsFork(fiber.id());
     this.pending.clear();
   }
