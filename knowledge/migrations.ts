@@ -247,6 +247,28 @@ export const migrations: ReadonlyArray<Migration> = [
     needsDimension: true,
     sql: () => "ALTER TABLE arbor_chunks ALTER COLUMN tsv DROP EXPRESSION",
   },
+  {
+    // Document frequencies of lexemes for BM25's idf (internal/term-stats.ts), counted once here
+    // from the rows already stored.
+    version: 11,
+    name: "term statistics",
+    needsDimension: true,
+    sql: () => `
+      CREATE TABLE arbor_terms (
+        tenant text NOT NULL,
+        scope text NOT NULL,
+        lexeme text NOT NULL,
+        df integer NOT NULL,
+        PRIMARY KEY (tenant, scope, lexeme)
+      );
+      INSERT INTO arbor_terms (tenant, scope, lexeme, df)
+        SELECT tenant, 'chunks', lexeme, count(*) FROM arbor_chunks, unnest(tsvector_to_array(tsv)) AS lexeme
+         WHERE tsv IS NOT NULL AND octet_length(lexeme) < 2000 GROUP BY tenant, lexeme;
+      INSERT INTO arbor_terms (tenant, scope, lexeme, df)
+        SELECT tenant, 'documents', lexeme, count(*) FROM arbor_documents, unnest(tsvector_to_array(tsv)) AS lexeme
+         WHERE tsv IS NOT NULL AND octet_length(lexeme) < 2000 GROUP BY tenant, lexeme;
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

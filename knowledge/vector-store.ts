@@ -29,6 +29,7 @@ import {
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
 import { type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
+import { countTerms, forgetTerms } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
@@ -225,6 +226,8 @@ const insertRows = (
       text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv`;
     const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv";
     yield* lexer.learn(chunks.map((c) => c.text));
+    const lexemes = new Map(chunks.map((c) => [c.id, lexer.vector(c.text)]));
+    yield* countTerms(sql, tenant, "chunks", lexemes.values());
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
       yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v2 (tenant text, id text, document_id text,
@@ -240,7 +243,7 @@ const insertRows = (
             { kind: "text", value: c.text } as const,
             { kind: "jsonb", value: JSON.stringify(c.metadata) } as const,
             { kind: "vector", value: c.embedding } as const,
-            { kind: "tsvector", value: lexer.vector(c.text) } as const,
+            { kind: "tsvector", value: lexemes.get(c.id)! } as const,
           ]),
         );
         // New ids (the common case: fresh documents) are copied straight in; otherwise through a
@@ -255,6 +258,7 @@ const insertRows = (
           yield* copyFrom(`COPY arbor_chunks (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
           continue;
         }
+        yield* forgetTerms(sql, tenant, "chunks", "r.id = ANY($2::text[])", [ids]);
         yield* copyFrom(
           `COPY arbor_chunks_stage_v2 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
           blob,
@@ -269,6 +273,7 @@ const insertRows = (
     }
     for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
       const batch = chunks.slice(i, i + INSERT_BATCH);
+      yield* forgetTerms(sql, tenant, "chunks", "r.id = ANY($2::text[])", [batch.map((c) => c.id)]);
       const params: unknown[] = [];
       const values = batch.map((c) => {
         const n = params.length;
@@ -280,7 +285,7 @@ const insertRows = (
           c.text,
           JSON.stringify(c.metadata),
           vectorText(c.embedding),
-          tsvectorLiteral(lexer.vector(c.text)),
+          tsvectorLiteral(lexemes.get(c.id)!),
         );
         return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector)`;
       });
@@ -541,6 +546,8 @@ export const makeSqlVectorStore = (
               Effect.gen(function* () {
                 const now = yield* Clock.currentTimeMillis;
                 const ids = documents.map((d) => d.document.id);
+                yield* forgetTerms(sql, tenant, "chunks", "r.document_id = ANY($2::text[])", [ids]);
+                yield* forgetTerms(sql, tenant, "documents", "r.id = ANY($2::text[])", [ids]);
                 yield* sql.query(
                   "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
                   [ids, tenant],
@@ -549,6 +556,14 @@ export const makeSqlVectorStore = (
                   documents.map((d) => d.document.text?.slice(0, DOCUMENT_TEXT_LIMIT) ?? ""),
                 );
                 yield* write(documents.flatMap((d) => d.chunks));
+                const documentLexemes = new Map(
+                  documents.flatMap(({ document: d }) =>
+                    d.text === undefined
+                      ? []
+                      : [[d.id, lexer.vector(d.text.slice(0, DOCUMENT_TEXT_LIMIT))] as const],
+                  ),
+                );
+                yield* countTerms(sql, tenant, "documents", documentLexemes.values());
                 for (const group of documentBatches(documents.map((d) => d.document))) {
                   const params: unknown[] = [];
                   const rows = group.map((d) => {
@@ -560,9 +575,7 @@ export const makeSqlVectorStore = (
                       JSON.stringify(d.metadata),
                       d.chunks,
                       now,
-                      d.text === undefined
-                        ? null
-                        : tsvectorLiteral(lexer.vector(d.text.slice(0, DOCUMENT_TEXT_LIMIT))),
+                      d.text === undefined ? null : tsvectorLiteral(documentLexemes.get(d.id)!),
                     );
                     return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector)`;
                   });
@@ -591,6 +604,8 @@ export const makeSqlVectorStore = (
         deleteDocument: (id) =>
           sql.transaction(
             Effect.gen(function* () {
+              yield* forgetTerms(sql, tenant, "chunks", "r.document_id = $2", [id]);
+              yield* forgetTerms(sql, tenant, "documents", "r.id = $2", [id]);
               yield* sql.query("DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = $1", [
                 id,
                 tenant,

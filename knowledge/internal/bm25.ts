@@ -2,10 +2,10 @@
  * Okapi BM25 in SQL, over the `tsvector` columns Postgres (and PGlite) already keep with a GIN
  * index: the same statements on every store, no extension beyond core full-text search.
  *
- * - Terms are the query's lexemes under the `english` configuration (stemmed, stop words out), so
- *   documents and queries are normalised by the same code.
- * - `idf = ln(1 + (N - df + 0.5) / (df + 0.5))` with `df` counted per term through the GIN index
- *   and `N` the partition's rows; `tf` is the number of positions a lexeme has in a row's
+ * - Terms are the query's lexemes made by the same `Lexer` as the stored ones (`lexemes.ts`: words
+ *   split in JavaScript, stemmed by the `english` configuration, stop words out).
+ * - `idf = ln(1 + (N - df + 0.5) / (df + 0.5))` with `df` read from the kept term statistics
+ *   (`term-stats.ts`) and `N` the partition's rows; `tf` is the number of positions a lexeme has in a row's
  *   `tsvector`; length is the row's number of distinct lexemes (`length(tsv)`), normalised by the
  *   partition's mean.
  * - Only the query's lexemes of a row are unnested: `setweight(tsv, 'A', terms)` marks them and
@@ -137,20 +137,20 @@ export const bm25Search = (
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     }
     const termsP = next(lexemes);
-    const queriesP = next(lexemes.map(quoteLexeme));
+    const scopeP = next(table === "arbor_chunks" ? "chunks" : "documents");
     const anyP = next(lexemes.map(quoteLexeme).join(" | "));
     const { k1, b } = BM25;
     const { rows: n, meanLength } = options.stats;
     const nP = next(n);
     const meanP = next(Math.max(1, meanLength));
-    // idf per term, each df counted through the GIN index (a CTE kept materialised so that it is
-    // computed once, not once per candidate row).
+    // idf per term from the kept document frequencies (term-stats.ts; a CTE kept materialised so
+    // that it is computed once, not once per candidate row).
     const scored = `
       WITH idf AS MATERIALIZED (
         SELECT t.term, ln(1 + (greatest(${nP}::float8, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
-          FROM unnest(${termsP}::text[], ${queriesP}::text[]) AS t(term, q)
-          CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM ${table} c
-                               WHERE c.tenant = ${tenantP} AND c.tsv @@ t.q::tsquery) d
+          FROM unnest(${termsP}::text[]) AS t(term)
+          CROSS JOIN LATERAL (SELECT coalesce((SELECT greatest(s.df, 0) FROM arbor_terms s
+                               WHERE s.tenant = ${tenantP} AND s.scope = ${scopeP} AND s.lexeme = t.term), 0)::float8 AS df) d
       )
       SELECT r.id, r.${docColumn} AS document_id,
              sum(idf.idf * u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * length(r.tsv) / ${meanP}::float8))) AS score

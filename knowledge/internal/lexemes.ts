@@ -23,8 +23,8 @@ export type LexemeVector = ReadonlyMap<string, ReadonlyArray<number>>;
 const WORD = /[\p{L}\p{N}]+/gu;
 const MAX_POSITION = 16_383;
 const MAX_POSITIONS = 256;
-/** Postgres refuses longer words (2 KB); the parser skips them. */
-const MAX_WORD = 2_000;
+/** Longer "words" (encoded data, not language) are left out: a lexeme must fit an index key. */
+const MAX_WORD = 500;
 /** Distinct words remembered before the cache starts over. */
 const CACHE_LIMIT = 500_000;
 

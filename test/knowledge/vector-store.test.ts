@@ -206,6 +206,48 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
   });
 
+  it("keeps BM25's document frequencies exact through upserts, replacements and deletions", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("terms"))));
+    const doc = (id: string, texts: ReadonlyArray<string>) => ({
+      document: { id, hash: id, metadata: {}, chunks: texts.length, text: texts.join("\n\n") },
+      chunks: texts.map((t, i) => ({ ...chunk(`${id}#${i}`, id, t, i), ord: i })),
+    });
+    await own((s) =>
+      s.replaceDocuments([
+        doc("t1", ["Otters float on rivers.", "Otters hold hands."]),
+        doc("t2", ["Rivers run to the sea."]),
+      ]),
+    );
+    await own((s) => s.replaceDocuments([doc("t1", ["Beavers build dams on rivers."])]));
+    await own((s) => s.upsert([chunk("t2#0", "t2", "The sea is salty.", 1)]));
+    await own((s) => s.deleteDocument("t2"));
+    await own((s) => s.replaceDocuments([doc("t3", ["Otters again, in the sea."])]));
+    const kept = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.query<{ scope: string; lexeme: string; df: number }>(
+          "SELECT scope, lexeme, df FROM arbor_terms WHERE tenant = 'terms' AND df > 0 ORDER BY scope, lexeme",
+        ),
+      ),
+    );
+    const counted = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.query<{ scope: string; lexeme: string; df: number }>(
+          `SELECT scope, lexeme, count(*)::int AS df FROM (
+             SELECT 'chunks' AS scope, tsv FROM arbor_chunks WHERE tenant = 'terms'
+             UNION ALL SELECT 'documents', tsv FROM arbor_documents WHERE tenant = 'terms') r,
+           unnest(tsvector_to_array(r.tsv)) AS lexeme GROUP BY scope, lexeme ORDER BY scope, lexeme`,
+        ),
+      ),
+    );
+    expect(kept).toEqual(counted);
+    expect(kept).toContainEqual({ scope: "documents", lexeme: "otter", df: 1 });
+    expect(kept.find((t) => t.lexeme === "salti")).toBeUndefined();
+    // what a search sees: only t3 still speaks of otters or the sea
+    const found = await own((s) => s.searchKeywordDocuments({ text: "otters sea", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["t3"]);
+  });
+
   it("never mixes vectors of two embedders: a store holding vectors refuses another model by name", async () => {
     await rt.run(Effect.flatMap(VectorStore, (s) => s.upsert([chunk("m1", "doc-m", "made by model a", 1)])));
     await rt.run(Effect.flatMap(VectorStore, (s) => s.claimEmbedder("model-a")));
