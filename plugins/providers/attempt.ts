@@ -72,7 +72,7 @@ export type CallRecord = Omit<UsageRecord, "time" | "tree" | "tenant" | "address
 
 /**
  * Records a call in the ledger and publishes it as a `provider.call` event (at `time`, else now on
- * Effect's Clock). Both objects are written out field by field: this runs on every model call.
+ * Effect's Clock).
  */
 export const recordCall = (
   hub: ProviderHub,
@@ -87,14 +87,8 @@ export const recordCall = (
   const address = context?.address ?? "/";
   const id = context?.agentId ?? "";
   const tenant = context?.tenant;
-  const record = {
-    time,
-    tree,
-    address,
-    id,
-    agentId: id,
-    ...(tenant !== undefined ? { tenant } : {}),
-    operation,
+  // The call's own fields, shared by the ledger record and the event.
+  const fields = {
     provider: call.provider,
     model: call.model,
     ...(call.key !== undefined ? { key: call.key } : {}),
@@ -106,25 +100,10 @@ export const recordCall = (
     ...(call.reason !== undefined ? { reason: call.reason } : {}),
     cached: call.cached,
   };
+  const who = tenant !== undefined ? { tenant } : {};
   return Effect.zipRight(
-    hub.ledger.record(record),
-    hub.events.publish({
-      tree,
-      address,
-      id,
-      type: "provider.call",
-      provider: call.provider,
-      model: call.model,
-      ...(call.key !== undefined ? { key: call.key } : {}),
-      inputTokens: call.inputTokens,
-      outputTokens: call.outputTokens,
-      costUsd: call.costUsd,
-      latencyMs: call.latencyMs,
-      outcome: call.outcome,
-      ...(call.reason !== undefined ? { reason: call.reason } : {}),
-      cached: call.cached,
-      ...(tenant !== undefined ? { tenant } : {}),
-    }),
+    hub.ledger.record({ time, tree, address, agentId: id, ...who, operation, ...fields }),
+    hub.events.publish({ tree, address, id, type: "provider.call", ...fields, ...who }),
   );
 };
 
