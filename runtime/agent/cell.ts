@@ -13,7 +13,6 @@ import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
-import type { MicroHandler } from "../plugin.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
@@ -23,7 +22,13 @@ import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.t
 import type { TreeHost } from "./host.ts";
 import { type CellStatus, type LifecycleEvent, type lifecycleMachine, makeCellMachine } from "./lifecycle.ts";
 import { Mailbox } from "./mailbox.ts";
-import { type MicroHost, type MicroState, microHandlerLogic, savedHandlerState } from "./micro.ts";
+import {
+  loadKeptState,
+  type MicroHost,
+  type MicroState,
+  microHandlerLogic,
+  savedHandlerState,
+} from "./micro.ts";
 import { runStepFiber } from "./run-step.ts";
 import type { StepOutcome } from "./step-outcome.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -195,28 +200,6 @@ export class AgentCell implements Routable, MicroHost {
     });
   }
 
-  /**
-   * The handler state kept for this agent by a durable tree, loaded for its first incarnation after
-   * the tree came back; one that does not load is reported and the handler starts afresh.
-   */
-  private handlerStateToResume(handler: MicroHandler): { readonly state: unknown } | undefined {
-    const kept = this.keptHandlerState;
-    this.keptHandlerState = undefined;
-    if (kept === undefined) return undefined;
-    try {
-      return { state: handler.load ? handler.load(kept.saved) : kept.saved };
-    } catch (error) {
-      this.tree.events.publishSync({
-        type: "tree.durable_failed",
-        tree: this.treeId,
-        address: this.address,
-        id: this.id,
-        reason: `${this.address}: its kept handler state does not load (${error instanceof Error ? error.message : String(error)}); the handler starts from its initial state`,
-      });
-      return undefined;
-    }
-  }
-
   /** The task queued or in flight here that was asked with `key`, if any. */
   taskWithKey(key: string): Envelope | undefined {
     if (this.inFlight?.idempotencyKey === key && !this.inFlight.cancelled) return this.inFlight;
@@ -240,7 +223,17 @@ export class AgentCell implements Routable, MicroHost {
     const handlerName = this.agent.spec.handler;
     if (handlerName !== undefined) {
       const handler = this.tree.handler(handlerName)!;
-      const from = this.handlerStateToResume(handler);
+      // A handler micro that came back starts from the state it kept (its first incarnation only).
+      const from = loadKeptState(handler, this.keptHandlerState, (reason) =>
+        this.tree.events.publishSync({
+          type: "tree.durable_failed",
+          tree: this.treeId,
+          address: this.address,
+          id: this.id,
+          reason: `${this.address}: ${reason}`,
+        }),
+      );
+      this.keptHandlerState = undefined;
       this.handlerActor = createActor(microHandlerLogic, {
         parent: parentIn(this.tree),
         input: { host: this, handler, ...(from ? { from } : {}) },

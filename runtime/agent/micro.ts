@@ -58,6 +58,27 @@ export const microHandlerLogic = fromTransition(
   }),
 );
 
+/**
+ * The state a handler kept in a durable tree (`MicroHandler.load` of what `save` made), to start
+ * from; undefined when none was kept or it does not load (then `report` says why, and the handler
+ * starts from its initial state).
+ */
+export const loadKeptState = (
+  handler: MicroHandler,
+  kept: { readonly saved: unknown } | undefined,
+  report: (reason: string) => void,
+): { readonly state: unknown } | undefined => {
+  if (kept === undefined) return undefined;
+  try {
+    return { state: handler.load ? handler.load(kept.saved) : kept.saved };
+  } catch (error) {
+    report(
+      `its kept handler state does not load (${error instanceof Error ? error.message : String(error)}); the handler starts from its initial state`,
+    );
+    return undefined;
+  }
+};
+
 /** The handler's state of a running handler actor, as JSON data a durable tree keeps. */
 export const savedHandlerState = (state: MicroState): unknown =>
   state.handler.save ? state.handler.save(state.user) : state.user;
