@@ -308,7 +308,7 @@ export const makeSqlVectorStore = (
     const bulkThreshold = options.bulkThreshold ?? 1000;
     yield* migrate({ dimension });
     yield* index.ensure;
-    /** Whether this process knows the index to exist (PGlite: see `searchVector`). */
+    /** False after this process dropped the index for a bulk load (see `searchVector`). */
     let indexKnown = true;
     if (sql.dialect === "pglite") yield* sql.exec(index.searchSettings("SESSION"));
 
@@ -420,9 +420,11 @@ export const makeSqlVectorStore = (
       const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
-          // The first search after a bulk load builds the index the load left out. PGlite is this
-          // process's alone (the data-dir lock), so what it knows holds; a shared Postgres is asked.
-          if (!indexKnown || sql.dialect !== "pglite") {
+          // The first search after a bulk load builds the index the load left out. Only a load made
+          // here is known: an index another process dropped on a shared Postgres is rebuilt by that
+          // process (meanwhile searches read every row: exact, only slower), so a search does not
+          // ask the catalog every time.
+          if (!indexKnown) {
             if (!(yield* index.present)) yield* index.buildIfMissing;
             indexKnown = true;
           }
