@@ -5,8 +5,6 @@
  */
 import { Effect, Layer, TestClock, TestContext } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
-import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import {
   KnowledgeGraph,
   type KnowledgeGraphService,
@@ -15,8 +13,7 @@ import {
 } from "../../knowledge/knowledge-graph.ts";
 import { callMemoryMethod } from "../../knowledge/methods.ts";
 import { memoryTool } from "../../knowledge/tools.ts";
-import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
-import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
+import { offlineStores, pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
 const D = 256;
 let adapter: SqlAdapter;
@@ -30,11 +27,7 @@ const failureOf = <A, E>(body: (kg: KnowledgeGraphService) => Effect.Effect<A, E
 
 beforeAll(async () => {
   adapter = await pgliteAdapter();
-  const stores = Layer.mergeAll(
-    layerSqlGraphStore,
-    layerSqlVectorStore({ dimension: D }),
-    layerHashingEmbedder({ dimension: D }),
-  );
+  const stores = offlineStores(D);
   rt = runtimeOf(
     layerKnowledgeGraph({
       multiValued: ["tag"],

@@ -6,8 +6,6 @@
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chunkText } from "../../knowledge/chunker.ts";
-import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
-import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import {
   KnowledgeGraph,
   type KnowledgeGraphService,
@@ -15,10 +13,9 @@ import {
 } from "../../knowledge/knowledge-graph.ts";
 import { buildContext, generateWithContext } from "../../knowledge/rag/context.ts";
 import { fuseByScore } from "../../knowledge/rag/fusion.ts";
-import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { makeScriptedProvider } from "../../plugins/providers/scripted.ts";
 import { directModelRouter } from "../../runtime/defaults.ts";
-import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
+import { offlineStores, pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
 const D = 256;
 let adapter: SqlAdapter;
@@ -41,11 +38,7 @@ Roses prefer rich soil. Prune roses in late winter, cutting just above an outwar
 
 beforeAll(async () => {
   adapter = await pgliteAdapter();
-  const stores = Layer.mergeAll(
-    layerSqlGraphStore,
-    layerSqlVectorStore({ dimension: D }),
-    layerHashingEmbedder({ dimension: D }),
-  );
+  const stores = offlineStores(D);
   rt = runtimeOf(
     layerKnowledgeGraph({ chunking: { maxChars: 200, overlapChars: 60 } }).pipe(
       Layer.provide(stores),

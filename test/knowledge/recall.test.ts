@@ -6,18 +6,15 @@
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerQuestion } from "../../knowledge/answer.ts";
-import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
 import type { GraphStore } from "../../knowledge/graph-store.ts";
-import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
 import { callMemoryMethod } from "../../knowledge/methods.ts";
 import { makeMemoryPlugin } from "../../knowledge/tools.ts";
-import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { guardrailsPlugin } from "../../plugins/guardrails/plugin.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
-import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
+import { offlineStores, pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
 const D = 256;
 let adapter: SqlAdapter;
@@ -25,11 +22,7 @@ let rt: ReturnType<typeof runtimeOf<KnowledgeGraph | GraphStore, unknown>>;
 
 beforeAll(async () => {
   adapter = await pgliteAdapter();
-  const stores = Layer.mergeAll(
-    layerSqlGraphStore,
-    layerSqlVectorStore({ dimension: D }),
-    layerHashingEmbedder({ dimension: D }),
-  );
+  const stores = offlineStores(D);
   rt = runtimeOf(layerKnowledgeGraph().pipe(Layer.provideMerge(stores), Layer.provide(adapter.layer)));
   await rt.run(
     Effect.gen(function* () {

@@ -5,19 +5,16 @@
  */
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
 import { GraphStore } from "../../knowledge/graph-store.ts";
-import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
 import type { LineageWriter } from "../../knowledge/lineage.ts";
 import { makeMemoryPlugin } from "../../knowledge/tools.ts";
-import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import { runTree } from "../../runtime/run.ts";
-import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
+import { offlineStores, pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
 
 const D = 128;
 let adapter: SqlAdapter;
@@ -25,11 +22,7 @@ let rt: ReturnType<typeof runtimeOf<KnowledgeGraph | GraphStore, unknown>>;
 
 beforeAll(async () => {
   adapter = await pgliteAdapter();
-  const stores = Layer.mergeAll(
-    layerSqlGraphStore,
-    layerSqlVectorStore({ dimension: D }),
-    layerHashingEmbedder({ dimension: D }),
-  );
+  const stores = offlineStores(D);
   rt = runtimeOf(layerKnowledgeGraph().pipe(Layer.provideMerge(stores), Layer.provide(adapter.layer)));
 });
 afterAll(async () => {

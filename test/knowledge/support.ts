@@ -4,8 +4,11 @@
  */
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { Effect, Layer, ManagedRuntime } from "effect";
+import { layerHashingEmbedder } from "../../knowledge/embedder.ts";
 import type { StoreError } from "../../knowledge/errors.ts";
+import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import { layerPg, makePgliteClient, SqlClient } from "../../knowledge/sql-client.ts";
+import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { seededPglite } from "../support/seeded-data-dir.ts";
 
 /** One SQL adapter under test. */
@@ -60,3 +63,7 @@ export const runtimeOf = <R, E>(layer: Layer.Layer<R, E>) => {
     dispose: () => runtime.dispose(),
   };
 };
+
+/** The offline stores a knowledge graph runs on in tests: SQL graph and vectors, the hashing embedder. */
+export const offlineStores = (dimension: number) =>
+  Layer.mergeAll(layerSqlGraphStore, layerSqlVectorStore({ dimension }), layerHashingEmbedder({ dimension }));
