@@ -20,7 +20,7 @@ import { builtinHandlersPlugin } from "../../plugins/handlers/builtin.ts";
 import { scriptedPlugin } from "../../plugins/providers/scripted.ts";
 import { ArborClient } from "../../protocols/client/index.ts";
 import { workflowMethods } from "../../protocols/ws/extra/workflow.ts";
-import { makeAgentSystem } from "../../runtime/agent-system.ts";
+import { type ArborRuntime, makeAgentSystem } from "../../runtime/agent-system.ts";
 import type { ApprovalDecisionInput } from "../../runtime/approvals.ts";
 import { SpecInvalid } from "../../runtime/errors.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
@@ -76,33 +76,35 @@ const runGated = (spec: unknown, decide: Decider | undefined, config: Record<str
     ),
   );
 
+/** The problems a runtime with workflows finds in `spec`, which it must refuse. */
+const refusal = (spec: Parameters<ArborRuntime["spawnTree"]>[0]) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const system = yield* makeAgentSystem({ plugins: [scriptedPlugin, workflowsPlugin] });
+        const spawned = yield* Effect.either(system.spawnTree(spec));
+        if (Either.isRight(spawned)) throw new Error("the spec was accepted");
+        expect(spawned.left).toBeInstanceOf(SpecInvalid);
+        return (spawned.left as SpecInvalid).problems;
+      }),
+    ),
+  );
+
 describe("approval steps in the spec", () => {
   it("refuses an approval step with an agent, a bad reference in its prompt, and a step that is neither", async () => {
-    const problems = await Effect.runPromise(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const system = yield* makeAgentSystem({ plugins: [scriptedPlugin, workflowsPlugin] });
-          const spawned = yield* Effect.either(
-            system.spawnTree(
-              tree({
-                steps: [
-                  { id: "diagnose", agent: "diagnose" },
-                  { id: "ok", agent: "fix", approval: { prompt: "Fix? {{steps.diagnose.output}}" } },
-                  {
-                    id: "ok2",
-                    approval: { prompt: "Fix? {{steps.diagnos.output}}" },
-                    dependsOn: ["diagnose"],
-                  },
-                  { id: "lost" },
-                ],
-              }),
-            ),
-          );
-          if (Either.isRight(spawned)) throw new Error("the spec was accepted");
-          expect(spawned.left).toBeInstanceOf(SpecInvalid);
-          return (spawned.left as SpecInvalid).problems;
-        }),
-      ),
+    const problems = await refusal(
+      tree({
+        steps: [
+          { id: "diagnose", agent: "diagnose" },
+          { id: "ok", agent: "fix", approval: { prompt: "Fix? {{steps.diagnose.output}}" } },
+          {
+            id: "ok2",
+            approval: { prompt: "Fix? {{steps.diagnos.output}}" },
+            dependsOn: ["diagnose"],
+          },
+          { id: "lost" },
+        ],
+      }),
     );
     expect(problems).toEqual([
       {
@@ -112,27 +114,13 @@ describe("approval steps in the spec", () => {
       { path: "$.workflow.steps[3].agent", message: expect.stringContaining("names the agent it asks") },
     ]);
     // Shape problems come first; with those fixed, the prompt's reference is checked by path too.
-    const later = await Effect.runPromise(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const system = yield* makeAgentSystem({ plugins: [scriptedPlugin, workflowsPlugin] });
-          const spawned = yield* Effect.either(
-            system.spawnTree(
-              tree({
-                steps: [
-                  { id: "diagnose", agent: "diagnose" },
-                  {
-                    id: "ok",
-                    approval: { prompt: "Fix? {{steps.diagnos.output}}" },
-                    dependsOn: ["diagnose"],
-                  },
-                ],
-              }),
-            ),
-          );
-          return Either.isLeft(spawned) ? (spawned.left as SpecInvalid).problems : [];
-        }),
-      ),
+    const later = await refusal(
+      tree({
+        steps: [
+          { id: "diagnose", agent: "diagnose" },
+          { id: "ok", approval: { prompt: "Fix? {{steps.diagnos.output}}" }, dependsOn: ["diagnose"] },
+        ],
+      }),
     );
     expect(later).toEqual([
       {
