@@ -39,17 +39,23 @@ const terminal = () => {
   return { input, output, answer, printed: () => printed };
 };
 
+/** The terminal prompt on a fake terminal, keeping every decision it makes with its approval id. */
+const recordingPrompt = () => {
+  const term = terminal();
+  const decisions: Array<[string, ApprovalDecisionInput]> = [];
+  const approver = makeApprover("ask", {
+    input: term.input,
+    output: term.output,
+    decide: async (id, d) => {
+      decisions.push([id, d]);
+    },
+  });
+  return { term, decisions, approver };
+};
+
 describe("arbor run's approval prompt", () => {
   it("approves on y, denies on n with a reason, and asks one request at a time", async () => {
-    const term = terminal();
-    const decisions: Array<[string, ApprovalDecisionInput]> = [];
-    const approver = makeApprover("ask", {
-      input: term.input,
-      output: term.output,
-      decide: async (id, d) => {
-        decisions.push([id, d]);
-      },
-    });
+    const { term, decisions, approver } = recordingPrompt();
     approver.onRequested(requested("ap_1"));
     approver.onRequested(requested("ap_2"));
     await term.answer("approve?", "y");
@@ -91,15 +97,7 @@ describe("arbor run's approval prompt", () => {
   });
 
   it("shows a workflow's approval step as its question, without an edit choice", async () => {
-    const term = terminal();
-    const decisions: Array<[string, ApprovalDecisionInput]> = [];
-    const approver = makeApprover("ask", {
-      input: term.input,
-      output: term.output,
-      decide: async (id, d) => {
-        decisions.push([id, d]);
-      },
-    });
+    const { term, decisions, approver } = recordingPrompt();
     approver.onRequested({
       ...requested("ap_3"),
       address: "/t/lead",
