@@ -41,10 +41,8 @@ describe("Neo4j adapter Cypher", () => {
   // back to its statement by offset. The union of all parameters is declared there; that each
   // statement declares exactly the parameters it uses is checked per statement below.
   const joined = statements.map((s) => s.text).join(";\n");
-  const starts = statements.reduce<Array<number>>(
-    (acc, s, i) => [...acc, i === 0 ? 0 : acc[i - 1] + statements[i - 1].text.length + 2],
-    [],
-  );
+  const starts: Array<number> = [];
+  for (let i = 0, at = 0; i < statements.length; at += statements[i].text.length + 2, i++) starts.push(at);
   const owner = (offset: number) => statements[starts.findLastIndex((start) => start <= offset)];
   const diagnostics = lintCypherQuery(joined, {
     parameters: Object.fromEntries(statements.flatMap((s) => s.params).map((p) => [p, "x"])),
