@@ -1,7 +1,8 @@
 /** `arbor bench`: runs the benchmarks (same as `npm run bench`), with heap figures exposed to GC. */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "../../runtime/package-root.ts";
 import { type Command, ExitCode } from "./command.ts";
 
 const usage = `Usage: arbor bench [--json] [--filter <prefix>]
@@ -15,11 +16,9 @@ export const benchCommand: Command = {
   usage,
   run: (argv) =>
     new Promise((resolve) => {
-      // From the sources (protocols/cli) or from the build (dist/protocols/cli) of a clone.
-      const entry = ["../../bench/index.ts", "../../../bench/index.ts"]
-        .map((path) => fileURLToPath(new URL(path, import.meta.url)))
-        .find((path) => existsSync(path));
-      if (entry === undefined) {
+      // The benchmarks are in a clone, next to the sources; an installed package has none.
+      const entry = join(packageRoot(), "bench", "index.ts");
+      if (!existsSync(entry)) {
         process.stderr.write(
           "arbor bench: the benchmarks ship with the repository, not the package: run it in a clone\n",
         );

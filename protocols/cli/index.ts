@@ -3,6 +3,8 @@
  * command; each command's module is imported only when it runs (see registry.ts).
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../../runtime/package-root.ts";
 import { closest } from "../../runtime/suggest.ts";
 import { ExitCode } from "./command.ts";
 import { type CommandEntry, commands } from "./registry.ts";
@@ -19,20 +21,14 @@ const help = (): string =>
     "  arbor --version        the installed version",
   ].join("\n");
 
-/** The package's version, read from the package.json next to the sources or to dist/. */
+/** The package's version, from the package's own package.json (found from the sources, dist/ or the bundle). */
 export const version = (): string => {
-  for (const path of ["../../package.json", "../../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === "arbor-agents" && pkg.version) return pkg.version;
-    } catch {
-      // not at this level: try the next
-    }
+  try {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
   }
-  return "unknown";
 };
 
 const unknownCommand = (name: string): number => {

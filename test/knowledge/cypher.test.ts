@@ -42,7 +42,11 @@ describe("Neo4j adapter Cypher", () => {
   // statement declares exactly the parameters it uses is checked per statement below.
   const joined = statements.map((s) => s.text).join(";\n");
   const starts: Array<number> = [];
-  for (let i = 0, at = 0; i < statements.length; at += statements[i].text.length + 2, i++) starts.push(at);
+  let at = 0;
+  for (const s of statements) {
+    starts.push(at);
+    at += s.text.length + 2;
+  }
   const owner = (offset: number) => statements[starts.findLastIndex((start) => start <= offset)];
   const diagnostics = lintCypherQuery(joined, {
     parameters: Object.fromEntries(statements.flatMap((s) => s.params).map((p) => [p, "x"])),
@@ -62,8 +66,9 @@ describe("Neo4j adapter Cypher", () => {
   );
 
   it("traces a diagnostic in the joined query back to its statement", () => {
-    const broken = lintCypherQuery(`${statements[0].text};\nMATCH (n:ArborNode RETURN n`, {});
+    const first = statements[0]?.text ?? "";
+    const broken = lintCypherQuery(`${first};\nMATCH (n:ArborNode RETURN n`, {});
     expect(broken.length).toBeGreaterThan(0);
-    expect(broken.every((d) => d.offsets.start > statements[0].text.length)).toBe(true);
+    expect(broken.every((d) => d.offsets.start > first.length)).toBe(true);
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * Bundles the command line (dist/protocols/cli, compiled by tsc) into one CommonJS file,
+ * dist/cli.cjs, which `bin/arbor.mjs` loads for every command.
+ *
+ * Why: loading the CLI as ~900 separate ES modules (Effect alone is 600) cost ~2 s of CPU per
+ * `arbor` process on this 2-core machine — resolving, reading and compiling each module — and the
+ * test suite starts ~50 of them. One CommonJS file costs about half: no per-module resolution, and
+ * V8 compiles a CommonJS function body lazily. Node 20 has no module compile cache to do this for us.
+ *
+ * What stays outside the bundle: packages that read files next to their own code (PGlite's wasm and
+ * data, pgvector's archive, the sentence encoder's weights), packages only some set-ups load
+ * (neo4j-driver, the OpenTelemetry SDK), and optional native add-ons that `pg` and `ws` probe for.
+ * The library (`import … from "arbor-agents"`) stays the unbundled ES modules of dist/.
+ */
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["dist/protocols/cli/index.js"],
+  outfile: "dist/cli.cjs",
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  external: [
+    "@electric-sql/*",
+    "@energetic-ai/*",
+    "neo4j-driver",
+    "@opentelemetry/*",
+    "pg-native",
+    "bufferutil",
+    "utf-8-validate",
+  ],
+  // Bundled modules find the package's files from the bundle's own location (runtime/package-root.ts).
+  define: { "import.meta.url": "__arborBundleUrl" },
+  banner: { js: 'var __arborBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  logLevel: "warning",
+});
