@@ -21,6 +21,10 @@ await build({
   platform: "node",
   format: "cjs",
   target: "node20",
+  // Whitespace and syntax only (names stay readable in stack traces): a third less to parse at
+  // every start (0.25 s of CPU against 0.38 s measured for loading the bundle).
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: [
     "@electric-sql/*",
     "@energetic-ai/*",
