@@ -15,9 +15,7 @@ export interface Delegated {
 
 /** Asks each child (in start order, concurrently); fails with the first child's failure. */
 export const delegateToChildren = (cell: AgentCell, task: string): Effect.Effect<Delegated, AskError> => {
-  const children = (cell.supervisor?.children ?? []).filter(
-    (c) => c.status !== "stopped" && c.status !== "failed",
-  );
+  const children = cell.children.filter((c) => c.status !== "stopped" && c.status !== "failed");
   return Effect.forEach(children, (child) => cell.tree.router.ask(child.address, task), {
     concurrency: "unbounded",
   }).pipe(
