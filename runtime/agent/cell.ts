@@ -186,39 +186,42 @@ export class AgentCell implements Routable, MicroHost {
     return this.supervising?.children ?? noChildren;
   }
 
-  /** A statechart starting in `down` with what an earlier life kept (default: a first life). */
-  private makeStatechart(restored?: {
+  /** A statechart starting in `down` with what an earlier life kept (an agent that came back). */
+  private makeStatechart(restored: {
     readonly incarnation: number;
     readonly lastCrash: string;
     readonly threads: LifecycleContext["threads"];
   }): Actor<typeof lifecycleMachine> {
     const actor = createActor(cellMachine, {
       parent: parentIn(this.tree),
-      input: {
-        address: this.address,
-        id: this.id,
-        history: this.agent.history ?? null,
-        ...(restored ? { restored } : {}),
-      },
+      input: { address: this.address, id: this.id, history: this.agent.history ?? null, restored },
     });
     cellOf.set(actor, this);
     actor.start();
     return actor;
   }
 
-  /** The statechart, made in the resting state if the cell had none yet. */
+  /**
+   * The statechart, made in the resting state if the cell had none yet. It is made from that state's
+   * snapshot, not started again: no entry action runs twice, and no context function runs inside
+   * whichever actor's action asked for it (XState warns about that).
+   */
   private get lifecycle(): Actor<typeof lifecycleMachine> {
     if (this.actor !== undefined) return this.actor;
-    const running = this.restingStatus === "running";
-    // Made in `down`, then started as the resting cell was: the same state, context and actions.
-    const actor = this.makeStatechart({
-      incarnation: running ? this.restingIncarnation - 1 : this.restingIncarnation,
-      lastCrash: "",
-      threads: {},
+    const actor = createActor(cellMachine, {
+      parent: parentIn(this.tree),
+      input: { address: this.address, id: this.id, history: this.agent.history ?? null }, // unused: the snapshot says all
+      snapshot: restingSnapshot(this.restingValue, this.context),
     });
-    if (running) actor.send({ type: "START" });
+    cellOf.set(actor, this);
+    actor.start();
     this.actor = actor;
     return actor;
+  }
+
+  /** The statechart's state value while resting. */
+  private get restingValue(): Exclude<CellStatus, "running"> | { readonly running: "idle" } {
+    return this.restingStatus === "running" ? { running: "idle" } : this.restingStatus;
   }
 
   /** The statechart's context, read without making one. */
