@@ -7,11 +7,12 @@
  *   way back (two scripted model steps), vs the same work as direct calls without the runtime.
  * - `spawn.tree.10k`: spawn a tree of 10,100 agents (100 children × 100 micro agents) vs creating and
  *   starting the same number of bare XState actors; and heap bytes per idle agent, vs a bare actor.
+ * - `spawn.micro.100k_bytes`: the heap of 100,000 idle handler micro agents vs 100,000 bare actors.
  */
 import { EventEmitter } from "node:events";
 import { Effect, Scope } from "effect";
 import { createActor } from "xstate";
-import { builtinHandlersPlugin, echoHandler } from "../plugins/handlers/builtin.ts";
+import { builtinHandlersPlugin, echoHandler, upperHandler } from "../plugins/handlers/builtin.ts";
 import { makeScriptedProvider, scriptedPlugin } from "../plugins/providers/scripted.ts";
 import type { Envelope } from "../runtime/agent/envelope.ts";
 import { type MicroHost, microHandlerLogic } from "../runtime/agent/micro.ts";
@@ -46,6 +47,22 @@ const result = (
   ratio: round(value / baselineValue, 3),
   ...extra,
 });
+
+/**
+ * Runs `op` one call after another for about `ms` and returns calls per CPU-second of this process
+ * (all its threads, the collector's included): a figure other jobs on the machine move less than wall time.
+ */
+const perCpuSecond = async (op: () => Promise<unknown>, ms: number): Promise<number> => {
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  let calls = 0;
+  while (performance.now() - start < ms) {
+    await op();
+    calls++;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return calls / ((cpu.user + cpu.system) / 1e6);
+};
 
 const host: MicroHost = { handlerCrashed: () => {}, handlerExited: () => {} };
 
@@ -174,6 +191,8 @@ const roundTrip: Bench = {
         },
         { batch: 200, ms: 1500 },
       );
+      const routedCpu = await perCpuSecond(() => Effect.runPromise(ask), 1500);
+      const bareCpu = await perCpuSecond(() => Effect.runPromise(direct), 1500);
       return [
         result(
           "route.roundtrip",
@@ -181,6 +200,12 @@ const roundTrip: Bench = {
           routed,
           "direct calls, no runtime",
           bare,
+          {
+            target: ">= 0.2",
+            perCpuSecond: Math.round(routedCpu),
+            baselinePerCpuSecond: Math.round(bareCpu),
+            cpuRatio: round(routedCpu / bareCpu, 3),
+          },
         ),
       ];
     }),
@@ -259,4 +284,71 @@ const spawn10k: Bench = {
     }),
 };
 
-export const benches: ReadonlyArray<Bench> = [microTell, roundTrip, spawn10k];
+/**
+ * `spawn.micro.100k_bytes`: the heap of a tree holding 100,000 idle handler micro agents (100
+ * children × 1,000 micros, handler `upper`), vs 100,000 bare XState actors of the same handler logic;
+ * and, as `afterOneMessageMB`, the tree's heap once every micro has handled one message.
+ */
+const microHeap100k: Bench = {
+  name: "spawn.micro.100k_bytes",
+  run: () =>
+    withSystem(async (system) => {
+      const perChild = 1_000;
+      const children = Array.from({ length: 100 }, (_, i) => ({
+        name: `c${i}`,
+        kind: "child",
+        children: Array.from({ length: perChild }, (_, j) => ({
+          name: `m${j}`,
+          kind: "micro",
+          handler: "upper",
+        })),
+      }));
+      const micros = children.length * perChild;
+      const spec = {
+        name: "micros",
+        limits: { maxAgents: 200_000 },
+        root: {
+          name: "root",
+          kind: "parent",
+          model: { provider: "scripted", script: [{ text: "ok" }] },
+          children,
+        },
+      };
+      const mb = (bytes: number) => bytes / 2 ** 20;
+      const before = heapUsed();
+      const handle = await Effect.runPromise(system.spawnTree(spec));
+      const idle = heapUsed() - before;
+      for (const child of children)
+        for (const micro of child.children)
+          system.router.tell(`${handle.root}/${child.name}/${micro.name}`, "hi");
+      const afterOne = heapUsed() - before;
+      await Effect.runPromise(system.stopTree(handle.treeId));
+
+      const rawBefore = heapUsed();
+      const actors = Array.from({ length: micros }, () =>
+        createActor(microHandlerLogic, { input: { host, handler: upperHandler } }).start(),
+      );
+      const raw = heapUsed() - rawBefore;
+      for (const actor of actors) actor.stop();
+      return [
+        result(
+          "spawn.micro.100k_bytes",
+          "heap MB for 100k idle micro agents (lower is better)",
+          mb(idle),
+          "100k bare xstate actors (same handler logic)",
+          mb(raw),
+          {
+            agents: micros + 1 + children.length,
+            bytesPerMicro: Math.round(idle / micros),
+            afterOneMessageMB: Math.round(mb(afterOne)),
+            target: "<= 250",
+            ...((globalThis as { gc?: unknown }).gc !== undefined
+              ? {}
+              : { note: "run with node --expose-gc for exact heap figures" }),
+          },
+        ),
+      ];
+    }),
+};
+
+export const benches: ReadonlyArray<Bench> = [microTell, roundTrip, spawn10k, microHeap100k];

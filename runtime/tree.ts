@@ -260,8 +260,8 @@ export class Tree implements TreeHost {
       status: cell.status === "down" ? "restarting" : cell.status,
       state: cell.state,
       restarts: cell.restarts,
-      mailbox: { size: cell.mailbox.size, capacity: cell.mailbox.capacity, dropped: cell.mailbox.dropped },
-      children: (cell.supervisor?.children ?? []).map(node),
+      mailbox: cell.mailboxFigures,
+      children: cell.children.map(node),
     });
     return node(this.root);
   }
@@ -271,7 +271,7 @@ export class Tree implements TreeHost {
     const out: AgentCell[] = [];
     const walk = (cell: AgentCell) => {
       out.push(cell);
-      for (const child of cell.supervisor?.children ?? []) walk(child);
+      for (const child of cell.children) walk(child);
     };
     walk(this.root);
     return out;

@@ -21,12 +21,23 @@ const expandAgent = (
   withTools: boolean,
 ): unknown => {
   if (!isRecord(node)) return node;
+  const children = Array.isArray(node.children)
+    ? node.children.map((child, i) =>
+        expandAgent(child, `${path}.children[${i}]`, roles, problems, withTools),
+      )
+    : undefined;
+  // An agent with no role and no role options, whose children stay as they were, is kept as it is
+  // (a copy per agent would be held by every idle agent of the tree).
+  if (
+    node.role === undefined &&
+    node.promptStyle === undefined &&
+    node.promptVars === undefined &&
+    (children === undefined || children.every((child, i) => child === (node.children as unknown[])[i]))
+  )
+    return node;
   const { promptStyle, promptVars, ...rest } = node;
   const out: Record<string, unknown> = { ...rest };
-  if (Array.isArray(node.children))
-    out.children = node.children.map((child, i) =>
-      expandAgent(child, `${path}.children[${i}]`, roles, problems, withTools),
-    );
+  if (children !== undefined) out.children = children;
   const roleName = node.role;
   if (typeof roleName !== "string") {
     if (promptStyle !== undefined)

@@ -6,6 +6,11 @@
  *
  * Handler micro agents keep a synchronous hot path: their handler is a `fromTransition` actor (one
  * per incarnation) sent to directly while the cell is running and nothing is queued.
+ *
+ * An idle agent is mostly bookkeeping it has not needed yet, so a cell makes its parts on first use:
+ * the statechart when its first event after `START` comes (a task, a crash, a halt; see
+ * `restingStatus`), the handler actor at its first message, the mailbox at its first queued message,
+ * the supervisor when it has children. An agent that only started, idles and stops holds none of them.
  */
 import { Exit } from "effect";
 import { type Actor, type AnyActorRef, createActor, fromTransition } from "xstate";
@@ -13,6 +18,7 @@ import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
+import type { MicroHandler } from "../plugin.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
 import type { AskError } from "../system.ts";
@@ -20,7 +26,14 @@ import { newAgentId, reserveAgentId } from "./agent-id.ts";
 import { answerTask, giveUpOnTask, stepDone } from "./answer.ts";
 import { type Envelope, maxTaskCrashes, requestIdOf, settle } from "./envelope.ts";
 import type { TreeHost } from "./host.ts";
-import { type CellStatus, type LifecycleEvent, type lifecycleMachine, makeCellMachine } from "./lifecycle.ts";
+import {
+  type CellStatus,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type lifecycleMachine,
+  makeCellMachine,
+  restingSnapshot,
+} from "./lifecycle.ts";
 import { Mailbox } from "./mailbox.ts";
 import {
   loadKeptState,
@@ -70,20 +83,32 @@ const parentIn = (tree: TreeHost): AnyActorRef => {
   return parent;
 };
 
+const noChildren: ReadonlyArray<AgentCell> = [];
+
 export class AgentCell implements Routable, MicroHost {
   readonly id: string;
   readonly address: string;
-  readonly treeId: string;
-  readonly mailbox: Mailbox<Envelope>;
-  readonly supervisor: Supervisor | undefined;
-  /** The lifecycle statechart; it lives as long as the cell. */
-  readonly lifecycle: Actor<typeof lifecycleMachine>;
-  /** Mirrors the statechart's top-level state (read on the hot path). */
-  status: CellStatus = "down";
+  /** The mailbox, made with the first message that waits in it (see `mailbox`). */
+  private box: Mailbox<Envelope> | undefined;
+  /** The supervisor of this agent's children, made with the first child (see `supervisor`). */
+  private supervising: Supervisor | undefined;
+  /**
+   * The lifecycle statechart, once made; it then lives as long as the cell. Until its first event
+   * after `START` other than `STOP`, a cell has none: it is in `restingStatus` (`down`, `running.idle`
+   * with `restingIncarnation`, or the final `stopped` / `failed`), with the statechart's initial
+   * context otherwise, and makes the statechart in that state when an event needs it.
+   */
+  private actor: Actor<typeof lifecycleMachine> | undefined;
+  private restingStatus: CellStatus = "down";
+  private restingIncarnation = 0;
   restarts = 0;
   /** The envelope of the task in flight (its id is the statechart's `current`). */
   private inFlight: Envelope | undefined;
-  /** The handler micro's actor for the current incarnation. */
+  /** A handler micro's handler for the current incarnation. */
+  private handler: MicroHandler | undefined;
+  /** The handler state the current incarnation starts from when not the handler's initial one. */
+  private handlerFrom: { readonly state: unknown } | undefined;
+  /** The handler micro's actor for the current incarnation, made at its first message. */
   private handlerActor: AnyActorRef | undefined;
   /** A handler reported a crash or exit during `send`; handled once `send` has returned. */
   private handlerEnded: { readonly crash?: string; readonly exit?: string } | undefined;
@@ -108,22 +133,12 @@ export class AgentCell implements Routable, MicroHost {
     readonly dynamic = false,
   ) {
     this.address = agent.address;
-    this.treeId = tree.treeId;
     const restored = tree.restoring?.(agent.address);
     this.resumed = restored !== undefined;
     this.id = restored ? reserveAgentId(restored.state.lifecycle.context.id) : newAgentId();
-    this.mailbox = new Mailbox(agent.mailbox.capacity, agent.mailbox.overflow);
-    this.supervisor = agent.kind === "micro" ? undefined : new Supervisor(this);
-    this.lifecycle = createActor(cellMachine, {
-      parent: parentIn(tree),
-      input: {
-        address: this.address,
-        id: this.id,
-        history: agent.history ?? null,
-        ...(restored ? { restored: restored.state.lifecycle.context } : {}),
-      },
-    });
     if (restored) {
+      // An agent that comes back has its statechart from the start: its context is what it kept.
+      this.actor = this.makeStatechart(restored.state.lifecycle.context);
       const { state } = restored;
       this.restarts = state.restarts;
       if (state.handler !== undefined) this.keptHandlerState = { saved: state.handler };
@@ -133,11 +148,94 @@ export class AgentCell implements Routable, MicroHost {
       if (state.inFlight) this.mailbox.offer(envelopeOf(state.inFlight));
       for (const task of state.queued) this.mailbox.offer(envelopeOf(task));
     }
-    cellOf.set(this.lifecycle, this);
-    this.lifecycle.subscribe((snapshot) => {
-      this.status = statusOf(snapshot.value);
+  }
+
+  get treeId(): string {
+    return this.tree.treeId;
+  }
+
+  /** Where the cell is in its life (read on the hot path). */
+  get status(): CellStatus {
+    return this.actor === undefined ? this.restingStatus : statusOf(this.actor.getSnapshot().value);
+  }
+
+  /** The mailbox (made here if no message has waited in it yet). */
+  get mailbox(): Mailbox<Envelope> {
+    this.box ??= new Mailbox(this.agent.mailbox.capacity, this.agent.mailbox.overflow);
+    return this.box;
+  }
+
+  /** The mailbox's figures for `inspect`, without making one. */
+  get mailboxFigures(): { readonly size: number; readonly capacity: number; readonly dropped: number } {
+    return {
+      size: this.box?.size ?? 0,
+      capacity: this.agent.mailbox.capacity,
+      dropped: this.box?.dropped ?? 0,
+    };
+  }
+
+  /** The supervisor of this agent's children (made here if it had none); none for a micro agent. */
+  get supervisor(): Supervisor | undefined {
+    if (this.agent.kind === "micro") return undefined;
+    this.supervising ??= new Supervisor(this);
+    return this.supervising;
+  }
+
+  /** The children, in start order. */
+  get children(): ReadonlyArray<AgentCell> {
+    return this.supervising?.children ?? noChildren;
+  }
+
+  /** A statechart starting in `down` with what an earlier life kept (an agent that came back). */
+  private makeStatechart(restored: {
+    readonly incarnation: number;
+    readonly lastCrash: string;
+    readonly threads: LifecycleContext["threads"];
+  }): Actor<typeof lifecycleMachine> {
+    const actor = createActor(cellMachine, {
+      parent: parentIn(this.tree),
+      input: { address: this.address, id: this.id, history: this.agent.history ?? null, restored },
     });
-    this.lifecycle.start();
+    cellOf.set(actor, this);
+    actor.start();
+    return actor;
+  }
+
+  /**
+   * The statechart, made in the resting state if the cell had none yet. It is made from that state's
+   * snapshot, not started again: no entry action runs twice, and no context function runs inside
+   * whichever actor's action asked for it (XState warns about that).
+   */
+  private get lifecycle(): Actor<typeof lifecycleMachine> {
+    if (this.actor !== undefined) return this.actor;
+    const actor = createActor(cellMachine, {
+      parent: parentIn(this.tree),
+      input: { address: this.address, id: this.id, history: this.agent.history ?? null }, // unused: the snapshot says all
+      snapshot: restingSnapshot(this.restingValue, this.context),
+    });
+    cellOf.set(actor, this);
+    actor.start();
+    this.actor = actor;
+    return actor;
+  }
+
+  /** The statechart's state value while resting. */
+  private get restingValue(): Exclude<CellStatus, "running"> | { readonly running: "idle" } {
+    return this.restingStatus === "running" ? { running: "idle" } : this.restingStatus;
+  }
+
+  /** The statechart's context, read without making one. */
+  private get context(): LifecycleContext {
+    if (this.actor !== undefined) return this.actor.getSnapshot().context;
+    return {
+      address: this.address,
+      id: this.id,
+      incarnation: this.restingIncarnation,
+      current: null,
+      lastCrash: "",
+      history: this.agent.history ?? null,
+      threads: {},
+    };
   }
 
   /** What plugins may know about this agent. */
@@ -159,18 +257,19 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   get incarnation(): number {
-    return this.lifecycle.getSnapshot().context.incarnation;
+    return this.actor === undefined ? this.restingIncarnation : this.context.incarnation;
   }
 
   /** The state for `inspect`: `idle` or `working` while running, else the status. */
   get state(): string {
-    const value = this.lifecycle.getSnapshot().value;
+    if (this.actor === undefined) return this.restingStatus === "running" ? "idle" : this.restingStatus;
+    const value = this.actor.getSnapshot().value;
     return typeof value === "string" ? value : String((value as { running: string }).running);
   }
 
   /** The remembered messages of `thread`, oldest first (empty when the agent keeps no history). */
   history(thread: string): ReadonlyArray<ThreadMessage> {
-    return this.lifecycle.getSnapshot().context.threads[thread] ?? [];
+    return this.context.threads[thread] ?? [];
   }
 
   /**
@@ -180,13 +279,18 @@ export class AgentCell implements Routable, MicroHost {
    */
   durableState(): AgentState {
     const queued: Envelope[] = [];
-    this.mailbox.find((envelope) => {
+    this.box?.find((envelope) => {
       queued.push(envelope);
       return false;
     });
     return agentStateOf({
       address: this.address,
-      lifecycle: this.lifecycle.getPersistedSnapshot(),
+      lifecycle:
+        this.actor?.getPersistedSnapshot() ??
+        restingSnapshot(
+          this.restingStatus === "running" ? { running: "idle" } : this.restingStatus,
+          this.context,
+        ),
       restarts: this.restarts,
       inFlight: this.inFlight,
       queued,
@@ -194,19 +298,42 @@ export class AgentCell implements Routable, MicroHost {
       ...(this.dynamic && this.parent
         ? { dynamic: { parent: this.parent.address, spec: this.agent.spec } }
         : {}),
-      ...(this.handlerActor
-        ? { handler: { saved: savedHandlerState(this.handlerActor.getSnapshot().context as MicroState) } }
-        : {}),
+      ...(this.handler !== undefined ? { handler: { saved: this.savedHandler(this.handler) } } : {}),
     });
   }
 
   /** The task queued or in flight here that was asked with `key`, if any. */
   taskWithKey(key: string): Envelope | undefined {
     if (this.inFlight?.idempotencyKey === key && !this.inFlight.cancelled) return this.inFlight;
-    return this.mailbox.find((e) => e.idempotencyKey === key && !e.cancelled);
+    return this.box?.find((e) => e.idempotencyKey === key && !e.cancelled);
   }
 
+  /** What the handler's state is now, as the data a durable tree keeps. */
+  private savedHandler(handler: MicroHandler): unknown {
+    const user = this.handlerActor
+      ? (this.handlerActor.getSnapshot().context as MicroState).user
+      : this.handlerFrom
+        ? this.handlerFrom.state
+        : handler.initial();
+    return savedHandlerState(handler, user);
+  }
+
+  /**
+   * Sends `event` to the statechart. A resting cell takes its first `START` and a `STOP` without one
+   * (neither runs an action there); any other event makes the statechart first.
+   */
   private send(event: LifecycleEvent): void {
+    if (this.actor === undefined) {
+      if (event.type === "START" && this.restingStatus === "down") {
+        this.restingStatus = "running";
+        this.restingIncarnation++;
+        return;
+      }
+      if (event.type === "STOP") {
+        this.restingStatus = event.normal ? "stopped" : "failed";
+        return;
+      }
+    }
     this.lifecycle.send(event);
   }
 
@@ -234,11 +361,8 @@ export class AgentCell implements Routable, MicroHost {
         }),
       );
       this.keptHandlerState = undefined;
-      this.handlerActor = createActor(microHandlerLogic, {
-        parent: parentIn(this.tree),
-        input: { host: this, handler, ...(from ? { from } : {}) },
-      });
-      this.handlerActor.start();
+      this.handler = handler;
+      this.handlerFrom = from;
     }
     if (!this.startedOnce) {
       this.startedOnce = true;
@@ -256,7 +380,7 @@ export class AgentCell implements Routable, MicroHost {
         this.mailbox.offer({ kind: "input", input: this.agent.spec.input });
     }
     this.tree.durable?.touch(this);
-    this.supervisor?.startChildren();
+    (this.agent.children.length > 0 ? this.supervisor : this.supervising)?.startChildren();
     if (retry) this.retry(retry);
     this.pull();
   }
@@ -269,14 +393,14 @@ export class AgentCell implements Routable, MicroHost {
       this.mailbox.unshift(envelope);
       return;
     }
-    giveUpOnTask(this, envelope, this.lifecycle.getSnapshot().context.lastCrash, this.lastCrashFault);
+    giveUpOnTask(this, envelope, this.context.lastCrash, this.lastCrashFault);
   }
 
   /** Router entry point. Handler micros process synchronously when nothing is queued. */
   deliver(envelope: Envelope): "ok" | "full" | "gone" {
     if (this.status === "stopped" || this.status === "failed") return "gone";
     if (this.answersInline()) {
-      this.handlerActor!.send({ type: "MSG", envelope });
+      this.handlerNow().send({ type: "MSG", envelope });
       this.tree.durable?.touch(this); // the handler's state moved
       if (this.handlerEnded !== undefined) this.afterHandler(envelope);
       return "ok";
@@ -288,7 +412,20 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   answersInline(): boolean {
-    return this.status === "running" && this.mailbox.size === 0 && this.handlerActor !== undefined;
+    return this.handler !== undefined && this.status === "running" && (this.box?.size ?? 0) === 0;
+  }
+
+  /** The handler actor of this incarnation, made at its first message. */
+  private handlerNow(): AnyActorRef {
+    if (this.handlerActor !== undefined) return this.handlerActor;
+    const from = this.handlerFrom;
+    this.handlerFrom = undefined;
+    this.handlerActor = createActor(microHandlerLogic, {
+      parent: parentIn(this.tree),
+      input: { host: this, handler: this.handler!, ...(from ? { from } : {}) },
+    });
+    this.handlerActor.start();
+    return this.handlerActor;
   }
 
   /**
@@ -311,7 +448,7 @@ export class AgentCell implements Routable, MicroHost {
       this.send({ type: "CANCEL" });
       this.pull();
     } else {
-      this.mailbox.remove(envelope);
+      this.box?.remove(envelope);
     }
   }
 
@@ -323,7 +460,7 @@ export class AgentCell implements Routable, MicroHost {
     const found =
       this.inFlight?.requestId === requestId
         ? this.inFlight
-        : this.mailbox.find((e) => e.requestId === requestId && !e.cancelled);
+        : this.box?.find((e) => e.requestId === requestId && !e.cancelled);
     if (found === undefined) return false;
     answer(found);
     this.withdraw(found);
@@ -343,11 +480,11 @@ export class AgentCell implements Routable, MicroHost {
 
   /** Takes one task; false when there was nothing to take (or the agent went busy or down). */
   private pullOne(): boolean {
-    let envelope = this.mailbox.take();
-    while (envelope?.cancelled) envelope = this.mailbox.take();
+    let envelope = this.box?.take();
+    while (envelope?.cancelled) envelope = this.box?.take();
     if (!envelope) return false;
-    if (this.handlerActor !== undefined) {
-      this.handlerActor.send({ type: "MSG", envelope });
+    if (this.handler !== undefined) {
+      this.handlerNow().send({ type: "MSG", envelope });
       this.tree.durable?.touch(this);
       if (this.handlerEnded !== undefined) this.afterHandler(envelope);
       return true;
@@ -455,7 +592,7 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   private exited(reason: string, normal: boolean): void {
-    if (this.parent?.supervisor) this.parent.supervisor.childExited(this, reason, normal);
+    if (this.parent?.supervising) this.parent.supervising.childExited(this, reason, normal);
     else if (!this.parent) this.tree.rootExited(reason, normal);
   }
 
@@ -469,10 +606,12 @@ export class AgentCell implements Routable, MicroHost {
 
   private endIncarnation(reason: string, publish: boolean, event: LifecycleEvent, normal = true): void {
     const wasRunning = this.status === "running";
-    this.supervisor?.haltChildren(`shutdown: ${reason}`);
+    this.supervising?.haltChildren(`shutdown: ${reason}`);
     if (this.status === "running" || this.status === "restarting") this.send(event);
     const handler = this.handlerActor;
     this.handlerActor = undefined;
+    this.handler = undefined;
+    this.handlerFrom = undefined;
     if (handler !== undefined) parentIn(this.tree).send({ type: "STOP_CHILD", child: handler });
     if (wasRunning && publish) this.publishStopped(reason, normal);
   }
@@ -494,14 +633,15 @@ export class AgentCell implements Routable, MicroHost {
     failure: AgentFailed["reason"] = normal ? "stopped" : "gave_up",
   ): void {
     if (this.status === "stopped" || this.status === "failed") return;
-    this.supervisor?.stopChildren(reason, normal);
+    this.supervising?.stopChildren(reason, normal);
     this.halt(reason, true, normal);
     this.send({ type: "STOP", normal });
     const error: AskError = new AgentFailed({ reason: failure, address: this.address, detail: reason });
-    const pending = this.inFlight ? [this.inFlight, ...this.mailbox.drain()] : this.mailbox.drain();
+    const queued = this.box?.drain() ?? [];
+    const pending = this.inFlight ? [this.inFlight, ...queued] : queued;
     this.inFlight = undefined;
     for (const envelope of pending) settle(envelope, Exit.fail(error));
-    this.mailbox.wakeAll();
+    this.box?.wakeAll();
     if (this.dynamic) this.tree.durable?.remove(this);
     this.tree.router.unregister(this);
     this.tree.agentStopped();

@@ -13,7 +13,7 @@
  * actions with `lifecycleMachine.provide` once (`makeCellMachine`); the context holds ids and
  * counts only, so `getPersistedSnapshot()` is the agent's state as data.
  */
-import { type AnyActorRef, assign, setup } from "xstate";
+import { type AnyActorRef, assign, type Snapshot, setup } from "xstate";
 import { appendExchange, type HistoryLimits, type ThreadMessage } from "./thread.ts";
 
 /** The agent's state as data. */
@@ -146,6 +146,18 @@ export const lifecycleMachine = setup({
     ],
   },
 });
+
+/**
+ * The persisted snapshot an actor of `lifecycleMachine` would give in the state `value` with
+ * `context`, made without one (for a cell that has not made its statechart yet).
+ */
+export const restingSnapshot = (
+  value: Exclude<CellStatus, "running"> | { readonly running: "idle" },
+  context: LifecycleContext,
+): Snapshot<unknown> =>
+  lifecycleMachine.getPersistedSnapshot(
+    lifecycleMachine.resolveState({ value, context }),
+  ) as Snapshot<unknown>;
 
 /** Where a cell is in its life. `down` = between incarnations (crashed, waiting for its supervisor). */
 export type CellStatus = "running" | "down" | "restarting" | "stopped" | "failed";

@@ -79,6 +79,6 @@ export const loadKeptState = (
   }
 };
 
-/** The handler's state of a running handler actor, as JSON data a durable tree keeps. */
-export const savedHandlerState = (state: MicroState): unknown =>
-  state.handler.save ? state.handler.save(state.user) : state.user;
+/** A handler's state, as JSON data a durable tree keeps. */
+export const savedHandlerState = (handler: MicroHandler, user: unknown): unknown =>
+  handler.save ? handler.save(user) : user;

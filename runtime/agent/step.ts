@@ -39,7 +39,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     // delegates to its children; one given tools lets its model choose (send_to_agent, handoff, …).
     const delegates = cell.agent.spec.tools === undefined || visibleTools.length === 0;
     const delegated =
-      delegates && cell.supervisor && cell.supervisor.children.length > 0
+      delegates && cell.children.length > 0
         ? yield* journaled(journal, "delegate", delegateToChildren(cell, envelope.input))
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;

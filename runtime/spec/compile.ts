@@ -72,6 +72,8 @@ const schemaProblems = (raw: unknown, schema: Schema.Schema<unknown, unknown>): 
   return Either.isRight(result) ? [] : problemsOf(result.left, { schema });
 };
 
+const noChildren: ReadonlyArray<CompiledAgent> = [];
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -137,6 +139,27 @@ const compile = (
     maxAgents: limit("maxAgents"),
   };
   let agents = 0;
+  // Parts many agents have alike are made once per tree and shared, not made per agent: an idle
+  // agent's compiled spec is most of what it holds.
+  const modelChoices = new Map<Record<string, unknown>, ModelChoice>();
+  const modelChoiceOf = (model: Record<string, unknown>): ModelChoice => {
+    let choice = modelChoices.get(model);
+    if (choice === undefined) {
+      choice = toModelChoice(model);
+      modelChoices.set(model, choice);
+    }
+    return choice;
+  };
+  const defaultSupervision: CompiledAgent["supervision"] = {
+    strategy: defaults.supervision.strategy,
+    maxRestarts: defaults.supervision.maxRestarts,
+    periodMs: defaults.supervision.periodMs,
+    backoff: { minMs: defaults.supervision.backoff.minMs, maxMs: defaults.supervision.backoff.maxMs },
+  };
+  const defaultMailbox: CompiledAgent["mailbox"] = {
+    capacity: defaults.mailbox.capacity,
+    overflow: defaults.mailbox.overflow,
+  };
 
   const walk = (
     node: unknown,
@@ -165,7 +188,7 @@ const compile = (
     // Model: own or inherited; validated by its provider.
     let model = inherited.model;
     if (isRecord(node.model)) {
-      model = toModelChoice(node.model);
+      model = modelChoiceOf(node.model);
       if (model.provider !== undefined) {
         const provider = ctx.providers.get(model.provider);
         if (!provider) {
@@ -228,11 +251,13 @@ const compile = (
     )
       problems.push({ path: `${path}.supervision.backoff`, message: "minMs must not exceed maxMs" });
 
-    // Plugin-owned sections: validate, then merge with what is inherited (tighten only).
-    const settings: Record<string, unknown> = { ...inherited.settings };
+    // Plugin-owned sections: validate, then merge with what is inherited (tighten only). An agent
+    // with none of its own shares its parent's settings.
+    let settings = inherited.settings;
     for (const section of ctx.sections) {
       const own = node[section.key];
       if (own === undefined) continue;
+      if (settings === inherited.settings) settings = { ...inherited.settings };
       const sectionPath = `${path}.${section.key}`;
       const sectionProblems = section.validate(own, sectionPath);
       if (sectionProblems.length > 0) {
@@ -268,9 +293,14 @@ const compile = (
         else seen.set(child.name, i);
       }
     });
-    const children = rawChildren
-      .map((child, i) => walk(child, `${path}.children[${i}]`, depth + 1, address, kind, { model, settings }))
-      .filter((c): c is CompiledAgent => c !== undefined);
+    const children =
+      rawChildren.length === 0
+        ? noChildren
+        : rawChildren
+            .map((child, i) =>
+              walk(child, `${path}.children[${i}]`, depth + 1, address, kind, { model, settings }),
+            )
+            .filter((c): c is CompiledAgent => c !== undefined);
 
     return {
       spec: node as unknown as AgentSpec,
@@ -279,22 +309,26 @@ const compile = (
       address,
       depth,
       model,
-      supervision: {
-        strategy: (sup.strategy as CompiledAgent["supervision"]["strategy"]) ?? defaults.supervision.strategy,
-        maxRestarts: (sup.maxRestarts as number) ?? defaults.supervision.maxRestarts,
-        periodMs: (sup.periodMs as number) ?? defaults.supervision.periodMs,
-        backoff: {
-          minMs: (backoff?.minMs as number) ?? defaults.supervision.backoff.minMs,
-          maxMs: (backoff?.maxMs as number) ?? defaults.supervision.backoff.maxMs,
-        },
-      },
+      supervision: isRecord(node.supervision)
+        ? {
+            strategy:
+              (sup.strategy as CompiledAgent["supervision"]["strategy"]) ?? defaults.supervision.strategy,
+            maxRestarts: (sup.maxRestarts as number) ?? defaults.supervision.maxRestarts,
+            periodMs: (sup.periodMs as number) ?? defaults.supervision.periodMs,
+            backoff: {
+              minMs: (backoff?.minMs as number) ?? defaults.supervision.backoff.minMs,
+              maxMs: (backoff?.maxMs as number) ?? defaults.supervision.backoff.maxMs,
+            },
+          }
+        : defaultSupervision,
       restart: (node.restart as CompiledAgent["restart"]) ?? defaults.restart,
-      mailbox: {
-        capacity: (isRecord(node.mailbox) && (node.mailbox.capacity as number)) || defaults.mailbox.capacity,
-        overflow:
-          ((isRecord(node.mailbox) && node.mailbox.overflow) as CompiledAgent["mailbox"]["overflow"]) ||
-          defaults.mailbox.overflow,
-      },
+      mailbox: isRecord(node.mailbox)
+        ? {
+            capacity: (node.mailbox.capacity as number) || defaults.mailbox.capacity,
+            overflow:
+              (node.mailbox.overflow as CompiledAgent["mailbox"]["overflow"]) || defaults.mailbox.overflow,
+          }
+        : defaultMailbox,
       maxToolRounds: (node.maxToolRounds as number) ?? defaults.maxToolRounds,
       history: isRecord(node.history)
         ? {

@@ -43,6 +43,50 @@ describe("the cell's lifecycle statechart", () => {
   });
 });
 
+describe("an agent that has not worked yet", () => {
+  it("is listed, persisted, killed, restarted and asked like one that has", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(spec);
+        const worker = system.router.resolve("/c/root/w") as AgentCell;
+        const micro = system.router.resolve("/c/root/m") as AgentCell;
+        expect((yield* system.inspect("c")).children).toMatchObject([
+          { address: "/c/root/w", status: "running", state: "idle", restarts: 0, mailbox: { size: 0 } },
+          { address: "/c/root/m", status: "running", state: "idle", restarts: 0, mailbox: { size: 0 } },
+        ]);
+        const state = worker.durableState();
+        expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+        expect(state).toMatchObject({
+          lifecycle: {
+            status: "active",
+            value: { running: "idle" },
+            context: { address: "/c/root/w", incarnation: 1, current: null, lastCrash: "", threads: {} },
+          },
+          restarts: 0,
+          queued: [],
+        });
+        expect(micro.durableState()).toMatchObject({ handler: null, queued: [] });
+
+        yield* system.killAgent("/c/root/w", "drill");
+        yield* waitFor(events, (es) => count(es, "agent.restarted", "/c/root/w") === 1);
+        expect(worker.durableState().lifecycle).toMatchObject({
+          value: { running: "idle" },
+          context: { incarnation: 2, lastCrash: "drill" },
+        });
+        expect((yield* system.ask("/c/root/w", "go")).output).toBe("done");
+        expect((yield* system.ask("/c/root/m", "go")).output).toBe("ok:go");
+
+        yield* system.stopTree("c");
+        expect(events.filter((e) => e.type === "agent.stopped").map((e) => e.address)).toEqual(
+          expect.arrayContaining(["/c/root/w", "/c/root/m", "/c/root"]),
+        );
+        expect(micro.status).toBe("stopped");
+      }),
+    );
+  });
+});
+
 describe("the cell's persisted state", () => {
   it("lists the task in flight by id and the tasks waiting in the mailbox, in order", async () => {
     await run(
