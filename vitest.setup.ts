@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { ensurePgliteTemplate } from "./test/support/pglite-template.ts";
+import { ensurePgliteTemplate, ensureSchemaTemplate } from "./test/support/pglite-template.ts";
 
 const sources = ["index.ts", "runtime", "plugins", "agents", "knowledge", "protocols"];
 
@@ -19,7 +19,9 @@ const newest = (path: string): number => {
 
 export default async function setup(project: TestProject): Promise<void> {
   build();
-  project.provide("pgliteTemplate", await ensurePgliteTemplate());
+  const bare = await ensurePgliteTemplate();
+  project.provide("pgliteTemplate", bare);
+  project.provide("pgliteSchemaTemplate", await ensureSchemaTemplate(bare));
 }
 
 const build = (): void => {

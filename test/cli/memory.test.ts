@@ -82,7 +82,7 @@ describe("arbor run --memory with provider embeddings", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const dir = mkdtempSync(join(tmpdir(), "arbor-embed-"));
-      const dataDir = seededDataDir("arbor-embed-data-");
+      const dataDir = seededDataDir("arbor-embed-data-", "bare");
       onTestFinished(() => removeDataDir(dataDir));
       const config = join(dir, "arbor.config.json");
       writeFileSync(

@@ -51,7 +51,7 @@ describe("semantic offline embedders", () => {
   });
 
   it("is chosen by knowledge.embedder; a store made by one embedder refuses another with what to do", async () => {
-    const dataDir = seededDataDir("arbor-semantic-");
+    const dataDir = seededDataDir("arbor-semantic-", "bare");
     dirs.push(dataDir);
     const open = async (embedder: string) => {
       const config = Either.getOrThrow(knowledgeConfig({ dataDir, embedder }, {}));

@@ -11,18 +11,22 @@ import { inject } from "vitest";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** The template data dir made by the global setup. */
+    /** The template data dir made by the global setup: created, not migrated. */
     readonly pgliteTemplate: string;
+    /** The same after Arbor's migrations for the default embedder's dimension. */
+    readonly pgliteSchemaTemplate: string;
   }
 }
 
 /**
- * A fresh data dir for one test (or one spawned `arbor`): a copy of the template in a new temporary
- * folder, as `<tmp>/data`. Remove it with `removeDataDir` when done.
+ * A fresh data dir for one test (or one spawned `arbor`): a copy of a template in a new temporary
+ * folder, as `<tmp>/data`. `"schema"` (the default) is already migrated for the default embedder;
+ * `"bare"` is a created database Arbor has not touched (for another embedding dimension, or to
+ * watch the migrations run). Remove it with `removeDataDir` when done.
  */
-export const seededDataDir = (prefix = "arbor-data-"): string => {
+export const seededDataDir = (prefix = "arbor-data-", template: "schema" | "bare" = "schema"): string => {
   const dir = join(mkdtempSync(join(tmpdir(), prefix)), "data");
-  cpSync(inject("pgliteTemplate"), dir, { recursive: true });
+  cpSync(inject(template === "schema" ? "pgliteSchemaTemplate" : "pgliteTemplate"), dir, { recursive: true });
   return dir;
 };
 
@@ -34,7 +38,7 @@ export const seededPglite = async (): Promise<{
   readonly db: PGlite;
   readonly close: () => Promise<void>;
 }> => {
-  const dir = seededDataDir("arbor-pglite-");
+  const dir = seededDataDir("arbor-pglite-", "bare");
   const db = await PGlite.create(dir, { extensions: { vector } });
   await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
   return {
