@@ -51,6 +51,11 @@ await build({
 
 // Warm the code cache with a command that runs a tree, so it holds what such a run compiles, not
 // only what the first command a user types happens to (bin/arbor.mjs writes it after a command).
+// Only a speed-up: a failed warm-up leaves the build as it is (the first command writes the cache).
 if (existsSync("examples/demo.json")) {
-  execFileSync(process.execPath, ["bin/arbor.mjs", "run", "examples/demo.json", "--json"], { stdio: "ignore" });
+  try {
+    execFileSync(process.execPath, ["bin/arbor.mjs", "run", "examples/demo.json", "--json"], { stdio: "ignore" });
+  } catch (error) {
+    process.stderr.write(`bundle-cli: warming the code cache failed (${String(error)}); the first command will\n`);
+  }
 }
