@@ -211,11 +211,12 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
         tool.timeoutMs ?? Number.POSITIVE_INFINITY,
         settings.timeoutMs ?? options.defaultTimeoutMs ?? 30_000,
       );
-      const outcome = yield* tool.run(args, ctx).pipe(
-        Effect.timeoutFail({
-          duration: Duration.millis(timeoutMs),
-          onTimeout: () => `tool "${call.name}" timed out after ${timeoutMs} ms`,
-        }),
+      const onTimeout = () => `tool "${call.name}" timed out after ${timeoutMs} ms`;
+      const timed =
+        tool.runWithin !== undefined
+          ? tool.runWithin(args, ctx, { timeoutMs, onTimeout })
+          : tool.run(args, ctx).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout }));
+      const outcome = yield* timed.pipe(
         Effect.catchAllDefect((defect) =>
           Effect.fail(
             `tool "${call.name}" crashed: ${defect instanceof Error ? defect.message : String(defect)}`,
