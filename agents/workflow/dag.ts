@@ -1,10 +1,11 @@
 /**
  * The scheduling of a workflow's steps: each starts once the steps it depends on are done, at most
  * `concurrency` of the permit-holding ones at once (in spec order), and the first failure stops the
- * rest. The bookkeeping is plain data updated in callbacks; the only fibers are the running steps'
- * own (no fiber waiting on dependencies, no semaphore, no deferred per step).
+ * rest. The bookkeeping is plain data updated in callbacks: no fiber waits on dependencies, no
+ * semaphore, no deferred per step. A step given as an effect runs in a fiber of its own; a step
+ * given as a callback-driven start (a plain ask) runs with none.
  */
-import { Cause, Effect, Exit, Fiber, Runtime } from "effect";
+import { Cause, Effect, Exit, FiberId, Runtime } from "effect";
 
 /** What the scheduler needs to know of a step. */
 export interface DagStep {
@@ -12,16 +13,23 @@ export interface DagStep {
   readonly dependsOn?: ReadonlyArray<string> | undefined;
 }
 
-/** The work of a step whose dependencies are done, holding one of the permits or (a person's wait) none. */
-export interface Ready<E> {
-  readonly run: Effect.Effect<void, E>;
-  readonly permit: boolean;
-}
+/**
+ * The work of a step whose dependencies are done, holding one of the permits or (a person's wait)
+ * none: an effect (run in a fiber of its own), or a callback-driven start with no fiber at all —
+ * `start` calls `done` once with how the step ended and returns how to interrupt it (after which
+ * `done` need not be called).
+ */
+export type Ready<E> =
+  | { readonly run: Effect.Effect<void, E>; readonly permit: boolean }
+  | {
+      readonly start: (done: (exit: Exit.Exit<void, E>) => void) => () => void;
+      readonly permit: boolean;
+    };
 
 /**
  * Runs `steps`: `ready(step)` is called once all of the step's dependencies succeeded. Succeeds when
  * every step did; fails with the first step's failure once the steps still running have been
- * interrupted (a defect in a step is passed on the same way). Interrupting it interrupts the steps
+ * interrupted (a defect in a step, or a step interrupted by something else, is passed on the same way). Interrupting it interrupts the steps
  * running and waits for them. Gotcha: `dependsOn` must name steps of the list, without cycles (the
  * spec's validation sees to it); a step that can never start would keep the run waiting.
  */
@@ -43,15 +51,18 @@ export const runDag = <S extends DagStep, E>(
           else list.push(step);
         }
       }
-      const running = new Set<Fiber.RuntimeFiber<void, E>>();
+      /** The steps running, each with how to interrupt it. */
+      const running = new Set<{ interrupt: () => void }>();
       /** Steps whose dependencies are done, in the order they became so. */
       const startable: S[] = [];
       /** Work waiting for a permit, first come first served. */
-      const pending: Array<{ readonly step: S; readonly run: Effect.Effect<void, E> }> = [];
+      const pending: Array<{ readonly step: S; readonly ready: Ready<E> }> = [];
       let permitsInUse = 0;
       let done = 0;
       let stopped: Cause.Cause<E> | undefined;
       let finished = false;
+      /** Set while the run itself is being interrupted: called once nothing runs any more. */
+      let drained: (() => void) | undefined;
 
       const finish = () => {
         if (finished || running.size > 0) return;
@@ -64,33 +75,7 @@ export const runDag = <S extends DagStep, E>(
         stopped = cause;
         startable.length = 0;
         pending.length = 0;
-        for (const fiber of running) fiber.unsafeInterruptAsFork(fiber.id());
-      };
-      const start = (run: Effect.Effect<void, E>, permit: boolean, step: S) => {
-        if (permit) permitsInUse++;
-        const fiber = fork(run);
-        running.add(fiber);
-        fiber.addObserver((exit) => {
-          running.delete(fiber);
-          if (permit) permitsInUse--;
-          if (Exit.isSuccess(exit)) succeeded(step);
-          else if (!Cause.isInterruptedOnly(exit.cause)) stop(exit.cause);
-          pump();
-          finish();
-        });
-      };
-      /** Starts what can start: ready steps in order, then queued permit holders while permits last. */
-      const pump = () => {
-        while (stopped === undefined && startable.length > 0) {
-          const step = startable.shift()!;
-          const next = ready(step);
-          if (next.permit) pending.push({ step, run: next.run });
-          else start(next.run, false, step);
-        }
-        while (stopped === undefined && pending.length > 0 && permitsInUse < concurrency) {
-          const { step, run } = pending.shift()!;
-          start(run, true, step);
-        }
+        for (const entry of [...running]) entry.interrupt();
       };
       const succeeded = (step: S) => {
         done++;
@@ -100,14 +85,58 @@ export const runDag = <S extends DagStep, E>(
           if (left === 0) startable.push(next);
         }
       };
+      const start = (step: S, work: Ready<E>) => {
+        const permit = work.permit;
+        if (permit) permitsInUse++;
+        let ended = false;
+        const entry = { interrupt: () => {} };
+        running.add(entry);
+        const ends = (exit: Exit.Exit<void, E>) => {
+          if (ended) return;
+          ended = true;
+          running.delete(entry);
+          if (permit) permitsInUse--;
+          // A step interrupted from elsewhere (its agent's tree closed under it) ends the run too.
+          if (Exit.isSuccess(exit)) succeeded(step);
+          else stop(exit.cause);
+          if (running.size === 0) drained?.();
+          pump();
+          finish();
+        };
+        if ("run" in work) {
+          const fiber = fork(work.run);
+          entry.interrupt = () => fiber.unsafeInterruptAsFork(fiber.id());
+          fiber.addObserver(ends);
+        } else {
+          const cancel = work.start(ends);
+          entry.interrupt = () => {
+            cancel();
+            ends(Exit.interrupt(FiberId.none));
+          };
+        }
+      };
+      /** Starts what can start: ready steps in order, then permit holders while permits last. */
+      const pump = () => {
+        while (stopped === undefined && startable.length > 0) {
+          const step = startable.shift()!;
+          const work = ready(step);
+          if (work.permit) pending.push({ step, ready: work });
+          else start(step, work);
+        }
+        while (stopped === undefined && pending.length > 0 && permitsInUse < concurrency) {
+          const { step, ready: work } = pending.shift()!;
+          start(step, work);
+        }
+      };
 
       for (const step of steps) if (waitingOn.get(step.id) === 0) startable.push(step);
       pump();
       finish();
-      return Effect.suspend(() => {
+      return Effect.async<void>((resumeCancel) => {
         finished = true;
         stop(Cause.empty);
-        return Effect.forEach([...running], Fiber.interrupt, { discard: true });
+        if (running.size === 0) resumeCancel(Effect.void);
+        else drained = () => resumeCancel(Effect.void);
       });
     }),
   );

@@ -6,11 +6,11 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { Cause, Data, Duration, Effect, Either, Exit, Schedule, Schema } from "effect";
+import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
-import { withSpan } from "../../runtime/tracing.ts";
+import { tracingActive, withSpan } from "../../runtime/tracing.ts";
 import { approvalOutput, approvalStepId, awaitApprovalStep, promptAsShown } from "./approval-step.ts";
 import { type Ready, runDag } from "./dag.ts";
 import { readPlan } from "./plan.ts";
@@ -141,6 +141,72 @@ const execute = (
       outcomes.set(step.id, outcome);
       outputs.set(step.id, outcome.output);
     };
+    /** Records an ask step's answer; the event that says so. */
+    const completed = (step: StepSpec, address: string, attempts: number, output: string) => {
+      finish(step, { id: step.id, status: "completed", output, attempts });
+      return {
+        type: "workflow.step.completed",
+        ...base(address),
+        run,
+        step: step.id,
+        attempts,
+        output,
+      } satisfies ArborEventInput;
+    };
+    /** Records an ask step's failure after its attempts (an optional step is skipped): the event, and the failure that stops the run. */
+    const failedAfter = (step: StepSpec, address: string, attempts: number, message: string) => {
+      const reason = `failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`;
+      if (step.optional) {
+        finish(step, { id: step.id, status: "skipped", output: "", attempts, reason });
+        const event: ArborEventInput = {
+          type: "workflow.step.skipped",
+          ...base(address),
+          run,
+          step: step.id,
+          reason,
+        };
+        return { event, error: undefined };
+      }
+      outcomes.set(step.id, { id: step.id, status: "failed", output: "", attempts, reason });
+      const event: ArborEventInput = {
+        type: "workflow.step.failed",
+        ...base(address),
+        run,
+        step: step.id,
+        reason,
+      };
+      return { event, error: new StepFailed({ step: step.id, reason }) };
+    };
+
+    /**
+     * An ask step with nothing around the ask (no retries, plan, deadline, idempotency key or span):
+     * driven by callbacks, with no fiber. Its events are published as they happen.
+     */
+    const plainAsk = (step: StepSpec): Ready<StepFailed> => ({
+      permit: true,
+      start: (done) => {
+        const address = addressOf(step.agent);
+        const text = render(step.input ?? "{{input}}", input, outputs);
+        const emit = (event: ArborEventInput) => {
+          onEvent?.(event);
+          system.events.publishSync(event);
+        };
+        emit({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        return system.askWith(address, text, (exit) => {
+          if (Exit.isSuccess(exit)) {
+            usage.inputTokens += exit.value.usage.inputTokens;
+            usage.outputTokens += exit.value.usage.outputTokens;
+            emit(completed(step, address, 1, exit.value.output));
+            return done(Exit.void);
+          }
+          const failure = Cause.failureOption(exit.cause);
+          if (Option.isNone(failure)) return done(Exit.failCause(exit.cause as Cause.Cause<never>));
+          const { event, error } = failedAfter(step, address, 1, failure.value.message);
+          emit(event);
+          done(error === undefined ? Exit.void : Exit.fail(error));
+        });
+      },
+    });
 
     const attemptStep = (step: StepSpec): Effect.Effect<void, StepFailed> => {
       const address = addressOf(step.agent);
@@ -203,28 +269,10 @@ const execute = (
               ),
             );
       return Effect.matchEffect(retried, {
-        onSuccess: (output) => {
-          finish(step, { id: step.id, status: "completed", output, attempts });
-          return publish({
-            type: "workflow.step.completed",
-            ...base(address),
-            run,
-            step: step.id,
-            attempts,
-            output,
-          });
-        },
-        onFailure: (error) => {
-          const reason = `failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${error.message}`;
-          if (step.optional) {
-            finish(step, { id: step.id, status: "skipped", output: "", attempts, reason });
-            return publish({ type: "workflow.step.skipped", ...base(address), run, step: step.id, reason });
-          }
-          outcomes.set(step.id, { id: step.id, status: "failed", output: "", attempts, reason });
-          return Effect.zipRight(
-            publish({ type: "workflow.step.failed", ...base(address), run, step: step.id, reason }),
-            Effect.fail(new StepFailed({ step: step.id, reason })),
-          );
+        onSuccess: (output) => publish(completed(step, address, attempts, output)),
+        onFailure: (failure) => {
+          const { event, error } = failedAfter(step, address, attempts, failure.message);
+          return error === undefined ? publish(event) : Effect.zipRight(publish(event), Effect.fail(error));
         },
       });
     };
@@ -289,9 +337,14 @@ const execute = (
         return { run: skipped, permit: false };
       }
       // A person's wait holds no permit: the agents' steps go on meanwhile.
-      return step.approval === undefined
-        ? { run: attemptStep(step), permit: true }
-        : { run: approveStep(step, step.approval.prompt), permit: false };
+      if (step.approval !== undefined) return { run: approveStep(step, step.approval.prompt), permit: false };
+      const plain =
+        (step.retry?.max ?? 0) === 0 &&
+        !step.plan &&
+        step.timeoutMs === undefined &&
+        options.runId === undefined &&
+        !tracingActive();
+      return plain ? plainAsk(step) : { run: attemptStep(step), permit: true };
     };
 
     return Effect.gen(function* () {
