@@ -332,6 +332,29 @@ export const makeAgentSystem = (
             askOptions?.timeoutMs,
           );
         }),
+      askWith: (to, input, done) => {
+        let withdrawn = false;
+        // Always on a later microtask: the caller's bookkeeping never runs inside an agent's step end.
+        const answer = (exit: Exit.Exit<Reply, AskError>) =>
+          queueMicrotask(() => {
+            if (!withdrawn) done(exit);
+          });
+        const fast = router.askNow(to, input);
+        let withdraw: () => void;
+        if (fast === undefined) withdraw = router.askWith(to, input, undefined, {}, answer);
+        else if ("now" in fast) {
+          answer(fast.now);
+          withdraw = () => {};
+        } else {
+          const fiber = Effect.runFork(fast.later);
+          fiber.addObserver(answer);
+          withdraw = () => fiber.unsafeInterruptAsFork(fiber.id());
+        }
+        return () => {
+          withdrawn = true;
+          withdraw();
+        };
+      },
       cancel: (to, requestId) =>
         Effect.map(findCell(to), (cell) => {
           const found = cell.cancel(requestId, (envelope) =>

@@ -2,7 +2,7 @@
  * The public service API of the runtime: everything protocols (WebSocket, CLI, MCP) and
  * TypeScript users may call. Protocols call only this, never the internals.
  */
-import { Context, type Effect } from "effect";
+import { Context, type Effect, type Exit } from "effect";
 import type { Approvals } from "./approvals.ts";
 import type { DurableStoreFailed } from "./durable/store.ts";
 import type {
@@ -161,6 +161,17 @@ export interface AgentSystemService {
   readonly send: (to: string, message: string) => Effect.Effect<void, NotFound | MailboxFull>;
   /** Request and reply: exactly one reply or one typed failure. */
   readonly ask: (to: string, input: string, options?: AskOptions) => Effect.Effect<Reply, AskError>;
+  /**
+   * `ask` for callers that drive their own bookkeeping in callbacks, with no fiber: `done` is called
+   * once, later, with the reply or a typed failure. Returns the withdrawal (what interrupting `ask`
+   * does); a withdrawn ask calls `done` no more. Gotcha: no deadline, idempotency key, thread or span
+   * (the task carries none): use `ask` for those.
+   */
+  readonly askWith: (
+    to: string,
+    input: string,
+    done: (exit: Exit.Exit<Reply, AskError>) => void,
+  ) => () => void;
   /**
    * Withdraws the request `requestId` sent to `to`: its asker gets `Cancelled`; a queued task is
    * dropped, a task in flight has its step interrupted. `cancelled: false` when no such request waits.

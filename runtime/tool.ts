@@ -74,6 +74,16 @@ export interface ToolDefinition {
   readonly inputSchema: Readonly<Record<string, unknown>>;
   readonly validate: (args: unknown) => Effect.Effect<unknown, string>;
   readonly run: (args: unknown, ctx: ToolContext) => Effect.Effect<unknown, string>;
+  /**
+   * `run` under the runner's time limit, for a tool that can time itself more cheaply than the
+   * runner's generic race (a Promise handler raced with one timer). Fails with `onTimeout()` when
+   * the limit passes. Absent, the runner races `run` with a sleep.
+   */
+  readonly runWithin?: (
+    args: unknown,
+    ctx: ToolContext,
+    limit: { readonly timeoutMs: number; readonly onTimeout: () => string },
+  ) => Effect.Effect<unknown, string>;
   readonly timeoutMs?: number;
   readonly permissions?: ToolPermissions;
   /**

@@ -6,12 +6,13 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { Cause, Data, Deferred, Duration, Effect, Either, Exit, Schedule, Schema } from "effect";
+import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
 import type { AgentNode, AgentSystemService } from "../../runtime/system.ts";
-import { withSpan } from "../../runtime/tracing.ts";
+import { tracingActive, withSpan } from "../../runtime/tracing.ts";
 import { approvalOutput, approvalStepId, awaitApprovalStep, promptAsShown } from "./approval-step.ts";
+import { type Ready, runDag } from "./dag.ts";
 import { readPlan } from "./plan.ts";
 import {
   type Condition,
@@ -74,6 +75,20 @@ export interface RunWorkflowOptions {
   readonly runId?: string;
 }
 
+/** Workflows as decoded, by the spec section they came from (a tree's spec does not change). */
+const decoded = new WeakMap<object, WorkflowSpec>();
+
+/** The typed workflow: validated when the tree was spawned, decoded once per spec. */
+const decodedWorkflow = (raw: unknown): WorkflowSpec => {
+  if (typeof raw !== "object" || raw === null) return Schema.decodeUnknownSync(WorkflowSpec)(raw);
+  let workflow = decoded.get(raw);
+  if (workflow === undefined) {
+    workflow = Schema.decodeUnknownSync(WorkflowSpec)(raw);
+    decoded.set(raw, workflow);
+  }
+  return workflow;
+};
+
 /** Runs the workflow of tree `treeId` on `input`; fails only when the tree or its workflow is missing. */
 export const runWorkflow = (
   system: AgentSystemService,
@@ -84,8 +99,7 @@ export const runWorkflow = (
   Effect.gen(function* () {
     const spec = yield* system.specOf(treeId);
     if (spec.workflow === undefined) return yield* new NoWorkflow({ treeId });
-    // Validated when the tree was spawned; decoding again yields the typed value.
-    const workflow = Schema.decodeUnknownSync(WorkflowSpec)(spec.workflow);
+    const workflow = decodedWorkflow(spec.workflow);
     const root = yield* system.inspect(treeId);
     const run = options.runId ?? `wf_${randomBytes(6).toString("hex")}`;
     return yield* execute({ system, treeId, root, options }, workflow, input, run).pipe(
@@ -106,85 +120,139 @@ const execute = (
   input: string,
   run: string,
 ): Effect.Effect<WorkflowResult> =>
-  Effect.gen(function* () {
+  Effect.suspend(() => {
     const { system, treeId, root, options } = ctx;
     const usage = { inputTokens: 0, outputTokens: 0 };
     const addressOf = (agent: string | undefined) =>
       agent === undefined || agent === root.name ? root.address : `${root.address}/${agent}`;
+    const onEvent = options.onEvent;
     const publish = (event: ArborEventInput) =>
-      Effect.zipRight(
-        Effect.sync(() => options.onEvent?.(event)),
-        system.events.publish(event),
-      );
+      onEvent === undefined
+        ? system.events.publish(event)
+        : Effect.zipRight(
+            Effect.sync(() => onEvent(event)),
+            system.events.publish(event),
+          );
     const base = (address: string) => ({ tree: treeId, address, id: run });
     const outputs = new Map<string, string>();
     const outcomes = new Map<string, StepOutcome>();
-    const done = new Map<string, Deferred.Deferred<void, StepFailed>>();
-    for (const step of workflow.steps) done.set(step.id, yield* Deferred.make<void, StepFailed>());
-    const permits = yield* Effect.makeSemaphore(workflow.concurrency ?? defaultConcurrency);
 
-    const finish = (step: StepSpec, outcome: StepOutcome) =>
-      Effect.gen(function* () {
-        outcomes.set(step.id, outcome);
-        outputs.set(step.id, outcome.output);
-        yield* Deferred.succeed(done.get(step.id)!, undefined);
-      });
+    const finish = (step: StepSpec, outcome: StepOutcome) => {
+      outcomes.set(step.id, outcome);
+      outputs.set(step.id, outcome.output);
+    };
+    /** Records an ask step's answer; the event that says so. */
+    const completed = (step: StepSpec, address: string, attempts: number, output: string) => {
+      finish(step, { id: step.id, status: "completed", output, attempts });
+      return {
+        type: "workflow.step.completed",
+        ...base(address),
+        run,
+        step: step.id,
+        attempts,
+        output,
+      } satisfies ArborEventInput;
+    };
+    /** Records an ask step's failure after its attempts (an optional step is skipped): the event, and the failure that stops the run. */
+    const failedAfter = (step: StepSpec, address: string, attempts: number, message: string) => {
+      const reason = `failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`;
+      if (step.optional) {
+        finish(step, { id: step.id, status: "skipped", output: "", attempts, reason });
+        const event: ArborEventInput = {
+          type: "workflow.step.skipped",
+          ...base(address),
+          run,
+          step: step.id,
+          reason,
+        };
+        return { event, error: undefined };
+      }
+      outcomes.set(step.id, { id: step.id, status: "failed", output: "", attempts, reason });
+      const event: ArborEventInput = {
+        type: "workflow.step.failed",
+        ...base(address),
+        run,
+        step: step.id,
+        reason,
+      };
+      return { event, error: new StepFailed({ step: step.id, reason }) };
+    };
 
-    const attemptStep = (step: StepSpec) =>
-      Effect.gen(function* () {
+    /**
+     * An ask step with nothing around the ask (no retries, plan, deadline, idempotency key or span):
+     * driven by callbacks, with no fiber. Its events are published as they happen.
+     */
+    const plainAsk = (step: StepSpec): Ready<StepFailed> => ({
+      permit: true,
+      start: (done) => {
         const address = addressOf(step.agent);
         const text = render(step.input ?? "{{input}}", input, outputs);
-        const retries = step.retry?.max ?? 0;
-        let attempts = 0;
-        const once = Effect.suspend(() => {
-          attempts++;
-          return Effect.zipRight(
-            publish({
-              type: "workflow.step.started",
-              ...base(address),
-              run,
-              step: step.id,
-              attempt: attempts,
-            }),
-            system.ask(address, text, {
-              ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
-              ...(options.runId !== undefined ? { idempotencyKey: `${run}/${step.id}` } : {}),
-            }),
-          ).pipe(
-            withSpan("workflow.step", () => ({
-              "arbor.workflow.run": run,
-              "arbor.workflow.step": step.id,
-              "arbor.workflow.attempt": attempts,
-              "arbor.agent.address": address,
-            })),
-          );
+        const emit = (event: ArborEventInput) => {
+          onEvent?.(event);
+          system.events.publishSync(event);
+        };
+        emit({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        return system.askWith(address, text, (exit) => {
+          if (Exit.isSuccess(exit)) {
+            usage.inputTokens += exit.value.usage.inputTokens;
+            usage.outputTokens += exit.value.usage.outputTokens;
+            emit(completed(step, address, 1, exit.value.output));
+            return done(Exit.void);
+          }
+          const failure = Cause.failureOption(exit.cause);
+          if (Option.isNone(failure)) return done(Exit.failCause(exit.cause as Cause.Cause<never>));
+          const { event, error } = failedAfter(step, address, 1, failure.value.message);
+          emit(event);
+          done(error === undefined ? Exit.void : Exit.fail(error));
         });
-        const policy = Schedule.exponential(Duration.millis(step.retry?.backoffMs ?? defaultBackoffMs)).pipe(
-          Schedule.intersect(Schedule.recurs(retries)),
+      },
+    });
+
+    const attemptStep = (step: StepSpec): Effect.Effect<void, StepFailed> => {
+      const address = addressOf(step.agent);
+      const text = render(step.input ?? "{{input}}", input, outputs);
+      const retries = step.retry?.max ?? 0;
+      const askOptions = {
+        ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+        ...(options.runId !== undefined ? { idempotencyKey: `${run}/${step.id}` } : {}),
+      };
+      let attempts = 0;
+      const once = Effect.suspend(() => {
+        attempts++;
+        return Effect.zipRight(
+          publish({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: attempts }),
+          system.ask(address, text, askOptions),
+        ).pipe(
+          withSpan("workflow.step", () => ({
+            "arbor.workflow.run": run,
+            "arbor.workflow.step": step.id,
+            "arbor.workflow.attempt": attempts,
+            "arbor.agent.address": address,
+          })),
         );
-        const planned = (reply: { readonly output: string }) =>
-          Effect.gen(function* () {
-            if (!step.plan) return reply.output;
-            const plan = readPlan(reply.output, root);
-            if (Either.isLeft(plan)) return yield* Effect.fail(new Error(plan.left));
-            const result = yield* execute(ctx, plan.right, input, `${run}/${step.id}`);
-            usage.inputTokens += result.usage.inputTokens;
-            usage.outputTokens += result.usage.outputTokens;
-            if (result.status === "failed")
-              return yield* Effect.fail(new Error(`its plan failed: ${result.reason}`));
-            return result.output;
-          });
-        const answer = yield* Effect.either(
-          Effect.retry(
-            once.pipe(
-              Effect.tap((reply) =>
-                Effect.sync(() => {
-                  usage.inputTokens += reply.usage.inputTokens;
-                  usage.outputTokens += reply.usage.outputTokens;
-                }),
-              ),
-              Effect.flatMap(planned),
-              Effect.tapError((error) =>
+      });
+      const planned = (output: string) =>
+        Effect.gen(function* () {
+          const plan = readPlan(output, root);
+          if (Either.isLeft(plan)) return yield* Effect.fail(new Error(plan.left));
+          const result = yield* execute(ctx, plan.right, input, `${run}/${step.id}`);
+          usage.inputTokens += result.usage.inputTokens;
+          usage.outputTokens += result.usage.outputTokens;
+          if (result.status === "failed")
+            return yield* Effect.fail(new Error(`its plan failed: ${result.reason}`));
+          return result.output;
+        });
+      const answered: Effect.Effect<string, Error> = Effect.flatMap(once, (reply) => {
+        usage.inputTokens += reply.usage.inputTokens;
+        usage.outputTokens += reply.usage.outputTokens;
+        return step.plan ? planned(reply.output) : Effect.succeed(reply.output);
+      });
+      // No schedule to build or step through for a step that is not retried.
+      const retried =
+        retries === 0
+          ? answered
+          : Effect.retry(
+              Effect.tapError(answered, (error) =>
                 attempts <= retries
                   ? publish({
                       type: "workflow.step.retried",
@@ -196,35 +264,18 @@ const execute = (
                     })
                   : Effect.void,
               ),
-            ),
-            policy,
-          ),
-        );
-        if (Either.isRight(answer)) {
-          yield* publish({
-            type: "workflow.step.completed",
-            ...base(address),
-            run,
-            step: step.id,
-            attempts,
-            output: answer.right,
-          });
-          return yield* finish(step, {
-            id: step.id,
-            status: "completed",
-            output: answer.right,
-            attempts,
-          });
-        }
-        const reason = `failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${answer.left.message}`;
-        if (step.optional) {
-          yield* publish({ type: "workflow.step.skipped", ...base(address), run, step: step.id, reason });
-          return yield* finish(step, { id: step.id, status: "skipped", output: "", attempts, reason });
-        }
-        outcomes.set(step.id, { id: step.id, status: "failed", output: "", attempts, reason });
-        yield* publish({ type: "workflow.step.failed", ...base(address), run, step: step.id, reason });
-        return yield* new StepFailed({ step: step.id, reason });
+              Schedule.exponential(Duration.millis(step.retry?.backoffMs ?? defaultBackoffMs)).pipe(
+                Schedule.intersect(Schedule.recurs(retries)),
+              ),
+            );
+      return Effect.matchEffect(retried, {
+        onSuccess: (output) => publish(completed(step, address, attempts, output)),
+        onFailure: (failure) => {
+          const { event, error } = failedAfter(step, address, attempts, failure.message);
+          return error === undefined ? publish(event) : Effect.zipRight(publish(event), Effect.fail(error));
+        },
       });
+    };
 
     const approveStep = (step: StepSpec, template: string) =>
       Effect.gen(function* () {
@@ -259,63 +310,70 @@ const execute = (
             attempts: 1,
             output,
           });
-          return yield* finish(step, { id: step.id, status: "completed", output, attempts: 1 });
+          return finish(step, { id: step.id, status: "completed", output, attempts: 1 });
         }
         const reason = `denied by ${decision.by}${decision.reason ? `: ${decision.reason}` : ""}`;
         if (step.optional) {
           yield* publish({ type: "workflow.step.skipped", ...base(address), run, step: step.id, reason });
-          return yield* finish(step, { id: step.id, status: "skipped", output, attempts: 1, reason });
+          return finish(step, { id: step.id, status: "skipped", output, attempts: 1, reason });
         }
         outcomes.set(step.id, { id: step.id, status: "failed", output, attempts: 1, reason });
         yield* publish({ type: "workflow.step.failed", ...base(address), run, step: step.id, reason });
         return yield* new StepFailed({ step: step.id, reason });
       });
 
-    const runStep = (step: StepSpec) =>
-      Effect.gen(function* () {
-        for (const dep of step.dependsOn ?? []) yield* Deferred.await(done.get(dep)!);
-        if (step.when !== undefined && !holds(step.when, outputs.get(step.when.step) ?? "")) {
-          const reason = `condition on ${step.when.step} did not hold`;
-          yield* publish({
-            type: "workflow.step.skipped",
-            ...base(addressOf(step.agent)),
-            run,
-            step: step.id,
-            reason,
-          });
-          return yield* finish(step, { id: step.id, status: "skipped", output: "", attempts: 0, reason });
-        }
-        // A person's wait holds no permit: the agents' steps go on meanwhile.
-        yield* step.approval === undefined
-          ? permits.withPermits(1)(attemptStep(step))
-          : approveStep(step, step.approval.prompt);
-      });
+    /** A step whose dependencies are done: skipped by its condition, a person's wait, or an ask. */
+    const ready = (step: StepSpec): Ready<StepFailed> => {
+      if (step.when !== undefined && !holds(step.when, outputs.get(step.when.step) ?? "")) {
+        const reason = `condition on ${step.when.step} did not hold`;
+        finish(step, { id: step.id, status: "skipped", output: "", attempts: 0, reason });
+        const skipped = publish({
+          type: "workflow.step.skipped",
+          ...base(addressOf(step.agent)),
+          run,
+          step: step.id,
+          reason,
+        });
+        return { run: skipped, permit: false };
+      }
+      // A person's wait holds no permit: the agents' steps go on meanwhile.
+      if (step.approval !== undefined) return { run: approveStep(step, step.approval.prompt), permit: false };
+      const plain =
+        (step.retry?.max ?? 0) === 0 &&
+        !step.plan &&
+        step.timeoutMs === undefined &&
+        options.runId === undefined &&
+        !tracingActive();
+      return plain ? plainAsk(step) : { run: attemptStep(step), permit: true };
+    };
 
-    yield* publish({ type: "workflow.started", ...base(root.address), run, steps: workflow.steps.length });
-    const exit = yield* Effect.exit(
-      Effect.forEach(workflow.steps, runStep, { concurrency: "unbounded", discard: true }),
-    );
-    const steps = workflow.steps.map(
-      (s) => outcomes.get(s.id) ?? { id: s.id, status: "cancelled" as const, output: "", attempts: 0 },
-    );
-    if (Exit.isFailure(exit)) {
-      const failure = Cause.failureOption(exit.cause);
-      if (failure._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
-      const { step, reason } = failure.value;
-      yield* publish({ type: "workflow.failed", ...base(root.address), run, step, reason });
-      return {
-        run,
-        status: "failed",
-        output: "",
-        steps,
-        usage,
-        reason: `step ${step} ${reason}`,
-      } satisfies WorkflowResult;
-    }
-    const last = workflow.steps[workflow.steps.length - 1]!.id;
-    const output = render(workflow.output ?? `{{steps.${last}.output}}`, input, outputs);
-    yield* publish({ type: "workflow.completed", ...base(root.address), run, output });
-    return { run, status: "completed", output, steps, usage } satisfies WorkflowResult;
+    return Effect.gen(function* () {
+      yield* publish({ type: "workflow.started", ...base(root.address), run, steps: workflow.steps.length });
+      const exit = yield* Effect.exit(
+        runDag(workflow.steps, workflow.concurrency ?? defaultConcurrency, ready),
+      );
+      const steps = workflow.steps.map(
+        (s) => outcomes.get(s.id) ?? { id: s.id, status: "cancelled" as const, output: "", attempts: 0 },
+      );
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.failureOption(exit.cause);
+        if (failure._tag === "None") return yield* Effect.failCause(exit.cause as Cause.Cause<never>);
+        const { step, reason } = failure.value;
+        yield* publish({ type: "workflow.failed", ...base(root.address), run, step, reason });
+        return {
+          run,
+          status: "failed",
+          output: "",
+          steps,
+          usage,
+          reason: `step ${step} ${reason}`,
+        } satisfies WorkflowResult;
+      }
+      const last = workflow.steps[workflow.steps.length - 1]!.id;
+      const output = render(workflow.output ?? `{{steps.${last}.output}}`, input, outputs);
+      yield* publish({ type: "workflow.completed", ...base(root.address), run, output });
+      return { run, status: "completed", output, steps, usage } satisfies WorkflowResult;
+    });
   });
 
 /**

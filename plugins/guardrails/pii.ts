@@ -44,9 +44,18 @@ export const ibanValid = (iban: string): boolean => {
   return remainder === 1;
 };
 
+/** What a text holds that some detectors need before they can match at all. */
+interface Traits {
+  readonly digit: boolean;
+  readonly at: boolean;
+  readonly colon: boolean;
+}
+
 interface Detector {
   readonly kind: PiiKind;
   readonly pattern: RegExp;
+  /** False when the pattern cannot match a text with these traits (its pass is skipped); absent means it may. */
+  readonly mayMatch?: (traits: Traits) => boolean;
   /** Extra check on a candidate match; absent means every match counts. */
   readonly accept?: (match: string) => boolean;
 }
@@ -61,15 +70,18 @@ const detectors: ReadonlyArray<Detector> = [
   },
   {
     kind: "email",
+    mayMatch: (t) => t.at,
     pattern: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g,
   },
   {
     kind: "iban",
+    mayMatch: (t) => t.digit,
     pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g,
     accept: ibanValid,
   },
   {
     kind: "card",
+    mayMatch: (t) => t.digit,
     pattern: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g,
     accept: (match) => {
       const digits = match.replace(/\D/g, "");
@@ -78,12 +90,14 @@ const detectors: ReadonlyArray<Detector> = [
   },
   {
     kind: "ip",
+    mayMatch: (t) => t.digit || t.colon,
     pattern:
       /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)|(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
     accept: (match) => match.includes(".") || (isIPv6(match) && /[0-9A-Fa-f]/.test(match)),
   },
   {
     kind: "phone",
+    mayMatch: (t) => t.digit,
     pattern: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,6}){1,5}(?![\w-])/g,
     accept: (match) => {
       const digits = match.replace(/\D/g, "").length;
@@ -111,8 +125,12 @@ export const redactPii = (
 ): PiiRedaction => {
   let current = text;
   const redactions: Array<{ kind: PiiKind; count: number }> = [];
+  // Most texts have no digit or no "@": the passes that need one are skipped. A pass only takes
+  // characters away (placeholders hold no digit, "@" or ":"), so what the text lacks, it keeps lacking.
+  const traits: Traits = { digit: /\d/.test(text), at: text.includes("@"), colon: text.includes(":") };
   for (const detector of detectors) {
     if (!kinds.includes(detector.kind)) continue;
+    if (detector.mayMatch !== undefined && !detector.mayMatch(traits)) continue;
     let count = 0;
     current = current.replace(detector.pattern, (match) => {
       if (detector.accept && !detector.accept(match)) return match;

@@ -6,7 +6,7 @@
  * (values truncated for the event stream).
  */
 
-import { Cause, Duration, Effect, Exit, Option } from "effect";
+import { Cause, Duration, Effect, Option } from "effect";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import type { EventBus } from "../../runtime/events.ts";
 import type { GuardrailRunner } from "../../runtime/guardrail.ts";
@@ -142,25 +142,32 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
       );
   };
 
-  /** Everything between `tool.called` and `tool.result`; fails with the message the model will read. */
+  /**
+   * Everything between `tool.called` and `tool.result`; fails with the message the model will read.
+   * Plain checks, then one chain of effects (no generator): a fast tool's call is mostly this.
+   */
   const execute = (call: ToolCall, ctx: ToolContext): Effect.Effect<string, string> =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const agent = ctx.agent;
       const tool = find(call.name);
       if (tool === undefined) {
         const names = visible(agent).map((t) => t.name);
-        return yield* Effect.fail(
+        return Effect.fail(
           `unknown tool "${call.name}"; tools you can call: ${names.length > 0 ? names.join(", ") : "none"}`,
         );
       }
       if (!usable(tool, agent))
-        return yield* Effect.fail(
+        return Effect.fail(
           `tool "${call.name}" is not allowed for this agent (${agent.kind}${agent.role ? `, role ${agent.role}` : ""})`,
         );
       if (!(tool.available?.() ?? true))
-        return yield* Effect.fail(
+        return Effect.fail(
           `tool "${call.name}" is unavailable right now (its server is restarting); try later`,
         );
+      // Checked before anything walks them: describing or decoding recurses.
+      const deep = nestingProblem(call.args, maxArgsNesting, "$.args");
+      if (deep !== undefined)
+        return Effect.fail(`invalid arguments for "${call.name}": ${deep.path}: ${deep.message}`);
       const settings = settingsOf(agent);
       const guard = (text: string, result: boolean) =>
         options.guardrails === undefined
@@ -178,11 +185,6 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
                   (v) => `${result ? "tool output withheld" : "tool call blocked"}: ${v.message}`,
                 ),
               );
-      // Checked before anything walks them: describing or decoding recurses.
-      const deep = nestingProblem(call.args, maxArgsNesting, "$.args");
-      if (deep !== undefined)
-        return yield* Effect.fail(`invalid arguments for "${call.name}": ${deep.path}: ${deep.message}`);
-      yield* guard(show(call.args), false);
       const decode = (raw: unknown) =>
         tool
           .validate(raw)
@@ -192,38 +194,53 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
                 `invalid arguments for "${call.name}": ${problem}\nexpected input schema: ${JSON.stringify(tool.inputSchema)}`,
             ),
           );
-      let args = yield* decode(call.args);
-      if (ctx.approve !== undefined && (yield* needsApproval(tool, settings, args, ctx))) {
-        const displayArgs = yield* forDisplay(call, agent);
-        const decision = yield* ctx.approve({
-          tool: call.name,
-          args: call.args,
-          displayArgs,
-          validate: tool.validate,
-        });
-        if (decision.decision === "deny")
-          return yield* Effect.fail(
-            `the call was denied by ${decision.by}${decision.reason ? `: ${decision.reason}` : " (no reason given)"}; it did not run`,
-          );
-        if (decision.args !== undefined) args = yield* decode(decision.args);
-      }
+      /** The arguments to run with: as decoded, or as a person approved (maybe edited) them. */
+      const approved = (args: unknown): Effect.Effect<unknown, string> => {
+        const approve = ctx.approve;
+        if (approve === undefined) return Effect.succeed(args);
+        return Effect.flatMap(needsApproval(tool, settings, args, ctx), (needed) =>
+          !needed
+            ? Effect.succeed(args)
+            : Effect.flatMap(forDisplay(call, agent), (displayArgs) =>
+                Effect.flatMap(
+                  approve({ tool: call.name, args: call.args, displayArgs, validate: tool.validate }),
+                  (decision) =>
+                    decision.decision === "deny"
+                      ? Effect.fail(
+                          `the call was denied by ${decision.by}${decision.reason ? `: ${decision.reason}` : " (no reason given)"}; it did not run`,
+                        )
+                      : decision.args !== undefined
+                        ? decode(decision.args)
+                        : Effect.succeed(args),
+                ),
+              ),
+        );
+      };
       const timeoutMs = Math.min(
         tool.timeoutMs ?? Number.POSITIVE_INFINITY,
         settings.timeoutMs ?? options.defaultTimeoutMs ?? 30_000,
       );
-      const outcome = yield* tool.run(args, ctx).pipe(
-        Effect.timeoutFail({
-          duration: Duration.millis(timeoutMs),
-          onTimeout: () => `tool "${call.name}" timed out after ${timeoutMs} ms`,
-        }),
-        Effect.catchAllDefect((defect) =>
-          Effect.fail(
-            `tool "${call.name}" crashed: ${defect instanceof Error ? defect.message : String(defect)}`,
+      const onTimeout = () => `tool "${call.name}" timed out after ${timeoutMs} ms`;
+      const run = (args: unknown) =>
+        (tool.runWithin !== undefined
+          ? tool.runWithin(args, ctx, { timeoutMs, onTimeout })
+          : tool.run(args, ctx).pipe(Effect.timeoutFail({ duration: Duration.millis(timeoutMs), onTimeout }))
+        ).pipe(
+          Effect.catchAllDefect((defect) =>
+            Effect.fail(
+              `tool "${call.name}" crashed: ${defect instanceof Error ? defect.message : String(defect)}`,
+            ),
           ),
-        ),
+          Effect.flatMap((outcome) => guard(show(outcome), true)),
+          Effect.map((text) =>
+            settings.maxResultChars === undefined ? text : truncate(text, settings.maxResultChars),
+          ),
+        );
+      return guard(show(call.args), false).pipe(
+        Effect.zipRight(Effect.suspend(() => decode(call.args))),
+        Effect.flatMap(approved),
+        Effect.flatMap(run),
       );
-      const text = yield* guard(show(outcome), true);
-      return settings.maxResultChars === undefined ? text : truncate(text, settings.maxResultChars);
     });
 
   const call = (toolCall: ToolCall, ctx: ToolContext): Effect.Effect<ToolResult> => {
@@ -241,28 +258,34 @@ export const makeToolRunner = (options: ToolRunnerOptions): ToolRunner => {
             result: forEvent(content, maxEventChars),
             ...(reason === undefined ? {} : { reason }),
           });
-    return Effect.gen(function* () {
-      if (options.events.wants("tool.called"))
-        yield* options.events.publish({
-          type: "tool.called",
-          ...origin,
-          tool: toolCall.name,
-          callId: toolCall.id,
-          args: forEvent(toolCall.args, maxEventChars),
-        });
-      const exit = yield* Effect.exit(execute(toolCall, ctx));
-      if (Exit.isSuccess(exit)) {
-        yield* finish(true, exit.value);
-        return { callId: toolCall.id, name: toolCall.name, ok: true, content: exit.value };
-      }
-      const failure = Cause.failureOption(exit.cause);
-      const message = Option.isSome(failure)
-        ? failure.value
-        : `tool "${toolCall.name}" failed: ${Cause.pretty(exit.cause)}`;
-      yield* finish(false, message, message.split("\n")[0]);
-      yield* markSpanFailed("tool_error", message);
-      return { callId: toolCall.id, name: toolCall.name, ok: false, content: message };
-    }).pipe(
+    const outcome = Effect.matchCauseEffect(execute(toolCall, ctx), {
+      onSuccess: (content): Effect.Effect<ToolResult> =>
+        Effect.as(finish(true, content), { callId: toolCall.id, name: toolCall.name, ok: true, content }),
+      onFailure: (cause) => {
+        const failure = Cause.failureOption(cause);
+        const message = Option.isSome(failure)
+          ? failure.value
+          : `tool "${toolCall.name}" failed: ${Cause.pretty(cause)}`;
+        return finish(false, message, message.split("\n")[0]).pipe(
+          Effect.zipRight(markSpanFailed("tool_error", message)),
+          Effect.as({ callId: toolCall.id, name: toolCall.name, ok: false, content: message }),
+        );
+      },
+    });
+    return Effect.suspend(() =>
+      options.events.wants("tool.called")
+        ? Effect.zipRight(
+            options.events.publish({
+              type: "tool.called",
+              ...origin,
+              tool: toolCall.name,
+              callId: toolCall.id,
+              args: forEvent(toolCall.args, maxEventChars),
+            }),
+            outcome,
+          )
+        : outcome,
+    ).pipe(
       Effect.onInterrupt(() =>
         finish(false, "interrupted: the agent stopped before the tool finished", "interrupted"),
       ),

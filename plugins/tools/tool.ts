@@ -8,6 +8,7 @@ import { Effect } from "effect";
 import { z } from "zod";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import type { NeedsApproval, ToolDefinition, ToolPermissions } from "../../runtime/tool.ts";
+import { promiseWithin } from "./within.ts";
 
 /** One problem a Standard Schema reports. */
 export interface StandardIssue {
@@ -94,6 +95,19 @@ const approvalOf = <A>(
           Effect.orElseSucceed(() => true),
         );
 
+const verdictOf = (result: StandardResult<unknown>): Effect.Effect<unknown, string> =>
+  result.issues
+    ? Effect.fail(`invalid arguments: ${describeIssues(result.issues)}`)
+    : Effect.succeed(result.value);
+
+/** `execute`'s context, its `signal` made only if `execute` reads it. */
+const lazyContext = (agent: AgentInfo, signal: () => AbortSignal): ToolCallContext => ({
+  agent,
+  get signal() {
+    return signal();
+  },
+});
+
 /** Defines a tool from a schema and an async function. */
 export const tool = <const P extends StandardSchema | JsonSchemaObject>(
   options: PromiseToolOptions<P>,
@@ -109,21 +123,35 @@ export const tool = <const P extends StandardSchema | JsonSchemaObject>(
     description: options.description,
     inputSchema,
     validate: (args) =>
-      Effect.flatMap(
-        Effect.tryPromise({
-          try: async () => schema["~standard"].validate(args),
-          catch: (error) => `invalid arguments: ${messageOf(error)}`,
-        }),
-        (result) =>
-          result.issues
-            ? Effect.fail(`invalid arguments: ${describeIssues(result.issues)}`)
-            : Effect.succeed(result.value),
-      ),
+      Effect.suspend(() => {
+        let result: StandardResult<unknown> | Promise<StandardResult<unknown>>;
+        try {
+          result = schema["~standard"].validate(args);
+        } catch (error) {
+          return Effect.fail(`invalid arguments: ${messageOf(error)}`);
+        }
+        // Most schemas (zod's among them) answer at once: no Promise to wait for.
+        return result instanceof Promise
+          ? Effect.flatMap(
+              Effect.tryPromise({
+                try: () => result,
+                catch: (error) => `invalid arguments: ${messageOf(error)}`,
+              }),
+              verdictOf,
+            )
+          : verdictOf(result);
+      }),
     run: (args, ctx) =>
       Effect.tryPromise({
         try: (signal) => options.execute(args as ArgsOf<P>, { agent: ctx.agent, signal }),
         catch: messageOf,
       }),
+    runWithin: (args, ctx, limit) =>
+      promiseWithin(
+        (signal) => options.execute(args as ArgsOf<P>, lazyContext(ctx.agent, signal)),
+        limit,
+        messageOf,
+      ),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
     ...(options.needsApproval === undefined ? {} : { needsApproval: approvalOf(options.needsApproval) }),

@@ -233,6 +233,52 @@ describe("running a workflow", () => {
     expect(failing.events.map((e) => e.type)).toContain("workflow.failed");
   });
 
+  it("runs at most `concurrency` steps at once; a required failure interrupts the steps still running", async () => {
+    const limited = await runSpec(
+      tree(
+        {
+          concurrency: 2,
+          steps: ["a", "b", "c", "d"].map((id) => ({ id, agent: id })),
+          output: "{{steps.a.output}}{{steps.b.output}}{{steps.c.output}}{{steps.d.output}}",
+        },
+        ["a", "b", "c", "d"].map((id) => child(id, { text: id.toUpperCase(), delayMs: 20 })),
+      ),
+      "go",
+    );
+    expect(limited.result).toMatchObject({ status: "completed", output: "ABCD" });
+    let running = 0;
+    let most = 0;
+    for (const e of limited.events) {
+      if (e.type === "workflow.step.started") most = Math.max(most, ++running);
+      if (e.type === "workflow.step.completed") running--;
+    }
+    expect(most).toBe(2);
+
+    const failing = await runSpec(
+      tree(
+        {
+          steps: [
+            { id: "slow", agent: "a" },
+            { id: "broken", agent: "b" },
+            { id: "after", agent: "c", dependsOn: ["slow"] },
+          ],
+        },
+        [
+          child("a", { text: "late", delayMs: 60_000 }),
+          child("b", { error: "down" }),
+          child("c", { text: "c" }),
+        ],
+      ),
+      "go",
+    );
+    expect(failing.result).toMatchObject({
+      status: "failed",
+      reason: expect.stringMatching(/^step broken failed/),
+    });
+    expect(failing.result.steps.map((s) => s.status)).toEqual(["cancelled", "failed", "cancelled"]);
+    expect(failing.events.map((e) => e.type)).not.toContain("workflow.step.completed");
+  });
+
   it("runs a planner's plan as a DAG, asking again when the plan does not check out", async () => {
     const plan = JSON.stringify({
       steps: [

@@ -1,9 +1,10 @@
-import { Effect, Fiber, TestClock, TestContext } from "effect";
+import { Cause, Effect, Exit, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
 import { providersPlugin } from "../../plugins/providers/plugin.ts";
 import { toolsPlugin } from "../../plugins/tools/plugin.ts";
 import { makeAgentSystem } from "../../runtime/agent-system.ts";
-import { AgentFailed, Cancelled, Timeout } from "../../runtime/errors.ts";
+import { AgentFailed, Cancelled, NotFound, Timeout } from "../../runtime/errors.ts";
+import type { AgentSystemService, AskError, Reply } from "../../runtime/system.ts";
 import { useServers } from "../providers/harness.ts";
 import { openaiCompletion } from "../providers/wire-server.ts";
 import { count, makeTestSystem, run, waitFor } from "./support.ts";
@@ -134,6 +135,53 @@ describe("agent.cancel", () => {
         expect((yield* Fiber.join(first)).output).toBe("did first");
         expect(yield* Effect.flip(Fiber.join(second))).toBeInstanceOf(Cancelled);
         expect(count(events, "agent.task", "/c/w")).toBe(1);
+      }),
+    );
+  });
+});
+
+describe("askWith, the callback ask", () => {
+  /** Asks through `askWith`: the exit `done` got, and whether `done` ran before `askWith` returned. */
+  const askBack = (system: AgentSystemService, to: string, input: string) =>
+    Effect.async<{ readonly exit: Exit.Exit<Reply, AskError>; readonly sync: boolean }>((resume) => {
+      let returned = false;
+      system.askWith(to, input, (exit) => resume(Effect.succeed({ exit, sync: !returned })));
+      returned = true;
+    });
+
+  it("answers once, never before it returns: a model agent, an inline handler micro agent, an unknown address", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system } = yield* makeTestSystem();
+        yield* system.spawnTree(scriptedWorker([{ text: "did {{input}}" }]));
+        yield* system.spawnTree({ name: "m", root: { name: "u", kind: "micro", handler: "upper" } });
+        const model = yield* askBack(system, "/c/w", "it");
+        const micro = yield* askBack(system, "/m/u", "hi");
+        const nobody = yield* askBack(system, "/nobody/here", "hi");
+        expect(model).toMatchObject({ sync: false, exit: { _tag: "Success", value: { output: "did it" } } });
+        expect(micro).toMatchObject({ sync: false, exit: { _tag: "Success", value: { output: "HI" } } });
+        expect(nobody.sync).toBe(false);
+        expect(Exit.isFailure(nobody.exit) && Cause.squash(nobody.exit.cause)).toBeInstanceOf(NotFound);
+      }),
+    );
+  });
+
+  it("withdrawn, the step is interrupted, done is not called, and the agent takes its next task", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(
+          scriptedWorker([{ delayMs: 60_000, text: "too late" }, { text: "next: {{input}}" }]),
+        );
+        let answered = false;
+        const withdraw = system.askWith("/c/w", "slow one", () => {
+          answered = true;
+        });
+        yield* waitFor(events, (es) => count(es, "agent.task", "/c/w") === 1);
+        withdraw();
+        expect((yield* system.ask("/c/w", "quick one")).output).toBe("next: quick one");
+        expect(events.filter((e) => e.type === "agent.cancelled")).toHaveLength(1);
+        expect(answered).toBe(false);
       }),
     );
   });

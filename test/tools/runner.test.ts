@@ -4,6 +4,7 @@ import { builtinGuardrails } from "../../plugins/guardrails/builtins.ts";
 import { makeGuardrailRunner } from "../../plugins/guardrails/runner.ts";
 import { defineTool } from "../../plugins/tools/define.ts";
 import { makeToolRunner } from "../../plugins/tools/runner.ts";
+import { tool } from "../../plugins/tools/tool.ts";
 import type { AgentInfo } from "../../runtime/agent-info.ts";
 import { type AgentKind, type ArborEvent, makeEventBus } from "../../runtime/events.ts";
 import type { AgentOps, ToolDefinition } from "../../runtime/tool.ts";
@@ -221,5 +222,97 @@ describe("tool runner", () => {
     expect(out.result.ok).toBe(false);
     expect(out.result.content).toMatch(/tool output withheld: guardrail injection/);
     expect(out.seen.map((e) => e.type)).toEqual(["tool.called", "guardrail.blocked", "tool.result"]);
+  });
+});
+
+describe("tool runner with a Promise tool (tool())", () => {
+  /** A `tool()` that waits until its signal aborts, and says when it did. */
+  const waiting = (timeoutMs: number) => {
+    let aborted = false;
+    const definition = tool({
+      name: "wait",
+      description: "Waits until it is told to stop.",
+      parameters: { type: "object", properties: {} },
+      timeoutMs,
+      execute: (_args, { signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve("stopped");
+          }),
+        ),
+    });
+    return { definition, aborted: () => aborted };
+  };
+  const runnerOf = (definition: ToolDefinition) =>
+    Effect.gen(function* () {
+      const events = yield* makeEventBus(() => 0);
+      const seen: ArborEvent[] = [];
+      events.listen((e) => seen.push(e));
+      return { runner: makeToolRunner({ tools: () => [definition], events }), seen };
+    });
+  const waitCall = { id: "w", name: "wait", args: {} };
+
+  it("a call past its limit gets the timeout result and its signal aborts", async () => {
+    const { definition, aborted } = waiting(20);
+    const result = await Effect.runPromise(
+      Effect.flatMap(runnerOf(definition), ({ runner }) =>
+        runner.call(waitCall, { agent: agent(), ops: noOps }),
+      ),
+    );
+    expect(result).toMatchObject({ ok: false, content: 'tool "wait" timed out after 20 ms' });
+    expect(aborted()).toBe(true);
+  });
+
+  it("a call interrupted mid-way (the agent stopped) aborts its signal and reports interrupted", async () => {
+    const { definition, aborted } = waiting(60_000);
+    const seen = await Effect.runPromise(
+      Effect.gen(function* () {
+        const { runner, seen } = yield* runnerOf(definition);
+        const fiber = yield* Effect.fork(runner.call(waitCall, { agent: agent(), ops: noOps }));
+        yield* Effect.sleep("5 millis");
+        yield* Fiber.interrupt(fiber);
+        return seen;
+      }),
+    );
+    expect(aborted()).toBe(true);
+    expect(seen.map((e) => e.type)).toEqual(["tool.called", "tool.result"]);
+    expect(seen[1]).toMatchObject({ ok: false, reason: "interrupted" });
+  });
+
+  it("its limit follows the test clock when one is provided", async () => {
+    const { definition, aborted } = waiting(1000);
+    const result = await run(
+      Effect.gen(function* () {
+        const { runner } = yield* runnerOf(definition);
+        const fiber = yield* Effect.fork(runner.call(waitCall, { agent: agent(), ops: noOps }));
+        yield* TestClock.adjust("1 second");
+        return yield* Fiber.join(fiber);
+      }),
+    );
+    expect(result).toMatchObject({ ok: false, content: 'tool "wait" timed out after 1000 ms' });
+    expect(aborted()).toBe(true);
+  });
+
+  it("validates arguments and runs a handler that never reads its signal", async () => {
+    const lookup = tool({
+      name: "lookup",
+      description: "Looks a thing up.",
+      parameters: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
+      execute: async ({ q }) => `found ${String(q)}`,
+    });
+    const [good, bad] = await Effect.runPromise(
+      Effect.flatMap(runnerOf(lookup), ({ runner }) =>
+        Effect.all([
+          runner.call({ id: "a", name: "lookup", args: { q: "lisbon" } }, { agent: agent(), ops: noOps }),
+          runner.call({ id: "b", name: "lookup", args: { q: 3 } }, { agent: agent(), ops: noOps }),
+        ]),
+      ),
+    );
+    expect(good).toMatchObject({ ok: true, content: "found lisbon" });
+    expect(bad).toMatchObject({
+      ok: false,
+      content: expect.stringMatching(/invalid arguments for "lookup"/),
+    });
   });
 });
