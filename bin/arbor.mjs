@@ -36,7 +36,9 @@ const loadBundle = (file) => {
   }
   const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
   const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  script
+    .runInThisContext()
+    .call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   const save = () => {
     if (cachedData !== undefined && !script.cachedDataRejected) return;
     try {

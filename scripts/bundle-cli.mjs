@@ -54,8 +54,12 @@ await build({
 // Only a speed-up: a failed warm-up leaves the build as it is (the first command writes the cache).
 if (existsSync("examples/demo.json")) {
   try {
-    execFileSync(process.execPath, ["bin/arbor.mjs", "run", "examples/demo.json", "--json"], { stdio: "ignore" });
+    execFileSync(process.execPath, ["bin/arbor.mjs", "run", "examples/demo.json", "--json"], {
+      stdio: "ignore",
+    });
   } catch (error) {
-    process.stderr.write(`bundle-cli: warming the code cache failed (${String(error)}); the first command will\n`);
+    process.stderr.write(
+      `bundle-cli: warming the code cache failed (${String(error)}); the first command writes it instead\n`,
+    );
   }
 }
