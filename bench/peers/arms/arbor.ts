@@ -3,8 +3,17 @@
  * plugin wrapping the fake model, `tool()` for W2, a workflow for W3, handler micro agents for W4.
  */
 import { Effect, Stream } from "effect";
-import { type ArborTreeSpec, createArbor, tool } from "../../../index.ts";
-import type { ChatMessage, ModelProvider, ModelRequest, ModelResponse } from "../../../runtime/model.ts";
+// The built package (dist/, what `npm install arbor-agents` gives), as the peers run their published
+// JavaScript: through tsx, the sources would carry its transpilation's helpers into the timed code.
+import {
+  type ArborTreeSpec,
+  type ChatMessage,
+  createArbor,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  tool,
+} from "../../../dist/index.js";
 import type { Arm, Prepared } from "../arm.ts";
 import { type FakeMessage, fakeAnswer, fakeUsage, lookup } from "../fake-model.ts";
 
