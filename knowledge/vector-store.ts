@@ -186,7 +186,7 @@ const toHit = (r: HitRow): ChunkHit => ({
 
 const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
 
-const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 8 parameters a row)
+const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 9 parameters a row)
 
 /** Merges the chunk table's GIN pending lists (PGlite has no autovacuum to do it). */
 const MERGE_CHUNK_GIN =
@@ -223,15 +223,16 @@ const insertRows = (
 ) =>
   Effect.gen(function* () {
     const conflict = `ON CONFLICT (tenant, id) DO UPDATE SET document_id = EXCLUDED.document_id, ord = EXCLUDED.ord,
-      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv`;
-    const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv";
+      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv,
+      lexemes = EXCLUDED.lexemes`;
+    const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv, lexemes";
     yield* lexer.learn(chunks.map((c) => c.text));
     const lexemes = new Map(chunks.map((c) => [c.id, lexer.vector(c.text)]));
     yield* countTerms(sql, tenant, "chunks", lexemes.values());
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
-      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v2 (tenant text, id text, document_id text,
-        ord integer, text text, metadata jsonb, embedding vector(${dimension}), tsv tsvector)`);
+      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v3 (tenant text, id text, document_id text,
+        ord integer, text text, metadata jsonb, embedding vector(${dimension}), tsv tsvector, lexemes integer)`);
       for (let i = 0; i < chunks.length; i += 5000) {
         const batch = chunks.slice(i, i + 5000);
         const blob = encodeCopyBinary(
@@ -244,6 +245,7 @@ const insertRows = (
             { kind: "jsonb", value: JSON.stringify(c.metadata) } as const,
             { kind: "vector", value: c.embedding } as const,
             { kind: "tsvector", value: lexemes.get(c.id)! } as const,
+            { kind: "int4", value: lexemes.get(c.id)!.size } as const,
           ]),
         );
         // New ids (the common case: fresh documents) are copied straight in; otherwise through a
@@ -260,14 +262,14 @@ const insertRows = (
         }
         yield* forgetTerms(sql, tenant, "chunks", "r.id = ANY($2::text[])", [ids]);
         yield* copyFrom(
-          `COPY arbor_chunks_stage_v2 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
+          `COPY arbor_chunks_stage_v3 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
           blob,
         );
         yield* sql.query(
           `INSERT INTO arbor_chunks (${columns})
-           SELECT ${columns} FROM arbor_chunks_stage_v2 ${conflict}`,
+           SELECT ${columns} FROM arbor_chunks_stage_v3 ${conflict}`,
         );
-        yield* sql.exec("TRUNCATE arbor_chunks_stage_v2");
+        yield* sql.exec("TRUNCATE arbor_chunks_stage_v3");
       }
       return;
     }
@@ -286,8 +288,9 @@ const insertRows = (
           JSON.stringify(c.metadata),
           vectorText(c.embedding),
           tsvectorLiteral(lexemes.get(c.id)!),
+          lexemes.get(c.id)!.size,
         );
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector)`;
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector, $${n + 9}::int)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_chunks (${columns}) VALUES ${values.join(", ")} ${conflict}`,
@@ -483,14 +486,10 @@ export const makeSqlVectorStore = (
             lexer,
             stats: yield* statsOf("arbor_chunks"),
             ...(perDocument ? { perDocument } : {}),
-            extra: (next) =>
-              [
-                "true",
-                ...(filter && Object.keys(filter).length > 0
-                  ? [`metadata @> ${next(JSON.stringify(filter))}::jsonb`]
-                  : []),
-                ...(documents ? [`document_id = ANY(${next(documents)}::text[])`] : []),
-              ].join(" AND "),
+            ...(documents ? { documents } : {}),
+            ...(filter && Object.keys(filter).length > 0
+              ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
+              : {}),
           });
           const rows = yield* getChunks(found.map((h) => h.id));
           const byId = new Map(rows.map((r) => [r.chunkId, r]));
@@ -578,13 +577,15 @@ export const makeSqlVectorStore = (
                       d.chunks,
                       now,
                       d.text === undefined ? null : tsvectorLiteral(documentLexemes.get(d.id)!),
+                      d.text === undefined ? null : documentLexemes.get(d.id)!.size,
                     );
-                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector)`;
+                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
                   });
                   yield* sql.query(
-                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv) VALUES ${rows.join(", ")}
+                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes) VALUES ${rows.join(", ")}
                    ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv`,
+                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
+                     lexemes = EXCLUDED.lexemes`,
                     params,
                   );
                 }
