@@ -28,7 +28,7 @@ import {
   searchEntityVectors,
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
-import { type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
+import { type LexemeVector, type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
 import { countTerms, forgetTerms } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
@@ -226,8 +226,8 @@ const insertRows = (
       text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv,
       lexemes = EXCLUDED.lexemes`;
     const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv, lexemes";
-    yield* lexer.learn(chunks.map((c) => c.text));
-    const lexemes = new Map(chunks.map((c) => [c.id, lexer.vector(c.text)]));
+    const vectors = yield* lexer.vectors(chunks.map((c) => c.text));
+    const lexemes = new Map(chunks.map((c, i) => [c.id, vectors[i]!]));
     yield* countTerms(sql, tenant, "chunks", lexemes.values());
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
@@ -294,6 +294,73 @@ const insertRows = (
       });
       yield* sql.query(
         `INSERT INTO arbor_chunks (${columns}) VALUES ${values.join(", ")} ${conflict}`,
+        params,
+      );
+    }
+  });
+
+/**
+ * Writes documents' bookkeeping rows (replacing any of the same id): binary `COPY` on PGlite
+ * (parsing each document's `tsvector` text in WebAssembly was most of the statement), multi-row
+ * upserts elsewhere.
+ */
+const writeDocuments = (
+  sql: SqlClientService,
+  tenant: string,
+  documents: ReadonlyArray<DocumentRecord>,
+  lexemes: ReadonlyMap<string, LexemeVector>,
+  now: number,
+) =>
+  Effect.gen(function* () {
+    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes";
+    const copyFrom = sql.copyFrom;
+    if (copyFrom) {
+      yield* sql.query("DELETE FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])", [
+        documents.map((d) => d.id),
+        tenant,
+      ]);
+      for (const group of documentBatches(documents)) {
+        const blob = encodeCopyBinary(
+          group.map((d) => {
+            const vector = lexemes.get(d.id);
+            return [
+              { kind: "text", value: tenant },
+              { kind: "text", value: d.id },
+              { kind: "text", value: d.hash },
+              { kind: "jsonb", value: JSON.stringify(d.metadata) },
+              { kind: "int4", value: d.chunks },
+              { kind: "float8", value: now },
+              vector ? { kind: "tsvector", value: vector } : { kind: "null" },
+              vector ? { kind: "int4", value: vector.size } : { kind: "null" },
+            ];
+          }),
+        );
+        yield* copyFrom(`COPY arbor_documents (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
+      }
+      return;
+    }
+    for (const group of documentBatches(documents)) {
+      const params: unknown[] = [];
+      const rows = group.map((d) => {
+        const n = params.length;
+        const vector = lexemes.get(d.id);
+        params.push(
+          tenant,
+          d.id,
+          d.hash,
+          JSON.stringify(d.metadata),
+          d.chunks,
+          now,
+          vector ? tsvectorLiteral(vector) : null,
+          vector ? vector.size : null,
+        );
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
+      });
+      yield* sql.query(
+        `INSERT INTO arbor_documents (${columns}) VALUES ${rows.join(", ")}
+         ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
+           chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
+           lexemes = EXCLUDED.lexemes`,
         params,
       );
     }
@@ -553,42 +620,21 @@ export const makeSqlVectorStore = (
                   "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
                   [ids, tenant],
                 );
-                yield* lexer.learn(
-                  documents.map((d) => d.document.text?.slice(0, DOCUMENT_TEXT_LIMIT) ?? ""),
+                // The documents' words first: their passages' words are then all known (one query).
+                const withText = documents.flatMap(({ document: d }) =>
+                  d.text === undefined ? [] : [{ id: d.id, text: d.text.slice(0, DOCUMENT_TEXT_LIMIT) }],
                 );
+                const vectors = yield* lexer.vectors(withText.map((d) => d.text));
+                const documentLexemes = new Map(withText.map((d, i) => [d.id, vectors[i]!] as const));
                 yield* write(documents.flatMap((d) => d.chunks));
-                const documentLexemes = new Map(
-                  documents.flatMap(({ document: d }) =>
-                    d.text === undefined
-                      ? []
-                      : [[d.id, lexer.vector(d.text.slice(0, DOCUMENT_TEXT_LIMIT))] as const],
-                  ),
-                );
                 yield* countTerms(sql, tenant, "documents", documentLexemes.values());
-                for (const group of documentBatches(documents.map((d) => d.document))) {
-                  const params: unknown[] = [];
-                  const rows = group.map((d) => {
-                    const n = params.length;
-                    params.push(
-                      tenant,
-                      d.id,
-                      d.hash,
-                      JSON.stringify(d.metadata),
-                      d.chunks,
-                      now,
-                      d.text === undefined ? null : tsvectorLiteral(documentLexemes.get(d.id)!),
-                      d.text === undefined ? null : documentLexemes.get(d.id)!.size,
-                    );
-                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
-                  });
-                  yield* sql.query(
-                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes) VALUES ${rows.join(", ")}
-                   ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
-                     lexemes = EXCLUDED.lexemes`,
-                    params,
-                  );
-                }
+                yield* writeDocuments(
+                  sql,
+                  tenant,
+                  documents.map((d) => d.document),
+                  documentLexemes,
+                  now,
+                );
                 yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
                 if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
                 yield* changed;
