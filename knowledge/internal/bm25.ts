@@ -195,8 +195,11 @@ export const bm25Search = (
             WHERE nth <= ${perDocument}
             ORDER BY score DESC, id LIMIT ${limit}`
         : `${scored(anyP)} ORDER BY score DESC, id LIMIT ${limit}`;
-    const run = (terms: ReadonlyArray<number>) => {
-      const withTerms = [...params, terms.map((i) => quoteLexeme(lexemes[i]!)).join(" | ")];
+    const anyOf = (terms: ReadonlyArray<number>) => terms.map((i) => quoteLexeme(lexemes[i]!)).join(" | ");
+    /** Scores the rows holding one of `terms` (and, with `without`, none of those). */
+    const run = (terms: ReadonlyArray<number>, without: ReadonlyArray<number> = []) => {
+      const matching = without.length === 0 ? anyOf(terms) : `(${anyOf(terms)}) & !(${anyOf(without)})`;
+      const withTerms = [...params, matching];
       const select = sql.query<{ id: string; document_id: string; score: number }>(
         statement(`$${withTerms.length}`),
         withTerms,
@@ -227,7 +230,14 @@ export const bm25Search = (
       const kth = rows.length >= k ? Number(rows[k - 1]!.score) : 0;
       let enough = first;
       while (enough < order.length && !(bound(enough) * (1 + 1e-9) < kth)) enough++;
-      if (enough > first) rows = yield* run(order.slice(0, enough));
+      if (enough > first && perDocument) rows = yield* run(order.slice(0, enough));
+      else if (enough > first) {
+        // Only the rows the first pass did not score, merged with its best.
+        const more = yield* run(order.slice(first, enough), order.slice(0, first));
+        rows = [...rows, ...more]
+          .sort((x, y) => Number(y.score) - Number(x.score) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+          .slice(0, k);
+      }
     }
     return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
   });
