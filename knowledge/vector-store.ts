@@ -104,11 +104,15 @@ export interface VectorStoreService {
     }>,
   ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
   readonly deleteDocument: (id: string) => Effect.Effect<boolean, StoreError>;
-  /** Nearest chunks by cosine distance (approximate: HNSW). */
+  /**
+   * Nearest chunks by cosine distance (approximate: HNSW). With `bare`, hits carry no text and no
+   * metadata (empty): reading those of a hundred rows cost as much as the search itself.
+   */
   readonly searchVector: (query: {
     readonly vector: ReadonlyArray<number>;
     readonly k: number;
     readonly filter?: MetadataFilter;
+    readonly bare?: boolean;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
   /** Exact nearest chunks (sequential scan): the baseline approximate search is measured against. */
   readonly searchExact: (query: {
@@ -487,7 +491,7 @@ export const makeSqlVectorStore = (
         return `${own} AND metadata @> $${params.length}::jsonb`;
       };
 
-      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
+      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter, bare }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
           // The first search after a bulk load builds the index the load left out. Only a load made
@@ -503,9 +507,12 @@ export const makeSqlVectorStore = (
           // The inner query walks the index; the outer one restores exact order (iterative scans,
           // which keep filtered and large-k searches from coming back short, may return slightly out
           // of order).
+          const columns = bare
+            ? "id, document_id, '' AS text, '{}'::jsonb AS metadata"
+            : "id, document_id, text, metadata";
           const select = sql.query<HitRow>(
-            `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
-             SELECT id, document_id, text, metadata, embedding <=> $1::vector AS distance
+            `SELECT ${columns}, 1 - distance AS score FROM (
+             SELECT id, document_id, ${bare ? "" : "text, metadata, "}embedding <=> $1::vector AS distance
                FROM arbor_chunks ${where} ORDER BY embedding <=> $1::vector LIMIT $2) hits
            ORDER BY distance, id`,
             params,

@@ -138,6 +138,14 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, filter: { lang: "de" } })),
     );
     expect(german.map((h) => h.chunkId)).toEqual(["b1"]);
+    // Bare hits: the same chunks and scores, without their text.
+    const bare = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, bare: true })),
+    );
+    expect(bare.map((h) => [h.chunkId, h.documentId, h.score])).toEqual(
+      hits.map((h) => [h.chunkId, h.documentId, h.score]),
+    );
+    expect(bare.every((h) => h.text === "")).toBe(true);
   });
 
   it("matches keywords with English stemming, any word, best first", async () => {
