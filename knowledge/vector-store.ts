@@ -18,6 +18,7 @@ import {
   type CorpusStats,
   corpusStats,
   DOCUMENT_TEXT_LIMIT,
+  documentFrequencies,
   hasTerms,
   parseKeywordQuery,
 } from "./internal/bm25.ts";
@@ -29,7 +30,7 @@ import {
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
 import { type LexemeVector, type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
-import { countTerms, forgetTerms } from "./internal/term-stats.ts";
+import { countTerms, forgetTerms, type TermScope } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
@@ -453,7 +454,25 @@ export const makeSqlVectorStore = (
           stats.set(table, { at: now, value });
           return value;
         });
-      const changed = Effect.sync(() => stats.clear());
+      // Document frequencies of the lexemes searched for, kept as long (and dropped as) the above.
+      const frequencies = new Map<TermScope, { at: number; readonly df: Map<string, number> }>();
+      const frequenciesOf = (scope: TermScope) => (lexemes: ReadonlyArray<string>) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          let known = frequencies.get(scope);
+          if (!known || now - known.at >= STATS_MAX_AGE_MS) {
+            known = { at: now, df: new Map() };
+            frequencies.set(scope, known);
+          }
+          const missing = lexemes.filter((l) => !known.df.has(l));
+          if (missing.length > 0)
+            for (const [l, n] of yield* documentFrequencies(sql, tenant, scope, missing)) known.df.set(l, n);
+          return known.df;
+        });
+      const changed = Effect.sync(() => {
+        stats.clear();
+        frequencies.clear();
+      });
       const count = () =>
         Effect.map(
           sql.query<{ n: number }>("SELECT count(*)::int AS n FROM arbor_chunks WHERE tenant = $1", [tenant]),
@@ -559,6 +578,7 @@ export const makeSqlVectorStore = (
             k,
             lexer,
             stats: yield* statsOf("arbor_chunks"),
+            frequencies: frequenciesOf("chunks"),
             ...(perDocument ? { perDocument } : {}),
             ...(documents ? { documents } : {}),
             ...(filter && Object.keys(filter).length > 0
@@ -584,6 +604,7 @@ export const makeSqlVectorStore = (
             k,
             lexer,
             stats: yield* statsOf("arbor_documents"),
+            frequencies: frequenciesOf("documents"),
             ...(filter && Object.keys(filter).length > 0
               ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
               : {}),

@@ -82,8 +82,8 @@ export const corpusStats = (
     (r) => ({ rows: Number(r[0]?.n ?? 0), meanLength: Number(r[0]?.mean ?? 1) }),
   );
 
-/** Document frequencies of `lexemes` in `scope` (`term-stats.ts`); a lexeme never seen has none. */
-const documentFrequencies = (
+/** Document frequencies of `lexemes` in `scope` (`term-stats.ts`); a lexeme never seen has 0. */
+export const documentFrequencies = (
   sql: SqlClientService,
   tenant: string,
   scope: "chunks" | "documents",
@@ -94,7 +94,11 @@ const documentFrequencies = (
       "SELECT lexeme, greatest(df, 0) AS df FROM arbor_terms WHERE tenant = $1 AND scope = $2 AND lexeme = ANY($3::text[])",
       [tenant, scope, lexemes],
     ),
-    (rows) => new Map(rows.map((r) => [r.lexeme, Number(r.df)])),
+    (rows) => {
+      const found = new Map<string, number>(lexemes.map((l) => [l, 0]));
+      for (const r of rows) found.set(r.lexeme, Number(r.df));
+      return found;
+    },
   );
 
 /** One scored row id. */
@@ -123,6 +127,10 @@ export const bm25Search = (
     readonly lexer: Lexer;
     /** The partition's rows and their mean length (`corpusStats`). */
     readonly stats: CorpusStats;
+    /** The lexemes' document frequencies (default: read from `arbor_terms`; a store caches them). */
+    readonly frequencies?: (
+      lexemes: ReadonlyArray<string>,
+    ) => Effect.Effect<ReadonlyMap<string, number>, StoreError>;
     /** Only rows of these documents (a few: read through the document index, all scored). */
     readonly documents?: ReadonlyArray<string>;
   },
@@ -160,7 +168,7 @@ export const bm25Search = (
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     }
     const scope = table === "arbor_chunks" ? "chunks" : "documents";
-    const df = yield* documentFrequencies(sql, tenant, scope, lexemes);
+    const df = yield* (options.frequencies ?? ((l) => documentFrequencies(sql, tenant, scope, l)))(lexemes);
     const { rows: n, meanLength } = options.stats;
     const idf = lexemes.map((t) => {
       const d = df.get(t) ?? 0;
