@@ -30,7 +30,7 @@ import { type Lexer, quoteLexeme } from "./lexemes.ts";
 export const BM25 = { k1: 1.2, b: 0.75 } as const;
 
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
-const PRUNING_BUDGET = 100;
+const PRUNING_BUDGET = 400;
 
 /** Characters of a document indexed for document-level keyword search (tsvector's 1 MB limit). */
 export const DOCUMENT_TEXT_LIMIT = 400_000;

@@ -194,17 +194,17 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
   it("returns exactly BM25's top k when common words cannot lift a passage past the rare word's", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("pruning"))));
-    // 300 passages of made-up words: w0 is in nearly every one, w1 in many, w9 in a few, "solo"
+    // 600 passages of made-up words: w0 is in nearly every one, w1 in many, w9 in a few, "solo"
     // in two; each word repeated a varying number of times, so scores rarely tie.
     let seed = 7;
     const random = () => {
       seed = (seed * 48_271) % 2_147_483_647;
       return seed / 2_147_483_647;
     };
-    const texts = Array.from({ length: 300 }, (_, i) =>
+    const texts = Array.from({ length: 600 }, (_, i) =>
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         .flatMap((w) => (random() < 1 / (1 + w) ? Array(1 + Math.floor(random() * 4)).fill(`w${w}x`) : []))
-        .concat(i % 150 === 7 ? ["solo", "zz"] : ["zz"])
+        .concat(i % 300 === 7 ? ["solo", "zz"] : ["zz"])
         .join(" "),
     );
     await own((s) => s.upsert(texts.map((t, i) => chunk(`p${String(i).padStart(3, "0")}`, `d${i}`, t, i))));
@@ -240,6 +240,7 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       [["w5x", "w1x", "w0x"], 40],
       [["w0x", "w1x"], 4],
       [["solo", "w2x", "w0x"], 10],
+      [["solo", "w0x"], 10],
     ] as const) {
       const found = await own((s) => s.searchKeyword({ text: query.join(" "), k }));
       expect(
