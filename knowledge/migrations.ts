@@ -269,6 +269,19 @@ export const migrations: ReadonlyArray<Migration> = [
          WHERE tsv IS NOT NULL AND octet_length(lexeme) < 2000 GROUP BY tenant, lexeme;
     `,
   },
+  {
+    // Each row's number of distinct lexemes (BM25's length), kept beside its tsvector: reading it
+    // from `length(tsv)` unpacked the whole (compressed) vector of every scored row once more.
+    version: 12,
+    name: "lexeme counts",
+    needsDimension: true,
+    sql: () => `
+      ALTER TABLE arbor_chunks ADD COLUMN lexemes integer;
+      UPDATE arbor_chunks SET lexemes = length(tsv) WHERE tsv IS NOT NULL;
+      ALTER TABLE arbor_documents ADD COLUMN lexemes integer;
+      UPDATE arbor_documents SET lexemes = length(tsv) WHERE tsv IS NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -18,6 +18,7 @@ import {
   type CorpusStats,
   corpusStats,
   DOCUMENT_TEXT_LIMIT,
+  documentFrequencies,
   hasTerms,
   parseKeywordQuery,
 } from "./internal/bm25.ts";
@@ -28,8 +29,8 @@ import {
   searchEntityVectors,
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
-import { type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
-import { countTerms, forgetTerms } from "./internal/term-stats.ts";
+import { type LexemeVector, type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
+import { countTerms, forgetTerms, type TermScope } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
 
@@ -104,11 +105,15 @@ export interface VectorStoreService {
     }>,
   ) => Effect.Effect<void, StoreError | KnowledgeInputError>;
   readonly deleteDocument: (id: string) => Effect.Effect<boolean, StoreError>;
-  /** Nearest chunks by cosine distance (approximate: HNSW). */
+  /**
+   * Nearest chunks by cosine distance (approximate: HNSW). With `bare`, hits carry no text and no
+   * metadata (empty): reading those of a hundred rows cost as much as the search itself.
+   */
   readonly searchVector: (query: {
     readonly vector: ReadonlyArray<number>;
     readonly k: number;
     readonly filter?: MetadataFilter;
+    readonly bare?: boolean;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
   /** Exact nearest chunks (sequential scan): the baseline approximate search is measured against. */
   readonly searchExact: (query: {
@@ -186,7 +191,7 @@ const toHit = (r: HitRow): ChunkHit => ({
 
 const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
 
-const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 8 parameters a row)
+const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 9 parameters a row)
 
 /** Merges the chunk table's GIN pending lists (PGlite has no autovacuum to do it). */
 const MERGE_CHUNK_GIN =
@@ -223,15 +228,16 @@ const insertRows = (
 ) =>
   Effect.gen(function* () {
     const conflict = `ON CONFLICT (tenant, id) DO UPDATE SET document_id = EXCLUDED.document_id, ord = EXCLUDED.ord,
-      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv`;
-    const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv";
-    yield* lexer.learn(chunks.map((c) => c.text));
-    const lexemes = new Map(chunks.map((c) => [c.id, lexer.vector(c.text)]));
+      text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding, tsv = EXCLUDED.tsv,
+      lexemes = EXCLUDED.lexemes`;
+    const columns = "tenant, id, document_id, ord, text, metadata, embedding, tsv, lexemes";
+    const vectors = yield* lexer.vectors(chunks.map((c) => c.text));
+    const lexemes = new Map(chunks.map((c, i) => [c.id, vectors[i]!]));
     yield* countTerms(sql, tenant, "chunks", lexemes.values());
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
-      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v2 (tenant text, id text, document_id text,
-        ord integer, text text, metadata jsonb, embedding vector(${dimension}), tsv tsvector)`);
+      yield* sql.exec(`CREATE TEMP TABLE IF NOT EXISTS arbor_chunks_stage_v3 (tenant text, id text, document_id text,
+        ord integer, text text, metadata jsonb, embedding vector(${dimension}), tsv tsvector, lexemes integer)`);
       for (let i = 0; i < chunks.length; i += 5000) {
         const batch = chunks.slice(i, i + 5000);
         const blob = encodeCopyBinary(
@@ -244,6 +250,7 @@ const insertRows = (
             { kind: "jsonb", value: JSON.stringify(c.metadata) } as const,
             { kind: "vector", value: c.embedding } as const,
             { kind: "tsvector", value: lexemes.get(c.id)! } as const,
+            { kind: "int4", value: lexemes.get(c.id)!.size } as const,
           ]),
         );
         // New ids (the common case: fresh documents) are copied straight in; otherwise through a
@@ -260,14 +267,14 @@ const insertRows = (
         }
         yield* forgetTerms(sql, tenant, "chunks", "r.id = ANY($2::text[])", [ids]);
         yield* copyFrom(
-          `COPY arbor_chunks_stage_v2 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
+          `COPY arbor_chunks_stage_v3 (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`,
           blob,
         );
         yield* sql.query(
           `INSERT INTO arbor_chunks (${columns})
-           SELECT ${columns} FROM arbor_chunks_stage_v2 ${conflict}`,
+           SELECT ${columns} FROM arbor_chunks_stage_v3 ${conflict}`,
         );
-        yield* sql.exec("TRUNCATE arbor_chunks_stage_v2");
+        yield* sql.exec("TRUNCATE arbor_chunks_stage_v3");
       }
       return;
     }
@@ -286,11 +293,79 @@ const insertRows = (
           JSON.stringify(c.metadata),
           vectorText(c.embedding),
           tsvectorLiteral(lexemes.get(c.id)!),
+          lexemes.get(c.id)!.size,
         );
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector)`;
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::vector, $${n + 8}::tsvector, $${n + 9}::int)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_chunks (${columns}) VALUES ${values.join(", ")} ${conflict}`,
+        params,
+      );
+    }
+  });
+
+/**
+ * Writes documents' bookkeeping rows (replacing any of the same id): binary `COPY` on PGlite
+ * (parsing each document's `tsvector` text in WebAssembly was most of the statement), multi-row
+ * upserts elsewhere.
+ */
+const writeDocuments = (
+  sql: SqlClientService,
+  tenant: string,
+  documents: ReadonlyArray<DocumentRecord>,
+  lexemes: ReadonlyMap<string, LexemeVector>,
+  now: number,
+) =>
+  Effect.gen(function* () {
+    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes";
+    const copyFrom = sql.copyFrom;
+    if (copyFrom) {
+      yield* sql.query("DELETE FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])", [
+        documents.map((d) => d.id),
+        tenant,
+      ]);
+      for (const group of documentBatches(documents)) {
+        const blob = encodeCopyBinary(
+          group.map((d) => {
+            const vector = lexemes.get(d.id);
+            return [
+              { kind: "text", value: tenant },
+              { kind: "text", value: d.id },
+              { kind: "text", value: d.hash },
+              { kind: "jsonb", value: JSON.stringify(d.metadata) },
+              { kind: "int4", value: d.chunks },
+              { kind: "float8", value: now },
+              vector ? { kind: "tsvector", value: vector } : { kind: "null" },
+              vector ? { kind: "int4", value: vector.size } : { kind: "null" },
+            ];
+          }),
+        );
+        yield* copyFrom(`COPY arbor_documents (${columns}) FROM '/dev/blob' WITH (FORMAT binary)`, blob);
+      }
+      return;
+    }
+    for (const group of documentBatches(documents)) {
+      const params: unknown[] = [];
+      const rows = group.map((d) => {
+        const n = params.length;
+        const vector = lexemes.get(d.id);
+        params.push(
+          tenant,
+          d.id,
+          d.hash,
+          JSON.stringify(d.metadata),
+          d.chunks,
+          now,
+          vector ? tsvectorLiteral(vector) : null,
+          vector ? vector.size : null,
+        );
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
+      });
+      yield* sql.query(
+        `INSERT INTO arbor_documents (${columns}) VALUES ${rows.join(", ")}
+         ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
+           chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
+           lexemes = EXCLUDED.lexemes`,
         params,
       );
     }
@@ -379,7 +454,25 @@ export const makeSqlVectorStore = (
           stats.set(table, { at: now, value });
           return value;
         });
-      const changed = Effect.sync(() => stats.clear());
+      // Document frequencies of the lexemes searched for, kept as long (and dropped as) the above.
+      const frequencies = new Map<TermScope, { at: number; readonly df: Map<string, number> }>();
+      const frequenciesOf = (scope: TermScope) => (lexemes: ReadonlyArray<string>) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis;
+          let known = frequencies.get(scope);
+          if (!known || now - known.at >= STATS_MAX_AGE_MS) {
+            known = { at: now, df: new Map() };
+            frequencies.set(scope, known);
+          }
+          const missing = lexemes.filter((l) => !known.df.has(l));
+          if (missing.length > 0)
+            for (const [l, n] of yield* documentFrequencies(sql, tenant, scope, missing)) known.df.set(l, n);
+          return known.df;
+        });
+      const changed = Effect.sync(() => {
+        stats.clear();
+        frequencies.clear();
+      });
       const count = () =>
         Effect.map(
           sql.query<{ n: number }>("SELECT count(*)::int AS n FROM arbor_chunks WHERE tenant = $1", [tenant]),
@@ -417,7 +510,7 @@ export const makeSqlVectorStore = (
         return `${own} AND metadata @> $${params.length}::jsonb`;
       };
 
-      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter }) =>
+      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter, bare }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
           // The first search after a bulk load builds the index the load left out. Only a load made
@@ -433,9 +526,12 @@ export const makeSqlVectorStore = (
           // The inner query walks the index; the outer one restores exact order (iterative scans,
           // which keep filtered and large-k searches from coming back short, may return slightly out
           // of order).
+          const columns = bare
+            ? "id, document_id, '' AS text, '{}'::jsonb AS metadata"
+            : "id, document_id, text, metadata";
           const select = sql.query<HitRow>(
-            `SELECT id, document_id, text, metadata, 1 - distance AS score FROM (
-             SELECT id, document_id, text, metadata, embedding <=> $1::vector AS distance
+            `SELECT ${columns}, 1 - distance AS score FROM (
+             SELECT id, document_id, ${bare ? "" : "text, metadata, "}embedding <=> $1::vector AS distance
                FROM arbor_chunks ${where} ORDER BY embedding <=> $1::vector LIMIT $2) hits
            ORDER BY distance, id`,
             params,
@@ -482,15 +578,12 @@ export const makeSqlVectorStore = (
             k,
             lexer,
             stats: yield* statsOf("arbor_chunks"),
+            frequencies: frequenciesOf("chunks"),
             ...(perDocument ? { perDocument } : {}),
-            extra: (next) =>
-              [
-                "true",
-                ...(filter && Object.keys(filter).length > 0
-                  ? [`metadata @> ${next(JSON.stringify(filter))}::jsonb`]
-                  : []),
-                ...(documents ? [`document_id = ANY(${next(documents)}::text[])`] : []),
-              ].join(" AND "),
+            ...(documents ? { documents } : {}),
+            ...(filter && Object.keys(filter).length > 0
+              ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
+              : {}),
           });
           const rows = yield* getChunks(found.map((h) => h.id));
           const byId = new Map(rows.map((r) => [r.chunkId, r]));
@@ -511,6 +604,7 @@ export const makeSqlVectorStore = (
             k,
             lexer,
             stats: yield* statsOf("arbor_documents"),
+            frequencies: frequenciesOf("documents"),
             ...(filter && Object.keys(filter).length > 0
               ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
               : {}),
@@ -554,40 +648,21 @@ export const makeSqlVectorStore = (
                   "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
                   [ids, tenant],
                 );
-                yield* lexer.learn(
-                  documents.map((d) => d.document.text?.slice(0, DOCUMENT_TEXT_LIMIT) ?? ""),
+                // The documents' words first: their passages' words are then all known (one query).
+                const withText = documents.flatMap(({ document: d }) =>
+                  d.text === undefined ? [] : [{ id: d.id, text: d.text.slice(0, DOCUMENT_TEXT_LIMIT) }],
                 );
+                const vectors = yield* lexer.vectors(withText.map((d) => d.text));
+                const documentLexemes = new Map(withText.map((d, i) => [d.id, vectors[i]!] as const));
                 yield* write(documents.flatMap((d) => d.chunks));
-                const documentLexemes = new Map(
-                  documents.flatMap(({ document: d }) =>
-                    d.text === undefined
-                      ? []
-                      : [[d.id, lexer.vector(d.text.slice(0, DOCUMENT_TEXT_LIMIT))] as const],
-                  ),
-                );
                 yield* countTerms(sql, tenant, "documents", documentLexemes.values());
-                for (const group of documentBatches(documents.map((d) => d.document))) {
-                  const params: unknown[] = [];
-                  const rows = group.map((d) => {
-                    const n = params.length;
-                    params.push(
-                      tenant,
-                      d.id,
-                      d.hash,
-                      JSON.stringify(d.metadata),
-                      d.chunks,
-                      now,
-                      d.text === undefined ? null : tsvectorLiteral(documentLexemes.get(d.id)!),
-                    );
-                    return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector)`;
-                  });
-                  yield* sql.query(
-                    `INSERT INTO arbor_documents (tenant, id, hash, metadata, chunks, updated_at, tsv) VALUES ${rows.join(", ")}
-                   ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
-                     chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv`,
-                    params,
-                  );
-                }
+                yield* writeDocuments(
+                  sql,
+                  tenant,
+                  documents.map((d) => d.document),
+                  documentLexemes,
+                  now,
+                );
                 yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
                 if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
                 yield* changed;

@@ -6,11 +6,15 @@
  *   split in JavaScript, stemmed by the `english` configuration, stop words out).
  * - `idf = ln(1 + (N - df + 0.5) / (df + 0.5))` with `df` read from the kept term statistics
  *   (`term-stats.ts`) and `N` the partition's rows; `tf` is the number of positions a lexeme has in a row's
- *   `tsvector`; length is the row's number of distinct lexemes (`length(tsv)`), normalised by the
- *   partition's mean.
+ *   `tsvector`; length is the row's number of distinct lexemes (kept in `lexemes`), normalised by
+ *   the partition's mean.
  * - Only the query's lexemes of a row are unnested: `setweight(tsv, 'A', terms)` marks them and
  *   `ts_filter(…, '{a}')` keeps them (rows are stored with weight D), both in C; the sum is a
  *   join and a grouping (a correlated subquery per row measured seven times slower in PGlite).
+ * - Each scored row's `tsvector` is unpacked (it is compressed), the cost that grows with the
+ *   rows holding a query word; so candidates come from the GIN index, never a scan testing every
+ *   row, and max-score pruning (exact) scores only the rows holding the rarest words when the
+ *   common ones cannot lift another row into the top k.
  * - `"a phrase"` in the query must appear as a phrase, `prefix*` must match a word starting so;
  *   their words also count in the score.
  *
@@ -24,6 +28,9 @@ import { type Lexer, quoteLexeme } from "./lexemes.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
 export const BM25 = { k1: 1.2, b: 0.75 } as const;
+
+/** Rows a first max-score pass aims to score (see `bm25Search`). */
+const PRUNING_BUDGET = 400;
 
 /** Characters of a document indexed for document-level keyword search (tsvector's 1 MB limit). */
 export const DOCUMENT_TEXT_LIMIT = 400_000;
@@ -69,10 +76,29 @@ export const corpusStats = (
 ): Effect.Effect<CorpusStats, StoreError> =>
   Effect.map(
     sql.query<{ n: number; mean: number | null }>(
-      `SELECT count(*)::float8 AS n, avg(length(tsv))::float8 AS mean FROM ${table} WHERE tenant = $1 AND tsv IS NOT NULL`,
+      `SELECT count(*)::float8 AS n, avg(lexemes)::float8 AS mean FROM ${table} WHERE tenant = $1 AND tsv IS NOT NULL`,
       [tenant],
     ),
     (r) => ({ rows: Number(r[0]?.n ?? 0), meanLength: Number(r[0]?.mean ?? 1) }),
+  );
+
+/** Document frequencies of `lexemes` in `scope` (`term-stats.ts`); a lexeme never seen has 0. */
+export const documentFrequencies = (
+  sql: SqlClientService,
+  tenant: string,
+  scope: "chunks" | "documents",
+  lexemes: ReadonlyArray<string>,
+): Effect.Effect<ReadonlyMap<string, number>, StoreError> =>
+  Effect.map(
+    sql.query<{ lexeme: string; df: number }>(
+      "SELECT lexeme, greatest(df, 0) AS df FROM arbor_terms WHERE tenant = $1 AND scope = $2 AND lexeme = ANY($3::text[])",
+      [tenant, scope, lexemes],
+    ),
+    (rows) => {
+      const found = new Map<string, number>(lexemes.map((l) => [l, 0]));
+      for (const r of rows) found.set(r.lexeme, Number(r.df));
+      return found;
+    },
   );
 
 /** One scored row id. */
@@ -83,9 +109,8 @@ export interface Bm25Hit {
 }
 
 /**
- * The BM25 top `k` rows of `table` in `tenant` that match the query; `extraWhere` (with its params
- * numbered after the ones this function adds) narrows the rows (a metadata filter, a set of
- * documents).
+ * The BM25 top `k` rows of `table` in `tenant` that match the query; `extra` (numbering its
+ * parameters with `next`) narrows the rows (a metadata filter), and so does `documents`.
  */
 export const bm25Search = (
   sql: SqlClientService,
@@ -94,7 +119,7 @@ export const bm25Search = (
     readonly tenant: string;
     readonly query: KeywordQuery;
     readonly k: number;
-    /** Appended as `AND …`; `$n` placeholders count from `params.length + 1` of `extraParams`' start. */
+    /** Appended as `AND …`; each parameter's placeholder comes from `next(value)`. */
     readonly extra?: (next: (value: unknown) => string) => string;
     /** At most this many best rows per document (passages of chosen documents). */
     readonly perDocument?: number;
@@ -102,6 +127,12 @@ export const bm25Search = (
     readonly lexer: Lexer;
     /** The partition's rows and their mean length (`corpusStats`). */
     readonly stats: CorpusStats;
+    /** The lexemes' document frequencies (default: read from `arbor_terms`; a store caches them). */
+    readonly frequencies?: (
+      lexemes: ReadonlyArray<string>,
+    ) => Effect.Effect<ReadonlyMap<string, number>, StoreError>;
+    /** Only rows of these documents (a few: read through the document index, all scored). */
+    readonly documents?: ReadonlyArray<string>;
   },
 ): Effect.Effect<ReadonlyArray<Bm25Hit>, StoreError> =>
   Effect.gen(function* () {
@@ -136,40 +167,85 @@ export const bm25Search = (
       );
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     }
-    const termsP = next(lexemes);
-    const scopeP = next(table === "arbor_chunks" ? "chunks" : "documents");
-    const anyP = next(lexemes.map(quoteLexeme).join(" | "));
-    const { k1, b } = BM25;
+    const scope = table === "arbor_chunks" ? "chunks" : "documents";
+    const df = yield* (options.frequencies ?? ((l) => documentFrequencies(sql, tenant, scope, l)))(lexemes);
     const { rows: n, meanLength } = options.stats;
-    const nP = next(n);
+    const idf = lexemes.map((t) => {
+      const d = df.get(t) ?? 0;
+      return Math.log(1 + (Math.max(n, d) - d + 0.5) / (d + 0.5));
+    });
+    const termsP = next(lexemes);
+    const idfP = next(idf);
+    const { k1, b } = BM25;
     const meanP = next(Math.max(1, meanLength));
-    // idf per term from the kept document frequencies (term-stats.ts; a CTE kept materialised so
-    // that it is computed once, not once per candidate row).
-    const scored = `
-      WITH idf AS MATERIALIZED (
-        SELECT t.term, ln(1 + (greatest(${nP}::float8, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
-          FROM unnest(${termsP}::text[]) AS t(term)
-          CROSS JOIN LATERAL (SELECT coalesce((SELECT greatest(s.df, 0) FROM arbor_terms s
-                               WHERE s.tenant = ${tenantP} AND s.scope = ${scopeP} AND s.lexeme = t.term), 0)::float8 AS df) d
-      )
+    const within = options.documents;
+    // Rows of the chosen documents (a handful) are read through the document index; otherwise
+    // the rows holding a query word come from the full-text index.
+    const source = within
+      ? `(SELECT * FROM ${table} WHERE tenant = ${tenantP} AND document_id = ANY(${next(within)}::text[]) OFFSET 0)`
+      : table;
+    const scored = (anyP: string) => `
       SELECT r.id, r.${docColumn} AS document_id,
-             sum(idf.idf * u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * length(r.tsv) / ${meanP}::float8))) AS score
-        FROM ${table} r
+             sum(idf.idf * u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))) AS score
+        FROM ${source} r
         CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
                               FROM unnest(ts_filter(setweight(r.tsv, 'A', ${termsP}::text[]), '{a}'))) u
-        JOIN idf ON idf.term = u.lexeme
+        JOIN unnest(${termsP}::text[], ${idfP}::float8[]) AS idf(term, idf) ON idf.term = u.lexeme
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
          ${required.map((c) => `AND r.${c}`).join(" ")}${extra}
-       GROUP BY r.tenant, r.id`;
-    const rows = yield* sql.query<{ id: string; document_id: string; score: number }>(
-      options.perDocument
+       GROUP BY r.tenant, r.id${docColumn === "id" ? "" : `, r.${docColumn}`}`;
+    const perDocument = options.perDocument ? Math.max(1, Math.floor(options.perDocument)) : undefined;
+    const statement = (anyP: string) =>
+      perDocument
         ? `SELECT id, document_id, score FROM (
              SELECT s.*, row_number() OVER (PARTITION BY document_id ORDER BY score DESC, id) AS nth
-               FROM (${scored}) s) ranked
-            WHERE nth <= ${Math.max(1, Math.floor(options.perDocument))}
+               FROM (${scored(anyP)}) s) ranked
+            WHERE nth <= ${perDocument}
             ORDER BY score DESC, id LIMIT ${limit}`
-        : `${scored} ORDER BY score DESC, id LIMIT ${limit}`,
-      params,
-    );
+        : `${scored(anyP)} ORDER BY score DESC, id LIMIT ${limit}`;
+    const anyOf = (terms: ReadonlyArray<number>) => terms.map((i) => quoteLexeme(lexemes[i]!)).join(" | ");
+    /** Scores the rows holding one of `terms` (and, with `without`, none of those). */
+    const run = (terms: ReadonlyArray<number>, without: ReadonlyArray<number> = []) => {
+      const matching = without.length === 0 ? anyOf(terms) : `(${anyOf(terms)}) & !(${anyOf(without)})`;
+      const withTerms = [...params, matching];
+      const select = sql.query<{ id: string; document_id: string; score: number }>(
+        statement(`$${withTerms.length}`),
+        withTerms,
+      );
+      // The planner reckons that reading most rows beats the full-text index when a word is
+      // common, not counting that each row's tsvector is unpacked to test it: several times slower.
+      return within
+        ? select
+        : sql.transaction(Effect.zipRight(sql.exec("SET LOCAL enable_seqscan = off"), select));
+    };
+    const k = Math.max(1, Math.floor(options.k));
+    // Max-score pruning (exact): a row holding none of the rarest terms scores at most the sum of
+    // the other terms' bounds (idf · (k1 + 1), tf unbounded); once the k-th best score among the
+    // rows holding a rare term beats that sum, no other row can enter the top k. The first pass
+    // takes the rarest terms up to about `PRUNING_BUDGET` rows; if its k-th score is not enough, a
+    // second pass adds terms until it is (a larger candidate set only raises the k-th score).
+    const order = lexemes.map((_, i) => i).sort((x, y) => idf[y]! - idf[x]! || x - y);
+    const bound = (from: number) => order.slice(from).reduce((sum, i) => sum + idf[i]! * (k1 + 1), 0);
+    const budget = Math.max(PRUNING_BUDGET, 8 * k);
+    let first = within ? order.length : 1;
+    let seen = df.get(lexemes[order[0]!]!) ?? 0;
+    while (first < order.length && seen + (df.get(lexemes[order[first]!]!) ?? 0) <= budget) {
+      seen += df.get(lexemes[order[first]!]!) ?? 0;
+      first++;
+    }
+    let rows = yield* run(order.slice(0, first));
+    if (first < order.length) {
+      const kth = rows.length >= k ? Number(rows[k - 1]!.score) : 0;
+      let enough = first;
+      while (enough < order.length && !(bound(enough) * (1 + 1e-9) < kth)) enough++;
+      if (enough > first && perDocument) rows = yield* run(order.slice(0, enough));
+      else if (enough > first) {
+        // Only the rows the first pass did not score, merged with its best.
+        const more = yield* run(order.slice(first, enough), order.slice(0, first));
+        rows = [...rows, ...more]
+          .sort((x, y) => Number(y.score) - Number(x.score) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+          .slice(0, k);
+      }
+    }
     return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
   });

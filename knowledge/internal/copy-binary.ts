@@ -1,13 +1,15 @@
 /**
  * Encodes rows in Postgres' binary COPY format, so PGlite ingests vectors without parsing
- * their text form (its bottleneck). Only the column kinds the chunk table needs.
+ * their text form (its bottleneck). Only the column kinds the chunk and document tables need.
  */
 import type { LexemeVector } from "./lexemes.ts";
 
-/** One column value: text, a 32-bit integer, jsonb (given as its JSON text) or a pgvector vector. */
+/** One column value: text, a 32-bit integer, a double, jsonb (its JSON text), a pgvector vector, a tsvector or NULL. */
 export type CopyValue =
   | { readonly kind: "text"; readonly value: string }
   | { readonly kind: "int4"; readonly value: number }
+  | { readonly kind: "float8"; readonly value: number }
+  | { readonly kind: "null" }
   | { readonly kind: "jsonb"; readonly value: string }
   | { readonly kind: "vector"; readonly value: ArrayLike<number> }
   | { readonly kind: "tsvector"; readonly value: LexemeVector };
@@ -23,6 +25,10 @@ const fieldSize = (v: CopyValue): number => {
       return 1 + Buffer.byteLength(v.value);
     case "int4":
       return 4;
+    case "float8":
+      return 8;
+    case "null":
+      return 0;
     case "vector":
       return 4 + 4 * v.value.length;
     case "tsvector": {
@@ -69,6 +75,12 @@ export const encodeCopyBinary = (rows: ReadonlyArray<ReadonlyArray<CopyValue>>):
         }
         case "int4":
           at = buf.writeInt32BE(v.value, buf.writeInt32BE(4, at));
+          break;
+        case "float8":
+          at = buf.writeDoubleBE(v.value, buf.writeInt32BE(8, at));
+          break;
+        case "null":
+          at = buf.writeInt32BE(-1, at);
           break;
         case "vector":
           at = writeVector(view, at, v.value);

@@ -34,10 +34,10 @@ export const wordsOf = (text: string): ReadonlyArray<string> =>
 
 /** Stems words and assembles lexeme vectors (see the module comment). */
 export interface Lexer {
-  /** Stems the distinct words of `texts` not stemmed before (one query); run it before the others. */
+  /** Stems the distinct words of `texts` not stemmed before (one query); run it before `lexemes` and `phrase`. */
   readonly learn: (texts: ReadonlyArray<string>) => Effect.Effect<void, StoreError>;
-  /** A learned text's lexemes and positions. */
-  readonly vector: (text: string) => LexemeVector;
+  /** Learns `texts` and makes their lexeme vectors, splitting each text into words once. */
+  readonly vectors: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<LexemeVector>, StoreError>;
   /** A learned text's distinct lexemes, in order of first appearance. */
   readonly lexemes: (text: string) => ReadonlyArray<string>;
   /** A learned phrase as a `tsquery` (`'bill' <2> 'right'`), or undefined when it has only stop words. */
@@ -57,12 +57,20 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
   const stems = new Map<string, ReadonlyArray<string>>();
   const stemsOf = (word: string): ReadonlyArray<string> => stems.get(word) ?? [];
 
-  const learn: Lexer["learn"] = (texts) =>
+  /** Stems the words of `split` not stemmed before (one query per 50,000 words). */
+  const stem = (split: ReadonlyArray<ReadonlyArray<string>>) =>
     Effect.gen(function* () {
-      const unknown = new Set<string>();
-      for (const text of texts) for (const w of wordsOf(text)) if (!stems.has(w)) unknown.add(w);
+      const unknownOf = () => {
+        const unknown = new Set<string>();
+        for (const words of split) for (const w of words) if (!stems.has(w)) unknown.add(w);
+        return unknown;
+      };
+      let unknown = unknownOf();
       if (unknown.size === 0) return;
-      if (stems.size + unknown.size > CACHE_LIMIT) stems.clear();
+      if (stems.size + unknown.size > CACHE_LIMIT) {
+        stems.clear(); // and these texts' words are all stemmed again, the known ones included
+        unknown = unknownOf();
+      }
       const words = [...unknown];
       for (let i = 0; i < words.length; i += 50_000) {
         const rows = yield* sql.query<{ w: string; l: ReadonlyArray<string> | null }>(
@@ -73,10 +81,12 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
       }
     });
 
-  const vector: Lexer["vector"] = (text) => {
+  const learn: Lexer["learn"] = (texts) => stem(texts.map(wordsOf));
+
+  const vectorOf = (words: ReadonlyArray<string>): LexemeVector => {
     const out = new Map<string, number[]>();
     let position = 0;
-    for (const word of wordsOf(text)) {
+    for (const word of words) {
       position = Math.min(position + 1, MAX_POSITION);
       for (const lexeme of stemsOf(word)) {
         const positions = out.get(lexeme);
@@ -87,6 +97,12 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
     }
     return out;
   };
+
+  const vectors: Lexer["vectors"] = (texts) =>
+    Effect.suspend(() => {
+      const split = texts.map(wordsOf);
+      return Effect.as(stem(split), split).pipe(Effect.map((words) => words.map(vectorOf)));
+    });
 
   const lexemes: Lexer["lexemes"] = (text) => [...new Set(wordsOf(text).flatMap(stemsOf))];
 
@@ -104,5 +120,5 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
     return query === "" ? undefined : query;
   };
 
-  return { learn, vector, lexemes, phrase };
+  return { learn, vectors, lexemes, phrase };
 };

@@ -125,9 +125,9 @@ export const searchChunks = (
     const mode = params.mode ?? "hybrid";
     const filter = params.filter;
     const byFilter = filter ? { filter } : {};
-    const vectorHits = (n: number) =>
+    const vectorHits = (n: number, bare = false) =>
       Effect.flatMap(deps.embedder.embed([query]), ([vector]) =>
-        deps.vectors.searchVector({ vector: vector!, k: n, ...byFilter }),
+        deps.vectors.searchVector({ vector: vector!, k: n, bare, ...byFilter }),
       );
     // In hybrid search a query without keywords (only stop words) still has a vector side.
     const lenient = <A>(e: Effect.Effect<ReadonlyArray<A>, KnowledgeInputError | StoreError>) =>
@@ -169,7 +169,8 @@ export const searchChunks = (
     // Document-level: documents ranked by each retriever (keyword: BM25 over whole documents;
     // vector and graph: a document's best passage), fused, then each one's best passages.
     const depth = Math.max(k * 4, 40);
-    const vector = mode === "keyword" ? [] : yield* vectorHits(Math.max(depth * 3, 100));
+    // Many passages rank documents; the text of those in the chosen documents is read after.
+    const vector = mode === "keyword" ? [] : yield* vectorHits(Math.max(depth * 3, 100), true);
     const keywordDocuments =
       mode === "vector"
         ? []
@@ -202,10 +203,19 @@ export const searchChunks = (
         ? []
         : yield* keywordHits(chosen.length * PASSAGES_PER_DOCUMENT, chosen);
     const inChosen = new Set(chosen);
+    const vectorPassages = vector.filter((h) => inChosen.has(h.documentId));
+    const vectorTexts = new Map(
+      (yield* deps.vectors.getChunks(vectorPassages.map((h) => h.chunkId))).map((c) => [c.chunkId, c]),
+    );
     const passages = fuseByScore(
       {
         keyword: scored(keywordPassages),
-        vector: scored(vector.filter((h) => inChosen.has(h.documentId))),
+        vector: scored(
+          vectorPassages.flatMap((h) => {
+            const full = vectorTexts.get(h.chunkId);
+            return full ? [{ ...full, score: h.score }] : [];
+          }),
+        ),
       },
       mode === "hybrid"
         ? (options.fusion?.passage ?? DEFAULT_FUSION.passage)

@@ -138,6 +138,14 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, filter: { lang: "de" } })),
     );
     expect(german.map((h) => h.chunkId)).toEqual(["b1"]);
+    // Bare hits: the same chunks and scores, without their text.
+    const bare = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, bare: true })),
+    );
+    expect(bare.map((h) => [h.chunkId, h.documentId, h.score])).toEqual(
+      hits.map((h) => [h.chunkId, h.documentId, h.score]),
+    );
+    expect(bare.every((h) => h.text === "")).toBe(true);
   });
 
   it("matches keywords with English stemming, any word, best first", async () => {
@@ -181,6 +189,65 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     // "a phrase" must appear as such; pre* matches words starting so
     expect(await ids('"kestrel hovered"')).toEqual(["b-rare"]);
     expect((await ids("kestr*")).sort()).toEqual(["a-long", "b-loose", "b-rare"]);
+  });
+
+  it("returns exactly BM25's top k when common words cannot lift a passage past the rare word's", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("pruning"))));
+    // 600 passages of made-up words: w0 is in nearly every one, w1 in many, w9 in a few, "solo"
+    // in two; each word repeated a varying number of times, so scores rarely tie.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const texts = Array.from({ length: 600 }, (_, i) =>
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        .flatMap((w) => (random() < 1 / (1 + w) ? Array(1 + Math.floor(random() * 4)).fill(`w${w}x`) : []))
+        .concat(i % 300 === 7 ? ["solo", "zz"] : ["zz"])
+        .join(" "),
+    );
+    await own((s) => s.upsert(texts.map((t, i) => chunk(`p${String(i).padStart(3, "0")}`, `d${i}`, t, i))));
+    // BM25 (k1 1.2, b 0.75) computed here from the texts themselves.
+    const bags = texts.map((t) => {
+      const bag = new Map<string, number>();
+      for (const w of t.split(" ")) bag.set(w, (bag.get(w) ?? 0) + 1);
+      return bag;
+    });
+    const mean = bags.reduce((n, b) => n + b.size, 0) / bags.length;
+    const expected = (query: ReadonlyArray<string>, k: number) => {
+      const idf = (w: string) => {
+        const df = bags.filter((b) => b.has(w)).length;
+        return Math.log(1 + (bags.length - df + 0.5) / (df + 0.5));
+      };
+      return bags
+        .map((bag, i) => ({
+          id: `p${String(i).padStart(3, "0")}`,
+          score: query.reduce((sum, w) => {
+            const tf = bag.get(w) ?? 0;
+            return sum + (idf(w) * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * bag.size) / mean));
+          }, 0),
+        }))
+        .filter((h) => h.score > 0)
+        .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+        .slice(0, k)
+        .map((h) => h.id);
+    };
+    for (const [query, k] of [
+      [["w9x", "w0x"], 3],
+      [["w9x", "w1x", "w0x"], 10],
+      [["w8x", "w2x"], 5],
+      [["w5x", "w1x", "w0x"], 40],
+      [["w0x", "w1x"], 4],
+      [["solo", "w2x", "w0x"], 10],
+      [["solo", "w0x"], 10],
+    ] as const) {
+      const found = await own((s) => s.searchKeyword({ text: query.join(" "), k }));
+      expect(
+        found.map((h) => h.chunkId),
+        query.join(" "),
+      ).toEqual(expected(query, k));
+    }
   });
 
   it("ranks whole documents by BM25 and keeps each document's passages apart", async () => {
