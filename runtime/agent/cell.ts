@@ -25,6 +25,7 @@ import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
+import type { ModelRequest } from "../model.ts";
 import type { MicroHandler } from "../plugin.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
@@ -126,6 +127,7 @@ export class AgentCell implements Routable, MicroHost {
   private handlerEnded: { readonly crash?: string; readonly exit?: string } | undefined;
   private startedOnce = false;
   private infoCache: AgentInfo | undefined;
+  private requestContextCache: ModelRequest["context"] | undefined;
   private lastCrashFault: Fault = "arbor";
   private pulling = false;
   /** `agent.stopped` was published for the latest incarnation. */
@@ -267,6 +269,17 @@ export class AgentCell implements Routable, MicroHost {
       settings: this.agent.settings,
     };
     return this.infoCache;
+  }
+
+  /** Who makes a model request, as the request says (the same object for every request of this agent). */
+  get requestContext(): ModelRequest["context"] {
+    this.requestContextCache ??= {
+      tree: this.treeId,
+      address: this.address,
+      agentId: this.id,
+      ...(this.tree.tenant !== undefined ? { tenant: this.tree.tenant } : {}),
+    };
+    return this.requestContextCache;
   }
 
   get incarnation(): number {
@@ -532,14 +545,15 @@ export class AgentCell implements Routable, MicroHost {
     this.inFlight = envelope;
     this.tree.durable?.touch(this);
     const requestId = requestIdOf(envelope);
-    this.tree.events.publishSync({
-      type: "agent.task",
-      tree: this.treeId,
-      address: this.address,
-      id: this.id,
-      requestId,
-      input: envelope.input,
-    });
+    if (this.tree.events.wants("agent.task"))
+      this.tree.events.publishSync({
+        type: "agent.task",
+        tree: this.treeId,
+        address: this.address,
+        id: this.id,
+        requestId,
+        input: envelope.input,
+      });
     // A listener may have withdrawn it while the event was published.
     if (this.inFlight === envelope) this.send({ type: "TASK", requestId });
     return true;

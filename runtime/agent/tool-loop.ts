@@ -85,21 +85,18 @@ export const runModelWithTools = (
     const messages = [...initial];
     const usage = { inputTokens: 0, outputTokens: 0 };
     let toolCalls = 0;
+    // One request for every round: `messages` grows as the rounds go (as it always has: the array
+    // is shared), and nothing else in it changes within a step.
+    const request: Omit<ModelRequest, "model" | "options"> = {
+      messages,
+      ...(tools.length > 0 ? { tools } : {}),
+      ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
+      ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
+      context: cell.requestContext,
+    };
     // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
     let written = "";
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
-      const request: Omit<ModelRequest, "model" | "options"> = {
-        messages,
-        ...(tools.length > 0 ? { tools } : {}),
-        ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
-        ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
-        context: {
-          tree: cell.treeId,
-          address: cell.address,
-          agentId: cell.id,
-          ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
-        },
-      };
       const response: ModelResponse = yield* journaled(
         task.journal,
         "model",
