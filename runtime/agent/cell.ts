@@ -105,9 +105,10 @@ export class AgentCell implements Routable, MicroHost {
   private supervising: Supervisor | undefined;
   /**
    * The lifecycle statechart, once made; it then lives as long as the cell. Until its first event
-   * after `START` other than `STOP`, a cell has none: it is in `restingStatus` (`down`, `running.idle`
-   * with `restingIncarnation`, or the final `stopped` / `failed`), with the statechart's initial
-   * context otherwise, and makes the statechart in that state when an event needs it.
+   * after `START` other than the task cycle and `STOP`, a cell has none: it is in `restingStatus`
+   * (`down`, `running.idle` or `running.working` with `restingIncarnation` and `restingTask`, or the
+   * final `stopped` / `failed`), with the statechart's initial context otherwise, and makes the
+   * statechart in that state when an event needs it.
    */
   private actor: Actor<typeof lifecycleMachine> | undefined;
   private restingStatus: CellStatus = "down";
