@@ -37,25 +37,38 @@ export const stepDone = (envelope: Envelope, outcome: Finished): LifecycleEvent 
 
 /** Settles the asker with the step's outcome and publishes it; a tripwire's stop-tree stops the tree. */
 export const answerTask = (agent: Answering, envelope: Envelope, outcome: Finished): void => {
-  const base = {
-    tree: agent.treeId,
-    address: agent.address,
-    id: agent.id,
-    requestId: requestIdOf(envelope),
-    ...(envelope.traceId !== undefined ? { traceId: envelope.traceId } : {}),
-  };
+  const { events } = agent.tree;
   if (outcome._tag === "Replied") {
     if (envelope.idempotencyKey !== undefined)
       agent.tree.answers.record(agent.address, envelope.idempotencyKey, outcome.reply);
     settle(envelope, Exit.succeed(outcome.reply));
-    agent.tree.events.publishSync({ ...base, type: "agent.replied", output: outcome.reply.output });
+    // Built only when someone listens: most replies are read by their asker alone.
+    if (events.wants("agent.replied"))
+      events.publishSync({
+        ...answered(agent, envelope),
+        type: "agent.replied",
+        output: outcome.reply.output,
+      });
     return;
   }
   if (outcome._tag === "Failed") agent.tree.counters.errors++;
   settle(envelope, Exit.fail(outcome.error));
-  agent.tree.events.publishSync({ ...base, type: "agent.request_failed", reason: outcome.error.message });
+  events.publishSync({
+    ...answered(agent, envelope),
+    type: "agent.request_failed",
+    reason: outcome.error.message,
+  });
   if (outcome._tag === "StopTree") agent.tree.stopTree(outcome.error.message);
 };
+
+/** What every answer's event says about who answered which request. */
+const answered = (agent: Answering, envelope: Envelope) => ({
+  tree: agent.treeId,
+  address: agent.address,
+  id: agent.id,
+  requestId: requestIdOf(envelope),
+  ...(envelope.traceId !== undefined ? { traceId: envelope.traceId } : {}),
+});
 
 /** A task that crashed the agent `crashes` times is not tried again: its asker gets `AgentFailed`. */
 export const giveUpOnTask = (agent: Answering, envelope: Envelope, lastCrash: string, blame: Fault): void => {

@@ -8,9 +8,16 @@
  * per incarnation) sent to directly while the cell is running and nothing is queued.
  *
  * An idle agent is mostly bookkeeping it has not needed yet, so a cell makes its parts on first use:
- * the statechart when its first event after `START` comes (a task, a crash, a halt; see
- * `restingStatus`), the handler actor at its first message, the mailbox at its first queued message,
- * the supervisor when it has children. An agent that only started, idles and stops holds none of them.
+ * the statechart when its first event after `START` comes that is not part of the plain task cycle
+ * (a crash, a halt, a restart plan, a reply remembered on a thread; see `restingStatus`), the
+ * handler actor at its first message, the mailbox at its first queued message, the supervisor when
+ * it has children. An agent that only starts, takes tasks, answers them and stops holds none of them.
+ *
+ * The task cycle (`running.idle` ⇄ `running.working`, on `TASK`, `STEP_DONE` and `CANCEL`) is the
+ * statechart's busiest path and the one that changes nothing but the state and `current`; until the
+ * statechart is made, the cell keeps those two in `restingStatus` / `restingTask` and runs the
+ * `working` state's entry and exit actions (`startStep`, `stopStep`) itself, exactly where the
+ * statechart would. An event off that path makes the statechart in the state the cell is in.
  */
 import { Exit } from "effect";
 import { type Actor, type AnyActorRef, createActor, fromTransition } from "xstate";
@@ -18,6 +25,7 @@ import type { AgentInfo } from "../agent-info.ts";
 import { agentStateOf, envelopeOf } from "../durable/agent-state.ts";
 import type { AgentState } from "../durable/state.ts";
 import { AgentFailed, type Fault } from "../errors.ts";
+import type { ModelRequest } from "../model.ts";
 import type { MicroHandler } from "../plugin.ts";
 import type { Routable } from "../router.ts";
 import type { CompiledAgent } from "../spec/compile.ts";
@@ -85,6 +93,9 @@ const parentIn = (tree: TreeHost): AnyActorRef => {
 
 const noChildren: ReadonlyArray<AgentCell> = [];
 
+/** The state values a cell without a statechart can be in. */
+type RestingValue = Exclude<CellStatus, "running"> | { readonly running: "idle" | "working" };
+
 export class AgentCell implements Routable, MicroHost {
   readonly id: string;
   readonly address: string;
@@ -94,13 +105,16 @@ export class AgentCell implements Routable, MicroHost {
   private supervising: Supervisor | undefined;
   /**
    * The lifecycle statechart, once made; it then lives as long as the cell. Until its first event
-   * after `START` other than `STOP`, a cell has none: it is in `restingStatus` (`down`, `running.idle`
-   * with `restingIncarnation`, or the final `stopped` / `failed`), with the statechart's initial
-   * context otherwise, and makes the statechart in that state when an event needs it.
+   * after `START` other than the task cycle and `STOP`, a cell has none: it is in `restingStatus`
+   * (`down`, `running.idle` or `running.working` with `restingIncarnation` and `restingTask`, or the
+   * final `stopped` / `failed`), with the statechart's initial context otherwise, and makes the
+   * statechart in that state when an event needs it.
    */
   private actor: Actor<typeof lifecycleMachine> | undefined;
   private restingStatus: CellStatus = "down";
   private restingIncarnation = 0;
+  /** While resting in `running`: the request id of the task in `working` (the context's `current`), else null. */
+  private restingTask: string | null = null;
   restarts = 0;
   /** The envelope of the task in flight (its id is the statechart's `current`). */
   private inFlight: Envelope | undefined;
@@ -114,6 +128,7 @@ export class AgentCell implements Routable, MicroHost {
   private handlerEnded: { readonly crash?: string; readonly exit?: string } | undefined;
   private startedOnce = false;
   private infoCache: AgentInfo | undefined;
+  private requestContextCache: ModelRequest["context"] | undefined;
   private lastCrashFault: Fault = "arbor";
   private pulling = false;
   /** `agent.stopped` was published for the latest incarnation. */
@@ -220,8 +235,9 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   /** The statechart's state value while resting. */
-  private get restingValue(): Exclude<CellStatus, "running"> | { readonly running: "idle" } {
-    return this.restingStatus === "running" ? { running: "idle" } : this.restingStatus;
+  private get restingValue(): RestingValue {
+    if (this.restingStatus !== "running") return this.restingStatus;
+    return { running: this.restingTask === null ? "idle" : "working" };
   }
 
   /** The statechart's context, read without making one. */
@@ -231,7 +247,7 @@ export class AgentCell implements Routable, MicroHost {
       address: this.address,
       id: this.id,
       incarnation: this.restingIncarnation,
-      current: null,
+      current: this.restingTask,
       lastCrash: "",
       history: this.agent.history ?? null,
       threads: {},
@@ -256,13 +272,27 @@ export class AgentCell implements Routable, MicroHost {
     return this.infoCache;
   }
 
+  /** Who makes a model request, as the request says (the same object for every request of this agent). */
+  get requestContext(): ModelRequest["context"] {
+    this.requestContextCache ??= {
+      tree: this.treeId,
+      address: this.address,
+      agentId: this.id,
+      ...(this.tree.tenant !== undefined ? { tenant: this.tree.tenant } : {}),
+    };
+    return this.requestContextCache;
+  }
+
   get incarnation(): number {
     return this.actor === undefined ? this.restingIncarnation : this.context.incarnation;
   }
 
   /** The state for `inspect`: `idle` or `working` while running, else the status. */
   get state(): string {
-    if (this.actor === undefined) return this.restingStatus === "running" ? "idle" : this.restingStatus;
+    if (this.actor === undefined) {
+      if (this.restingStatus !== "running") return this.restingStatus;
+      return this.restingTask === null ? "idle" : "working";
+    }
     const value = this.actor.getSnapshot().value;
     return typeof value === "string" ? value : String((value as { running: string }).running);
   }
@@ -285,12 +315,7 @@ export class AgentCell implements Routable, MicroHost {
     });
     return agentStateOf({
       address: this.address,
-      lifecycle:
-        this.actor?.getPersistedSnapshot() ??
-        restingSnapshot(
-          this.restingStatus === "running" ? { running: "idle" } : this.restingStatus,
-          this.context,
-        ),
+      lifecycle: this.actor?.getPersistedSnapshot() ?? restingSnapshot(this.restingValue, this.context),
       restarts: this.restarts,
       inFlight: this.inFlight,
       queued,
@@ -319,22 +344,51 @@ export class AgentCell implements Routable, MicroHost {
   }
 
   /**
-   * Sends `event` to the statechart. A resting cell takes its first `START` and a `STOP` without one
-   * (neither runs an action there); any other event makes the statechart first.
+   * Sends `event` to the statechart. A resting cell takes its first `START`, a `STOP` and the task
+   * cycle without one (see `rest`); any other event makes the statechart first.
    */
   private send(event: LifecycleEvent): void {
-    if (this.actor === undefined) {
-      if (event.type === "START" && this.restingStatus === "down") {
+    if (this.actor === undefined && this.rest(event)) return;
+    this.lifecycle.send(event);
+  }
+
+  /**
+   * Takes `event` as the statechart would, without one, when it only moves the state and `current`:
+   * the first `START`; `TASK` in `idle` (entering `working` starts the step); `STEP_DONE` with
+   * nothing to remember and `CANCEL` in `working` (leaving it stops the step); `STOP` (leaving
+   * `working` first, if there). False for any other event: the statechart must take it.
+   */
+  private rest(event: LifecycleEvent): boolean {
+    const status = this.restingStatus;
+    switch (event.type) {
+      case "START":
+        if (status !== "down") return false;
         this.restingStatus = "running";
         this.restingIncarnation++;
-        return;
-      }
-      if (event.type === "STOP") {
+        return true;
+      case "TASK":
+        if (status !== "running" || this.restingTask !== null) return false;
+        this.restingTask = event.requestId;
+        this.startStep(event.requestId);
+        return true;
+      case "STEP_DONE":
+      case "CANCEL":
+        if (status !== "running" || this.restingTask === null) return false;
+        if (event.type === "STEP_DONE" && event.exchange !== undefined && this.agent.history !== undefined)
+          return false; // the statechart remembers the exchange
+        this.restingTask = null;
+        this.stopStep();
+        return true;
+      case "STOP":
+        if (this.restingTask !== null) {
+          this.restingTask = null;
+          this.stopStep();
+        }
         this.restingStatus = event.normal ? "stopped" : "failed";
-        return;
-      }
+        return true;
+      default:
+        return false;
     }
-    this.lifecycle.send(event);
   }
 
   /** Starts a new incarnation, then the children in spec order. */
@@ -492,14 +546,15 @@ export class AgentCell implements Routable, MicroHost {
     this.inFlight = envelope;
     this.tree.durable?.touch(this);
     const requestId = requestIdOf(envelope);
-    this.tree.events.publishSync({
-      type: "agent.task",
-      tree: this.treeId,
-      address: this.address,
-      id: this.id,
-      requestId,
-      input: envelope.input,
-    });
+    if (this.tree.events.wants("agent.task"))
+      this.tree.events.publishSync({
+        type: "agent.task",
+        tree: this.treeId,
+        address: this.address,
+        id: this.id,
+        requestId,
+        input: envelope.input,
+      });
     // A listener may have withdrawn it while the event was published.
     if (this.inFlight === envelope) this.send({ type: "TASK", requestId });
     return true;

@@ -152,7 +152,7 @@ export const lifecycleMachine = setup({
  * `context`, made without one (for a cell that has not made its statechart yet).
  */
 export const restingSnapshot = (
-  value: Exclude<CellStatus, "running"> | { readonly running: "idle" },
+  value: Exclude<CellStatus, "running"> | { readonly running: "idle" | "working" },
   context: LifecycleContext,
 ): Snapshot<unknown> =>
   lifecycleMachine.getPersistedSnapshot(

@@ -28,6 +28,13 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
   outputTokens: a.outputTokens + b.outputTokens,
 });
 
+/** The agent's system prompt from its spec: its role, then its instructions ("" when it has neither). */
+const systemPromptOf = (spec: { readonly role?: string; readonly instructions?: string }): string => {
+  const role = spec.role ? `You are the ${spec.role}.` : "";
+  const instructions = spec.instructions ?? "";
+  return role.length > 0 && instructions.length > 0 ? `${role}\n${instructions}` : role || instructions;
+};
+
 export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepResult, AskError> => {
   const { services, durable } = cell.tree;
   const info = cell.info;
@@ -48,12 +55,7 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
       .guardrails()
       .check({ stage: "input", text: task, agent: info, destination });
     const messages: ChatMessage[] = [];
-    const system = [
-      cell.agent.spec.role ? `You are the ${cell.agent.spec.role}.` : "",
-      cell.agent.spec.instructions ?? "",
-    ]
-      .filter((s) => s.length > 0)
-      .join("\n");
+    const system = systemPromptOf(cell.agent.spec);
     // The system prompt leaves the machine too: it passes the same guardrails as the task.
     if (system.length > 0)
       messages.push({

@@ -85,6 +85,15 @@ export const runModelWithTools = (
     const messages = [...initial];
     const usage = { inputTokens: 0, outputTokens: 0 };
     let toolCalls = 0;
+    // One request for every round: `messages` grows as the rounds go (as it always has: the array
+    // is shared), and nothing else in it changes within a step.
+    const request: Omit<ModelRequest, "model" | "options"> = {
+      messages,
+      ...(tools.length > 0 ? { tools } : {}),
+      ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
+      ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
+      context: cell.requestContext,
+    };
     // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
     let written = "";
     // The same for every round: only the messages grow.

@@ -1,4 +1,4 @@
-import { Effect } from "effect";
+import { Effect, Fiber } from "effect";
 import { describe, expect, it } from "vitest";
 import type { AgentCell } from "../../runtime/agent/cell.ts";
 import { count, makeTestSystem, run, waitFor } from "./support.ts";
@@ -139,6 +139,52 @@ describe("event listeners", () => {
           address: "/c/root/m",
         });
         expect((yield* system.ask("/c/root/m", "still")).output).toBe("ok:still");
+      }),
+    );
+  });
+});
+
+describe("an agent in the middle of its first task", () => {
+  it("shows it is working, and retries the task in its next incarnation when it is killed", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree({
+          name: "k",
+          root: {
+            name: "root",
+            kind: "parent",
+            model: { provider: "scripted", script: [{ text: "ok" }] },
+            supervision: { backoff: { minMs: 1, maxMs: 2 } },
+            children: [
+              {
+                name: "w",
+                kind: "child",
+                model: {
+                  provider: "scripted",
+                  script: [{ delayMs: 60_000, text: "slow" }, { text: "again" }],
+                },
+              },
+            ],
+          },
+        });
+        const cell = system.router.resolve("/k/root/w") as AgentCell;
+        const asked = yield* Effect.fork(system.ask("/k/root/w", "go", { requestId: "r1" }));
+        yield* waitFor(events, () => cell.state === "working");
+        expect((yield* system.inspect("k")).children[0]).toMatchObject({
+          address: "/k/root/w",
+          state: "working",
+        });
+        expect(cell.durableState().lifecycle).toMatchObject({
+          value: { running: "working" },
+          context: { incarnation: 1, current: "r1" },
+        });
+        yield* system.killAgent("/k/root/w", "drill");
+        expect((yield* Fiber.join(asked)).output).toBe("again");
+        expect(cell.durableState().lifecycle).toMatchObject({
+          value: { running: "idle" },
+          context: { incarnation: 2, current: null, lastCrash: "drill" },
+        });
       }),
     );
   });
