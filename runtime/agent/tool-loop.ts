@@ -96,19 +96,6 @@ export const runModelWithTools = (
     };
     // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
     let written = "";
-    // The same for every round: only the messages grow.
-    const request: Omit<ModelRequest, "model" | "options"> = {
-      messages,
-      ...(tools.length > 0 ? { tools } : {}),
-      ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
-      ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
-      context: {
-        tree: cell.treeId,
-        address: cell.address,
-        agentId: cell.id,
-        ...(cell.tree.tenant !== undefined ? { tenant: cell.tree.tenant } : {}),
-      },
-    };
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
       const response: ModelResponse = yield* journaled(
         task.journal,
