@@ -153,7 +153,7 @@ export class AgentCell implements Routable, MicroHost {
     this.id = restored ? reserveAgentId(restored.state.lifecycle.context.id) : newAgentId();
     if (restored) {
       // An agent that comes back has its statechart from the start: its context is what it kept.
-      this.actor = this.makeStatechart(restored.state.lifecycle.context);
+      this.actor = this.makeStatechart({ restored: restored.state.lifecycle.context });
       const { state } = restored;
       this.restarts = state.restarts;
       if (state.handler !== undefined) this.keptHandlerState = { saved: state.handler };
@@ -201,15 +201,25 @@ export class AgentCell implements Routable, MicroHost {
     return this.supervising?.children ?? noChildren;
   }
 
-  /** A statechart starting in `down` with what an earlier life kept (an agent that came back). */
-  private makeStatechart(restored: {
-    readonly incarnation: number;
-    readonly lastCrash: string;
-    readonly threads: LifecycleContext["threads"];
-  }): Actor<typeof lifecycleMachine> {
+  /**
+   * Makes and starts the statechart: in `down` with what an earlier life kept (an agent that came
+   * back), or from a resting state's snapshot.
+   */
+  private makeStatechart(
+    from:
+      | { readonly restored: Pick<LifecycleContext, "incarnation" | "lastCrash" | "threads"> }
+      | { readonly snapshot: ReturnType<typeof restingSnapshot> },
+  ): Actor<typeof lifecycleMachine> {
     const actor = createActor(cellMachine, {
       parent: parentIn(this.tree),
-      input: { address: this.address, id: this.id, history: this.agent.history ?? null, restored },
+      // With a snapshot the input is unused: the snapshot says all.
+      input: {
+        address: this.address,
+        id: this.id,
+        history: this.agent.history ?? null,
+        ...("restored" in from ? { restored: from.restored } : {}),
+      },
+      ...("snapshot" in from ? { snapshot: from.snapshot } : {}),
     });
     cellOf.set(actor, this);
     actor.start();
@@ -222,16 +232,8 @@ export class AgentCell implements Routable, MicroHost {
    * whichever actor's action asked for it (XState warns about that).
    */
   private get lifecycle(): Actor<typeof lifecycleMachine> {
-    if (this.actor !== undefined) return this.actor;
-    const actor = createActor(cellMachine, {
-      parent: parentIn(this.tree),
-      input: { address: this.address, id: this.id, history: this.agent.history ?? null }, // unused: the snapshot says all
-      snapshot: restingSnapshot(this.restingValue, this.context),
-    });
-    cellOf.set(actor, this);
-    actor.start();
-    this.actor = actor;
-    return actor;
+    this.actor ??= this.makeStatechart({ snapshot: restingSnapshot(this.restingValue, this.context) });
+    return this.actor;
   }
 
   /** The statechart's state value while resting. */
@@ -289,11 +291,7 @@ export class AgentCell implements Routable, MicroHost {
 
   /** The state for `inspect`: `idle` or `working` while running, else the status. */
   get state(): string {
-    if (this.actor === undefined) {
-      if (this.restingStatus !== "running") return this.restingStatus;
-      return this.restingTask === null ? "idle" : "working";
-    }
-    const value = this.actor.getSnapshot().value;
+    const value = this.actor === undefined ? this.restingValue : this.actor.getSnapshot().value;
     return typeof value === "string" ? value : String((value as { running: string }).running);
   }
 
