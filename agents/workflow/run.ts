@@ -133,6 +133,15 @@ const execute = (
             Effect.sync(() => onEvent(event)),
             system.events.publish(event),
           );
+    /** The same, at once: for steps driven by callbacks, outside any fiber. */
+    const publishNow = (event: ArborEventInput) => {
+      onEvent?.(event);
+      system.events.publishSync(event);
+    };
+    const addUsage = (used: { readonly inputTokens: number; readonly outputTokens: number }) => {
+      usage.inputTokens += used.inputTokens;
+      usage.outputTokens += used.outputTokens;
+    };
     const base = (address: string) => ({ tree: treeId, address, id: run });
     const outputs = new Map<string, string>();
     const outcomes = new Map<string, StepOutcome>();
@@ -187,22 +196,17 @@ const execute = (
       start: (done) => {
         const address = addressOf(step.agent);
         const text = render(step.input ?? "{{input}}", input, outputs);
-        const emit = (event: ArborEventInput) => {
-          onEvent?.(event);
-          system.events.publishSync(event);
-        };
-        emit({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        publishNow({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
         return system.askWith(address, text, (exit) => {
           if (Exit.isSuccess(exit)) {
-            usage.inputTokens += exit.value.usage.inputTokens;
-            usage.outputTokens += exit.value.usage.outputTokens;
-            emit(completed(step, address, 1, exit.value.output));
+            addUsage(exit.value.usage);
+            publishNow(completed(step, address, 1, exit.value.output));
             return done(Exit.void);
           }
           const failure = Cause.failureOption(exit.cause);
           if (Option.isNone(failure)) return done(Exit.failCause(exit.cause as Cause.Cause<never>));
           const { event, error } = failedAfter(step, address, 1, failure.value.message);
-          emit(event);
+          publishNow(event);
           done(error === undefined ? Exit.void : Exit.fail(error));
         });
       },
@@ -236,15 +240,13 @@ const execute = (
           const plan = readPlan(output, root);
           if (Either.isLeft(plan)) return yield* Effect.fail(new Error(plan.left));
           const result = yield* execute(ctx, plan.right, input, `${run}/${step.id}`);
-          usage.inputTokens += result.usage.inputTokens;
-          usage.outputTokens += result.usage.outputTokens;
+          addUsage(result.usage);
           if (result.status === "failed")
             return yield* Effect.fail(new Error(`its plan failed: ${result.reason}`));
           return result.output;
         });
       const answered: Effect.Effect<string, Error> = Effect.flatMap(once, (reply) => {
-        usage.inputTokens += reply.usage.inputTokens;
-        usage.outputTokens += reply.usage.outputTokens;
+        addUsage(reply.usage);
         return step.plan ? planned(reply.output) : Effect.succeed(reply.output);
       });
       // No schedule to build or step through for a step that is not retried.
