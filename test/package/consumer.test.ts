@@ -1,8 +1,8 @@
 /**
  * The package as a user gets it: `npm pack`, installed into a fresh project, imported by plain
  * `node` (no TypeScript loader) and type-checked by `tsc --strict` under NodeNext. The project's
- * node_modules starts with the dependencies an earlier run installed for the same dependency list
- * (see installed-dependencies.ts); the tarball itself is installed by npm every time.
+ * node_modules starts with hard links to the dependencies this repository already installed (see
+ * installed-dependencies.ts); the tarball itself is installed by npm every time.
  */
 import { execFile, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keepDependencies, linkKeptDependencies } from "../support/installed-dependencies.ts";
+import { seedDependencies } from "../support/installed-dependencies.ts";
 
 const exec = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
@@ -37,15 +37,14 @@ beforeAll(async () => {
     JSON.stringify({ name: "consumer", type: "module", private: true }),
   );
   const beside = ["zod", "@types/node@20"];
-  // The dependencies a previous run installed, if the dependency list is the same: npm then
-  // installs the tarball itself and checks every range, with nothing else to unpack.
-  const linked = linkKeptDependencies(project, beside);
+  // The dependencies `npm ci` installed here: npm then installs the tarball itself and checks
+  // every range, with little else to unpack.
+  seedDependencies(project, ["zod", "@types/node"]);
   await exec(
     "npm",
     ["install", join(project, packed!.filename), ...beside, "--prefer-offline", "--no-audit", "--no-fund"],
     { cwd: project },
   );
-  if (!linked) keepDependencies(project, beside);
   for (const name of ["app.mjs", "good.ts", "bad.ts"])
     copyFileSync(join(fixtures, name), join(project, name));
   // The README's TypeScript examples, type-checked as a consumer writes them.

@@ -1,68 +1,47 @@
 /**
- * The packed package's installed dependencies, kept between runs of the consumer test.
+ * The packed package's dependencies, seeded into the consumer test's fresh project from the ones
+ * this repository already installed.
  *
- * `npm install` of the packed tarball into a fresh project spends most of its ~19 s of CPU
- * extracting the ~200 dependencies from npm's cache. They change only when the package's
- * dependency list does, so after a full install the test keeps a hard-linked copy of the project's
- * node_modules (without arbor-agents itself) in node_modules/.cache, keyed by that list; the next
- * run links it into its fresh project before `npm install <tarball>`, which then still installs
- * the tarball for real (unpacks it, links its bin, checks every dependency range against what is
- * there) but has nothing else to unpack. Delete node_modules/.cache/arbor-test to force a full install.
+ * `npm install` of the packed tarball into an empty project spends ~20 s of CPU (30–45 s on a
+ * fresh clone) unpacking its ~200 dependencies from npm's cache, though `npm ci` has just unpacked
+ * the same versions here. So the test first hard-links, from this repository's node_modules, every
+ * package its lockfile marks as not dev-only (the package's own runtime dependencies, at the same
+ * place in the tree), plus what the consumer installs beside it and their dependencies. npm then
+ * still installs the tarball for real: it unpacks it, links its bin, checks every dependency range
+ * against what is there, and fetches or prunes whatever does not match.
  */
-import { createHash } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  renameSync,
-  rmSync,
   symlinkSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dirname, "../..");
-const cache = join(repo, "node_modules", ".cache", "arbor-test");
+
+interface LockEntry {
+  readonly dev?: boolean;
+  readonly link?: boolean;
+  readonly dependencies?: Record<string, string>;
+}
 
 /**
- * The cache folder for the dependencies of this package plus `extra` (what the consumer installs
- * beside it), under this Node version.
+ * Recreates the package folder `from` at `to` with hard links (a copy where linking fails). Its
+ * own nested node_modules is left out: the lockfile names those packages separately.
  */
-const folderFor = (extra: ReadonlyArray<string>): string => {
-  const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Record<string, unknown>;
-  const key = createHash("sha256")
-    .update(
-      JSON.stringify([
-        pkg.dependencies,
-        pkg.peerDependencies,
-        pkg.optionalDependencies,
-        extra,
-        process.version,
-      ]),
-    )
-    .digest("hex")
-    .slice(0, 16);
-  return join(cache, `consumer-deps-${key}`);
-};
-
-/**
- * Recreates `from` at `to` with hard links (a copy where linking fails), leaving out the entries
- * `skip` names by their path below `from`. npm's hidden lockfile is not kept: npm rewrites it in
- * place, and reads the folders themselves without it.
- */
-const linkTree = (from: string, to: string, skip: ReadonlySet<string>, below = ""): void => {
+const linkPackage = (from: string, to: string): void => {
   mkdirSync(to, { recursive: true });
   for (const entry of readdirSync(from, { withFileTypes: true })) {
-    const path = below ? `${below}/${entry.name}` : entry.name;
-    if (skip.has(path) || path === ".package-lock.json") continue;
     const source = join(from, entry.name);
     const target = join(to, entry.name);
-    if (entry.isDirectory()) linkTree(source, target, skip, path);
-    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+    if (entry.isDirectory()) {
+      if (entry.name !== "node_modules") linkPackage(source, target);
+    } else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
     else {
       try {
         linkSync(source, target);
@@ -74,35 +53,48 @@ const linkTree = (from: string, to: string, skip: ReadonlySet<string>, below = "
 };
 
 /**
- * Links the kept dependencies into `project`/node_modules; false when none are kept for this
- * dependency list yet.
+ * The lockfile paths of `names` (top-level packages) and everything they depend on, resolved the
+ * way Node does: the nearest node_modules up from the dependent package.
  */
-export const linkKeptDependencies = (project: string, extra: ReadonlyArray<string>): boolean => {
-  const kept = folderFor(extra);
-  if (!existsSync(join(kept, "done"))) return false;
-  linkTree(join(kept, "node_modules"), join(project, "node_modules"), new Set());
-  return true;
+const closure = (packages: Record<string, LockEntry>, names: ReadonlyArray<string>): Set<string> => {
+  const found = new Set<string>();
+  const resolveFrom = (dependent: string, name: string): string | undefined => {
+    for (let base = dependent; ; ) {
+      const path = base ? `${base}/node_modules/${name}` : `node_modules/${name}`;
+      if (packages[path]) return path;
+      if (!base) return undefined;
+      const cut = base.lastIndexOf("/node_modules/");
+      base = cut < 0 ? "" : base.slice(0, cut);
+    }
+  };
+  const visit = (path: string | undefined): void => {
+    if (!path || found.has(path)) return;
+    found.add(path);
+    for (const name of Object.keys(packages[path]?.dependencies ?? {})) visit(resolveFrom(path, name));
+  };
+  for (const name of names) visit(resolveFrom("", name));
+  return found;
 };
 
 /**
- * Keeps `project`'s installed dependencies (all but this package and its bins) for the next run;
- * made under a temporary name then renamed, so two suites at once never see half of it.
+ * Links into `project`/node_modules this repository's installed runtime dependencies and the
+ * installed copies of `extra` (package names, e.g. a dev dependency the consumer also installs),
+ * with their dependencies. Returns how many packages it linked (0 when this repository has no
+ * node_modules, and npm then installs everything itself).
  */
-export const keepDependencies = (project: string, extra: ReadonlyArray<string>): void => {
-  const kept = folderFor(extra);
-  if (existsSync(kept)) return;
-  const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
-    name: string;
-    bin?: Record<string, string>;
+export const seedDependencies = (project: string, extra: ReadonlyArray<string>): number => {
+  const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockEntry>;
   };
-  const own = new Set([pkg.name, ...Object.keys(pkg.bin ?? {}).map((bin) => `.bin/${bin}`)]);
-  mkdirSync(cache, { recursive: true });
-  const building = mkdtempSync(join(cache, "building-"));
-  linkTree(join(project, "node_modules"), join(building, "node_modules"), own);
-  mkdirSync(join(building, "done"));
-  try {
-    renameSync(building, kept);
-  } catch {
-    rmSync(building, { recursive: true, force: true }); // another run kept its copy first
+  const wanted = closure(lock.packages, extra);
+  for (const [path, entry] of Object.entries(lock.packages))
+    if (path && !entry.dev && !entry.link) wanted.add(path);
+  let linked = 0;
+  for (const path of wanted) {
+    const source = join(repo, path);
+    if (!existsSync(join(source, "package.json"))) continue; // an optional package for another platform
+    linkPackage(source, join(project, path));
+    linked++;
   }
+  return linked;
 };
