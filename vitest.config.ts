@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { TemplatesFirstSequencer } from "./test/support/sequencer.ts";
 
 export default defineConfig({
   test: {
@@ -20,5 +21,7 @@ export default defineConfig({
     // (20 kernel/tools/guardrail files: 41 s of CPU isolated, 11 s shared). Tests build their own
     // runtimes, servers and databases, so nothing they assert lives in a shared module.
     isolate: false,
+    // While a fresh clone's test databases are being made, the files that need none go first.
+    sequence: { sequencer: TemplatesFirstSequencer },
   },
 });

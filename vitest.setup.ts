@@ -1,13 +1,15 @@
 /**
  * Vitest global setup: builds dist/ (the compiled package the `arbor` bin and the consumer test
  * use) when it is missing or older than a source file, so CLI tests always run current code; and
- * provides the created PGlite data dir that tests copy instead of creating their own.
+ * provides the created PGlite data dirs that tests copy instead of creating their own. When they
+ * are missing (a fresh clone: making them is ~9 s of CPU on one core) a child process makes them
+ * while the tests that need no database run (test/support/sequencer.ts puts those first).
  */
-import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { ensurePgliteTemplate, ensureSchemaTemplate } from "./test/support/pglite-template.ts";
+import { templatePaths, templateReady } from "./test/support/pglite-template.ts";
 
 const sources = ["index.ts", "runtime", "plugins", "agents", "knowledge", "protocols"];
 
@@ -17,11 +19,36 @@ const newest = (path: string): number => {
   return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
 };
 
-export default async function setup(project: TestProject): Promise<void> {
+export default function setup(project: TestProject): (() => Promise<void>) | undefined {
   build();
-  const bare = await ensurePgliteTemplate();
+  const { bare, schema } = templatePaths();
+  const failure = join(dirname(bare), `failed-${process.pid}.txt`);
   project.provide("pgliteTemplate", bare);
-  project.provide("pgliteSchemaTemplate", await ensureSchemaTemplate(bare));
+  project.provide("pgliteSchemaTemplate", schema);
+  project.provide("pgliteTemplateFailure", failure);
+  if (templateReady(bare) && templateReady(schema)) return undefined;
+  mkdirSync(dirname(bare), { recursive: true });
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/build-templates.ts"], {
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<void>((resolve) => {
+    child.on("error", (error) => {
+      writeFileSync(failure, `could not start the template builder: ${error.message}\n`);
+      resolve();
+    });
+    child.on("close", (code, signal) => {
+      if (code !== 0) writeFileSync(failure, `${stderr}(exit ${code ?? signal})\n`);
+      resolve();
+    });
+  });
+  return async () => {
+    await done;
+    rmSync(failure, { force: true });
+  };
 }
 
 const build = (): void => {

@@ -10,6 +10,10 @@
  *   and skip ~0.8 s of CPU per database spent creating tables and indexes.
  * The first start itself stays covered by the CLI test that watches `arbor serve` create its database.
  *
+ * A run that finds them missing (a fresh clone) makes them in a child process while tests that
+ * need no database go first (see vitest.setup.ts and test/support/sequencer.ts); a test that needs
+ * one waits for it in `seededDataDir`.
+ *
  * The templates' postgresql.conf sets `shared_buffers = 16MB` instead of initdb's 128MB: Postgres
  * initialises its whole buffer pool in WebAssembly memory at every start, ~0.5 s of CPU for 128MB
  * against ~0.05 s for 16MB, and a test's database holds a few hundred kilobytes.
@@ -44,8 +48,8 @@ const cache = join(repo, "node_modules", ".cache", "arbor-test");
  * Makes a template in `dir` with `fill` (on a fresh folder) unless a previous run made it. Written
  * under a temporary name then renamed, so two suites starting together never see half a template.
  */
-const ensure = async (dir: string, fill: (building: string) => Promise<void>): Promise<string> => {
-  if (existsSync(join(dir, "PG_VERSION"))) return dir;
+const ensure = async (dir: string, fill: (building: string) => Promise<void>): Promise<void> => {
+  if (templateReady(dir)) return;
   mkdirSync(cache, { recursive: true });
   const building = mkdtempSync(join(cache, "building-"));
   await fill(building);
@@ -54,38 +58,45 @@ const ensure = async (dir: string, fill: (building: string) => Promise<void>): P
   } catch {
     rmSync(building, { recursive: true, force: true }); // another run finished first: use its copy
   }
-  return dir;
 };
 
-/** The bare template (global setup only), kept in node_modules/.cache, keyed by the PGlite and pgvector versions. */
-export const ensurePgliteTemplate = (): Promise<string> =>
-  ensure(
-    join(
-      cache,
-      `pglite-${versionOf("@electric-sql/pglite")}-pgvector-${versionOf("@electric-sql/pglite-pgvector")}-sb16`,
-    ),
-    async (building) => {
-      const db = await PGlite.create(building, { extensions: { vector } });
-      await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
-      await db.close();
-      appendFileSync(
-        join(building, "postgresql.conf"),
-        "\n# test template: see pglite-template.ts\nshared_buffers = 16MB\n",
-      );
-    },
-  );
-
-/**
- * The schema template (global setup only): a copy of `bare` migrated by Arbor for the default
- * embedder's dimension, keyed also by the migrations' source, so a changed migration makes a new one.
- */
-export const ensureSchemaTemplate = (bare: string): Promise<string> => {
-  const config = knowledgeConfig({}, {});
-  if (Either.isLeft(config)) throw new Error(`default knowledge config refused: ${config.left.detail}`);
-  const { dimension } = config.right;
+/** Where the two templates live: node_modules/.cache, keyed by what makes them. */
+export const templatePaths = (): { readonly bare: string; readonly schema: string } => {
+  const pglite = versionOf("@electric-sql/pglite");
+  const bare = join(cache, `pglite-${pglite}-pgvector-${versionOf("@electric-sql/pglite-pgvector")}-sb16`);
   const source = readFileSync(join(repo, "knowledge", "migrations.ts"), "utf8");
   const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
-  return ensure(join(cache, `${bare.split("/").pop()}-schema-${hash}-d${dimension}`), async (building) => {
+  return { bare, schema: `${bare}-schema-${hash}-d${defaultDimension()}` };
+};
+
+/** The default embedder's dimension, which the schema template is migrated for. */
+const defaultDimension = (): number => {
+  const config = knowledgeConfig({}, {});
+  if (Either.isLeft(config)) throw new Error(`default knowledge config refused: ${config.left.detail}`);
+  return config.right.dimension;
+};
+
+/** True when a template is complete (it appears only once made: see `ensure`). */
+export const templateReady = (dir: string): boolean => existsSync(join(dir, "PG_VERSION"));
+
+/**
+ * Makes whichever template is missing: the bare one, then a copy of it migrated by Arbor for the
+ * default embedder's dimension (keyed also by the migrations' source, so a changed migration
+ * makes a new one).
+ */
+export const buildTemplates = async (): Promise<void> => {
+  const { bare, schema } = templatePaths();
+  await ensure(bare, async (building) => {
+    const db = await PGlite.create(building, { extensions: { vector } });
+    await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
+    await db.close();
+    appendFileSync(
+      join(building, "postgresql.conf"),
+      "\n# test template: see pglite-template.ts\nshared_buffers = 16MB\n",
+    );
+  });
+  const dimension = defaultDimension();
+  await ensure(schema, async (building) => {
     cpSync(bare, building, { recursive: true });
     const db = await PGlite.create(building, { extensions: { vector } });
     try {

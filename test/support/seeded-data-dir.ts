@@ -2,7 +2,7 @@
  * Fresh embedded databases for tests, copied from the template the global setup provides
  * (see pglite-template.ts): the cost of opening a database, not of creating one.
  */
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -15,8 +15,28 @@ declare module "vitest" {
     readonly pgliteTemplate: string;
     /** The same after Arbor's migrations for the default embedder's dimension. */
     readonly pgliteSchemaTemplate: string;
+    /** A file the global setup writes (with the reason) if making the templates failed. */
+    readonly pgliteTemplateFailure: string;
   }
 }
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The template's path once it is complete. On a fresh clone the global setup is still making it
+ * in a child process, so this waits for it to appear (checking every 50 ms), or for the setup's
+ * report that making it failed.
+ */
+const templateDir = (name: "pgliteTemplate" | "pgliteSchemaTemplate"): string => {
+  const dir = inject(name);
+  const failure = inject("pgliteTemplateFailure");
+  while (!existsSync(join(dir, "PG_VERSION"))) {
+    if (existsSync(failure))
+      throw new Error(`the test database template was not made:\n${readFileSync(failure, "utf8")}`);
+    Atomics.wait(pause, 0, 0, 50);
+  }
+  return dir;
+};
 
 /**
  * A fresh data dir for one test (or one spawned `arbor`): a copy of a template in a new temporary
@@ -24,9 +44,11 @@ declare module "vitest" {
  * `"bare"` is a created database Arbor has not touched (for another embedding dimension, or to
  * watch the migrations run). Remove it with `removeDataDir` when done.
  */
-export const seededDataDir = (prefix = "arbor-data-", template: "schema" | "bare" = "schema"): string => {
+export const seededDataDir = (prefix = "arbor-data-", which: "schema" | "bare" = "schema"): string => {
   const dir = join(mkdtempSync(join(tmpdir(), prefix)), "data");
-  cpSync(inject(template === "schema" ? "pgliteSchemaTemplate" : "pgliteTemplate"), dir, { recursive: true });
+  cpSync(templateDir(which === "schema" ? "pgliteSchemaTemplate" : "pgliteTemplate"), dir, {
+    recursive: true,
+  });
   return dir;
 };
 
