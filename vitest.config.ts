@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { TemplatesFirstSequencer } from "./test/support/sequencer.ts";
+import { SlowFirstSequencer } from "./test/support/sequencer.ts";
 
 export default defineConfig({
   test: {
@@ -21,7 +21,7 @@ export default defineConfig({
     // (20 kernel/tools/guardrail files: 41 s of CPU isolated, 11 s shared). Tests build their own
     // runtimes, servers and databases, so nothing they assert lives in a shared module.
     isolate: false,
-    // While a fresh clone's test databases are being made, the files that need none go first.
-    sequence: { sequencer: TemplatesFirstSequencer },
+    // Slow files first even on a first run, and no database wait at the start (see the file).
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });

@@ -3,7 +3,7 @@
  * use) when it is missing or older than a source file, so CLI tests always run current code; and
  * provides the created PGlite data dirs that tests copy instead of creating their own. When they
  * are missing (a fresh clone: making them is ~9 s of CPU on one core) a child process makes them
- * while the tests that need no database run (test/support/sequencer.ts puts those first).
+ * while the tests that need no database run (test/support/sequencer.ts starts two of those first).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
