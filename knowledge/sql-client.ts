@@ -5,14 +5,15 @@
  * Conventions both adapters honour: parameters are `$1…`; JSON goes in as a string with a
  * `::jsonb` cast and comes out parsed; times are `double precision` epoch ms (never `bigint`,
  * which the two drivers decode differently); vectors go in as pgvector text (`[1,2,3]`).
+ *
+ * Each driver is loaded when its adapter opens, not with this module: a process on one never
+ * pays for loading the other (`pg` alone was ~50 ms of every `arbor` command's start).
  */
 
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
-import { vector } from "@electric-sql/pglite-pgvector";
+import type { PGlite } from "@electric-sql/pglite";
 import { Context, Effect, FiberRef, Layer, type Scope } from "effect";
-import pg from "pg";
-import pgvector from "pgvector/pg";
+import type pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { describe, StoreError } from "./errors.ts";
 
@@ -185,6 +186,10 @@ export const openPglite = (dataDir: string): Effect.Effect<PGlite, StoreError, S
       Effect.tryPromise({
         try: async () => {
           if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+          const [{ PGlite }, { vector }] = await Promise.all([
+            import("@electric-sql/pglite"),
+            import("@electric-sql/pglite-pgvector"),
+          ]);
           const db = await PGlite.create(dataDir, { extensions: { vector } });
           await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
           return db;
@@ -224,6 +229,10 @@ export const layerPg = (options: PgOptions): Layer.Layer<SqlClient, StoreError> 
     Effect.gen(function* () {
       const connectError = (cause: unknown) =>
         new StoreError({ reason: "connection_failed", store: "pg", detail: describe(cause) });
+      const [{ default: pg }, { default: pgvector }] = yield* Effect.tryPromise({
+        try: () => Promise.all([import("pg"), import("pgvector/pg")]),
+        catch: connectError,
+      });
       // The extension must exist before the type parser can be registered on a connection.
       yield* Effect.tryPromise({
         try: async () => {
