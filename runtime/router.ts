@@ -54,6 +54,31 @@ export type Within = string | undefined;
 
 const noop = (): void => {};
 
+/**
+ * The answer to a callback-style request as an Effect: `start` sends it, with `done` to call once
+ * with the answer, and returns its withdrawal. An answer given while `start` runs (a zero-latency
+ * agent answers at once) is returned as it is, so the asking fiber goes on without suspending (an
+ * `Effect.async` resumed at once still suspends its fiber and resumes it on the scheduler); a later
+ * one resumes the suspended fiber, and interrupting that fiber withdraws the request.
+ */
+export const answered = <A, E>(
+  start: (done: (exit: Exit.Exit<A, E>) => void) => () => void,
+): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    let answer: Exit.Exit<A, E> | undefined;
+    let resume: ((exit: Exit.Exit<A, E>) => void) | undefined;
+    const withdraw = start((exit) => {
+      if (resume !== undefined) resume(exit);
+      else answer = exit;
+    });
+    if (answer !== undefined) return answer;
+    return Effect.async<A, E>((callback) => {
+      if (answer !== undefined) callback(answer);
+      else resume = callback;
+      return Effect.sync(withdraw);
+    });
+  });
+
 export class Router {
   private readonly table = new Map<string, Routable>();
 
@@ -180,10 +205,7 @@ export class Router {
     within: Within,
     request: AskRequest,
   ): Effect.Effect<Reply, AskError> {
-    return Effect.async<Reply, AskError>((resume) => {
-      const withdraw = this.askWith(to, input, within, request, resume);
-      return Effect.sync(withdraw);
-    });
+    return answered((done) => this.askWith(to, input, within, request, done));
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { SpanContext } from "@opentelemetry/api";
 import { Effect, Exit } from "effect";
 import type { Usage } from "../model.ts";
+import { answered } from "../router.ts";
 import type { AskError, Reply } from "../system.ts";
 import { currentTraceParent, tracingActive, withSpan } from "../tracing.ts";
 import type { AgentCell } from "./cell.ts";
@@ -50,7 +51,7 @@ const askAllWith = (
   task: string,
   trace: SpanContext | undefined,
 ): Effect.Effect<Delegated, AskError> =>
-  Effect.async<Delegated, AskError>((resume) => {
+  answered<Delegated, AskError>((done) => {
     const replies = new Array<Reply>(children.length);
     const withdrawals = new Array<() => void>(children.length);
     let waiting = children.length;
@@ -66,20 +67,23 @@ const askAllWith = (
           replies[i] = exit.value;
           if (--waiting > 0) return;
           settled = true;
-          resume(Exit.succeed(delegatedOf(children, replies)));
+          done(Exit.succeed(delegatedOf(children, replies)));
         } else {
           settled = true;
           withdrawAll();
-          resume(Exit.failCause(exit.cause));
+          done(Exit.failCause(exit.cause));
         }
       });
     }
-    if (children.length === 0) resume(Exit.succeed(delegatedOf(children, replies)));
-    return Effect.sync(() => {
+    if (children.length === 0) {
+      settled = true;
+      done(Exit.succeed(delegatedOf(children, replies)));
+    }
+    return () => {
       if (settled) return;
       settled = true;
       withdrawAll();
-    });
+    };
   });
 
 /** The children still alive, in start order (the array itself when none has ended). */
