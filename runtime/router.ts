@@ -52,6 +52,33 @@ export interface AskRequest {
 /** The tenant a lookup is made for; undefined = the operator, who reaches every agent. */
 export type Within = string | undefined;
 
+const noop = (): void => {};
+
+/**
+ * The answer to a callback-style request as an Effect: `start` sends it, with `done` to call once
+ * with the answer, and returns its withdrawal. An answer given while `start` runs (a zero-latency
+ * agent answers at once) is returned as it is, so the asking fiber goes on without suspending (an
+ * `Effect.async` resumed at once still suspends its fiber and resumes it on the scheduler); a later
+ * one resumes the suspended fiber, and interrupting that fiber withdraws the request.
+ */
+export const answered = <A, E>(
+  start: (done: (exit: Exit.Exit<A, E>) => void) => () => void,
+): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    let answer: Exit.Exit<A, E> | undefined;
+    let resume: ((exit: Exit.Exit<A, E>) => void) | undefined;
+    const withdraw = start((exit) => {
+      if (resume !== undefined) resume(exit);
+      else answer = exit;
+    });
+    if (answer !== undefined) return answer;
+    return Effect.async<A, E>((callback) => {
+      if (answer !== undefined) callback(answer);
+      else resume = callback;
+      return Effect.sync(withdraw);
+    });
+  });
+
 export class Router {
   private readonly table = new Map<string, Routable>();
 
@@ -113,7 +140,7 @@ export class Router {
   ): Effect.Effect<void, NotFound | MailboxFull> {
     return Effect.async<void, NotFound | MailboxFull>((resume) => {
       const envelope: Envelope = { kind: "tell", input: message, ...(trace !== undefined ? { trace } : {}) };
-      const cancel = this.offer(to, within, envelope, (offered) => {
+      const cancel = this.offer(to, this.find(to, within), envelope, (offered) => {
         if (offered === "ok" || offered === "dropped") resume(Effect.void);
         else resume(Effect.fail(offered));
       });
@@ -178,10 +205,7 @@ export class Router {
     within: Within,
     request: AskRequest,
   ): Effect.Effect<Reply, AskError> {
-    return Effect.async<Reply, AskError>((resume) => {
-      const withdraw = this.askWith(to, input, within, request, resume);
-      return Effect.sync(withdraw);
-    });
+    return answered((done) => this.askWith(to, input, within, request, done));
   }
 
   /**
@@ -196,51 +220,72 @@ export class Router {
     request: AskRequest,
     done: (exit: Exit.Exit<Reply, AskError>) => void,
   ): () => void {
-    const envelope: Envelope = {
-      kind: "ask",
-      input,
-      settle: done,
-      ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
-      ...(request.thread !== undefined ? { thread: request.thread } : {}),
-      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-      ...(request.stream ? { stream: true } : {}),
-      ...(request.trace !== undefined ? { trace: request.trace } : {}),
-    };
+    // A plain ask (the delegation path) is one small object; optional fields only when given.
+    const plain =
+      request.requestId === undefined &&
+      request.thread === undefined &&
+      request.idempotencyKey === undefined &&
+      !request.stream &&
+      request.trace === undefined;
+    const envelope: Envelope = plain
+      ? { kind: "ask", input, settle: done }
+      : {
+          kind: "ask",
+          input,
+          settle: done,
+          ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+          ...(request.thread !== undefined ? { thread: request.thread } : {}),
+          ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+          ...(request.stream ? { stream: true } : {}),
+          ...(request.trace !== undefined ? { trace: request.trace } : {}),
+        };
     const target = this.find(to, within);
-    const cancel = this.offer(to, within, envelope, (offered) => {
-      if (offered === "dropped") done(Exit.fail(this.fullError(target!, "drop-newest")));
+    if (target === undefined) {
+      done(Exit.fail(new NotFound({ reason: "agent_not_found", target: to })));
+      return noop;
+    }
+    const cancel = this.offer(to, target, envelope, (offered) => {
+      if (offered === "dropped") done(Exit.fail(this.fullError(target, "drop-newest")));
       else if (offered !== "ok") done(Exit.fail(offered));
     });
     return () => {
       cancel();
       envelope.cancelled = true;
-      target?.withdraw(envelope);
+      target.withdraw(envelope);
     };
   }
 
-  /** Delivers with the target's overflow policy; calls `done` once. Returns a canceller for a waiting sender. */
+  /**
+   * Delivers to `target` (what `to` resolved to, if anything) with its overflow policy; calls `done`
+   * once. Returns a canceller for a waiting sender (a no-op when nothing waits).
+   */
   private offer(
     to: string,
-    within: Within,
+    target: Routable | undefined,
     envelope: Envelope,
     done: (offered: Offered) => void,
   ): () => void {
-    const target = this.find(to, within);
     if (target === undefined) {
       done(new NotFound({ reason: "agent_not_found", target: to }));
-      return () => {};
+      return noop;
+    }
+    // The common case first, without a closure: delivered at once.
+    const delivered = target.deliver(envelope);
+    if (delivered === "ok") {
+      target.tree.counters.messagesRouted++;
+      done("ok");
+      return noop;
     }
     let cancelWait: (() => void) | undefined;
-    const attempt = (): void => {
+    const settleOffer = (result: "ok" | "full" | "gone"): void => {
       cancelWait = undefined;
-      const delivered = target.deliver(envelope);
-      if (delivered === "ok") {
+      if (result === "ok") {
         target.tree.counters.messagesRouted++;
         done("ok");
-      } else if (delivered === "gone") {
+      } else if (result === "gone") {
         done(new NotFound({ reason: "agent_not_found", target: to }));
       } else if (target.mailbox.overflow === "backpressure") {
-        cancelWait = target.mailbox.waitForSpace(attempt);
+        cancelWait = target.mailbox.waitForSpace(() => settleOffer(target.deliver(envelope)));
       } else {
         const policy = target.mailbox.overflow;
         this.refused(target, envelope);
@@ -249,7 +294,7 @@ export class Router {
         );
       }
     };
-    attempt();
+    settleOffer(delivered);
     return () => cancelWait?.();
   }
 

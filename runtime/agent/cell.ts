@@ -564,7 +564,10 @@ export class AgentCell implements Routable, MicroHost {
   startStep(requestId: string): void {
     const envelope = this.inFlight;
     if (envelope === undefined || envelope.requestId !== requestId) return;
-    this.interruptStep = runStepFiber(this, envelope, (outcome) => this.stepEnded(envelope, outcome));
+    const interrupt = runStepFiber(this, envelope, (outcome) => this.stepEnded(envelope, outcome));
+    // A step that answered at once has been reported already: nothing is left to interrupt, and
+    // holding its interrupter would keep the finished fiber alive until the next task.
+    if (this.inFlight === envelope) this.interruptStep = interrupt;
   }
 
   /** Interrupts the step in flight, if any (the statechart left `working`). */

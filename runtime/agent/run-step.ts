@@ -53,18 +53,28 @@ export const runStepFiber = (
   const fiber = cell.tree.run(traceStep(cell, envelope, step(cell, envelope)));
   let cancelled = false;
   let ended = false;
-  // Reported on a later microtask: a step that ends synchronously (a scripted crash) must not
-  // re-enter the cell or its supervisor while they are still starting this incarnation.
   fiber.addObserver((exit) => {
     ended = true;
-    queueMicrotask(() => {
-      if (cancelled) return;
-      const outcome = outcomeOf(exit);
-      if (outcome) report(outcome);
-    });
+    const outcome = outcomeOf(exit);
+    if (outcome === undefined) return; // interrupted: nothing to report
+    // A reply or a typed failure is reported at once, even when the step ended synchronously (all
+    // its calls answered at once, as a zero-latency step's do): the cell finishes the task and
+    // settles its asker without a microtask hop, so a delegating parent resumes in the same turn.
+    // A crash, a normal exit and a stop-tree are reported on a later microtask: they re-enter the
+    // cell's supervisor, which must not happen while it is still starting this incarnation.
+    if (reportsAtOnce(outcome)) {
+      if (!cancelled) report(outcome);
+    } else
+      queueMicrotask(() => {
+        if (!cancelled) report(outcome);
+      });
   });
   return () => {
     cancelled = true;
     if (!ended) fiber.unsafeInterruptAsFork(fiber.id()); // a step that ended has nothing to interrupt
   };
 };
+
+/** Outcomes that only answer the asker (no exit, no crash, no tree stop): safe to report inside the step's start. */
+const reportsAtOnce = (outcome: StepOutcome): boolean =>
+  outcome._tag === "Failed" || (outcome._tag === "Replied" && outcome.exit === undefined);

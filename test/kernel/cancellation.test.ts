@@ -216,3 +216,69 @@ describe("faults", () => {
     );
   });
 });
+
+describe("a delegated ask", () => {
+  const team = {
+    name: "d",
+    root: {
+      name: "lead",
+      kind: "parent",
+      model: { provider: "scripted", script: [{ text: "lead: {{input}}" }] },
+      children: [
+        {
+          name: "slow",
+          kind: "child",
+          model: { provider: "scripted", script: [{ delayMs: 60_000, text: "too late" }, { text: "fast" }] },
+        },
+        { name: "m", kind: "micro", handler: "echo" },
+      ],
+    },
+  };
+
+  it("interrupted while a child works: the child's task is withdrawn and its step interrupted; the next ask is answered", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system, events } = yield* makeTestSystem();
+        yield* system.spawnTree(team);
+        const asked = yield* Effect.fork(system.ask("/d/lead", "first"));
+        yield* waitFor(events, (es) => count(es, "agent.task", "/d/lead/slow") === 1);
+        yield* Fiber.interrupt(asked);
+        yield* waitFor(events, (es) => count(es, "agent.cancelled", "/d/lead/slow") === 1);
+        const reply = yield* system.ask("/d/lead", "second");
+        expect(reply.output).toContain("lead: second");
+        expect(reply.output).toContain("[slow] fast");
+        expect(reply.output).toContain("[m] second");
+      }),
+    );
+  });
+
+  it("answered at once by its team (a handler micro and a zero-latency model) replies with every member's answer", async () => {
+    await run(
+      Effect.gen(function* () {
+        const { system } = yield* makeTestSystem();
+        yield* system.spawnTree({
+          name: "q",
+          root: {
+            name: "lead",
+            kind: "parent",
+            model: { provider: "scripted", script: [{ text: "lead: {{input}}" }] },
+            children: [
+              {
+                name: "c",
+                kind: "child",
+                model: { provider: "scripted", script: [{ text: "child saw {{input}}" }] },
+                children: [{ name: "m", kind: "micro", handler: "upper" }],
+              },
+            ],
+          },
+        });
+        for (const input of ["one", "two"]) {
+          const reply = yield* system.ask("/q/lead", input);
+          expect(reply.output).toContain(`lead: ${input}`);
+          expect(reply.output).toContain(`[c] child saw ${input}`);
+          expect(reply.output).toContain(`[m] ${input.toUpperCase()}`);
+        }
+      }),
+    );
+  });
+});
