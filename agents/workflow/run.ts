@@ -5,7 +5,7 @@
  * fails the workflow at once and interrupts the steps still running. Every move is an event.
  */
 
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
@@ -89,6 +89,15 @@ const decodedWorkflow = (raw: unknown): WorkflowSpec => {
   return workflow;
 };
 
+/**
+ * `wf_` and 12 random hex digits: the first twelve of a v4 UUID (all random; the version digit is
+ * the thirteenth). `randomUUID` draws from a pooled buffer, where `randomBytes` asks the OS each time.
+ */
+const newRunId = (): string => {
+  const uuid = randomUUID();
+  return `wf_${uuid.slice(0, 8)}${uuid.slice(9, 13)}`;
+};
+
 /** Runs the workflow of tree `treeId` on `input`; fails only when the tree or its workflow is missing. */
 export const runWorkflow = (
   system: AgentSystemService,
@@ -101,7 +110,7 @@ export const runWorkflow = (
     if (spec.workflow === undefined) return yield* new NoWorkflow({ treeId });
     const workflow = decodedWorkflow(spec.workflow);
     const root = yield* system.inspect(treeId);
-    const run = options.runId ?? `wf_${randomBytes(6).toString("hex")}`;
+    const run = options.runId ?? newRunId();
     return yield* execute({ system, treeId, root, options }, workflow, input, run).pipe(
       withSpan("workflow.run", () => ({ "arbor.tree": treeId, "arbor.workflow.run": run })),
     );

@@ -19,7 +19,7 @@ import {
 } from "../../runtime/model.ts";
 import { attempt, type CallInfo, type Target } from "./attempt.ts";
 import { orderByStanding, planCandidates } from "./candidates.ts";
-import { estimateEmbedTokens, estimateTokens } from "./estimate.ts";
+import { estimateEmbedTokens, estimateTokens, type TokenEstimate } from "./estimate.ts";
 import type { ProviderHub, RoutingState } from "./hub.ts";
 import { cacheKey, callerOf } from "./response-cache.ts";
 import { recordCacheHit, requestFor, reserveBudget, settleStream, walk, withBudget } from "./router-steps.ts";
@@ -44,17 +44,12 @@ export const makeEconomicRouter =
     ) => {
       const temperature = choice.temperature ?? request.temperature;
       const maxTokens = choice.maxTokens ?? request.maxTokens;
-      return {
-        operation,
-        context: request.context,
-        ...(temperature !== undefined ? { temperature } : {}),
-        ...(maxTokens !== undefined ? { maxTokens } : {}),
-        estimate: estimateTokens({
-          messages: request.messages,
-          ...(request.tools ? { tools: request.tools } : {}),
-          ...(maxTokens !== undefined ? { maxTokens } : {}),
-        }),
-      } satisfies CallInfo;
+      // Assigned rather than spread: this runs on every model call.
+      const call: { -readonly [K in keyof CallInfo]: CallInfo[K] } = { operation, context: request.context };
+      if (temperature !== undefined) call.temperature = temperature;
+      if (maxTokens !== undefined) call.maxTokens = maxTokens;
+      call.estimate = estimateTokens(request.messages, request.tools, maxTokens);
+      return call as CallInfo & { readonly estimate: TokenEstimate };
     };
 
     const generate: ModelRouter["generate"] = (choice, request) =>

@@ -73,8 +73,8 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     const deltas = envelope.stream ? makeDeltaWriter(cell, requestId) : undefined;
     const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, {
       requestId,
-      ...(deltas ? { deltas } : {}),
-      ...(journal ? { journal } : {}),
+      deltas,
+      journal,
     });
     const guarded = yield* services
       .guardrails()

@@ -87,13 +87,13 @@ export const runModelWithTools = (
     let toolCalls = 0;
     // One request for every round: `messages` grows as the rounds go (as it always has: the array
     // is shared), and nothing else in it changes within a step.
-    const request: Omit<ModelRequest, "model" | "options"> = {
-      messages,
-      ...(tools.length > 0 ? { tools } : {}),
-      ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
-      ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
-      context: cell.requestContext,
-    };
+    // Assigned in a fixed order rather than spread: one shape for every request, no temporaries.
+    const building: { -readonly [K in keyof ModelRequest]?: ModelRequest[K] } = { messages };
+    if (tools.length > 0) building.tools = tools;
+    if (choice.temperature !== undefined) building.temperature = choice.temperature;
+    if (choice.maxTokens !== undefined) building.maxTokens = choice.maxTokens;
+    building.context = cell.requestContext;
+    const request = building as Omit<ModelRequest, "model" | "options">;
     // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
     let written = "";
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
