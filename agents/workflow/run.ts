@@ -147,6 +147,8 @@ const execute = (
       onEvent?.(event);
       system.events.publishSync(event);
     };
+    /** Whether an event of `type` would reach anyone: the hot steps build theirs only then. */
+    const wanted = (type: ArborEventInput["type"]) => onEvent !== undefined || system.events.wants(type);
     const addUsage = (used: { readonly inputTokens: number; readonly outputTokens: number }) => {
       usage.inputTokens += used.inputTokens;
       usage.outputTokens += used.outputTokens;
@@ -159,9 +161,16 @@ const execute = (
       outcomes.set(step.id, outcome);
       outputs.set(step.id, outcome.output);
     };
+    /** Records an ask step's answer. */
+    const recordCompleted = (step: StepSpec, attempts: number, output: string) =>
+      finish(step, { id: step.id, status: "completed", output, attempts });
     /** Records an ask step's answer; the event that says so. */
     const completed = (step: StepSpec, address: string, attempts: number, output: string) => {
-      finish(step, { id: step.id, status: "completed", output, attempts });
+      recordCompleted(step, attempts, output);
+      return completedEvent(step, address, attempts, output);
+    };
+    /** The event saying an ask step answered. */
+    const completedEvent = (step: StepSpec, address: string, attempts: number, output: string) => {
       return {
         type: "workflow.step.completed",
         ...base(address),
@@ -205,11 +214,14 @@ const execute = (
       start: (done) => {
         const address = addressOf(step.agent);
         const text = render(step.input ?? "{{input}}", input, outputs);
-        publishNow({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        if (wanted("workflow.step.started"))
+          publishNow({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
         return system.askWith(address, text, (exit) => {
           if (Exit.isSuccess(exit)) {
             addUsage(exit.value.usage);
-            publishNow(completed(step, address, 1, exit.value.output));
+            recordCompleted(step, 1, exit.value.output);
+            if (wanted("workflow.step.completed"))
+              publishNow(completedEvent(step, address, 1, exit.value.output));
             return done(Exit.void);
           }
           const failure = Cause.failureOption(exit.cause);
