@@ -88,10 +88,14 @@ export const noTools: ToolRunner = {
 };
 
 /** No guardrails: text passes unchanged. */
-export const noGuardrails: GuardrailRunner = { check: (subject) => Effect.succeed(subject.text) };
+export const noGuardrails: GuardrailRunner = {
+  check: (subject) => Effect.succeed(subject.text),
+  checkNow: (subject) => subject.text,
+};
 
 /** No tripwires: nothing is watched. */
 export const noTripwires: TripwireMonitor = {
   observe: () => Effect.void,
+  observeNow: () => undefined,
   guardStep: (_agent, step) => step,
 };

@@ -353,7 +353,13 @@ export const makeEventBus = (now: () => number): Effect.Effect<EventBus> =>
     /** Listeners that take every event, and subscribers of the PubSub: either makes every event wanted. */
     let takeAll = 0;
     let subscribers = 0;
-    const stamp = (event: ArborEventInput): ArborEvent => ({ ...event, time: now() }) as ArborEvent;
+    // `time` first and then set: a literal that starts with a spread and goes on is V8's slow path
+    // (Node 20), about 30 times slower, and every event wanted passes here.
+    const stamp = (event: ArborEventInput): ArborEvent => {
+      const stamped = { time: 0, ...event } as { time: number };
+      stamped.time = now();
+      return stamped as ArborEvent;
+    };
     let listenerErrors = 0;
     const wants = (type: ArborEventType): boolean => {
       if (takeAll > 0 || subscribers > 0) return true;

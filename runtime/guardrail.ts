@@ -70,4 +70,21 @@ export class GuardrailViolation extends Data.TaggedError("GuardrailViolation")<{
 /** What the agent step needs: run every guardrail that applies, return the (possibly redacted) text. */
 export interface GuardrailRunner {
   readonly check: (subject: GuardrailSubject) => Effect.Effect<string, GuardrailViolation>;
+  /**
+   * The same check, done on the spot when it can be: the text when every guardrail that applies
+   * answered synchronously and nothing is left to publish, else the effect that does the rest.
+   * Optional; `checkNow` below falls back to `check`. Call it where the effect would run (inside
+   * the step's fiber), never ahead of time: it checks when called.
+   */
+  readonly checkNow?: (subject: GuardrailSubject) => string | Effect.Effect<string, GuardrailViolation>;
 }
+
+/**
+ * Checks `subject` at once when the runner can: the text, or the effect still to run. The agent
+ * step's fast path: a check that passes costs no effect, no fiber step.
+ */
+export const checkNow = (
+  runner: GuardrailRunner,
+  subject: GuardrailSubject,
+): string | Effect.Effect<string, GuardrailViolation> =>
+  runner.checkNow !== undefined ? runner.checkNow(subject) : runner.check(subject);

@@ -41,6 +41,12 @@ export class TripwireTripped extends Data.TaggedError("TripwireTripped")<{
 export interface TripwireMonitor {
   readonly observe: (measurement: Measurement) => Effect.Effect<void, TripwireTripped>;
   /**
+   * The same measurement taken on the spot: undefined when it was taken and nothing tripped, else
+   * the effect still to run (publishing what tripped, failing on `halt` / `stop-tree`). Optional;
+   * `observeNow` below falls back to `observe`. Call it where the effect would run, never ahead of time.
+   */
+  readonly observeNow?: (measurement: Measurement) => Effect.Effect<void, TripwireTripped> | undefined;
+  /**
    * Runs one agent step under the step-time tripwire (`maxStepMs`): a step that runs longer is
    * interrupted on Effect's Clock (so `TestClock` drives it) and `tripwire.triggered` is published;
    * with `warn` the step is allowed to finish, otherwise it fails with `TripwireTripped`.
@@ -51,3 +57,13 @@ export interface TripwireMonitor {
     step: Effect.Effect<A, E, R>,
   ) => Effect.Effect<A, E | TripwireTripped, R>;
 }
+
+/**
+ * Reports `measurement` at once when the monitor can: undefined when nothing tripped, else the effect
+ * still to run. The agent step's fast path: a measurement under every limit costs no effect.
+ */
+export const observeNow = (
+  monitor: TripwireMonitor,
+  measurement: Measurement,
+): Effect.Effect<void, TripwireTripped> | undefined =>
+  monitor.observeNow !== undefined ? monitor.observeNow(measurement) : monitor.observe(measurement);

@@ -5,7 +5,7 @@
  * fails the workflow at once and interrupts the steps still running. Every move is an event.
  */
 
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Cause, Data, Duration, Effect, Either, Exit, Option, Schedule, Schema } from "effect";
 import type { ArborEventInput } from "../../runtime/events.ts";
 import type { Usage } from "../../runtime/model.ts";
@@ -89,6 +89,15 @@ const decodedWorkflow = (raw: unknown): WorkflowSpec => {
   return workflow;
 };
 
+/**
+ * `wf_` and 12 random hex digits: the first twelve of a v4 UUID (all random; the version digit is
+ * the thirteenth). `randomUUID` draws from a pooled buffer, where `randomBytes` asks the OS each time.
+ */
+const newRunId = (): string => {
+  const uuid = randomUUID();
+  return `wf_${uuid.slice(0, 8)}${uuid.slice(9, 13)}`;
+};
+
 /** Runs the workflow of tree `treeId` on `input`; fails only when the tree or its workflow is missing. */
 export const runWorkflow = (
   system: AgentSystemService,
@@ -101,7 +110,7 @@ export const runWorkflow = (
     if (spec.workflow === undefined) return yield* new NoWorkflow({ treeId });
     const workflow = decodedWorkflow(spec.workflow);
     const root = yield* system.inspect(treeId);
-    const run = options.runId ?? `wf_${randomBytes(6).toString("hex")}`;
+    const run = options.runId ?? newRunId();
     return yield* execute({ system, treeId, root, options }, workflow, input, run).pipe(
       withSpan("workflow.run", () => ({ "arbor.tree": treeId, "arbor.workflow.run": run })),
     );
@@ -138,6 +147,8 @@ const execute = (
       onEvent?.(event);
       system.events.publishSync(event);
     };
+    /** Whether an event of `type` would reach anyone: the hot steps build theirs only then. */
+    const wanted = (type: ArborEventInput["type"]) => onEvent !== undefined || system.events.wants(type);
     const addUsage = (used: { readonly inputTokens: number; readonly outputTokens: number }) => {
       usage.inputTokens += used.inputTokens;
       usage.outputTokens += used.outputTokens;
@@ -150,9 +161,16 @@ const execute = (
       outcomes.set(step.id, outcome);
       outputs.set(step.id, outcome.output);
     };
+    /** Records an ask step's answer. */
+    const recordCompleted = (step: StepSpec, attempts: number, output: string) =>
+      finish(step, { id: step.id, status: "completed", output, attempts });
     /** Records an ask step's answer; the event that says so. */
     const completed = (step: StepSpec, address: string, attempts: number, output: string) => {
-      finish(step, { id: step.id, status: "completed", output, attempts });
+      recordCompleted(step, attempts, output);
+      return completedEvent(step, address, attempts, output);
+    };
+    /** The event saying an ask step answered. */
+    const completedEvent = (step: StepSpec, address: string, attempts: number, output: string) => {
       return {
         type: "workflow.step.completed",
         ...base(address),
@@ -196,11 +214,14 @@ const execute = (
       start: (done) => {
         const address = addressOf(step.agent);
         const text = render(step.input ?? "{{input}}", input, outputs);
-        publishNow({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
+        if (wanted("workflow.step.started"))
+          publishNow({ type: "workflow.step.started", ...base(address), run, step: step.id, attempt: 1 });
         return system.askWith(address, text, (exit) => {
           if (Exit.isSuccess(exit)) {
             addUsage(exit.value.usage);
-            publishNow(completed(step, address, 1, exit.value.output));
+            recordCompleted(step, 1, exit.value.output);
+            if (wanted("workflow.step.completed"))
+              publishNow(completedEvent(step, address, 1, exit.value.output));
             return done(Exit.void);
           }
           const failure = Cause.failureOption(exit.cause);

@@ -141,34 +141,41 @@ export const makeGuardrailRunner = (options: GuardrailRunnerOptions): GuardrailR
       return text;
     });
 
+  /** The check up to its first guardrail without `checkSync`, or to its end: the text, or the effect still to run. */
+  const checkNow = (subject: GuardrailSubject): string | Effect.Effect<string, GuardrailViolation> => {
+    const notice = noticeOf(subject);
+    let events: ArborEventInput[] | undefined = notice ? [notice] : undefined;
+    const list = forStage(subject.stage);
+    let text = subject.text;
+    for (let i = 0; i < list.length; i++) {
+      const guardrail = list[i]!;
+      if (guardrail.checkSync === undefined) {
+        const rest = runFrom(subject, list, i, text);
+        return events ? Effect.zipRight(publishAll(events), rest) : rest;
+      }
+      const outcome = outcomeOf(
+        subject,
+        guardrail.checkSync(text === subject.text ? subject : { ...subject, text }),
+      );
+      if (outcome.event) {
+        events ??= [];
+        events.push(outcome.event);
+      }
+      if (!outcome.go) {
+        const failed = Effect.fail(outcome.violation);
+        return events ? Effect.zipRight(publishAll(events), failed) : failed;
+      }
+      if (outcome.text !== undefined) text = outcome.text;
+    }
+    return events ? Effect.as(publishAll(events), text) : text;
+  };
+
   return {
     check: (subject) =>
       Effect.suspend(() => {
-        const notice = noticeOf(subject);
-        let events: ArborEventInput[] | undefined = notice ? [notice] : undefined;
-        const list = forStage(subject.stage);
-        let text = subject.text;
-        for (let i = 0; i < list.length; i++) {
-          const guardrail = list[i]!;
-          if (guardrail.checkSync === undefined) {
-            const rest = runFrom(subject, list, i, text);
-            return events ? Effect.zipRight(publishAll(events), rest) : rest;
-          }
-          const outcome = outcomeOf(
-            subject,
-            guardrail.checkSync(text === subject.text ? subject : { ...subject, text }),
-          );
-          if (outcome.event) {
-            events ??= [];
-            events.push(outcome.event);
-          }
-          if (!outcome.go) {
-            const failed = Effect.fail(outcome.violation);
-            return events ? Effect.zipRight(publishAll(events), failed) : failed;
-          }
-          if (outcome.text !== undefined) text = outcome.text;
-        }
-        return events ? Effect.as(publishAll(events), text) : Effect.succeed(text);
+        const checked = checkNow(subject);
+        return typeof checked === "string" ? Effect.succeed(checked) : checked;
       }),
+    checkNow,
   };
 };

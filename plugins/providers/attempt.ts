@@ -18,7 +18,7 @@ import type { ProviderHub, RoutingState } from "./hub.ts";
 import type { KeyPool, KeyState } from "./key-pool.ts";
 import { costOf } from "./profiles.ts";
 import { backoff, isTransient } from "./retry.ts";
-import { endProviderSpan, startProviderSpan } from "./tracing.ts";
+import { endProviderSpan, noProviderSpan, startProviderSpan } from "./tracing.ts";
 
 /** A candidate the router may call. */
 export type Target =
@@ -87,7 +87,23 @@ export const recordCall = (
   const address = context?.address ?? "/";
   const id = context?.agentId ?? "";
   const tenant = context?.tenant;
-  // The call's own fields, shared by the ledger record and the event.
+  // Built by assignment, not spreads: this runs on every provider call, and the ledger keeps it.
+  const record: Mutable<UsageRecord> = { time, tree, address, agentId: id } as Mutable<UsageRecord>;
+  if (tenant !== undefined) record.tenant = tenant;
+  record.operation = operation;
+  record.provider = call.provider;
+  record.model = call.model;
+  if (call.key !== undefined) record.key = call.key;
+  record.inputTokens = call.inputTokens;
+  record.outputTokens = call.outputTokens;
+  record.costUsd = call.costUsd;
+  record.latencyMs = call.latencyMs;
+  record.outcome = call.outcome;
+  if (call.reason !== undefined) record.reason = call.reason;
+  record.cached = call.cached;
+  const recorded = hub.ledger.record(record);
+  // The event is only assembled when someone would receive it.
+  if (!hub.events.wants("provider.call")) return recorded;
   const fields = {
     provider: call.provider,
     model: call.model,
@@ -102,10 +118,12 @@ export const recordCall = (
   };
   const who = tenant !== undefined ? { tenant } : {};
   return Effect.zipRight(
-    hub.ledger.record({ time, tree, address, agentId: id, ...who, operation, ...fields }),
+    recorded,
     hub.events.publish({ tree, address, id, type: "provider.call", ...fields, ...who }),
   );
 };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const publishTransition = (
   hub: ProviderHub,
@@ -228,10 +246,10 @@ const tryKeys = <A>(
     }
     const key: KeyState | undefined = acquired;
     const fingerprint = key?.fingerprint ?? "none";
-    const persist =
-      key && pool && hub.keyStore
-        ? Effect.suspend(() => hub.keyStore!.save(pool.persisted(key)))
-        : Effect.void;
+    // Undefined when there is nothing to save (no key store): the happy path then adds no effect for it.
+    const persistKey =
+      key && pool && hub.keyStore ? Effect.suspend(() => hub.keyStore!.save(pool.persisted(key))) : undefined;
+    const persist = persistKey ?? Effect.void;
     const started = performance.now();
     const called = (span: Span) => {
       const record = (usage: Usage, error?: ProviderError) => {
@@ -281,27 +299,32 @@ const tryKeys = <A>(
       const report: Report = {
         ok: (usage, finishReason) =>
           Effect.suspend(() => {
-            endProviderSpan(span, {
-              ok: true,
-              usage,
-              model: target.model,
-              ...(finishReason ? { finishReason } : {}),
-            });
+            if (span.isRecording())
+              endProviderSpan(span, {
+                ok: true,
+                usage,
+                model: target.model,
+                ...(finishReason ? { finishReason } : {}),
+              });
+            else span.end();
             return Effect.flatMap(record(usage), (costUsd) => {
               if (key && pool) pool.succeeded(key, usage.inputTokens + usage.outputTokens);
-              return Effect.zipRight(
-                persist,
-                Effect.suspend(() => {
-                  if (context)
-                    hub.budgets.charge(
-                      context,
-                      usage.inputTokens + usage.outputTokens,
-                      costUsd,
-                      clock.unsafeCurrentTimeMillis(),
-                    );
-                  return Effect.as(publishTransition(hub, target, context, breaker.succeeded()), costUsd);
-                }),
-              );
+              const charged = () => {
+                if (context)
+                  hub.budgets.charge(
+                    context,
+                    usage.inputTokens + usage.outputTokens,
+                    costUsd,
+                    clock.unsafeCurrentTimeMillis(),
+                  );
+                const transition = breaker.succeeded();
+                return transition === undefined
+                  ? Effect.succeed(costUsd)
+                  : Effect.as(publishTransition(hub, target, context, transition), costUsd);
+              };
+              return persistKey === undefined
+                ? charged()
+                : Effect.zipRight(persistKey, Effect.suspend(charged));
             });
           }),
         fail: onFailure,
@@ -352,6 +375,8 @@ const tryKeys = <A>(
         onFailure: (error) => Effect.zipRight(onFailure(error), afterFailure(error)),
       });
     };
+    // With no SDK registered the span is the shared non-recording one: nothing to describe.
+    if (!tracingActive()) return called(noProviderSpan);
     const spanInput = {
       operation: info.operation === "embed" ? ("embeddings" as const) : ("chat" as const),
       provider: target.provider,
@@ -363,11 +388,9 @@ const tryKeys = <A>(
       ...(info.maxTokens !== undefined ? { maxTokens: info.maxTokens } : {}),
       stream: info.operation === "stream",
     };
-    return tracingActive()
-      ? Effect.flatMap(FiberRef.get(currentSpan), (parent) =>
-          called(startProviderSpan({ ...spanInput, parent })),
-        )
-      : called(startProviderSpan({ ...spanInput, parent: undefined }));
+    return Effect.flatMap(FiberRef.get(currentSpan), (parent) =>
+      called(startProviderSpan({ ...spanInput, parent })),
+    );
   };
   return from(0, 0);
 };

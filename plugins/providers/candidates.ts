@@ -94,6 +94,20 @@ const targetFor = (
   });
 };
 
+/** A choice's key among the plans, kept per choice object: an agent asks with the same one every step. */
+const planKeys = new WeakMap<ModelChoice, string>();
+const planKey = (choice: ModelChoice): string => {
+  let key = planKeys.get(choice);
+  if (key === undefined) {
+    key =
+      choice.provider !== undefined
+        ? `p\u0000${choice.provider}\u0000${choice.model ?? ""}`
+        : `f\u0000${choice.profile ?? ""}`;
+    planKeys.set(choice, key);
+  }
+  return key;
+};
+
 /** Plans made for one routing state; a reload makes a new state, so stale plans are dropped with it. */
 const memo = new WeakMap<RoutingState, Map<string, Plan>>();
 
@@ -104,10 +118,7 @@ const memo = new WeakMap<RoutingState, Map<string, Plan>>();
  * (registrations come and go); a profile naming plugin providers is planned on every call.
  */
 export const planCandidates = (state: RoutingState, lookup: ProviderLookup, choice: ModelChoice): Plan => {
-  const key =
-    choice.provider !== undefined
-      ? `p\u0000${choice.provider}\u0000${choice.model ?? ""}`
-      : `f\u0000${choice.profile ?? ""}`;
+  const key = planKey(choice);
   let plans = memo.get(state);
   const known = plans?.get(key);
   if (known !== undefined && (Either.isLeft(known) || stillRegistered(known.right, lookup))) return known;

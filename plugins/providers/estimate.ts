@@ -27,16 +27,16 @@ const charsOfTools = (tools: ReadonlyArray<ToolSpec>): number => {
   return chars;
 };
 
-/** Estimates a chat request's tokens. */
-export const estimateTokens = (request: {
-  readonly messages: ReadonlyArray<ChatMessage>;
-  readonly tools?: ReadonlyArray<ToolSpec>;
-  readonly maxTokens?: number;
-}): TokenEstimate => {
+/** Estimates a chat request's tokens: its messages, the tools it offers, and its `maxTokens`. */
+export const estimateTokens = (
+  messages: ReadonlyArray<ChatMessage>,
+  tools?: ReadonlyArray<ToolSpec>,
+  maxTokens?: number,
+): TokenEstimate => {
   let chars = 0;
-  for (const m of request.messages) chars += m.content.length + 4;
-  if (request.tools) chars += charsOfTools(request.tools);
-  return { input: Math.ceil(chars / 4), output: request.maxTokens ?? DEFAULT_OUTPUT_TOKENS };
+  for (const m of messages) chars += m.content.length + 4;
+  if (tools) chars += charsOfTools(tools);
+  return { input: Math.ceil(chars / 4), output: maxTokens ?? DEFAULT_OUTPUT_TOKENS };
 };
 
 /** Estimates an embedding request's tokens (no output). */

@@ -32,8 +32,14 @@ export const walk = <A>(
   one: (target: Target) => Effect.Effect<A, ProviderError>,
 ): Effect.Effect<A, ProviderError> => {
   /** Tries `targets[i]`, then those after it while failures are retryable; `errors` so far this round. */
-  const tryFrom = (i: number, errors: Array<ProviderError>, round: number): Effect.Effect<A, ProviderError> =>
+  const tryFrom = (
+    i: number,
+    before: Array<ProviderError> | undefined,
+    round: number,
+  ): Effect.Effect<A, ProviderError> =>
     Effect.catchAll(one(targets[i]!), (error) => {
+      // Made on the first failure: a call that succeeds at once keeps no list.
+      const errors = before ?? [];
       errors.push(error);
       const target = targets[i]!;
       const next = targets[i + 1];
@@ -76,10 +82,10 @@ export const walk = <A>(
       })
       .pipe(
         Effect.zipRight(Effect.sleep(waitMs)),
-        Effect.zipRight(Effect.suspend(() => tryFrom(0, [], round + 1))),
+        Effect.zipRight(Effect.suspend(() => tryFrom(0, undefined, round + 1))),
       );
   };
-  return Effect.suspend(() => tryFrom(0, [], 0));
+  return Effect.suspend(() => tryFrom(0, undefined, 0));
 };
 
 /**
@@ -135,21 +141,28 @@ export const withBudget = <A>(
         (reservation) => reservation.release,
       );
 
-/** The request one target gets: the choice's settings over the agent's. */
+/**
+ * The request one target gets: the choice's settings over the agent's. Built by assignment in a
+ * fixed order rather than by spreads, so every request has the same shape and the provider reads
+ * its fields at full speed (this runs on every model call).
+ */
 export const requestFor = (
   choice: ModelChoice,
   request: Omit<ModelRequest, "model" | "options">,
   model: string,
 ): ModelRequest => {
+  const req = { messages: request.messages } as { -readonly [K in keyof ModelRequest]: ModelRequest[K] };
+  if (request.tools !== undefined) req.tools = request.tools;
   const temperature = choice.temperature ?? request.temperature;
+  if (temperature !== undefined) req.temperature = temperature;
   const maxTokens = choice.maxTokens ?? request.maxTokens;
-  return {
-    ...request,
-    model,
-    ...(temperature !== undefined ? { temperature } : {}),
-    ...(maxTokens !== undefined ? { maxTokens } : {}),
-    ...(choice.options ? { options: choice.options } : {}),
-  };
+  if (maxTokens !== undefined) req.maxTokens = maxTokens;
+  req.context = request.context;
+  req.model = model;
+  // A caller's own `options` (untyped here) pass through unless the choice sets its own.
+  const options = choice.options ?? (request as { readonly options?: ModelRequest["options"] }).options;
+  if (options !== undefined) req.options = options;
+  return req;
 };
 
 /** Reports a stream's outcome when it finishes or fails; deltas pass through untouched. */

@@ -16,7 +16,9 @@ import type { CallContext, Usage } from "../../runtime/model.ts";
 import { tracingActive } from "../../runtime/tracing.ts";
 
 const tracer = () => trace.getTracer("arbor.providers", "0.1.0");
-const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+/** The span of every provider call while no SDK is registered: shared, non-recording. */
+export const noProviderSpan: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+const noSpan = noProviderSpan;
 
 /**
  * Starts a client span for one provider attempt, a child of `parent` (the agent step or tool span in

@@ -323,5 +323,15 @@ export const makeTripwireMonitor = (options: TripwireMonitorOptions): TripwireMo
     });
   };
 
-  return { observe: (m) => observe(m), guardStep };
+  /**
+   * The measurement taken at once. Only spawn rates read the clock, so those go through `observe`;
+   * every other metric is a few map updates and comparisons, and an effect only when something trips.
+   */
+  const observeNow = (m: Measurement): Effect.Effect<void, TripwireTripped> | undefined => {
+    if (m.metric === "spawn") return observe(m);
+    const trips = evaluate(m, Number.NaN, false); // the time is read for spawn rates only
+    return trips.length === 0 ? undefined : apply(m.agent, trips);
+  };
+
+  return { observe: (m) => observe(m), observeNow, guardStep };
 };

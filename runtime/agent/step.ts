@@ -6,8 +6,10 @@
  */
 import { Effect } from "effect";
 import { type StepJournal, stepJournal } from "../durable/journal.ts";
+import { checkNow } from "../guardrail.ts";
 import type { ChatMessage, Usage } from "../model.ts";
 import type { AskError } from "../system.ts";
+import { observeNow } from "../tripwire.ts";
 import type { AgentCell } from "./cell.ts";
 import { delegateToChildren } from "./delegate.ts";
 import { makeDeltaWriter } from "./deltas.ts";
@@ -51,19 +53,26 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
         : undefined;
     const task = delegated ? `${envelope.input}\n\n${delegated.summary}` : envelope.input;
     const destination = destinationOf(cell.agent.model);
-    const input = yield* services
-      .guardrails()
-      .check({ stage: "input", text: task, agent: info, destination });
+    // Checked on the spot when every guardrail answers synchronously (`checkNow`): no effect to run.
+    const checkedInput = checkNow(services.guardrails(), {
+      stage: "input",
+      text: task,
+      agent: info,
+      destination,
+    });
+    const input = typeof checkedInput === "string" ? checkedInput : yield* checkedInput;
     const messages: ChatMessage[] = [];
     const system = systemPromptOf(cell.agent.spec);
     // The system prompt leaves the machine too: it passes the same guardrails as the task.
-    if (system.length > 0)
-      messages.push({
-        role: "system",
-        content: yield* services
-          .guardrails()
-          .check({ stage: "input", text: system, agent: info, destination }),
+    if (system.length > 0) {
+      const checked = checkNow(services.guardrails(), {
+        stage: "input",
+        text: system,
+        agent: info,
+        destination,
       });
+      messages.push({ role: "system", content: typeof checked === "string" ? checked : yield* checked });
+    }
     const recalled = yield* recallForStep(cell, envelope.input, destination);
     if (recalled !== undefined) messages.push({ role: "system", content: recalled });
     if (envelope.thread !== undefined)
@@ -73,16 +82,24 @@ export const step = (cell: AgentCell, envelope: Envelope): Effect.Effect<StepRes
     const deltas = envelope.stream ? makeDeltaWriter(cell, requestId) : undefined;
     const answer = yield* runModelWithTools(cell, messages, delegated ? [] : visibleTools, {
       requestId,
-      ...(deltas ? { deltas } : {}),
-      ...(journal ? { journal } : {}),
+      deltas,
+      journal,
     });
-    const guarded = yield* services
-      .guardrails()
-      .check({ stage: "output", text: answer.text, agent: info, destination: "local" });
+    const checkedOutput = checkNow(services.guardrails(), {
+      stage: "output",
+      text: answer.text,
+      agent: info,
+      destination: "local",
+    });
+    const guarded = typeof checkedOutput === "string" ? checkedOutput : yield* checkedOutput;
     const output = deltas ? yield* deltas.finish(guarded) : guarded;
-    yield* services
-      .tripwires()
-      .observe({ metric: "output", value: output.length, text: output, agent: info });
+    const tripped = observeNow(services.tripwires(), {
+      metric: "output",
+      value: output.length,
+      text: output,
+      agent: info,
+    });
+    if (tripped !== undefined) yield* tripped;
     return { output, usage: delegated ? addUsage(answer.usage, delegated.usage) : answer.usage };
   });
   return services.tripwires().guardStep(info, body);

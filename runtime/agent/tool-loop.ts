@@ -11,6 +11,7 @@ import type { ChatMessage, ModelChoice, ModelRequest, ModelResponse, ToolSpec, U
 import { pausingStepClock } from "../step-clock.ts";
 import type { AskError } from "../system.ts";
 import type { ApprovalAsk, ToolContext } from "../tool.ts";
+import { observeNow } from "../tripwire.ts";
 import type { AgentCell } from "./cell.ts";
 import type { DeltaWriter } from "./deltas.ts";
 import { agentOps } from "./ops.ts";
@@ -87,13 +88,13 @@ export const runModelWithTools = (
     let toolCalls = 0;
     // One request for every round: `messages` grows as the rounds go (as it always has: the array
     // is shared), and nothing else in it changes within a step.
-    const request: Omit<ModelRequest, "model" | "options"> = {
-      messages,
-      ...(tools.length > 0 ? { tools } : {}),
-      ...(choice.temperature !== undefined ? { temperature: choice.temperature } : {}),
-      ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}),
-      context: cell.requestContext,
-    };
+    // Assigned in a fixed order rather than spread: one shape for every request, no temporaries.
+    const building: { -readonly [K in keyof ModelRequest]?: ModelRequest[K] } = { messages };
+    if (tools.length > 0) building.tools = tools;
+    if (choice.temperature !== undefined) building.temperature = choice.temperature;
+    if (choice.maxTokens !== undefined) building.maxTokens = choice.maxTokens;
+    building.context = cell.requestContext;
+    const request = building as Omit<ModelRequest, "model" | "options">;
     // Streaming: the reply is everything the model wrote, over all rounds (what the client saw).
     let written = "";
     for (let round = 0; round <= cell.agent.maxToolRounds; round++) {
@@ -109,13 +110,21 @@ export const runModelWithTools = (
       usage.outputTokens += response.usage.outputTokens;
       counters.providerCalls++;
       counters.tokens += response.usage.inputTokens + response.usage.outputTokens;
-      yield* services.tripwires().observe({
+      // Measured on the spot (`observeNow`): an effect to run only when a tripwire fired.
+      const overTokens = observeNow(services.tripwires(), {
         metric: "tokens",
         value: response.usage.inputTokens + response.usage.outputTokens,
         agent: info,
       });
-      if (response.costUsd !== undefined)
-        yield* services.tripwires().observe({ metric: "costUsd", value: response.costUsd, agent: info });
+      if (overTokens !== undefined) yield* overTokens;
+      if (response.costUsd !== undefined) {
+        const overCost = observeNow(services.tripwires(), {
+          metric: "costUsd",
+          value: response.costUsd,
+          agent: info,
+        });
+        if (overCost !== undefined) yield* overCost;
+      }
       if (response.toolCalls.length === 0)
         return { text: task.deltas === undefined ? response.text : written, usage };
       messages.push({ role: "assistant", content: response.text, toolCalls: response.toolCalls });
@@ -130,7 +139,12 @@ export const runModelWithTools = (
         const result = yield* journaled(task.journal, "tool", services.tools().call(call, ctx));
         messages.push({ role: "tool", toolCallId: call.id, name: call.name, content: result.content });
       }
-      yield* services.tripwires().observe({ metric: "toolCalls", value: toolCalls, agent: info });
+      const overCalls = observeNow(services.tripwires(), {
+        metric: "toolCalls",
+        value: toolCalls,
+        agent: info,
+      });
+      if (overCalls !== undefined) yield* overCalls;
     }
     return yield* new NotAllowed({
       reason: "limit",

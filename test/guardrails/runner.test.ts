@@ -36,6 +36,26 @@ const subject = (text: string, over: Partial<GuardrailSubject> = {}): GuardrailS
 });
 
 describe("guardrail runner", () => {
+  it("checkNow answers a passing check with the text itself, and a redaction or block with an effect", async () => {
+    const out = await Effect.runPromise(
+      Effect.gen(function* () {
+        const { runner, seen } = yield* setup();
+        const passed = runner.checkNow?.(subject("hello there"));
+        const quiet = seen.length;
+        const redacted = runner.checkNow?.(subject("Write to jane@example.com please"));
+        const redactedText = typeof redacted === "string" ? redacted : yield* redacted!;
+        const blocked = runner.checkNow?.(subject("x".repeat(10), { agent: agent({ maxInputChars: 5 }) }));
+        const blockedResult = typeof blocked === "string" ? blocked : yield* Effect.either(blocked!);
+        return { passed, quiet, redactedText, blockedResult, seen };
+      }),
+    );
+    expect(out.passed).toBe("hello there");
+    expect(out.quiet).toBe(0);
+    expect(out.redactedText).toBe("Write to [EMAIL] please");
+    expect(Either.isLeft(out.blockedResult as Either.Either<string, unknown>)).toBe(true);
+    expect(out.seen.map((e) => e.type)).toEqual(["guardrail.redacted", "guardrail.blocked"]);
+  });
+
   it("redacts an email on its way to a network provider and says so in an event", async () => {
     const { text, seen } = await Effect.runPromise(
       Effect.gen(function* () {

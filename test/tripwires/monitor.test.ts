@@ -27,6 +27,30 @@ const setup = (definitions: ReadonlyArray<TripwireDefinition> = []) =>
     return { monitor: makeTripwireMonitor({ events, definitions: () => definitions }), seen };
   });
 
+describe("observeNow", () => {
+  it("takes a measurement under every limit on the spot, and returns the effect when one trips", async () => {
+    const out = await run(
+      Effect.gen(function* () {
+        const { monitor, seen } = yield* setup();
+        const who = agent({ maxTokens: 100 });
+        const under = monitor.observeNow?.({ metric: "tokens", value: 60, agent: who });
+        const over = monitor.observeNow?.({ metric: "tokens", value: 60, agent: who });
+        const result = over === undefined ? undefined : yield* Effect.either(over);
+        return { under, over, result, seen };
+      }),
+    );
+    expect(out.under).toBeUndefined();
+    expect(out.over).toBeDefined();
+    expect(out.result && Either.isLeft(out.result) && out.result.left).toMatchObject({
+      _tag: "TripwireTripped",
+      tripwire: "maxTokens",
+      measurement: 120,
+      threshold: 100,
+    });
+    expect(out.seen).toMatchObject([{ type: "tripwire.triggered", tripwire: "maxTokens" }]);
+  });
+});
+
 describe("step-time tripwire (guardStep)", () => {
   it("interrupts a step slower than maxStepMs and fails with halt", async () => {
     const out = await run(

@@ -19,16 +19,26 @@ import { type FakeMessage, fakeAnswer, fakeUsage, lookup } from "../fake-model.t
 
 const toFake = (m: ChatMessage): FakeMessage => ({ role: m.role, content: m.content });
 
+// Plain literals, as the peers' adapters build their responses: `{ ...base, text }` (a literal that
+// starts with a spread and goes on) is V8's slow path on Node 20, ~1.5 µs a call.
 const answer = (request: ModelRequest): ModelResponse => {
   const a = fakeAnswer(request.messages.map(toFake), (request.tools?.length ?? 0) > 0);
-  const base = { usage: fakeUsage, provider: "fake", model: request.model };
   return a.kind === "text"
-    ? { ...base, text: a.text, toolCalls: [], finishReason: "stop" }
+    ? {
+        text: a.text,
+        toolCalls: [],
+        finishReason: "stop",
+        usage: fakeUsage,
+        provider: "fake",
+        model: request.model,
+      }
     : {
-        ...base,
         text: "",
         toolCalls: [{ id: "call_1", name: a.name, args: a.args }],
         finishReason: "tool_calls",
+        usage: fakeUsage,
+        provider: "fake",
+        model: request.model,
       };
 };
 
