@@ -20,15 +20,15 @@ export interface HnswOptions {
 /**
  * Defaults, measured on real text (`npm run bench -- --filter memory.retrieval.man`: 2,000 manual
  * pages, about 18,000 chunks, the default hashing embedder, PGlite). pgvector's default graph
- * (m 16) searched with a long candidate list: recall@10 against exact search 0.98–0.99 at
- * ef_search 400, where m 8 reached only 0.93–0.94 (its graph is too sparse for text vectors,
- * whose neighbourhoods are less clustered than synthetic data's), and a search is no slower (the
- * denser graph reaches the neighbours in fewer steps). The build took as long as m 8's there
- * (about 23 s in PGlite's single-threaded WebAssembly on a busy 2-core machine). On a Postgres
- * server, which builds natively and in parallel, `{m: 16, efConstruction: 64, efSearch: 100}`
- * is a fine choice when a little recall may go for speed.
+ * density (m 16) built with a shorter candidate list: recall@10 against exact search about 0.985
+ * at ef_search 400, where m 8 reached only 0.92–0.94 (its graph is too sparse for text vectors,
+ * less clustered than synthetic data). ef_construction 64 gains little recall (0.988) for a build
+ * about a fifth longer; m 16 / 40 builds about a fifth longer than m 8 / 64 did, in PGlite's
+ * single-threaded WebAssembly where the build is most of a load. On a Postgres server, which
+ * builds natively and in parallel, `{m: 16, efConstruction: 64, efSearch: 100}` is a fine choice
+ * when a little recall may go for speed.
  */
-export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 64, efSearch: 400 };
+export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 40, efSearch: 400 };
 
 /** What is wrong with HNSW settings (pgvector's limits), or undefined. */
 export const hnswProblem = (o: Partial<HnswOptions>): string | undefined => {
