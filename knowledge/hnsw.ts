@@ -19,16 +19,16 @@ export interface HnswOptions {
 
 /**
  * Defaults, measured on real text (`npm run bench -- --filter memory.retrieval.man`: 2,000 manual
- * pages, about 18,000 chunks, the default hashing embedder, PGlite). pgvector's default graph
- * density (m 16) built with a shorter candidate list: recall@10 against exact search about 0.985
- * at ef_search 400, where m 8 reached only 0.92–0.94 (its graph is too sparse for text vectors,
- * less clustered than synthetic data). ef_construction 64 gains little recall (0.988) for a build
- * about a fifth longer; m 16 / 40 builds about a fifth longer than m 8 / 64 did, in PGlite's
- * single-threaded WebAssembly where the build is most of a load. On a Postgres server, which
- * builds natively and in parallel, `{m: 16, efConstruction: 64, efSearch: 100}` is a fine choice
- * when a little recall may go for speed.
+ * pages, about 18,000 chunks, the default hashing embedder, PGlite, the bench's 200 queries):
+ * pgvector's default graph (m 16): recall@10 against exact search 0.983 at ef_search 400, where
+ * m 8 reached only 0.938 (its graph is too sparse for text vectors, less clustered than synthetic
+ * data) and m 16 with ef_construction 40 0.976. The price is the build, in PGlite's
+ * single-threaded WebAssembly most of a load: about twice m 8's (27 s against 13 s there), and a
+ * k-10 search somewhat slower. On a Postgres server, which builds natively and in parallel,
+ * `{m: 16, efConstruction: 64, efSearch: 100}` is a fine choice when a little recall may go for
+ * speed.
  */
-export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 40, efSearch: 400 };
+export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 64, efSearch: 400 };
 
 /** What is wrong with HNSW settings (pgvector's limits), or undefined. */
 export const hnswProblem = (o: Partial<HnswOptions>): string | undefined => {
