@@ -123,7 +123,8 @@ export interface VectorStoreService {
   /**
    * Keyword search ranked by BM25 (English stemming; `"a phrase"` must appear as such, `pre*`
    * matches words starting so). `documents` confines it to those documents, `perDocument` keeps at
-   * most that many passages of each.
+   * most that many passages of each. With `bare`, hits carry no text and no metadata (empty), for
+   * a caller that reads them together with other chunks' (`getChunks`).
    */
   readonly searchKeyword: (query: {
     readonly text: string;
@@ -131,12 +132,17 @@ export interface VectorStoreService {
     readonly filter?: MetadataFilter;
     readonly documents?: ReadonlyArray<string>;
     readonly perDocument?: number;
+    readonly bare?: boolean;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
-  /** Keyword search over whole documents, ranked by BM25 (`filter` applies to document metadata). */
+  /**
+   * Keyword search over whole documents, ranked by BM25 (`filter` applies to document metadata).
+   * With `bare`, hits carry no metadata (empty): one statement fewer.
+   */
   readonly searchKeywordDocuments: (query: {
     readonly text: string;
     readonly k: number;
     readonly filter?: MetadataFilter;
+    readonly bare?: boolean;
   }) => Effect.Effect<ReadonlyArray<DocumentHit>, StoreError | KnowledgeInputError>;
   readonly getChunks: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError>;
   /**
@@ -456,18 +462,29 @@ export const makeSqlVectorStore = (
         });
       // Document frequencies of the lexemes searched for, kept as long (and dropped as) the above.
       const frequencies = new Map<TermScope, { at: number; readonly df: Map<string, number> }>();
+      // A lexeme's frequency is read for both scopes at once: a hybrid search asks for the documents'
+      // and then for the passages', so the second lookup is served from here.
       const frequenciesOf = (scope: TermScope) => (lexemes: ReadonlyArray<string>) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis;
-          let known = frequencies.get(scope);
-          if (!known || now - known.at >= STATS_MAX_AGE_MS) {
-            known = { at: now, df: new Map() };
-            frequencies.set(scope, known);
+          const current = (s: TermScope) => {
+            let known = frequencies.get(s);
+            if (!known || now - known.at >= STATS_MAX_AGE_MS) {
+              known = { at: now, df: new Map() };
+              frequencies.set(s, known);
+            }
+            return known.df;
+          };
+          const wanted = current(scope);
+          const missing = lexemes.filter((l) => !wanted.has(l));
+          if (missing.length > 0) {
+            const found = yield* documentFrequencies(sql, tenant, ["chunks", "documents"], missing);
+            for (const s of ["chunks", "documents"] as const) {
+              const df = current(s);
+              for (const [l, n] of found.get(s)!) if (!df.has(l)) df.set(l, n);
+            }
           }
-          const missing = lexemes.filter((l) => !known.df.has(l));
-          if (missing.length > 0)
-            for (const [l, n] of yield* documentFrequencies(sql, tenant, scope, missing)) known.df.set(l, n);
-          return known.df;
+          return wanted;
         });
       const changed = Effect.sync(() => {
         stats.clear();
@@ -566,6 +583,7 @@ export const makeSqlVectorStore = (
         filter,
         documents,
         perDocument,
+        bare,
       }) =>
         Effect.gen(function* () {
           const query = parseKeywordQuery(text);
@@ -585,6 +603,14 @@ export const makeSqlVectorStore = (
               ? { extra: (next) => `metadata @> ${next(JSON.stringify(filter))}::jsonb` }
               : {}),
           });
+          if (bare)
+            return found.map((h) => ({
+              chunkId: h.id,
+              documentId: h.documentId,
+              text: "",
+              metadata: {},
+              score: h.score,
+            }));
           const rows = yield* getChunks(found.map((h) => h.id));
           const byId = new Map(rows.map((r) => [r.chunkId, r]));
           return found.flatMap((h) => {
@@ -593,7 +619,12 @@ export const makeSqlVectorStore = (
           });
         });
 
-      const searchKeywordDocuments: VectorStoreService["searchKeywordDocuments"] = ({ text, k, filter }) =>
+      const searchKeywordDocuments: VectorStoreService["searchKeywordDocuments"] = ({
+        text,
+        k,
+        filter,
+        bare,
+      }) =>
         Effect.gen(function* () {
           const query = parseKeywordQuery(text);
           if (!hasTerms(query)) return yield* emptyQuery();
@@ -610,6 +641,7 @@ export const makeSqlVectorStore = (
               : {}),
           });
           if (found.length === 0) return [];
+          if (bare) return found.map((h) => ({ documentId: h.id, metadata: {}, score: h.score }));
           const metadata = new Map(
             (yield* getDocuments(found.map((h) => h.id))).map((d) => [d.id, d.metadata]),
           );

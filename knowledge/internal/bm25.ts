@@ -83,20 +83,20 @@ export const corpusStats = (
   );
 
 /** Document frequencies of `lexemes` in `scope` (`term-stats.ts`); a lexeme never seen has 0. */
-export const documentFrequencies = (
+export const documentFrequencies = <S extends "chunks" | "documents">(
   sql: SqlClientService,
   tenant: string,
-  scope: "chunks" | "documents",
+  scopes: ReadonlyArray<S>,
   lexemes: ReadonlyArray<string>,
-): Effect.Effect<ReadonlyMap<string, number>, StoreError> =>
+): Effect.Effect<ReadonlyMap<S, ReadonlyMap<string, number>>, StoreError> =>
   Effect.map(
-    sql.query<{ lexeme: string; df: number }>(
-      "SELECT lexeme, greatest(df, 0) AS df FROM arbor_terms WHERE tenant = $1 AND scope = $2 AND lexeme = ANY($3::text[])",
-      [tenant, scope, lexemes],
+    sql.query<{ scope: S; lexeme: string; df: number }>(
+      "SELECT scope, lexeme, greatest(df, 0) AS df FROM arbor_terms WHERE tenant = $1 AND scope = ANY($2::text[]) AND lexeme = ANY($3::text[])",
+      [tenant, scopes, lexemes],
     ),
     (rows) => {
-      const found = new Map<string, number>(lexemes.map((l) => [l, 0]));
-      for (const r of rows) found.set(r.lexeme, Number(r.df));
+      const found = new Map(scopes.map((s) => [s, new Map<string, number>(lexemes.map((l) => [l, 0]))]));
+      for (const r of rows) found.get(r.scope)?.set(r.lexeme, Number(r.df));
       return found;
     },
   );
@@ -168,7 +168,10 @@ export const bm25Search = (
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     }
     const scope = table === "arbor_chunks" ? "chunks" : "documents";
-    const df = yield* (options.frequencies ?? ((l) => documentFrequencies(sql, tenant, scope, l)))(lexemes);
+    const df = yield* (
+      options.frequencies ??
+      ((l) => Effect.map(documentFrequencies(sql, tenant, [scope], l), (found) => found.get(scope)!))
+    )(lexemes);
     const { rows: n, meanLength } = options.stats;
     const idf = lexemes.map((t) => {
       const d = df.get(t) ?? 0;

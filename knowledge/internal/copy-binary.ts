@@ -86,7 +86,7 @@ export const encodeCopyBinary = (rows: ReadonlyArray<ReadonlyArray<CopyValue>>):
           at = writeVector(view, at, v.value);
           break;
         case "tsvector":
-          at = writeTsvector(buf, at, v.value, fieldSize(v));
+          at = writeTsvector(buf, at, v.value);
           break;
       }
     }
@@ -109,14 +109,15 @@ const writeVector = (view: DataView, start: number, values: ArrayLike<number>): 
  * A `tsvector` field: entry count, then each lexeme (NUL-terminated), its number of positions and
  * the positions (weight D, so the bare position); Postgres sorts the lexemes on receipt.
  */
-const writeTsvector = (buf: Buffer, start: number, vector: LexemeVector, size: number): number => {
-  let at = buf.writeInt32BE(size, start);
-  at = buf.writeInt32BE(vector.size, at);
+const writeTsvector = (buf: Buffer, start: number, vector: LexemeVector): number => {
+  // The size prefix is written once the field is (measuring the lexemes again cost as much).
+  let at = buf.writeInt32BE(vector.size, start + 4);
   for (const [lexeme, positions] of vector) {
     at += buf.write(lexeme, at);
     buf[at++] = 0;
     at = buf.writeUInt16BE(positions.length, at);
     for (const p of positions) at = buf.writeUInt16BE(p, at);
   }
+  buf.writeInt32BE(at - start - 4, start);
   return at;
 };

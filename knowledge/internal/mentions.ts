@@ -62,6 +62,8 @@ export const findMentions = (
     // every passage. A query's few word runs are looked up directly.
     const much = texts.reduce((n, t) => n + t.length, 0) > IN_MEMORY_TEXT;
     const known = much ? yield* graph.namesUpTo(IN_MEMORY_NAMES, [...INTERNAL_TYPES]) : undefined;
+    // A store that names nothing yet (a first load): no text can mention anything.
+    if (known?.length === 0) return texts.map(() => []);
     const perText = known
       ? (() => {
           const names = new Set(known);

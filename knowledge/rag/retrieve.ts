@@ -140,7 +140,7 @@ export const searchChunks = (
           text: query,
           k: n,
           ...byFilter,
-          ...(documents ? { documents, perDocument: PASSAGES_PER_DOCUMENT } : {}),
+          ...(documents ? { documents, perDocument: PASSAGES_PER_DOCUMENT, bare: true } : {}),
         }),
       );
 
@@ -174,7 +174,9 @@ export const searchChunks = (
     const keywordDocuments =
       mode === "vector"
         ? []
-        : yield* lenient(deps.vectors.searchKeywordDocuments({ text: query, k: depth, ...byFilter }));
+        : yield* lenient(
+            deps.vectors.searchKeywordDocuments({ text: query, k: depth, bare: true, ...byFilter }),
+          );
     const { hits: graph, named } =
       mode === "hybrid"
         ? yield* graphRetrieve(deps, query, [...vector.slice(0, 5)], depth, filter, now)
@@ -204,18 +206,25 @@ export const searchChunks = (
         : yield* keywordHits(chosen.length * PASSAGES_PER_DOCUMENT, chosen);
     const inChosen = new Set(chosen);
     const vectorPassages = vector.filter((h) => inChosen.has(h.documentId));
-    const vectorTexts = new Map(
-      (yield* deps.vectors.getChunks(vectorPassages.map((h) => h.chunkId))).map((c) => [c.chunkId, c]),
+    // Both retrievers' passages came bare: their texts are read in one statement, with the first
+    // passage of each chosen document neither found (shown when nothing else is).
+    const found = new Set([...keywordPassages, ...vectorPassages].map((h) => h.documentId));
+    const firsts = chosen.filter((id) => !found.has(id)).map((id) => `${id}#0`);
+    const texts = new Map(
+      (yield* deps.vectors.getChunks([
+        ...new Set([...keywordPassages, ...vectorPassages].map((h) => h.chunkId)),
+        ...firsts,
+      ])).map((c) => [c.chunkId, c]),
     );
+    const withText = (hits: ReadonlyArray<ChunkHit>) =>
+      hits.flatMap((h) => {
+        const full = texts.get(h.chunkId);
+        return full ? [{ ...full, score: h.score }] : [];
+      });
     const passages = fuseByScore(
       {
-        keyword: scored(keywordPassages),
-        vector: scored(
-          vectorPassages.flatMap((h) => {
-            const full = vectorTexts.get(h.chunkId);
-            return full ? [{ ...full, score: h.score }] : [];
-          }),
-        ),
+        keyword: scored(withText(keywordPassages)),
+        vector: scored(withText(vectorPassages)),
       },
       mode === "hybrid"
         ? (options.fusion?.passage ?? DEFAULT_FUSION.passage)
@@ -238,7 +247,11 @@ export const searchChunks = (
     // passage among the hits: show its first one.
     const missing = chosen.filter((id) => !byDocument.has(id));
     if (missing.length > 0) {
-      const first = yield* deps.vectors.getChunks(missing.map((id) => `${id}#0`));
+      const unread = missing.map((id) => `${id}#0`).filter((id) => !texts.has(id));
+      const first = [
+        ...missing.flatMap((id) => texts.get(`${id}#0`) ?? []),
+        ...(unread.length > 0 ? yield* deps.vectors.getChunks(unread) : []),
+      ];
       for (const h of first)
         byDocument.set(h.documentId, [
           { chunkId: h.chunkId, text: h.text, score: 0, citation: citationOf(h), metadata: h.metadata },
