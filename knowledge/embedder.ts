@@ -1,11 +1,14 @@
 /**
  * `Embedder`: turns texts into vectors. Two adapters:
  * - `layerHashingEmbedder` — the offline default. It needs no key and no downloaded weights: it
- *   hashes words, crude word stems and character trigrams into a fixed-size vector (the "hashing
- *   trick"), log-weighted and L2-normalised. It measures *lexical* overlap — shared words and word
- *   pieces, so "running" is near "runner" — and nothing more: it knows no synonyms ("car" is not
- *   near "automobile"), no word order beyond trigrams, no other language's equivalents. Use a
- *   provider's embeddings for semantic search.
+ *   hashes word stems and character trigrams (English stop words left out) into a fixed-size
+ *   vector (the "hashing trick"), log-weighted and L2-normalised. It measures *lexical* overlap —
+ *   shared words and word pieces, so "running" is near "runner" — and nothing more: it knows no
+ *   synonyms ("car" is not near "automobile"), no word order beyond trigrams, no other language's
+ *   equivalents. Use a provider's embeddings for semantic search.
+ *   Gotcha: its name carries a version (`hashing-v2-384`): a store remembers which embedder made
+ *   its vectors and refuses another, so a store filled by an older version (`hashing-384`) must be
+ *   ingested again into an empty one (or keep using the release that filled it).
  * - `layerRouterEmbedder` — a provider's embeddings through the runtime's `ModelRouter.embed`.
  */
 import { Context, Effect, Layer } from "effect";
@@ -14,7 +17,7 @@ import { EmbedError } from "./errors.ts";
 
 /** The embedder port. Every vector it returns has `dimension` numbers. */
 export interface EmbedderService {
-  /** For logs and the CLI: `hashing-384`, `router:openai/text-embedding-3-small`. */
+  /** For logs and the CLI: `hashing-v2-384`, `router:openai/text-embedding-3-small`. */
   readonly name: string;
   readonly dimension: number;
   readonly embed: (
@@ -35,25 +38,88 @@ const fnv1a = (text: string, h = FNV_OFFSET): number => {
 };
 
 // The features' kind prefixes, hashed once: a feature's hash continues from its prefix's.
-const WORD = fnv1a("w:");
 const STEM = fnv1a("s:");
 const TRIGRAM = fnv1a("t:");
 
-/** A crude English stem: enough to bring "runs", "running" and "runner" together. */
-const stem = (word: string): string => word.replace(/(ing|ers|er|ed|es|s|ly)$/u, "").slice(0, 12);
+/**
+ * English function words: in every text, so they only add noise to a similarity. They are left
+ * out, their trigrams too (the full-text side drops the same kind of words).
+ */
+const STOP_WORDS = new Set(
+  (
+    "a about after all also an and any are as at be been before being both but by can could did do does " +
+    "each for from had has have he her here his how i if in into is it its just may me more most my no " +
+    "not now of on only or other our out over same she should so some such than that the their them " +
+    "then there these they this those through to too under up use used using very was we were what " +
+    "when where which while who why will with would you your"
+  ).split(" "),
+);
+
+const SUFFIXES = [
+  "ational",
+  "ization",
+  "fulness",
+  "iveness",
+  "ations",
+  "ation",
+  "ments",
+  "ment",
+  "ness",
+  "ings",
+  "ing",
+  "edly",
+  "ed",
+  "ers",
+  "er",
+  "ly",
+  "able",
+  "ible",
+  "ity",
+  "ive",
+  "ize",
+  "ise",
+  "al",
+];
+
+/**
+ * A light English stemmer (plural, then one common inflectional or derivational suffix, then a
+ * final `y`/`e` and a doubled consonant): "runs", "running" and "runner" all become "run",
+ * "directory" and "directories" "directori". Crude next to Snowball, and enough for hashing.
+ */
+export const stem = (word: string): string => {
+  if (word.length <= 3) return word;
+  let s = word;
+  if (s.endsWith("ies") && s.length > 4) s = `${s.slice(0, -3)}y`;
+  else if (s.endsWith("sses")) s = s.slice(0, -2);
+  else if (s.endsWith("s") && !s.endsWith("ss") && !s.endsWith("us") && !s.endsWith("is")) s = s.slice(0, -1);
+  for (const suffix of SUFFIXES) {
+    if (s.endsWith(suffix) && s.length - suffix.length >= 3) {
+      s = s.slice(0, -suffix.length);
+      break;
+    }
+  }
+  if (s.endsWith("y") && s.length > 3) s = `${s.slice(0, -1)}i`;
+  if (s.endsWith("e") && s.length > 3) s = s.slice(0, -1);
+  const last = s[s.length - 1]!;
+  if (s.length > 3 && last === s[s.length - 2] && !"lsz".includes(last)) s = s.slice(0, -1);
+  return s;
+};
 
 /** One word's features for one dimension: (index, signed weight) pairs, in the order they are added. */
 type WordFeatures = Float64Array;
 
+const NO_FEATURES: WordFeatures = new Float64Array(0);
+
 const wordFeatures = (word: string, dimension: number): WordFeatures => {
+  if (STOP_WORDS.has(word)) return NO_FEATURES;
   const out: number[] = [];
   const add = (hash: number, weight: number) => {
     const h = hash >>> 0;
     out.push(h % dimension, h & 0x80000000 ? -weight : weight);
   };
-  add(fnv1a(word, WORD), 1);
-  const s = stem(word);
-  if (s.length >= 3) add(fnv1a(s, STEM), 1);
+  // The word counts through its stem only: a second feature for the word itself would weigh a
+  // word twice against its inflections, which the trigrams already tell apart.
+  add(fnv1a(stem(word), STEM), 1);
   const padded = `^${word}$`;
   for (let i = 0; i + 3 <= padded.length; i++) {
     let h = TRIGRAM;
@@ -120,11 +186,18 @@ export const hashingVector = (text: string, dimension: number): number[] => {
   return vector;
 };
 
+/**
+ * The hashing embedder's version, part of its name: bumped whenever its vectors change, so a
+ * store never mixes vectors of two versions (v2: stems instead of words, a better stemmer, stop
+ * words out).
+ */
+export const HASHING_EMBEDDER_VERSION = 2;
+
 /** The offline hashing embedder (default dimension 384). */
 export const makeHashingEmbedder = (options: { readonly dimension?: number } = {}): EmbedderService => {
   const dimension = options.dimension ?? 384;
   return {
-    name: `hashing-${dimension}`,
+    name: `hashing-v${HASHING_EMBEDDER_VERSION}-${dimension}`,
     dimension,
     embed: (texts) => Effect.sync(() => texts.map((t) => hashingVector(t, dimension))),
   };

@@ -17,6 +17,9 @@
  *   common ones cannot lift another row into the top k.
  * - `"a phrase"` in the query must appear as a phrase, `prefix*` must match a word starting so;
  *   their words also count in the score.
+ * - Whole documents get a lead bonus (`LEAD`): a query term among a document's first words adds to
+ *   its score, since a description, a README's first paragraph or a page's opening say what the
+ *   document is about; it is read from the first of the positions the `tsvector` already keeps.
  *
  * Gotcha: `tsvector` keeps at most 256 positions of one lexeme (tf saturates long before that) and
  * positions above 16,383 are clamped; document-level rows index at most `DOCUMENT_TEXT_LIMIT`.
@@ -28,6 +31,12 @@ import { type Lexer, quoteLexeme } from "./lexemes.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
 export const BM25 = { k1: 1.2, b: 0.75 } as const;
+
+/**
+ * The lead bonus of document-level search: a query term that occurs among a document's first
+ * `window` words adds `weight` × its idf once (where a document says what it is about).
+ */
+export const LEAD = { window: 100, weight: 1 } as const;
 
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
 const PRUNING_BUDGET = 400;
@@ -180,6 +189,8 @@ export const bm25Search = (
     const termsP = next(lexemes);
     const idfP = next(idf);
     const { k1, b } = BM25;
+    // Only whole documents have a lead: a passage's first words are no more telling than its others.
+    const lead = table === "arbor_documents" ? LEAD.weight : 0;
     const meanP = next(Math.max(1, meanLength));
     const within = options.documents;
     // Rows of the chosen documents (a handful) are read through the document index; otherwise
@@ -189,9 +200,10 @@ export const bm25Search = (
       : table;
     const scored = (anyP: string) => `
       SELECT r.id, r.${docColumn} AS document_id,
-             sum(idf.idf * u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))) AS score
+             sum(idf.idf * (u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * u.lead` : ""})) AS score
         FROM ${source} r
-        CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf
+        CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf,
+                                   (coalesce(positions[1], 1) <= ${Math.floor(LEAD.window)})::int::float8 AS lead
                               FROM unnest(ts_filter(setweight(r.tsv, 'A', ${termsP}::text[]), '{a}'))) u
         JOIN unnest(${termsP}::text[], ${idfP}::float8[]) AS idf(term, idf) ON idf.term = u.lexeme
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
@@ -223,12 +235,12 @@ export const bm25Search = (
     };
     const k = Math.max(1, Math.floor(options.k));
     // Max-score pruning (exact): a row holding none of the rarest terms scores at most the sum of
-    // the other terms' bounds (idf · (k1 + 1), tf unbounded); once the k-th best score among the
+    // the other terms' bounds (idf · (k1 + 1 + lead), tf unbounded); once the k-th best score among the
     // rows holding a rare term beats that sum, no other row can enter the top k. The first pass
     // takes the rarest terms up to about `PRUNING_BUDGET` rows; if its k-th score is not enough, a
     // second pass adds terms until it is (a larger candidate set only raises the k-th score).
     const order = lexemes.map((_, i) => i).sort((x, y) => idf[y]! - idf[x]! || x - y);
-    const bound = (from: number) => order.slice(from).reduce((sum, i) => sum + idf[i]! * (k1 + 1), 0);
+    const bound = (from: number) => order.slice(from).reduce((sum, i) => sum + idf[i]! * (k1 + 1 + lead), 0);
     const budget = Math.max(PRUNING_BUDGET, 8 * k);
     let first = within ? order.length : 1;
     let seen = df.get(lexemes[order[0]!]!) ?? 0;

@@ -28,6 +28,14 @@ export interface IngestDeps {
 
 const EMBED_BATCH = 128;
 
+/**
+ * What a chunk's vector is made from: its headings, then its text. A passage deep in a section
+ * rarely repeats what the section (or the document's title) is about; its headings say it, so a
+ * query about the topic finds the passage. The stored text stays the chunk's own.
+ */
+const embeddedText = (piece: { readonly text: string; readonly headings: ReadonlyArray<string> }): string =>
+  piece.headings.length > 0 ? `${piece.headings.join("\n")}\n\n${piece.text}` : piece.text;
+
 /** A changed document, chunked, waiting for its embeddings. */
 interface Pending {
   readonly index: number;
@@ -96,7 +104,7 @@ export const ingestDocuments = (
     }
     if (pending.length === 0) return results;
 
-    const texts = pending.flatMap((p) => p.pieces.map((piece) => piece.text));
+    const texts = pending.flatMap((p) => p.pieces.map(embeddedText));
     const embeddings: Array<ReadonlyArray<number>> = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH) {
       embeddings.push(...(yield* embedder.embed(texts.slice(i, i + EMBED_BATCH))));

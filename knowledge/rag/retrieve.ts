@@ -97,6 +97,21 @@ const scored = (hits: ReadonlyArray<ChunkHit>): ReadonlyArray<Scored<ChunkHit>> 
 /** Passages a document-level result shows. */
 const PASSAGES_PER_DOCUMENT = 3;
 
+/**
+ * How much more a document's opening passage (`<documentId>#0`) counts when vector search ranks
+ * documents: the opening is where a document says what it is about (keyword search's lead bonus,
+ * `LEAD` in `internal/bm25.ts`, is the same idea). Tuned on the `readme` corpus, validated on `man`.
+ */
+const OPENING_BOOST = 0.25;
+
+/** Vector hits with each document's opening passage boosted, best first again. */
+const withOpeningBoost = (hits: ReadonlyArray<ChunkHit>): ReadonlyArray<ChunkHit> =>
+  hits
+    .map((h) =>
+      h.score > 0 && h.chunkId === `${h.documentId}#0` ? { ...h, score: h.score * (1 + OPENING_BOOST) } : h,
+    )
+    .sort((a, b) => b.score - a.score);
+
 /** Options of retrieval (the bench tunes the fusion weights through them). */
 export interface RetrieveOptions {
   readonly fusion?: { readonly passage?: FusionWeights; readonly document?: FusionWeights };
@@ -192,7 +207,7 @@ export const searchChunks = (
     const documents = fuseByScore(
       {
         keyword: keywordDocuments.map((d) => ({ key: d.documentId, item: d.documentId, score: d.score })),
-        vector: bestPerDocument(vector),
+        vector: bestPerDocument(withOpeningBoost(vector)),
         graph: bestPerDocument(graph),
       },
       mode === "hybrid"

@@ -6,9 +6,11 @@ import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Embedder,
+  HASHING_EMBEDDER_VERSION,
   hashingVector,
   makeHashingEmbedder,
   makeRouterEmbedder,
+  stem,
 } from "../../knowledge/embedder.ts";
 import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
@@ -28,6 +30,20 @@ describe("offline hashing embedder", () => {
     // what it cannot do: synonyms share no letters, so they are not close
     expect(cosine(v("car"), v("automobile"))).toBeLessThan(0.2);
     expect(v("")).toHaveLength(384);
+  });
+
+  it("brings a description near its inflected wording and ignores stop words", () => {
+    const v = (t: string) => hashingVector(t, 384);
+    // a man page's description against how its body says it
+    expect(cosine(v("list directory contents"), v("lists the contents of directories"))).toBeGreaterThan(0.7);
+    expect(cosine(v("the cat"), v("a cat"))).toBeCloseTo(1, 10);
+    expect(stem("directories")).toBe(stem("directory"));
+    expect(stem("running")).toBe(stem("runs"));
+  });
+
+  it("names its version, so a store filled by an older one refuses it instead of mixing vectors", () => {
+    expect(makeHashingEmbedder().name).toBe(`hashing-v${HASHING_EMBEDDER_VERSION}-384`);
+    expect(makeHashingEmbedder().name).not.toBe("hashing-384");
   });
 
   it("is deterministic and batch-independent", async () => {

@@ -273,6 +273,26 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
   });
 
+  it("ranks a document that says the query's words in its opening above one that says them later", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("lead"))));
+    const filler = Array.from({ length: 150 }, (_, i) => `filler${i % 50}`).join(" ");
+    const doc = (id: string, text: string) => ({
+      document: { id, hash: id, metadata: {}, chunks: 1, text },
+      chunks: [{ ...chunk(`${id}#0`, id, text, 0), ord: 0 }],
+    });
+    // The same words, as often, in documents of the same length: only where they stand differs.
+    await own((s) =>
+      s.replaceDocuments([
+        doc("later", `${filler} compress archives quickly`),
+        doc("opening", `compress archives quickly ${filler}`),
+      ]),
+    );
+    const found = await own((s) => s.searchKeywordDocuments({ text: "compress archives", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["opening", "later"]);
+    expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
+  });
+
   it("keeps BM25's document frequencies exact through upserts, replacements and deletions", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("terms"))));
