@@ -6,9 +6,10 @@
  *   shared words and word pieces, so "running" is near "runner" — and nothing more: it knows no
  *   synonyms ("car" is not near "automobile"), no word order beyond trigrams, no other language's
  *   equivalents. Use a provider's embeddings for semantic search.
- *   Gotcha: its name carries a version (`hashing-v2-384`): a store remembers which embedder made
- *   its vectors and refuses another, so a store filled by an older version (`hashing-384`) must be
- *   ingested again into an empty one (or keep using the release that filled it).
+ *   Gotcha: its name carries a version (`hashing-v2-384`; version 1 was named `hashing-384`): a
+ *   store remembers which embedder made its vectors and never mixes two, so a store an older
+ *   version filled keeps being served by that version (`makeKnowledgeGraph` picks it; version 1
+ *   stays here for that), and a new store gets the newest.
  * - `layerRouterEmbedder` — a provider's embeddings through the runtime's `ModelRouter.embed`.
  */
 import { Context, Effect, Layer } from "effect";
@@ -38,6 +39,7 @@ const fnv1a = (text: string, h = FNV_OFFSET): number => {
 };
 
 // The features' kind prefixes, hashed once: a feature's hash continues from its prefix's.
+const WORD = fnv1a("w:");
 const STEM = fnv1a("s:");
 const TRIGRAM = fnv1a("t:");
 
@@ -110,16 +112,25 @@ type WordFeatures = Float64Array;
 
 const NO_FEATURES: WordFeatures = new Float64Array(0);
 
-const wordFeatures = (word: string, dimension: number): WordFeatures => {
-  if (STOP_WORDS.has(word)) return NO_FEATURES;
+/** Version 1's crude stem (kept for the stores version 1 filled). */
+const stemV1 = (word: string): string => word.replace(/(ing|ers|er|ed|es|s|ly)$/u, "").slice(0, 12);
+
+const wordFeatures = (word: string, dimension: number, version: HashingVersion): WordFeatures => {
+  if (version === 2 && STOP_WORDS.has(word)) return NO_FEATURES;
   const out: number[] = [];
   const add = (hash: number, weight: number) => {
     const h = hash >>> 0;
     out.push(h % dimension, h & 0x80000000 ? -weight : weight);
   };
-  // The word counts through its stem only: a second feature for the word itself would weigh a
-  // word twice against its inflections, which the trigrams already tell apart.
-  add(fnv1a(stem(word), STEM), 1);
+  if (version === 2) {
+    // The word counts through its stem only: a second feature for the word itself would weigh a
+    // word twice against its inflections, which the trigrams already tell apart.
+    add(fnv1a(stem(word), STEM), 1);
+  } else {
+    add(fnv1a(word, WORD), 1);
+    const s = stemV1(word);
+    if (s.length >= 3) add(fnv1a(s, STEM), 1);
+  }
   const padded = `^${word}$`;
   for (let i = 0; i + 3 <= padded.length; i++) {
     let h = TRIGRAM;
@@ -136,15 +147,16 @@ const wordFeatures = (word: string, dimension: number): WordFeatures => {
 const featureCache = new Map<number, Map<string, WordFeatures>>();
 const FEATURE_CACHE_LIMIT = 100_000;
 
-const featuresOf = (word: string, dimension: number): WordFeatures => {
-  let cache = featureCache.get(dimension);
+const featuresOf = (word: string, dimension: number, version: HashingVersion): WordFeatures => {
+  const key = dimension * 8 + version;
+  let cache = featureCache.get(key);
   if (!cache) {
     cache = new Map();
-    featureCache.set(dimension, cache);
+    featureCache.set(key, cache);
   }
   let features = cache.get(word);
   if (!features) {
-    features = wordFeatures(word, dimension);
+    features = wordFeatures(word, dimension, version);
     if (cache.size >= FEATURE_CACHE_LIMIT) cache.clear();
     cache.set(word, features);
   }
@@ -152,14 +164,18 @@ const featuresOf = (word: string, dimension: number): WordFeatures => {
 };
 
 /** Embeds one text with the hashing trick (see the module comment for what it is and is not). */
-export const hashingVector = (text: string, dimension: number): number[] => {
+export const hashingVector = (
+  text: string,
+  dimension: number,
+  version: HashingVersion = HASHING_EMBEDDER_VERSION,
+): number[] => {
   // Sums per index, and the indices in the order first touched (the order the norm is summed in).
   const sums = new Float64Array(dimension);
   const touched = new Uint8Array(dimension);
   const order: number[] = [];
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const word of words) {
-    const features = featuresOf(word, dimension);
+    const features = featuresOf(word, dimension, version);
     for (let f = 0; f < features.length; f += 2) {
       const index = features[f]!;
       if (touched[index] === 0) {
@@ -186,20 +202,40 @@ export const hashingVector = (text: string, dimension: number): number[] => {
   return vector;
 };
 
-/**
- * The hashing embedder's version, part of its name: bumped whenever its vectors change, so a
- * store never mixes vectors of two versions (v2: stems instead of words, a better stemmer, stop
- * words out).
- */
-export const HASHING_EMBEDDER_VERSION = 2;
+/** The hashing embedder's versions: 1 hashed words and crude stems; 2 (v2: better stems, stop words out). */
+export type HashingVersion = 1 | 2;
 
-/** The offline hashing embedder (default dimension 384). */
-export const makeHashingEmbedder = (options: { readonly dimension?: number } = {}): EmbedderService => {
+/**
+ * The hashing embedder's newest version, part of its name: bumped whenever its vectors change, so
+ * a store never mixes vectors of two versions.
+ */
+export const HASHING_EMBEDDER_VERSION: HashingVersion = 2;
+
+/** The name a version of the hashing embedder goes by (version 1 predates the version in names). */
+const hashingName = (version: HashingVersion, dimension: number): string =>
+  version === 1 ? `hashing-${dimension}` : `hashing-v${version}-${dimension}`;
+
+/**
+ * The hashing version that made vectors named `name` (`hashing-384`, `hashing-v2-384`), if any:
+ * how a store filled by an older version keeps being served by it.
+ */
+export const hashingVersionOf = (name: string): HashingVersion | undefined => {
+  const match = /^hashing-(?:v(\d+)-)?\d+$/.exec(name);
+  if (!match) return undefined;
+  const version = Number(match[1] ?? 1);
+  return version === 1 || version === 2 ? version : undefined;
+};
+
+/** The offline hashing embedder (default dimension 384, newest version). */
+export const makeHashingEmbedder = (
+  options: { readonly dimension?: number; readonly version?: HashingVersion } = {},
+): EmbedderService => {
   const dimension = options.dimension ?? 384;
+  const version = options.version ?? HASHING_EMBEDDER_VERSION;
   return {
-    name: `hashing-v${HASHING_EMBEDDER_VERSION}-${dimension}`,
+    name: hashingName(version, dimension),
     dimension,
-    embed: (texts) => Effect.sync(() => texts.map((t) => hashingVector(t, dimension))),
+    embed: (texts) => Effect.sync(() => texts.map((t) => hashingVector(t, dimension, version))),
   };
 };
 

@@ -9,7 +9,7 @@ import { Clock, Context, Effect, Layer } from "effect";
 import type { EventBus } from "../runtime/events.ts";
 import { withSpan } from "../runtime/tracing.ts";
 import type { ChunkOptions } from "./chunker.ts";
-import { Embedder, type EmbedderService } from "./embedder.ts";
+import { Embedder, type EmbedderService, hashingVersionOf, makeHashingEmbedder } from "./embedder.ts";
 import { indexEntities, similarEntities } from "./entities.ts";
 import { type EmbedError, KnowledgeConfigError, KnowledgeInputError, type StoreError } from "./errors.ts";
 import {
@@ -150,14 +150,26 @@ export const makeKnowledgeGraph = (
   Effect.gen(function* () {
     const graph = yield* GraphStore;
     const vectors = yield* VectorStore;
-    const embedder = yield* Embedder;
-    if (embedder.dimension !== vectors.dimension) {
+    const configured = yield* Embedder;
+    if (configured.dimension !== vectors.dimension) {
       return yield* new KnowledgeConfigError({
         reason: "dimension_mismatch",
-        detail: `embedder ${embedder.name} makes ${embedder.dimension}-dimensional vectors but the vector store holds ${vectors.dimension}`,
+        detail: `embedder ${configured.name} makes ${configured.dimension}-dimensional vectors but the vector store holds ${vectors.dimension}`,
       });
     }
-    yield* vectors.claimEmbedder(embedder.name);
+    // A store an older version of the offline hashing embedder filled stays on that version (its
+    // vectors are never mixed with the newer one's); every other embedder must match the store's.
+    const hashingNamed = (name: string): EmbedderService | undefined => {
+      const version = hashingVersionOf(name);
+      return version === undefined
+        ? undefined
+        : makeHashingEmbedder({ dimension: configured.dimension, version });
+    };
+    const claimed = yield* vectors.claimEmbedder(
+      configured.name,
+      hashingNamed(configured.name) && ((recorded) => hashingNamed(recorded)?.name === recorded),
+    );
+    const embedder = claimed === configured.name ? configured : hashingNamed(claimed)!;
     const partitions = new Map<string, KnowledgeGraphService>();
     const partition = (tenant: string): KnowledgeGraphService => {
       const known = partitions.get(tenant);

@@ -146,11 +146,16 @@ export interface VectorStoreService {
   }) => Effect.Effect<ReadonlyArray<DocumentHit>, StoreError | KnowledgeInputError>;
   readonly getChunks: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError>;
   /**
-   * Records which embedder makes this store's vectors, or fails with `embedder_mismatch` when the
-   * store already holds vectors of another one (vectors of two models never share an index). An
-   * empty store takes the new embedder.
+   * Records which embedder makes this store's vectors, and returns its name: `name`, or the one
+   * already recorded when the store holds its vectors and `keeps` accepts it (an older version of
+   * the same embedder, which then goes on serving this store). Fails with `embedder_mismatch` when
+   * the store holds vectors of another one (vectors of two models never share an index). An empty
+   * store takes `name`.
    */
-  readonly claimEmbedder: (name: string) => Effect.Effect<void, StoreError | KnowledgeConfigError>;
+  readonly claimEmbedder: (
+    name: string,
+    keeps?: (recorded: string) => boolean,
+  ) => Effect.Effect<string, StoreError | KnowledgeConfigError>;
   /** Inserts or replaces the vectors of entities (by id), for `searchEntities`. */
   readonly upsertEntities: (
     entities: ReadonlyArray<EntityVector>,
@@ -407,17 +412,18 @@ export const makeSqlVectorStore = (
             }),
           );
 
-    const claimEmbedder: VectorStoreService["claimEmbedder"] = (name) =>
+    const claimEmbedder: VectorStoreService["claimEmbedder"] = (name, keeps) =>
       sql.transaction(
         Effect.gen(function* () {
           const stored = (yield* sql.query<{ value: unknown }>(
             "SELECT value FROM arbor_meta WHERE key = 'embedding_model' FOR UPDATE",
           ))[0]?.value;
-          if (stored === name) return;
+          if (stored === name) return name;
           const held = yield* sql.query<{ n: number }>(
             "SELECT ((SELECT count(*) FROM arbor_chunks) + (SELECT count(*) FROM arbor_entity_vectors))::int AS n",
           );
           if (typeof stored === "string" && (held[0]?.n ?? 0) > 0) {
+            if (keeps?.(stored)) return stored;
             return yield* new KnowledgeConfigError({
               reason: "embedder_mismatch",
               detail: `the database's vectors were made by ${stored} but the embedder is ${name}; vectors of two models cannot share an index: use the same embedder, another data dir / database, or ingest again into an empty one`,
@@ -428,6 +434,7 @@ export const makeSqlVectorStore = (
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
             [name],
           );
+          return name;
         }),
       );
 

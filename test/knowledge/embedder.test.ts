@@ -14,6 +14,7 @@ import {
 } from "../../knowledge/embedder.ts";
 import { layerSqlGraphStore } from "../../knowledge/graph-store-sql.ts";
 import { KnowledgeGraph, layerKnowledgeGraph } from "../../knowledge/knowledge-graph.ts";
+import { SqlClient } from "../../knowledge/sql-client.ts";
 import { layerSqlVectorStore } from "../../knowledge/vector-store.ts";
 import { makeRig, useServers } from "../providers/harness.ts";
 import { pgliteAdapter, runtimeOf, type SqlAdapter } from "./support.ts";
@@ -52,6 +53,70 @@ describe("offline hashing embedder", () => {
     const [again] = await Effect.runPromise(e.embed(["alpha beta"]));
     expect(again).toEqual(a);
     expect(b).not.toEqual(a);
+  });
+});
+
+describe("a store an older hashing version filled", () => {
+  let adapter: SqlAdapter;
+  beforeAll(async () => {
+    adapter = await pgliteAdapter();
+  });
+  afterAll(async () => {
+    await adapter.close();
+  });
+
+  it("version 1 still makes the vectors it made before version 2 existed", () => {
+    const v1 = hashingVector("Runners were running the relay", 384, 1);
+    expect(v1.filter((x) => x !== 0)).toHaveLength(32);
+    expect(v1.slice(0, 7).map((x) => Number(x.toFixed(6)))).toEqual([0, 0.221644, 0, 0, 0, 0, 0.221644]);
+    expect(makeHashingEmbedder({ version: 1 }).name).toBe("hashing-384");
+  });
+
+  it("keeps being served by that version after an upgrade: it opens, finds what it holds, and mixes nothing", async () => {
+    const open = (version?: 1) =>
+      runtimeOf(
+        layerKnowledgeGraph().pipe(
+          Layer.provide(
+            Layer.mergeAll(
+              layerSqlGraphStore,
+              layerSqlVectorStore({ dimension: 384 }),
+              Layer.succeed(Embedder, makeHashingEmbedder(version ? { version } : {})),
+            ),
+          ),
+          Layer.provide(adapter.layer),
+        ),
+      );
+    const before = open(1);
+    await before.run(
+      Effect.flatMap(KnowledgeGraph, (kg) =>
+        Effect.gen(function* () {
+          yield* kg.ingest({ documentId: "relay", text: "The runners were running the relay at dawn." });
+          yield* kg.ingest({ documentId: "harbour", text: "Boats rest in the quiet harbour." });
+        }),
+      ),
+    );
+    await before.dispose();
+    // The upgraded default (version 2) on the same store: it searches with version 1's vectors.
+    const after = open();
+    try {
+      const { results } = await after.run(
+        Effect.flatMap(KnowledgeGraph, (kg) =>
+          Effect.gen(function* () {
+            yield* kg.ingest({ documentId: "garden", text: "Roses and tulips in the spring garden." });
+            return yield* kg.search({ query: "tulips garden", mode: "vector", k: 1 });
+          }),
+        ),
+      );
+      expect(results.map((r) => r.documentId)).toEqual(["garden"]);
+      const recorded = await runtimeOf(adapter.layer).run(
+        Effect.flatMap(SqlClient, (sql) =>
+          sql.query<{ value: unknown }>("SELECT value FROM arbor_meta WHERE key = 'embedding_model'"),
+        ),
+      );
+      expect(recorded.map((r) => r.value)).toEqual(["hashing-384"]);
+    } finally {
+      await after.dispose();
+    }
   });
 });
 
