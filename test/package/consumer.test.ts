@@ -34,16 +34,24 @@ beforeAll(async () => {
   files = packed!.files.map((f) => f.path);
   writeFileSync(
     join(project, "package.json"),
-    JSON.stringify({ name: "consumer", type: "module", private: true }),
+    // A consumer that already uses zod (for tool parameters) and Node's types.
+    JSON.stringify({
+      name: "consumer",
+      type: "module",
+      private: true,
+      dependencies: { zod: "^4.0.0" },
+      devDependencies: { "@types/node": "^20.0.0" },
+    }),
   );
-  const beside = ["zod", "@types/node@20"];
   // The dependencies `npm ci` installed here: npm then installs the tarball itself and checks
   // every range, with little else to unpack.
   seedDependencies(project, ["zod", "@types/node"]);
   await exec(
     "npm",
-    ["install", join(project, packed!.filename), ...beside, "--prefer-offline", "--no-audit", "--no-fund"],
-    { cwd: project },
+    ["install", join(project, packed!.filename), "--prefer-offline", "--no-audit", "--no-fund"],
+    {
+      cwd: project,
+    },
   );
   for (const name of ["app.mjs", "good.ts", "bad.ts"])
     copyFileSync(join(fixtures, name), join(project, name));

@@ -96,5 +96,14 @@ export const seedDependencies = (project: string, extra: ReadonlyArray<string>):
     linkPackage(source, join(project, path));
     linked++;
   }
+  // Their commands too (npm would otherwise unpack a package again to link its missing bin).
+  const bins = join(repo, "node_modules", ".bin");
+  mkdirSync(join(project, "node_modules", ".bin"), { recursive: true });
+  for (const name of existsSync(bins) ? readdirSync(bins) : []) {
+    const target = readlinkSync(join(bins, name)); // ../<package>/<file>
+    const parts = target.replace(/^\.\.\//, "").split("/");
+    const pkg = parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+    if (wanted.has(`node_modules/${pkg}`)) symlinkSync(target, join(project, "node_modules", ".bin", name));
+  }
   return linked;
 };
