@@ -5,13 +5,17 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, it } from "vitest";
 import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 
-describe("arbor run --memory", () => {
-  it("gives agents the memory tools on the embedded store, and what they remember survives the run", async () => {
+// Each test runs `arbor` processes on its own data dir: they run side by side.
+describe.concurrent("arbor run --memory", () => {
+  it("gives agents the memory tools on the embedded store, and what they remember survives the run", async ({
+    expect,
+    onTestFinished,
+  }) => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-memory-"));
     const spec = (script: unknown[]) => {
       const file = join(dir, `spec-${script.length}.json`);
@@ -53,8 +57,11 @@ describe("arbor run --memory", () => {
   });
 });
 
-describe("arbor run --memory with provider embeddings", () => {
-  it("embeds through the runtime's model router (the OpenAI adapter against a local /v1/embeddings server)", async () => {
+describe.concurrent("arbor run --memory with provider embeddings", () => {
+  it("embeds through the runtime's model router (the OpenAI adapter against a local /v1/embeddings server)", async ({
+    expect,
+    onTestFinished,
+  }) => {
     const requests: Array<{ path: string; auth: string; input: unknown }> = [];
     const server = createServer((req, res) => {
       let body = "";
@@ -128,7 +135,10 @@ describe("arbor run --memory with provider embeddings", () => {
     }
   });
 
-  it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async () => {
+  it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async ({
+    expect,
+    onTestFinished,
+  }) => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-recall-"));
     const docs = join(dir, "docs");
     mkdirSync(docs);
