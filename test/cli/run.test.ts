@@ -26,12 +26,8 @@ const jsonLines = (stdout: string) =>
     .split("\n")
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-// Each test runs its own `arbor` process: they run side by side, except the one that measures a
-// step against maxStepMs, which runs alone.
 describe("arbor run", () => {
-  it.concurrent("crash-once: shows the failure, the restart and a completed root, ending with a summary (exit 0)", async ({
-    expect,
-  }) => {
+  it("crash-once: shows the failure, the restart and a completed root, ending with a summary (exit 0)", async () => {
     const { code, stdout } = await arbor("run", "examples/crash-once.json", "--json");
     expect(code).toBe(0);
     const events = jsonLines(stdout);
@@ -52,7 +48,7 @@ describe("arbor run", () => {
     });
   });
 
-  it.concurrent("escalation: the tree stops with the reason and the exit code is 1", async ({ expect }) => {
+  it("escalation: the tree stops with the reason and the exit code is 1", async () => {
     const { code, stdout } = await arbor("run", "examples/escalation.yaml", "--json");
     expect(code).toBe(1);
     const summary = jsonLines(stdout).at(-1)!;
@@ -60,7 +56,7 @@ describe("arbor run", () => {
     expect(String(summary.reason)).toMatch(/restart intensity exceeded/);
   });
 
-  it.concurrent("--input gives the root its task; the human output shows the answer", async ({ expect }) => {
+  it("--input gives the root its task; the human output shows the answer", async () => {
     const { code, stdout } = await arbor("run", "examples/demo.json", "--input", "Plan a weekend in Porto");
     expect(code).toBe(0);
     expect(stdout).toMatch(/✓ completed/);
@@ -68,9 +64,7 @@ describe("arbor run", () => {
     expect(stdout).toMatch(/\[researcher\] Found 3 neighbourhoods/);
   });
 
-  it.concurrent("an MCP tool from server-everything: the call and its result are in the events", async ({
-    expect,
-  }) => {
+  it("an MCP tool from server-everything: the call and its result are in the events", async () => {
     const { code, stdout } = await arbor(
       "run",
       "examples/mcp/echo.json",
@@ -95,7 +89,7 @@ describe("arbor run", () => {
     });
   });
 
-  it.concurrent("an email in the input is redacted before the model sees it", async ({ expect }) => {
+  it("an email in the input is redacted before the model sees it", async () => {
     const { code, stdout } = await arbor("run", "examples/pii.json", "--json");
     expect(code).toBe(0);
     expect(stdout).not.toMatch(/"output":"[^"]*ada\.lovelace@example\.com/);
@@ -127,7 +121,7 @@ describe("arbor run", () => {
     expect(events.at(-1)).toMatchObject({ status: "completed", restarts: 1 });
   });
 
-  it.concurrent("an invalid spec is refused with every problem by JSON path (exit 2)", async ({ expect }) => {
+  it("an invalid spec is refused with every problem by JSON path (exit 2)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-"));
     const file = join(dir, "bad.json");
     writeFileSync(
@@ -150,9 +144,7 @@ describe("arbor run", () => {
     expect(stderr).toMatch(/\$\.root\.children\[1\]\.name: duplicate sibling name "m"/);
   });
 
-  it.concurrent("a spec nested 5,000 agents deep, in JSON or YAML, is refused with exit 2 and no stack trace", async ({
-    expect,
-  }) => {
+  it("a spec nested 5,000 agents deep, in JSON or YAML, is refused with exit 2 and no stack trace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-"));
     let agent = '{"name":"m","kind":"micro","handler":"echo"}';
     for (let i = 0; i < 5_000; i++) agent = `{"name":"a${i}","kind":"child","children":[${agent}]}`;
@@ -170,7 +162,7 @@ describe("arbor run", () => {
     for (const { stderr } of [json, yaml]) expect(stderr).not.toMatch(/RangeError| {4}at /);
   });
 
-  it.concurrent("unknown options and missing files get a clear message and exit 2", async ({ expect }) => {
+  it("unknown options and missing files get a clear message and exit 2", async () => {
     expect(await arbor("run", "examples/demo.json", "--frobnicate")).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/unknown flag --frobnicate \(flags: --input, --json/),
