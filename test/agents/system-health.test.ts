@@ -126,17 +126,13 @@ describe("system-health in process", () => {
   });
 });
 
-// Two `arbor` processes, each on its own workspace and data dir: they run side by side.
-describe.concurrent("system-health with arbor run", () => {
-  /**
-   * `arbor run` of the example on a copy of its workspace, with memory in the copy; stdin is not a
-   * terminal. The data dir is removed when the test (`finished`, its context's hook) ends.
-   */
-  const arborRun = (finished: (cleanup: () => void) => void, ...flags: string[]) => {
+describe("system-health with arbor run", () => {
+  /** `arbor run` of the example on a copy of its workspace, with memory in the copy; stdin is not a terminal. */
+  const arborRun = (...flags: string[]) => {
     const dir = workspace();
     const config = join(dir, "arbor.config.json");
     const dataDir = seededDataDir("arbor-health-cli-data-");
-    finished(() => removeDataDir(dataDir));
+    onTestFinished(() => removeDataDir(dataDir));
     writeFileSync(
       config,
       JSON.stringify({
@@ -157,11 +153,8 @@ describe.concurrent("system-health with arbor run", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  it("--approve all: the repair waits for its approval, then clears the cache", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { code, stdout, cache } = await arborRun(onTestFinished, "--approve", "all");
+  it("--approve all: the repair waits for its approval, then clears the cache", async () => {
+    const { code, stdout, cache } = await arborRun("--approve", "all");
     expect(code).toBe(0);
     const lines = linesOf(stdout);
     const types = lines.map((e) => `${e.type}${e.tool ? ` ${e.tool}` : ""}`);
@@ -179,11 +172,8 @@ describe.concurrent("system-health with arbor run", () => {
     expect(existsSync(cache) && filesIn(cache)).toEqual([]);
   });
 
-  it("without a terminal and without --approve, the clear is refused and the cache stays", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { code, stdout, cache } = await arborRun(onTestFinished);
+  it("without a terminal and without --approve, the clear is refused and the cache stays", async () => {
+    const { code, stdout, cache } = await arborRun();
     expect(code).toBe(0);
     const lines = linesOf(stdout);
     expect(lines.find((e) => e.type === "approval.decided")).toMatchObject({ decision: "deny" });
