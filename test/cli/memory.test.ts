@@ -5,17 +5,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { removeDataDir, seededDataDir } from "../support/seeded-data-dir.ts";
 
 const exec = promisify(execFile);
 
-// Each test runs `arbor` processes on its own data dir: they run side by side.
-describe.concurrent("arbor run --memory", () => {
-  it("gives agents the memory tools on the embedded store, and what they remember survives the run", async ({
-    expect,
-    onTestFinished,
-  }) => {
+describe("arbor run --memory", () => {
+  it("gives agents the memory tools on the embedded store, and what they remember survives the run", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-memory-"));
     const spec = (script: unknown[]) => {
       const file = join(dir, `spec-${script.length}.json`);
@@ -57,11 +53,8 @@ describe.concurrent("arbor run --memory", () => {
   });
 });
 
-describe.concurrent("arbor run --memory with provider embeddings", () => {
-  it("embeds through the runtime's model router (the OpenAI adapter against a local /v1/embeddings server)", async ({
-    expect,
-    onTestFinished,
-  }) => {
+describe("arbor run --memory with provider embeddings", () => {
+  it("embeds through the runtime's model router (the OpenAI adapter against a local /v1/embeddings server)", async () => {
     const requests: Array<{ path: string; auth: string; input: unknown }> = [];
     const server = createServer((req, res) => {
       let body = "";
@@ -135,10 +128,7 @@ describe.concurrent("arbor run --memory with provider embeddings", () => {
     }
   });
 
-  it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async ({
-    expect,
-    onTestFinished,
-  }) => {
+  it("an agent recalls what `arbor memory ingest` loaded, with citations, in the next process", async () => {
     const dir = mkdtempSync(join(tmpdir(), "arbor-recall-"));
     const docs = join(dir, "docs");
     mkdirSync(docs);
