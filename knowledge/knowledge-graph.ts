@@ -165,10 +165,11 @@ export const makeKnowledgeGraph = (
         ? undefined
         : makeHashingEmbedder({ dimension: configured.dimension, version });
     };
-    const claimed = yield* vectors.claimEmbedder(
-      configured.name,
-      hashingNamed(configured.name) && ((recorded) => hashingNamed(recorded)?.name === recorded),
-    );
+    const keepsOlderHashing =
+      hashingVersionOf(configured.name) === undefined
+        ? undefined
+        : (recorded: string) => hashingNamed(recorded)?.name === recorded;
+    const claimed = yield* vectors.claimEmbedder(configured.name, keepsOlderHashing);
     const embedder = claimed === configured.name ? configured : hashingNamed(claimed)!;
     const partitions = new Map<string, KnowledgeGraphService>();
     const partition = (tenant: string): KnowledgeGraphService => {

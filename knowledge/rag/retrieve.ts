@@ -223,13 +223,14 @@ export const searchChunks = (
     const vectorPassages = vector.filter((h) => inChosen.has(h.documentId));
     // Both retrievers' passages came bare: their texts are read in one statement, with the first
     // passage of each chosen document neither found (shown when nothing else is).
-    const found = new Set([...keywordPassages, ...vectorPassages].map((h) => h.documentId));
+    const shown = [...keywordPassages, ...vectorPassages];
+    const found = new Set(shown.map((h) => h.documentId));
     const firsts = chosen.filter((id) => !found.has(id)).map((id) => `${id}#0`);
     const texts = new Map(
-      (yield* deps.vectors.getChunks([
-        ...new Set([...keywordPassages, ...vectorPassages].map((h) => h.chunkId)),
-        ...firsts,
-      ])).map((c) => [c.chunkId, c]),
+      (yield* deps.vectors.getChunks([...new Set(shown.map((h) => h.chunkId)), ...firsts])).map((c) => [
+        c.chunkId,
+        c,
+      ]),
     );
     const withText = (hits: ReadonlyArray<ChunkHit>) =>
       hits.flatMap((h) => {

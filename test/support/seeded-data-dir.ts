@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { inject } from "vitest";
+import { templateReady } from "./pglite-template.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -30,7 +31,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const templateDir = (name: "pgliteTemplate" | "pgliteSchemaTemplate"): string => {
   const dir = inject(name);
   const failure = inject("pgliteTemplateFailure");
-  while (!existsSync(join(dir, "PG_VERSION"))) {
+  while (!templateReady(dir)) {
     if (existsSync(failure))
       throw new Error(`the test database template was not made:\n${readFileSync(failure, "utf8")}`);
     Atomics.wait(pause, 0, 0, 50);
