@@ -6,7 +6,7 @@
  * while the tests that need no database run (test/support/sequencer.ts starts two of those first).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { templatePaths, templateReady } from "./test/support/pglite-template.ts";
@@ -63,7 +63,8 @@ const build = (): void => {
     statSync("tsconfig.build.json").mtimeMs,
     statSync("scripts/bundle-cli.mjs").mtimeMs,
   ];
-  if (built >= Math.max(...inputs)) return;
-  // The package's own build (tsc, then the CLI bundle), as `npm ci` runs it.
+  // The seed cluster is made once per PGlite version (scripts/seed-data-dir.mjs keeps a matching one).
+  if (built >= Math.max(...inputs) && existsSync("dist/pgdata-seed.json")) return;
+  // The package's own build (tsc, the CLI bundle, the seed cluster), as `npm ci` runs it.
   execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
 };

@@ -15,6 +15,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { Context, Effect, FiberRef, Layer, type Scope } from "effect";
 import type pg from "pg";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { dataDirSeed } from "./data-dir-seed.ts";
 import { describe, StoreError } from "./errors.ts";
 
 /** A row as the driver returns it: validate or cast at the call site. */
@@ -190,7 +191,11 @@ export const openPglite = (dataDir: string): Effect.Effect<PGlite, StoreError, S
             import("@electric-sql/pglite"),
             import("@electric-sql/pglite-pgvector"),
           ]);
-          const db = await PGlite.create(dataDir, { extensions: { vector } });
+          const loadDataDir = dataDirSeed(dataDir);
+          const db = await PGlite.create(dataDir, {
+            extensions: { vector },
+            ...(loadDataDir && { loadDataDir }),
+          });
           await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
           return db;
         },

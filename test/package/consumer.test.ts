@@ -107,6 +107,8 @@ describe("the packed arbor-agents package", () => {
         "inspector/index.html",
         "inspector/app.js",
         "knowledge/assets/use-static-512.bin",
+        "dist/pgdata-seed.tar.gz",
+        "dist/pgdata-seed.json",
       ]),
     );
     expect(

@@ -1,8 +1,9 @@
 /**
  * Created PGlite data dirs, made once and copied by tests.
  *
- * Creating a PGlite database runs `initdb` inside WebAssembly: ~6–8 s of CPU, which the suite paid
- * some twenty times. Opening a copy of a created one costs ~1.5 s. Two templates:
+ * Creating a PGlite database costs ~2.5 s of CPU from the build's seed (knowledge/data-dir-seed.ts;
+ * ~7 s with `initdb`), which the suite would pay some forty times. Opening a copy of a created one
+ * costs ~1 s. Two templates:
  * - the bare one holds exactly what Arbor's first start makes before it migrates (`PGlite.create` +
  *   `CREATE EXTENSION vector`): the knowledge tests run Arbor's migrations on it;
  * - the schema one is the bare one after Arbor's own migrations, for the default embedder's
@@ -34,6 +35,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { Effect, Either } from "effect";
 import { knowledgeConfig } from "../../knowledge/config.ts";
+import { dataDirSeed } from "../../knowledge/data-dir-seed.ts";
 import { migrate } from "../../knowledge/migrations.ts";
 import { makePgliteClient, SqlClient } from "../../knowledge/sql-client.ts";
 
@@ -87,7 +89,9 @@ export const templateReady = (dir: string): boolean => existsSync(join(dir, "PG_
 export const buildTemplates = async (): Promise<void> => {
   const { bare, schema } = templatePaths();
   await ensure(bare, async (building) => {
-    const db = await PGlite.create(building, { extensions: { vector } });
+    // From the build's seed when it matches the installed PGlite, as Arbor's own first start does.
+    const loadDataDir = dataDirSeed(building);
+    const db = await PGlite.create(building, { extensions: { vector }, ...(loadDataDir && { loadDataDir }) });
     await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
     await db.close();
     appendFileSync(
