@@ -6,7 +6,8 @@
  * while the tests that need no database run (test/support/sequencer.ts starts two of those first).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { templatePaths, templateReady } from "./test/support/pglite-template.ts";
@@ -19,14 +20,20 @@ const newest = (path: string): number => {
   return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
 };
 
-export default function setup(project: TestProject): (() => Promise<void>) | undefined {
+export default function setup(project: TestProject): () => Promise<void> {
   build();
+  // Every temporary folder of the run (the tests' own and those of the processes they start) goes
+  // under one folder, removed when the run ends, passed or failed: a test that forgets to clean
+  // up leaves nothing behind in the machine's /tmp.
+  const scratch = mkdtempSync(join(tmpdir(), "arbor-test-run-"));
+  process.env.TMPDIR = scratch;
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
   const { bare, schema } = templatePaths();
   const failure = join(dirname(bare), `failed-${process.pid}.txt`);
   project.provide("pgliteTemplate", bare);
   project.provide("pgliteSchemaTemplate", schema);
   project.provide("pgliteTemplateFailure", failure);
-  if (templateReady(bare) && templateReady(schema)) return undefined;
+  if (templateReady(bare) && templateReady(schema)) return async () => removeScratch();
   mkdirSync(dirname(bare), { recursive: true });
   const child = spawn(process.execPath, ["--import", "tsx", "test/support/build-templates.ts"], {
     stdio: ["ignore", "inherit", "pipe"],
@@ -47,6 +54,7 @@ export default function setup(project: TestProject): (() => Promise<void>) | und
   });
   return async () => {
     await done;
+    removeScratch();
     rmSync(failure, { force: true });
   };
 }

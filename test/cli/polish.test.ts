@@ -16,6 +16,7 @@ import { AgentStats, LiveView } from "../../protocols/cli/live-view.ts";
 import { rowsOf } from "../../protocols/cli/terminal.ts";
 import type { ArborEvent } from "../../runtime/events.ts";
 import type { AgentNode } from "../../runtime/system.ts";
+import { clusterIdentifier, seedClusterIdentifier } from "../support/cluster-identity.ts";
 
 const exec = promisify(execFile);
 const arbor = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}) =>
@@ -120,7 +121,10 @@ describe("the first arbor serve", () => {
     const exited = new Promise((resolve) => child.on("exit", resolve));
     child.kill("SIGTERM");
     await exited;
+    // Created from the build's seed cluster (knowledge/data-dir-seed.ts), not by a fresh initdb.
+    const cluster = clusterIdentifier(dataDir);
     rmSync(join(dataDir, ".."), { recursive: true, force: true });
+    expect(cluster).toBe(seedClusterIdentifier());
     expect(listening).toMatch(/"type":"serve.listening"/);
     expect(stderr).toContain(`first start: creating the embedded database in ${dataDir}`);
     expect(second.code).not.toBe(0);

@@ -1,63 +1,28 @@
+/**
+ * When the build's seed cluster is used for a new data dir. That a first start does use it (and
+ * works) is watched end to end by the CLI test of the first `arbor serve` (test/cli/polish.test.ts).
+ */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import { dataDirSeed } from "../../knowledge/data-dir-seed.ts";
-import { openPglite } from "../../knowledge/sql-client.ts";
 
 const dist = join(import.meta.dirname, "../../dist");
 const scratch = mkdtempSync(join(tmpdir(), "arbor-seed-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The cluster's system identifier stored in the seed archive (`global/pg_control`'s first 8 bytes). */
-const seedIdentifier = (): bigint => {
-  const tar = gunzipSync(readFileSync(join(dist, "pgdata-seed.tar.gz")));
-  for (let at = 0; at + 512 <= tar.length; ) {
-    const name = tar
-      .subarray(at, at + 100)
-      .toString("latin1")
-      .replace(/\0.*$/s, "");
-    const size = Number.parseInt(
-      tar
-        .subarray(at + 124, at + 136)
-        .toString("latin1")
-        .trim() || "0",
-      8,
-    );
-    if (name.replace(/^\.?\//, "").endsWith("global/pg_control")) return tar.readBigUInt64LE(at + 512);
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
-  throw new Error("the seed archive holds no global/pg_control");
-};
-
-describe("a new embedded store", () => {
-  it("starts from the build's seed cluster instead of running initdb, and works as a database", async () => {
-    const dataDir = join(scratch, "fresh", "data");
-    const [identifier, rows] = await Effect.runPromise(
-      Effect.scoped(
-        Effect.flatMap(openPglite(dataDir), (db) =>
-          Effect.promise(async () => {
-            await db.exec(
-              "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'kept')",
-            );
-            const control = await db.query<{ id: string }>(
-              "SELECT system_identifier::text AS id FROM pg_control_system()",
-            );
-            const notes = await db.query<{ body: string }>("SELECT body FROM notes");
-            return [BigInt(control.rows[0]!.id), notes.rows] as const;
-          }),
-        ),
-      ),
-    );
-    expect(identifier).toBe(seedIdentifier());
-    expect(rows).toEqual([{ body: "kept" }]);
-    // Once it holds a cluster, the folder is opened as it is, never seeded again.
-    expect(dataDirSeed(dataDir, dist)).toBeUndefined();
+describe("the seed cluster", () => {
+  it("is offered for a new data dir and for memory://, never for a folder that holds a cluster", () => {
+    expect(dataDirSeed(join(scratch, "new"), dist)).toBeInstanceOf(Blob);
+    expect(dataDirSeed("memory://", dist)).toBeInstanceOf(Blob);
+    const existing = join(scratch, "existing");
+    mkdirSync(existing);
+    writeFileSync(join(existing, "PG_VERSION"), "17\n");
+    expect(dataDirSeed(existing, dist)).toBeUndefined();
   });
 
-  it("is created by PGlite itself when the seed was made by another PGlite version", () => {
+  it("is not used when another PGlite version made it, or when it is missing: PGlite creates the cluster", () => {
     const other = join(scratch, "other-dist");
     mkdirSync(other, { recursive: true });
     writeFileSync(join(other, "pgdata-seed.tar.gz"), readFileSync(join(dist, "pgdata-seed.tar.gz")));
