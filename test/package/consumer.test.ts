@@ -21,7 +21,9 @@ let files: ReadonlyArray<string> = [];
 let readmeBlocks: ReadonlyArray<string> = [];
 
 beforeAll(async () => {
-  project = mkdtempSync(join(tmpdir(), "arbor-consumer-"));
+  // On disk beside this repository (not the run's in-memory scratch folder): its packages are
+  // hard-linked from this repository's node_modules, which only works on the same file system.
+  project = mkdtempSync(join(process.env.ARBOR_TEST_DISK_TMPDIR ?? tmpdir(), "arbor-consumer-"));
   // --ignore-scripts: dist/ is already built by the test setup; packing must not rebuild it.
   const { stdout } = await exec(
     "npm",
