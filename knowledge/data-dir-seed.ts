@@ -14,8 +14,12 @@ import { packageRoot } from "../runtime/package-root.ts";
 
 let installed: string | null | undefined;
 
+/** The seed's archive and the manifest naming the PGlite that made it, in the package's `dist/`. */
+export const SEED_ARCHIVE = "pgdata-seed.tar.gz";
+export const SEED_MANIFEST = "pgdata-seed.json";
+
 /** The installed PGlite's version (its `exports` hide its package.json), or null when unknown. */
-const installedPglite = (): string | null => {
+export const installedPglite = (): string | null => {
   if (installed !== undefined) return installed;
   installed = null;
   try {
@@ -43,9 +47,9 @@ const installedPglite = (): string | null => {
 export const dataDirSeed = (dataDir: string, dist = join(packageRoot(), "dist")): Blob | undefined => {
   if (!dataDir.startsWith("memory://") && existsSync(join(dataDir, "PG_VERSION"))) return undefined;
   try {
-    const made = JSON.parse(readFileSync(join(dist, "pgdata-seed.json"), "utf8")) as { pglite?: unknown };
+    const made = JSON.parse(readFileSync(join(dist, SEED_MANIFEST), "utf8")) as { pglite?: unknown };
     if (made.pglite !== installedPglite()) return undefined;
-    return new Blob([readFileSync(join(dist, "pgdata-seed.tar.gz"))]);
+    return new Blob([readFileSync(join(dist, SEED_ARCHIVE))]);
   } catch {
     return undefined;
   }

@@ -1,41 +1,26 @@
 /**
  * Makes dist/pgdata-seed.tar.gz: an empty PostgreSQL cluster as PGlite's `initdb` creates it, and
- * dist/pgdata-seed.json, naming the PGlite version that made it.
+ * dist/pgdata-seed.json, naming the PGlite version that made it. Runs after `tsc` in the build.
  *
  * Why: creating a data dir runs `initdb` in WebAssembly, ~7 s of CPU on this 2-core machine, at a
- * user's first `arbor serve` and for every new store. Unpacking this archive instead costs ~1.5 s
+ * user's first `arbor serve` and for every new store. Unpacking this archive instead costs ~2.5 s
  * (knowledge/data-dir-seed.ts). It holds nothing of Arbor's: no extension, no table; Arbor's
  * migrations run on it as they would on a cluster `initdb` made.
  *
  * Made once per installed PGlite version: a build that finds a seed made by the same version keeps it.
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { installedPglite, SEED_ARCHIVE, SEED_MANIFEST } from "../dist/knowledge/data-dir-seed.js";
 
-/** The installed PGlite's version, from its package.json (which its `exports` do not expose). */
-const pgliteVersion = () => {
-  let dir = dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest)) {
-      const { name, version } = JSON.parse(readFileSync(manifest, "utf8"));
-      if (name === "@electric-sql/pglite") return version;
-    }
-    if (dirname(dir) === dir)
-      throw new Error("seed-data-dir: cannot find @electric-sql/pglite's package.json");
-    dir = dirname(dir);
-  }
-};
-
-const archive = "dist/pgdata-seed.tar.gz";
-const manifest = "dist/pgdata-seed.json";
-const version = pgliteVersion();
+const archive = join("dist", SEED_ARCHIVE);
+const manifest = join("dist", SEED_MANIFEST);
+const version = installedPglite();
 const made =
   existsSync(manifest) && existsSync(archive) ? JSON.parse(readFileSync(manifest, "utf8")) : undefined;
-if (made?.pglite !== version) {
+if (version !== null && made?.pglite !== version) {
   const dir = mkdtempSync(join(tmpdir(), "arbor-seed-"));
   try {
     const db = await PGlite.create(join(dir, "data"));
