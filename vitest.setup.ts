@@ -14,6 +14,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statfsSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -72,7 +73,8 @@ export default function setup(project: TestProject): () => Promise<void> {
  * under one folder, removed when the run ends, passed or failed: a test that forgets to clean up
  * leaves nothing behind.
  *
- * That folder is in memory (`/dev/shm`, a tmpfs) where the machine has one. The tests copy ~40
+ * That folder is in memory (`/dev/shm`, a tmpfs) where the machine has one with 4 GB free (a
+ * container's is often 64 MB; then the disk's temporary folder serves). The tests copy ~40
  * created databases of ~40 MB and ~1,000 files each; on this machine's disk, deleting one after
  * PGlite used it blocked its test for 1.3–2.5 s (ext4 freeing the blocks written back meanwhile),
  * against ~0.05 s in memory. PGlite, the locks and the CLI behave the same on either file system.
@@ -85,7 +87,9 @@ const scratchFolder = (): string => {
   let root = tmpdir();
   try {
     accessSync(memory, constants.W_OK);
-    root = memory;
+    // A container's /dev/shm is often 64 MB: use it only with room for the run's databases.
+    const { bavail, bsize } = statfsSync(memory);
+    if (bavail * bsize >= 4 * 1024 ** 3) root = memory;
   } catch {}
   for (const name of readdirSync(root)) {
     const pid = /^arbor-test-run-(\d+)-/.exec(name)?.[1];
