@@ -293,6 +293,28 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
   });
 
+  it("ranks a document that says the query's words together above one that scatters them", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("proximity"))));
+    const opening = Array.from({ length: 150 }, (_, i) => `filler${i % 50}`).join(" ");
+    const between = Array.from({ length: 30 }, (_, i) => `pad${i}`).join(" ");
+    const doc = (id: string, text: string) => ({
+      document: { id, hash: id, metadata: {}, chunks: 1, text },
+      chunks: [{ ...chunk(`${id}#0`, id, text, 0), ord: 0 }],
+    });
+    // The same words, as often, past both openings: only whether they stand together differs
+    // (BM25 alone ties them, and a tie goes to the smaller id, "a-scattered").
+    await own((s) =>
+      s.replaceDocuments([
+        doc("a-scattered", `${opening} compress ${between} archives quickly`),
+        doc("b-together", `${opening} compress archives quickly ${between}`),
+      ]),
+    );
+    const found = await own((s) => s.searchKeywordDocuments({ text: "compress archives", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["b-together", "a-scattered"]);
+    expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
+  });
+
   it("keeps BM25's document frequencies exact through upserts, replacements and deletions", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("terms"))));
