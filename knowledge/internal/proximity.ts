@@ -5,8 +5,10 @@
  * they stand; this adds, to each of the best rows, the idf of the distinct query terms found
  * together in its densest `window` of words.
  *
- * Tuned on the `readme` corpus and checked on `man` (`bench/retrieval.ts`): keyword MRR@10 on
- * man 0.714 → 0.736, hybrid 0.740 → 0.749 (readme: keyword 0.935 → 0.938, hybrid 0.955 → 0.957).
+ * Window and weight tuned on the `readme` corpus and checked on `man` (`bench/retrieval.ts`, 400
+ * queries): keyword MRR@10 on man 0.712 → 0.734, hybrid 0.741 → 0.753 (readme: keyword 0.935 →
+ * 0.938, hybrid 0.955 → 0.957). Gotcha: only the best rows get it (those `bm25Search` returns),
+ * read in a second statement: about 2–4 ms more a document search on a busy 2-core machine.
  */
 
 /** Words a window spans, and how much the idf sum of its terms adds to a row's BM25 score. */
