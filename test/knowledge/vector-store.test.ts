@@ -273,23 +273,48 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
   });
 
-  it("ranks a document that says the query's words in its opening above one that says them later", async () => {
+  it("ranks documents by how early they say the query's words: opening, then second page, then later", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("lead"))));
-    const filler = Array.from({ length: 150 }, (_, i) => `filler${i % 50}`).join(" ");
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => `filler${i % 50}`).join(" ");
     const doc = (id: string, text: string) => ({
       document: { id, hash: id, metadata: {}, chunks: 1, text },
       chunks: [{ ...chunk(`${id}#0`, id, text, 0), ord: 0 }],
     });
-    // The same words, as often, in documents of the same length: only where they stand differs.
+    // The same words, as often, in documents of the same length: only where they stand differs
+    // (ties would go to the smaller id, the reverse of the expected order).
     await own((s) =>
       s.replaceDocuments([
-        doc("later", `${filler} compress archives quickly`),
-        doc("opening", `compress archives quickly ${filler}`),
+        doc("a-later", `${filler(450)} compress archives quickly`),
+        doc("b-second", `${filler(150)} compress archives quickly ${filler(300)}`),
+        doc("c-opening", `compress archives quickly ${filler(450)}`),
       ]),
     );
     const found = await own((s) => s.searchKeywordDocuments({ text: "compress archives", k: 5 }));
-    expect(found.map((d) => d.documentId)).toEqual(["opening", "later"]);
+    expect(found.map((d) => d.documentId)).toEqual(["c-opening", "b-second", "a-later"]);
+    expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
+    expect(found[1]!.score).toBeGreaterThan(found[2]!.score);
+  });
+
+  it("ranks a document that says the query's words together above one that scatters them", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("proximity"))));
+    const opening = Array.from({ length: 150 }, (_, i) => `filler${i % 50}`).join(" ");
+    const between = Array.from({ length: 30 }, (_, i) => `pad${i}`).join(" ");
+    const doc = (id: string, text: string) => ({
+      document: { id, hash: id, metadata: {}, chunks: 1, text },
+      chunks: [{ ...chunk(`${id}#0`, id, text, 0), ord: 0 }],
+    });
+    // The same words, as often, past both openings: only whether they stand together differs
+    // (BM25 alone ties them, and a tie goes to the smaller id, "a-scattered").
+    await own((s) =>
+      s.replaceDocuments([
+        doc("a-scattered", `${opening} compress ${between} archives quickly`),
+        doc("b-together", `${opening} compress archives quickly ${between}`),
+      ]),
+    );
+    const found = await own((s) => s.searchKeywordDocuments({ text: "compress archives", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["b-together", "a-scattered"]);
     expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
   });
 
