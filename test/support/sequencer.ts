@@ -5,7 +5,8 @@
  *   first).
  * - On a first run (a fresh clone) vitest knows no durations and starts the largest files first,
  *   which leaves the slow ones, those that start `arbor` processes, npm or a browser, wherever their
- *   size puts them, and a slow file starting last ends the run alone. So those go first.
+ *   size puts them, and a slow file starting last ends the run alone (the Cypher test did, 7 s
+ *   after every other file). So those go first.
  * - While the PGlite test templates are still being made (see vitest.setup.ts), the first two files
  *   are ones that need no database, so both workers have work while one core makes them. A file
  *   that needs a database and starts early anyway simply waits for its template.
@@ -15,8 +16,11 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { templatePaths, templateReady } from "./pglite-template.ts";
 
-/** A file that starts the CLI, npm or a browser: seconds of CPU per test. */
-const startsProcesses = /arbor\.mjs|"npm"|"npx"|chromium/;
+/**
+ * A file that starts the CLI, npm or a browser (seconds of CPU per test), or that runs Neo4j's
+ * Cypher analysis (~7 s for the adapter's statements).
+ */
+const startsProcesses = /arbor\.mjs|"npm"|"npx"|chromium|language-support/;
 
 /** The helpers that hand a test a database: a file importing one of them needs a template. */
 const usesDatabase = /seeded-data-dir|knowledge\/support|durable-support/;
