@@ -25,6 +25,9 @@ const startsProcesses = /arbor\.mjs|"npm"|"npx"|chromium|language-support/;
 /** The helpers that hand a test a database: a file importing one of them needs a template. */
 const usesDatabase = /seeded-data-dir|knowledge\/support|durable-support/;
 
+/** A file that opens databases or starts MCP servers: seconds of CPU, less than `startsProcesses`. */
+const opensMore = new RegExp(`${usesDatabase.source}|server-(everything|filesystem|memory)`);
+
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     let sorted = await super.sort(files);
@@ -33,8 +36,14 @@ export class SlowFirstSequencer extends BaseSequencer {
       this.ctx.cache.getFileTestResults(`${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`),
     );
     if (!known) {
-      const slow = (f: TestSpecification) => startsProcesses.test(text.get(f)!);
-      sorted = [...sorted.filter(slow), ...sorted.filter((f) => !slow(f))];
+      // Then the files that open databases or start MCP servers (seconds each), then the rest.
+      const tier = (f: TestSpecification) =>
+        startsProcesses.test(text.get(f)!)
+          ? 0
+          : f.moduleId.includes("/test/knowledge/") || opensMore.test(text.get(f)!)
+            ? 1
+            : 2;
+      sorted = [0, 1, 2].flatMap((t) => sorted.filter((f) => tier(f) === t));
     }
     const { bare, schema } = templatePaths();
     if (templateReady(bare) && templateReady(schema)) return sorted;
