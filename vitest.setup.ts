@@ -21,6 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { isRunning } from "./knowledge/data-dir-lock.ts";
 import { templatePaths, templateReady } from "./test/support/pglite-template.ts";
 
 const sources = ["index.ts", "runtime", "plugins", "agents", "knowledge", "protocols"];
@@ -93,19 +94,10 @@ const scratchFolder = (): string => {
   } catch {}
   for (const name of readdirSync(root)) {
     const pid = /^arbor-test-run-(\d+)-/.exec(name)?.[1];
-    if (pid !== undefined && !running(Number(pid)))
+    if (pid !== undefined && !isRunning(Number(pid)))
       rmSync(join(root, name), { recursive: true, force: true });
   }
   return mkdtempSync(join(root, `arbor-test-run-${process.pid}-`));
-};
-
-const running = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 };
 
 const build = (): void => {

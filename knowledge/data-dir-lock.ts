@@ -20,7 +20,8 @@ export interface LockHolder {
   readonly startedAt: string;
 }
 
-const isRunning = (pid: number): boolean => {
+/** True while process `pid` runs (EPERM: it runs, under another user). */
+export const isRunning = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
