@@ -282,6 +282,24 @@ export const migrations: ReadonlyArray<Migration> = [
       UPDATE arbor_documents SET lexemes = length(tsv) WHERE tsv IS NOT NULL;
     `,
   },
+  {
+    // Documents' BM25 term frequencies and lead flags, one number per lexeme (\`termWeights\` in
+    // internal/lexemes.ts; the lead window of 100 words is \`LEAD.window\`): scoring a document
+    // unpacked its whole \`tsvector\`, every position of every word.
+    version: 13,
+    name: "document term weights",
+    needsDimension: true,
+    sql: () => String.raw`
+      ALTER TABLE arbor_documents ADD COLUMN weights tsvector;
+      UPDATE arbor_documents d SET weights = (
+        SELECT coalesce(string_agg(
+                 '''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':'
+                   || (2 * least(coalesce(array_length(positions, 1), 1), 256)
+                       + (coalesce(positions[1], 1) <= 100)::int), ' '), '')::tsvector
+          FROM unnest(d.tsv))
+       WHERE tsv IS NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

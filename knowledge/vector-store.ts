@@ -21,6 +21,7 @@ import {
   documentFrequencies,
   hasTerms,
   parseKeywordQuery,
+  termWeights,
 } from "./internal/bm25.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
 import {
@@ -328,7 +329,7 @@ const writeDocuments = (
   now: number,
 ) =>
   Effect.gen(function* () {
-    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes";
+    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes, weights";
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
       yield* sql.query("DELETE FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])", [
@@ -348,6 +349,7 @@ const writeDocuments = (
               { kind: "float8", value: now },
               vector ? { kind: "tsvector", value: vector } : { kind: "null" },
               vector ? { kind: "int4", value: vector.size } : { kind: "null" },
+              vector ? { kind: "tsvector", value: termWeights(vector) } : { kind: "null" },
             ];
           }),
         );
@@ -369,14 +371,15 @@ const writeDocuments = (
           now,
           vector ? tsvectorLiteral(vector) : null,
           vector ? vector.size : null,
+          vector ? tsvectorLiteral(termWeights(vector)) : null,
         );
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int, $${n + 9}::tsvector)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_documents (${columns}) VALUES ${rows.join(", ")}
          ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
            chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
-           lexemes = EXCLUDED.lexemes`,
+           lexemes = EXCLUDED.lexemes, weights = EXCLUDED.weights`,
         params,
       );
     }

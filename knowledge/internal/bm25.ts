@@ -9,8 +9,7 @@
  *   `tsvector`; length is the row's number of distinct lexemes (kept in `lexemes`), normalised by
  *   the partition's mean.
  * - Only the query's lexemes of a row are unnested: `setweight(tsv, 'A', terms)` marks them and
- *   `ts_filter(…, '{a}')` keeps them (rows are stored with weight D), both in C; the sum is a
- *   join and a grouping (a correlated subquery per row measured seven times slower in PGlite).
+ *   `ts_filter(…, '{a}')` keeps them (rows are stored with weight D), both in C.
  * - Each scored row's `tsvector` is unpacked (it is compressed), the cost that grows with the
  *   rows holding a query word; so candidates come from the GIN index, never a scan testing every
  *   row, and max-score pruning (exact) scores only the rows holding the rarest words when the
@@ -19,7 +18,11 @@
  *   their words also count in the score.
  * - Whole documents get a lead bonus (`LEAD`): a query term among a document's first words adds to
  *   its score, since a description, a README's first paragraph or a page's opening say what the
- *   document is about; it is read from the first of the positions the `tsvector` already keeps.
+ *   document is about.
+ * - A document is scored from its `weights` (`termWeights`): each lexeme once with one number,
+ *   its tf and lead flag, so scoring unpacks a few bytes a word instead of every position of the
+ *   document's `tsvector` (which stays for matching: phrases need positions). Each lexeme's part
+ *   is summed in a scalar subquery over the row's few query lexemes (no join, no grouping).
  *
  * Gotcha: `tsvector` keeps at most 256 positions of one lexeme (tf saturates long before that) and
  * positions above 16,383 are clamped; document-level rows index at most `DOCUMENT_TEXT_LIMIT`.
@@ -27,7 +30,7 @@
 import { Effect } from "effect";
 import type { StoreError } from "../errors.ts";
 import type { SqlClientService } from "../sql-client.ts";
-import { type Lexer, quoteLexeme } from "./lexemes.ts";
+import { type LexemeVector, type Lexer, quoteLexeme } from "./lexemes.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
 export const BM25 = { k1: 1.2, b: 0.75 } as const;
@@ -37,6 +40,20 @@ export const BM25 = { k1: 1.2, b: 0.75 } as const;
  * `window` words adds `weight` × its idf once (where a document says what it is about).
  */
 export const LEAD = { window: 100, weight: 1 } as const;
+
+/**
+ * A document's BM25 weights as a lexeme vector (the `weights` column): each lexeme once, at the
+ * position `2 · tf + lead`, `tf` its number of positions (at most 256, as a `tsvector` keeps) and
+ * `lead` 1 when it occurs among the first `LEAD.window` words.
+ * Gotcha: stored, so a new `LEAD.window` needs a migration that recomputes them.
+ */
+export const termWeights = (vector: LexemeVector): LexemeVector =>
+  new Map(
+    [...vector].map(([lexeme, positions]) => [
+      lexeme,
+      [2 * Math.min(positions.length, 256) + (positions[0]! <= LEAD.window ? 1 : 0)],
+    ]),
+  );
 
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
 const PRUNING_BUDGET = 400;
@@ -198,17 +215,20 @@ export const bm25Search = (
     const source = within
       ? `(SELECT * FROM ${table} WHERE tenant = ${tenantP} AND document_id = ANY(${next(within)}::text[]) OFFSET 0)`
       : table;
+    // A document's tf and lead come from its compact weights (one number per lexeme, `termWeights`);
+    // a passage's tf is its lexeme's number of positions.
+    const [vectorColumn, tf, leadOf] =
+      table === "arbor_documents"
+        ? ["weights", "(positions[1] / 2)::float8", "(positions[1] % 2)::float8"]
+        : ["tsv", "coalesce(array_length(positions, 1), 1)::float8", "0"];
     const scored = (anyP: string) => `
       SELECT r.id, r.${docColumn} AS document_id,
-             sum(idf.idf * (u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * u.lead` : ""})) AS score
+             coalesce((SELECT sum((${idfP}::float8[])[array_position(${termsP}::text[], lexeme)]
+                                  * (${tf} * ${k1 + 1} / (${tf} + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * ${leadOf}` : ""}))
+                         FROM unnest(ts_filter(setweight(r.${vectorColumn}, 'A', ${termsP}::text[]), '{a}'))), 0) AS score
         FROM ${source} r
-        CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf,
-                                   (coalesce(positions[1], 1) <= ${Math.floor(LEAD.window)})::int::float8 AS lead
-                              FROM unnest(ts_filter(setweight(r.tsv, 'A', ${termsP}::text[]), '{a}'))) u
-        JOIN unnest(${termsP}::text[], ${idfP}::float8[]) AS idf(term, idf) ON idf.term = u.lexeme
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
-         ${required.map((c) => `AND r.${c}`).join(" ")}${extra}
-       GROUP BY r.tenant, r.id${docColumn === "id" ? "" : `, r.${docColumn}`}`;
+         ${required.map((c) => `AND r.${c}`).join(" ")}${extra}`;
     const perDocument = options.perDocument ? Math.max(1, Math.floor(options.perDocument)) : undefined;
     const statement = (anyP: string) =>
       perDocument
