@@ -209,6 +209,15 @@ const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 9 parameters a r
 const MERGE_CHUNK_GIN =
   "SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass), gin_clean_pending_list('arbor_chunks_metadata'::regclass)";
 
+/**
+ * Planner statistics after a large load, of the columns searches select rows by. The vectors,
+ * texts and tsvectors are left out (most of ANALYZE's time): nothing is selected by comparing them,
+ * keyword search reads the full-text index by design (`internal/bm25.ts`), and vector search
+ * the HNSW index.
+ */
+const ANALYZE_CHUNKS = "ANALYZE arbor_chunks (tenant, id, document_id, metadata)";
+const ANALYZE_DOCUMENTS = "ANALYZE arbor_documents (tenant, id, metadata)";
+
 /** How long a partition's BM25 corpus statistics are reused. */
 const STATS_MAX_AGE_MS = 60_000;
 
@@ -520,11 +529,11 @@ export const makeSqlVectorStore = (
           }
           yield* insertRows(sql, lexer, tenant, chunks, dimension);
           // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
-          // fresh statistics it scans the table instead of using the full-text index.
+          // fresh statistics it scans the table instead of using the document or metadata index.
           // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
           // pass here (cheaper than inserting them one by one, and searches never scan a long list).
           yield* sql.exec(MERGE_CHUNK_GIN);
-          if (existing <= 5 * chunks.length) yield* sql.exec("ANALYZE arbor_chunks");
+          if (existing <= 5 * chunks.length) yield* sql.exec(ANALYZE_CHUNKS);
           yield* changed;
         });
 
@@ -706,7 +715,7 @@ export const makeSqlVectorStore = (
                   now,
                 );
                 yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
-                if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
+                if (documents.length >= 200) yield* sql.exec(ANALYZE_DOCUMENTS);
                 yield* changed;
               }),
             );
