@@ -282,6 +282,42 @@ export const migrations: ReadonlyArray<Migration> = [
       UPDATE arbor_documents SET lexemes = length(tsv) WHERE tsv IS NOT NULL;
     `,
   },
+  {
+    // Documents' BM25 term frequencies and lead grades, one number per lexeme (\`termWeights\` in
+    // internal/bm25.ts: 32 · tf + the lead bonus in 31 steps over \`LEAD.window\`, 300 words):
+    // scoring a document unpacked its whole \`tsvector\`, every position of every word.
+    version: 13,
+    name: "document term weights",
+    needsDimension: true,
+    sql: () => String.raw`
+      ALTER TABLE arbor_documents ADD COLUMN weights tsvector;
+      UPDATE arbor_documents d SET weights = (
+        SELECT coalesce(string_agg(
+                 '''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':'
+                   || (32 * least(coalesce(array_length(positions, 1), 1), 256)
+                       + round(31 * greatest(0, 1 - (coalesce(positions[1], 1) - 1) / 300.0))::int), ' '), '')::tsvector
+          FROM unnest(d.tsv))
+       WHERE tsv IS NOT NULL;
+    `,
+  },
+  {
+    // A chunk row (text, tsvector, a 384-number vector: about 3.5 kB) stays whole in its page instead
+    // of having its text and tsvector compressed and its vector moved to the TOAST table: a load
+    // writes each row once, and reading a passage's text or scoring its tsvector decompresses nothing.
+    version: 14,
+    name: "chunk rows kept whole",
+    needsDimension: true,
+    sql: () => "ALTER TABLE arbor_chunks SET (toast_tuple_target = 8160)",
+  },
+  {
+    // Term statistics are updated far more than inserted (each load counts its words in): room left
+    // in each page lets an update stay in its page (HOT: no new index entry, and old versions are
+    // reclaimed without VACUUM, which PGlite never runs).
+    version: 15,
+    name: "term statistics updated in place",
+    needsDimension: true,
+    sql: () => "ALTER TABLE arbor_terms SET (fillfactor = 60)",
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;

@@ -21,6 +21,7 @@ import {
   documentFrequencies,
   hasTerms,
   parseKeywordQuery,
+  termWeights,
 } from "./internal/bm25.ts";
 import { encodeCopyBinary } from "./internal/copy-binary.ts";
 import {
@@ -208,6 +209,15 @@ const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 9 parameters a r
 const MERGE_CHUNK_GIN =
   "SELECT gin_clean_pending_list('arbor_chunks_tsv'::regclass), gin_clean_pending_list('arbor_chunks_metadata'::regclass)";
 
+/**
+ * Planner statistics after a large load, of the columns searches select rows by. The vectors,
+ * texts and tsvectors are left out (most of ANALYZE's time): nothing is selected by comparing them,
+ * keyword search reads the full-text index by design (`internal/bm25.ts`), and vector search
+ * the HNSW index.
+ */
+const ANALYZE_CHUNKS = "ANALYZE arbor_chunks (tenant, id, document_id, metadata)";
+const ANALYZE_DOCUMENTS = "ANALYZE arbor_documents (tenant, id, metadata)";
+
 /** How long a partition's BM25 corpus statistics are reused. */
 const STATS_MAX_AGE_MS = 60_000;
 
@@ -316,7 +326,7 @@ const insertRows = (
   });
 
 /**
- * Writes documents' bookkeeping rows (replacing any of the same id): binary `COPY` on PGlite
+ * Writes documents' bookkeeping rows (replacing any of the same id when `replacing`): binary `COPY` on PGlite
  * (parsing each document's `tsvector` text in WebAssembly was most of the statement), multi-row
  * upserts elsewhere.
  */
@@ -326,15 +336,17 @@ const writeDocuments = (
   documents: ReadonlyArray<DocumentRecord>,
   lexemes: ReadonlyMap<string, LexemeVector>,
   now: number,
+  replacing: boolean,
 ) =>
   Effect.gen(function* () {
-    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes";
+    const columns = "tenant, id, hash, metadata, chunks, updated_at, tsv, lexemes, weights";
     const copyFrom = sql.copyFrom;
     if (copyFrom) {
-      yield* sql.query("DELETE FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])", [
-        documents.map((d) => d.id),
-        tenant,
-      ]);
+      if (replacing)
+        yield* sql.query("DELETE FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])", [
+          documents.map((d) => d.id),
+          tenant,
+        ]);
       for (const group of documentBatches(documents)) {
         const blob = encodeCopyBinary(
           group.map((d) => {
@@ -348,6 +360,7 @@ const writeDocuments = (
               { kind: "float8", value: now },
               vector ? { kind: "tsvector", value: vector } : { kind: "null" },
               vector ? { kind: "int4", value: vector.size } : { kind: "null" },
+              vector ? { kind: "tsvector", value: termWeights(vector) } : { kind: "null" },
             ];
           }),
         );
@@ -369,14 +382,15 @@ const writeDocuments = (
           now,
           vector ? tsvectorLiteral(vector) : null,
           vector ? vector.size : null,
+          vector ? tsvectorLiteral(termWeights(vector)) : null,
         );
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int)`;
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}, $${n + 6}, $${n + 7}::tsvector, $${n + 8}::int, $${n + 9}::tsvector)`;
       });
       yield* sql.query(
         `INSERT INTO arbor_documents (${columns}) VALUES ${rows.join(", ")}
          ON CONFLICT (tenant, id) DO UPDATE SET hash = EXCLUDED.hash, metadata = EXCLUDED.metadata,
            chunks = EXCLUDED.chunks, updated_at = EXCLUDED.updated_at, tsv = EXCLUDED.tsv,
-           lexemes = EXCLUDED.lexemes`,
+           lexemes = EXCLUDED.lexemes, weights = EXCLUDED.weights`,
         params,
       );
     }
@@ -517,11 +531,11 @@ export const makeSqlVectorStore = (
           }
           yield* insertRows(sql, lexer, tenant, chunks, dimension);
           // A large load changes the planner's picture (PGlite has no autovacuum to notice): without
-          // fresh statistics it scans the table instead of using the full-text index.
+          // fresh statistics it scans the table instead of using the document or metadata index.
           // New full-text and metadata entries wait in the GIN pending lists, merged in one sorted
           // pass here (cheaper than inserting them one by one, and searches never scan a long list).
           yield* sql.exec(MERGE_CHUNK_GIN);
-          if (existing <= 5 * chunks.length) yield* sql.exec("ANALYZE arbor_chunks");
+          if (existing <= 5 * chunks.length) yield* sql.exec(ANALYZE_CHUNKS);
           yield* changed;
         });
 
@@ -681,12 +695,21 @@ export const makeSqlVectorStore = (
               Effect.gen(function* () {
                 const now = yield* Clock.currentTimeMillis;
                 const ids = documents.map((d) => d.document.id);
-                yield* forgetTerms(sql, tenant, "chunks", "r.document_id = ANY($2::text[])", [ids]);
-                yield* forgetTerms(sql, tenant, "documents", "r.id = ANY($2::text[])", [ids]);
-                yield* sql.query(
-                  "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
+                // What the documents replace: nothing, in a load of new ones (four statements saved).
+                const held = (yield* sql.query<{ chunks: boolean; documents: boolean }>(
+                  `SELECT EXISTS (SELECT 1 FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])) AS chunks,
+                          EXISTS (SELECT 1 FROM arbor_documents WHERE tenant = $2 AND id = ANY($1::text[])) AS documents`,
                   [ids, tenant],
-                );
+                ))[0];
+                if (held?.chunks !== false) {
+                  yield* forgetTerms(sql, tenant, "chunks", "r.document_id = ANY($2::text[])", [ids]);
+                  yield* sql.query(
+                    "DELETE FROM arbor_chunks WHERE tenant = $2 AND document_id = ANY($1::text[])",
+                    [ids, tenant],
+                  );
+                }
+                if (held?.documents !== false)
+                  yield* forgetTerms(sql, tenant, "documents", "r.id = ANY($2::text[])", [ids]);
                 // The documents' words first: their passages' words are then all known (one query).
                 const withText = documents.flatMap(({ document: d }) =>
                   d.text === undefined ? [] : [{ id: d.id, text: d.text.slice(0, DOCUMENT_TEXT_LIMIT) }],
@@ -701,9 +724,10 @@ export const makeSqlVectorStore = (
                   documents.map((d) => d.document),
                   documentLexemes,
                   now,
+                  held?.documents !== false,
                 );
                 yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
-                if (documents.length >= 200) yield* sql.exec("ANALYZE arbor_documents");
+                if (documents.length >= 200) yield* sql.exec(ANALYZE_DOCUMENTS);
                 yield* changed;
               }),
             );

@@ -9,8 +9,7 @@
  *   `tsvector`; length is the row's number of distinct lexemes (kept in `lexemes`), normalised by
  *   the partition's mean.
  * - Only the query's lexemes of a row are unnested: `setweight(tsv, 'A', terms)` marks them and
- *   `ts_filter(…, '{a}')` keeps them (rows are stored with weight D), both in C; the sum is a
- *   join and a grouping (a correlated subquery per row measured seven times slower in PGlite).
+ *   `ts_filter(…, '{a}')` keeps them (rows are stored with weight D), both in C.
  * - Each scored row's `tsvector` is unpacked (it is compressed), the cost that grows with the
  *   rows holding a query word; so candidates come from the GIN index, never a scan testing every
  *   row, and max-score pruning (exact) scores only the rows holding the rarest words when the
@@ -18,10 +17,14 @@
  * - `"a phrase"` in the query must appear as a phrase, `prefix*` must match a word starting so;
  *   their words also count in the score.
  * - Whole documents get a lead bonus (`LEAD`): a query term among a document's first words adds to
- *   its score (the earlier, the more), since a description, a README's first paragraph or a page's opening say what the
- *   document is about; it is read from the first of the positions the `tsvector` already keeps.
+ *   its score (the earlier, the more), since a description, a README's first paragraph or a page's
+ *   opening say what the document is about.
+ * - A document is scored from its `weights` (`termWeights`): each lexeme once with one number,
+ *   its tf and lead grade, so scoring unpacks a few bytes a word instead of every position of the
+ *   document's `tsvector` (which stays for matching: phrases need positions). Each lexeme's part
+ *   is summed in a scalar subquery over the row's few query lexemes (no join, no grouping).
  * - Whole documents' best `k` rows then get a proximity bonus (`proximity.ts`): the idf of the
- *   query terms said close together, read from the same positions for those rows only.
+ *   query terms said close together, read from their `tsvector`s' positions for those rows only.
  *
  * Gotcha: `tsvector` keeps at most 256 positions of one lexeme (tf saturates long before that) and
  * positions above 16,383 are clamped; document-level rows index at most `DOCUMENT_TEXT_LIMIT`.
@@ -29,7 +32,7 @@
 import { Effect } from "effect";
 import type { StoreError } from "../errors.ts";
 import type { SqlClientService } from "../sql-client.ts";
-import { type Lexer, quoteLexeme } from "./lexemes.ts";
+import { type LexemeVector, type Lexer, quoteLexeme } from "./lexemes.ts";
 import { densestWindow, PROXIMITY } from "./proximity.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
@@ -43,6 +46,32 @@ export const BM25 = { k1: 1.2, b: 0.75 } as const;
  * 0.753 → 0.760.
  */
 export const LEAD = { window: 300, weight: 1.2 } as const;
+
+/**
+ * How finely a document's stored weights grade the lead bonus: `LEAD_GRADES` steps between none
+ * and all of it (one step is ~10 words of a 300-word window).
+ */
+export const LEAD_GRADES = 31;
+
+/**
+ * A document's BM25 weights as a lexeme vector (the `weights` column): each lexeme once, at the
+ * position `(LEAD_GRADES + 1) · tf + grade`, `tf` its number of positions (at most 256, as a
+ * `tsvector` keeps; the largest value, 8,223, is within a position's 16,383) and `grade` its lead
+ * bonus in `LEAD_GRADES` steps, from its first position: all of it at the first word, none from
+ * word `LEAD.window` on.
+ * Gotcha: stored, so a new `LEAD` window or grading needs a migration that recomputes them (as
+ * migration 13 computed them, in SQL, the same way).
+ */
+export const termWeights = (vector: LexemeVector): LexemeVector =>
+  new Map(
+    [...vector].map(([lexeme, positions]) => [
+      lexeme,
+      [
+        (LEAD_GRADES + 1) * Math.min(positions.length, 256) +
+          Math.round(LEAD_GRADES * Math.max(0, 1 - (positions[0]! - 1) / LEAD.window)),
+      ],
+    ]),
+  );
 
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
 const PRUNING_BUDGET = 400;
@@ -204,17 +233,24 @@ export const bm25Search = (
     const source = within
       ? `(SELECT * FROM ${table} WHERE tenant = ${tenantP} AND document_id = ANY(${next(within)}::text[]) OFFSET 0)`
       : table;
+    // A document's tf and lead come from its compact weights (one number per lexeme, `termWeights`);
+    // a passage's tf is its lexeme's number of positions.
+    const [vectorColumn, tf, leadOf] =
+      table === "arbor_documents"
+        ? [
+            "weights",
+            `(positions[1] / ${LEAD_GRADES + 1})::float8`,
+            `((positions[1] % ${LEAD_GRADES + 1}) / ${LEAD_GRADES.toFixed(1)})::float8`,
+          ]
+        : ["tsv", "coalesce(array_length(positions, 1), 1)::float8", "0"];
     const scored = (anyP: string) => `
       SELECT r.id, r.${docColumn} AS document_id,
-             sum(idf.idf * (u.tf * ${k1 + 1} / (u.tf + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * u.lead` : ""})) AS score
+             coalesce((SELECT sum((${idfP}::float8[])[array_position(${termsP}::text[], lexeme)]
+                                  * (${tf} * ${k1 + 1} / (${tf} + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * ${leadOf}` : ""}))
+                         FROM unnest(ts_filter(setweight(r.${vectorColumn}, 'A', ${termsP}::text[]), '{a}'))), 0) AS score
         FROM ${source} r
-        CROSS JOIN LATERAL (SELECT lexeme, coalesce(array_length(positions, 1), 1)::float8 AS tf,
-                                   greatest(0, 1 - (coalesce(positions[1], 1) - 1) / ${LEAD.window.toFixed(1)})::float8 AS lead
-                              FROM unnest(ts_filter(setweight(r.tsv, 'A', ${termsP}::text[]), '{a}'))) u
-        JOIN unnest(${termsP}::text[], ${idfP}::float8[]) AS idf(term, idf) ON idf.term = u.lexeme
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
-         ${required.map((c) => `AND r.${c}`).join(" ")}${extra}
-       GROUP BY r.tenant, r.id${docColumn === "id" ? "" : `, r.${docColumn}`}`;
+         ${required.map((c) => `AND r.${c}`).join(" ")}${extra}`;
     const perDocument = options.perDocument ? Math.max(1, Math.floor(options.perDocument)) : undefined;
     const statement = (anyP: string) =>
       perDocument

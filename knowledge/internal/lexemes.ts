@@ -83,12 +83,15 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
 
   const learn: Lexer["learn"] = (texts) => stem(texts.map(wordsOf));
 
-  const vectorOf = (words: ReadonlyArray<string>): LexemeVector => {
+  /** A text's lexeme vector, or undefined when one of its words is not stemmed yet. */
+  const vectorOf = (words: ReadonlyArray<string>): LexemeVector | undefined => {
     const out = new Map<string, number[]>();
     let position = 0;
     for (const word of words) {
       position = Math.min(position + 1, MAX_POSITION);
-      for (const lexeme of stemsOf(word)) {
+      const found = stems.get(word);
+      if (found === undefined) return undefined;
+      for (const lexeme of found) {
         const positions = out.get(lexeme);
         if (!positions) out.set(lexeme, [position]);
         else if (positions.length < MAX_POSITIONS && positions[positions.length - 1]! < position)
@@ -98,10 +101,16 @@ export const makeLexer = (sql: SqlClientService): Lexer => {
     return out;
   };
 
+  // Texts whose words are all stemmed already (most of them once a load is under way: passages
+  // after their documents) get their vectors in one pass over their words; the others after their
+  // new words are stemmed.
   const vectors: Lexer["vectors"] = (texts) =>
     Effect.suspend(() => {
       const split = texts.map(wordsOf);
-      return Effect.as(stem(split), split).pipe(Effect.map((words) => words.map(vectorOf)));
+      const made = split.map(vectorOf);
+      const rest = split.filter((_, i) => made[i] === undefined);
+      if (rest.length === 0) return Effect.succeed(made as ReadonlyArray<LexemeVector>);
+      return Effect.map(stem(rest), () => made.map((v, i) => v ?? vectorOf(split[i]!)!));
     });
 
   const lexemes: Lexer["lexemes"] = (text) => [...new Set(wordsOf(text).flatMap(stemsOf))];

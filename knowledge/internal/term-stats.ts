@@ -48,10 +48,17 @@ export const countTerms = (
   const df = new Map<string, number>();
   for (const v of vectors) for (const lexeme of v.keys()) df.set(lexeme, (df.get(lexeme) ?? 0) + 1);
   if (df.size === 0) return Effect.void;
+  // Known lexemes are updated in one join, new ones inserted (an upsert of every lexeme measured
+  // about twice as slow, most of a load's words being known); a lexeme another writer inserts
+  // meanwhile is counted in by the insert's conflict clause.
   return Effect.asVoid(
     sql.query(
-      `INSERT INTO arbor_terms (tenant, scope, lexeme, df)
-       SELECT $1, $2, l, n FROM unnest($3::text[], $4::int[]) AS x(l, n)
+      `WITH counted AS (SELECT l, n FROM unnest($3::text[], $4::int[]) AS x(l, n)),
+            known AS (
+              UPDATE arbor_terms t SET df = t.df + counted.n FROM counted
+               WHERE t.tenant = $1 AND t.scope = $2 AND t.lexeme = counted.l RETURNING t.lexeme)
+       INSERT INTO arbor_terms (tenant, scope, lexeme, df)
+       SELECT $1, $2, l, n FROM counted WHERE NOT EXISTS (SELECT 1 FROM known WHERE known.lexeme = counted.l)
        ON CONFLICT (tenant, scope, lexeme) DO UPDATE SET df = arbor_terms.df + EXCLUDED.df`,
       [tenant, scope, [...df.keys()], [...df.values()]],
     ),

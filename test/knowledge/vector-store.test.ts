@@ -318,6 +318,49 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(found[0]!.score).toBeGreaterThan(found[1]!.score);
   });
 
+  it("ranks documents stored before their term weights were kept exactly as new ones, once migrated", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("weights"))));
+    const filler = Array.from({ length: 120 }, (_, i) => `filler${i % 40}`).join(" ");
+    const doc = (id: string, text: string) => ({
+      document: { id, hash: id, metadata: {}, chunks: 1, text },
+      chunks: [{ ...chunk(`${id}#0`, id, text, 0), ord: 0 }],
+    });
+    await own((s) =>
+      s.replaceDocuments([
+        doc("lead", `tar archives files ${filler} archives`),
+        doc("late", `${filler} tar archives archives archives`),
+        doc("quote", `O'Brien's back\\slash archives ${filler}`),
+      ]),
+    );
+    const search = () => own((s) => s.searchKeywordDocuments({ text: "tar archives o'brien slash", k: 5 }));
+    const before = await search();
+    const weights = () =>
+      rt.run(
+        Effect.flatMap(SqlClient, (sql) =>
+          sql.query<{ id: string; w: string }>(
+            "SELECT id, weights::text AS w FROM arbor_documents WHERE tenant = 'weights' ORDER BY id",
+          ),
+        ),
+      );
+    const written = await weights();
+    // As a store made before the column existed: the migration computes it from the tsvectors.
+    const step = migrations.find((m) => m.name === "document term weights")!;
+    await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.exec(
+          `ALTER TABLE arbor_documents DROP COLUMN weights; ${step.sql({ dimension: D })}`.replaceAll(
+            "WHERE tsv IS NOT NULL",
+            "WHERE tsv IS NOT NULL AND tenant = 'weights'",
+          ),
+        ),
+      ),
+    );
+    expect(await weights()).toEqual(written);
+    expect(await search()).toEqual(before);
+    expect(before.map((d) => d.documentId)).toEqual(["quote", "lead", "late"]);
+  });
+
   it("keeps BM25's document frequencies exact through upserts, replacements and deletions", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("terms"))));
