@@ -25,8 +25,10 @@ const startsProcesses = /arbor\.mjs|"npm"|"npx"|chromium|language-support/;
 /** The helpers that hand a test a database: a file importing one of them needs a template. */
 const usesDatabase = /seeded-data-dir|knowledge\/support|durable-support/;
 
-/** A file that opens databases or starts MCP servers: seconds of CPU, less than `startsProcesses`. */
-const opensMore = new RegExp(`${usesDatabase.source}|server-(everything|filesystem|memory)`);
+/** A file that opens databases or starts MCP servers (over stdio): seconds of CPU, less than `startsProcesses`. */
+const opensMore = new RegExp(
+  `${usesDatabase.source}|server-(everything|filesystem|memory)|StdioClientTransport`,
+);
 
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
