@@ -1,6 +1,6 @@
 /**
  * A new embedded data dir starts from the empty cluster the build made (scripts/seed-data-dir.mjs,
- * `dist/pgdata-seed.tar.gz`) instead of running PGlite's `initdb`: ~1.5 s of CPU instead of ~7 s at a
+ * `dist/pgdata-seed.tar.gz`) instead of running PGlite's `initdb`: ~2.5 s of CPU instead of ~7 s at a
  * user's first `arbor serve` and for every new store.
  *
  * The seed is used only when the PGlite that made it is the one installed (a cluster must match its
@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { packageRoot } from "../runtime/package-root.ts";
+import { packageDirOf, packageRoot } from "../runtime/package-root.ts";
 
 let installed: string | null | undefined;
 
@@ -23,18 +23,8 @@ export const installedPglite = (): string | null => {
   if (installed !== undefined) return installed;
   installed = null;
   try {
-    let dir = dirname(createRequire(join(packageRoot(), "package.json")).resolve("@electric-sql/pglite"));
-    while (dirname(dir) !== dir) {
-      const manifest = join(dir, "package.json");
-      if (existsSync(manifest)) {
-        const parsed = JSON.parse(readFileSync(manifest, "utf8")) as { name?: string; version?: string };
-        if (parsed.name === "@electric-sql/pglite") {
-          installed = parsed.version ?? null;
-          break;
-        }
-      }
-      dir = dirname(dir);
-    }
+    const entry = createRequire(join(packageRoot(), "package.json")).resolve("@electric-sql/pglite");
+    installed = packageDirOf(dirname(entry), "@electric-sql/pglite")?.version ?? null;
   } catch {}
   return installed;
 };

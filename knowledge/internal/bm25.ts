@@ -73,6 +73,10 @@ export const termWeights = (vector: LexemeVector): LexemeVector =>
     ]),
   );
 
+/** Highest score first, ties by id (as the SQL orders them). */
+const bestFirst = (x: { id: string; score: number }, y: { id: string; score: number }): number =>
+  Number(y.score) - Number(x.score) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
 const PRUNING_BUDGET = 400;
 
@@ -299,9 +303,7 @@ export const bm25Search = (
       else if (enough > first) {
         // Only the rows the first pass did not score, merged with its best.
         const more = yield* run(order.slice(first, enough), order.slice(0, first));
-        rows = [...rows, ...more]
-          .sort((x, y) => Number(y.score) - Number(x.score) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
-          .slice(0, k);
+        rows = [...rows, ...more].sort(bestFirst).slice(0, k);
       }
     }
     const hits = rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
@@ -346,6 +348,6 @@ const withProximity = (
             ? { ...h, score: h.score + PROXIMITY.weight * densestWindow(row, idf, PROXIMITY.window) }
             : h;
         })
-        .sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+        .sort(bestFirst);
     },
   );
