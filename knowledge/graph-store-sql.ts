@@ -70,6 +70,9 @@ const toFact = (r: FactRow): Fact => ({
   expiresAt: r.expires_at === null ? null : Number(r.expires_at),
 });
 
+/** New nodes in one write after which the planner's statistics are refreshed. */
+const ANALYZE_AFTER = 200;
+
 /** Makes the SQL graph store on the current `SqlClient`, migrating the graph tables first. */
 export const makeSqlGraphStore: Effect.Effect<
   GraphStoreService,
@@ -123,7 +126,7 @@ const partitionOf = (
     upsertNodes: (nodes, time) =>
       nodes.length === 0
         ? Effect.void
-        : Effect.asVoid(
+        : Effect.zipRight(
             sql.query(
               `INSERT INTO arbor_nodes (tenant, id, type, name, properties, created_at, updated_at)
                SELECT DISTINCT ON (n.id) $6, n.id, n.type, n.name, n.properties::jsonb, $5, $5
@@ -139,6 +142,9 @@ const partitionOf = (
                 tenant,
               ],
             ),
+            // PGlite has no autovacuum: after many new nodes (a load's documents), the planner's
+            // row counts are refreshed, or it keeps reading a tenant's every node to match names.
+            nodes.length >= ANALYZE_AFTER ? sql.exec("ANALYZE arbor_nodes (tenant, type)") : Effect.void,
           ),
     getNodes,
     findByName: (names) =>

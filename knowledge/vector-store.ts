@@ -201,6 +201,15 @@ const toHit = (r: HitRow): ChunkHit => ({
   score: Number(r.score),
 });
 
+/** A hit without its text and metadata (read later, for the few that are shown). */
+const toBareHit = (r: Pick<HitRow, "id" | "document_id" | "score">): ChunkHit => ({
+  chunkId: r.id,
+  documentId: r.document_id,
+  text: "",
+  metadata: {},
+  score: Number(r.score),
+});
+
 const emptyQuery = () => new KnowledgeInputError({ reason: "empty_query", detail: "the query has no words" });
 
 const INSERT_BATCH = 500; // rows per multi-row INSERT (at most 9 parameters a row)
@@ -564,9 +573,9 @@ export const makeSqlVectorStore = (
           // The inner query walks the index; the outer one restores exact order (iterative scans,
           // which keep filtered and large-k searches from coming back short, may return slightly out
           // of order).
-          const columns = bare
-            ? "id, document_id, '' AS text, '{}'::jsonb AS metadata"
-            : "id, document_id, text, metadata";
+          // Bare hits leave out text and metadata (even constants: made and parsed per row, they
+          // cost a quarter of a 120-row search).
+          const columns = bare ? "id, document_id" : "id, document_id, text, metadata";
           const select = sql.query<HitRow>(
             `SELECT ${columns}, 1 - distance AS score FROM (
              SELECT id, document_id, ${bare ? "" : "text, metadata, "}embedding <=> $1::vector AS distance
@@ -579,7 +588,7 @@ export const makeSqlVectorStore = (
             sql.dialect === "pglite"
               ? yield* select
               : yield* sql.transaction(Effect.zipRight(sql.exec(index.searchSettings("LOCAL")), select));
-          return rows.map(toHit);
+          return rows.map(bare ? toBareHit : toHit);
         });
 
       const searchExact: VectorStoreService["searchExact"] = ({ vector, k }) =>
@@ -625,13 +634,7 @@ export const makeSqlVectorStore = (
               : {}),
           });
           if (bare)
-            return found.map((h) => ({
-              chunkId: h.id,
-              documentId: h.documentId,
-              text: "",
-              metadata: {},
-              score: h.score,
-            }));
+            return found.map((h) => toBareHit({ id: h.id, document_id: h.documentId, score: h.score }));
           const rows = yield* getChunks(found.map((h) => h.id));
           const byId = new Map(rows.map((r) => [r.chunkId, r]));
           return found.flatMap((h) => {

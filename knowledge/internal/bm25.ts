@@ -21,8 +21,10 @@
  *   opening say what the document is about.
  * - A document is scored from its `weights` (`termWeights`): each lexeme once with one number,
  *   its tf and lead grade, so scoring unpacks a few bytes a word instead of every position of the
- *   document's `tsvector` (which stays for matching: phrases need positions). Each lexeme's part
- *   is summed in a scalar subquery over the row's few query lexemes (no join, no grouping).
+ *   document's `tsvector` (which stays for matching: phrases need positions).
+ * - The statement only finds the candidates and cuts out their query lexemes (in C); the scores are
+ *   summed here from one JSON text of them (summing in SQL, a scalar subquery per row, cost about
+ *   twice as much: its executor start-up per row).
  * - Whole documents' best `k` rows then get a proximity bonus (`proximity.ts`): the idf of the
  *   query terms said close together, read from their `tsvector`s' positions for those rows only.
  *
@@ -32,7 +34,7 @@
 import { Effect } from "effect";
 import type { StoreError } from "../errors.ts";
 import type { SqlClientService } from "../sql-client.ts";
-import { type LexemeVector, type Lexer, quoteLexeme } from "./lexemes.ts";
+import { type LexemeVector, type Lexer, parseTsvector, quoteLexeme } from "./lexemes.ts";
 import { densestWindow, PROXIMITY } from "./proximity.ts";
 
 /** BM25's term-frequency saturation (`k1`) and length normalisation (`b`): the usual values. */
@@ -202,7 +204,6 @@ export const bm25Search = (
     ];
     const extra = options.extra ? ` AND ${options.extra(next)}` : "";
     const docColumn = table === "arbor_chunks" ? "document_id" : "id";
-    const limit = next(Math.max(1, Math.floor(options.k)));
     if (lexemes.length === 0) {
       // Only phrases or prefixes whose words are all stop words, or prefixes alone: rank by
       // Postgres' cover density among the rows that satisfy them.
@@ -210,7 +211,7 @@ export const bm25Search = (
       const rows = yield* sql.query<{ id: string; document_id: string; score: number }>(
         `SELECT id, ${docColumn} AS document_id, 1.0::float8 AS score FROM ${table}
           WHERE tenant = ${tenantP} AND ${required.join(" AND ")}${extra}
-          ORDER BY length(tsv), id LIMIT ${limit}`,
+          ORDER BY length(tsv), id LIMIT ${next(Math.max(1, Math.floor(options.k)))}`,
         params,
       );
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
@@ -226,11 +227,9 @@ export const bm25Search = (
       return Math.log(1 + (Math.max(n, d) - d + 0.5) / (d + 0.5));
     });
     const termsP = next(lexemes);
-    const idfP = next(idf);
     const { k1, b } = BM25;
     // Only whole documents have a lead: a passage's first words are no more telling than its others.
     const lead = table === "arbor_documents" ? LEAD.weight : 0;
-    const meanP = next(Math.max(1, meanLength));
     const within = options.documents;
     // Rows of the chosen documents (a handful) are read through the document index; otherwise
     // the rows holding a query word come from the full-text index.
@@ -238,40 +237,63 @@ export const bm25Search = (
       ? `(SELECT * FROM ${table} WHERE tenant = ${tenantP} AND document_id = ANY(${next(within)}::text[]) OFFSET 0)`
       : table;
     // A document's tf and lead come from its compact weights (one number per lexeme, `termWeights`);
-    // a passage's tf is its lexeme's number of positions.
-    const [vectorColumn, tf, leadOf] =
-      table === "arbor_documents"
-        ? [
-            "weights",
-            `(positions[1] / ${LEAD_GRADES + 1})::float8`,
-            `((positions[1] % ${LEAD_GRADES + 1}) / ${LEAD_GRADES.toFixed(1)})::float8`,
-          ]
-        : ["tsv", "coalesce(array_length(positions, 1), 1)::float8", "0"];
-    const scored = (anyP: string) => `
-      SELECT r.id, r.${docColumn} AS document_id,
-             coalesce((SELECT sum((${idfP}::float8[])[array_position(${termsP}::text[], lexeme)]
-                                  * (${tf} * ${k1 + 1} / (${tf} + ${k1} * (${1 - b} + ${b} * r.lexemes / ${meanP}::float8))${lead > 0 ? ` + ${lead} * ${leadOf}` : ""}))
-                         FROM unnest(ts_filter(setweight(r.${vectorColumn}, 'A', ${termsP}::text[]), '{a}'))), 0) AS score
+    // a passage's tf is its lexeme's number of positions (scored here, from one JSON text).
+    const vectorColumn = table === "arbor_documents" ? "weights" : "tsv";
+    const candidates = (anyP: string) => `
+      SELECT json_agg(json_build_array(r.id, r.${docColumn}, r.lexemes,
+               ts_filter(setweight(r.${vectorColumn}, 'A', ${termsP}::text[]), '{a}')::text))::text AS rows
         FROM ${source} r
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
          ${required.map((c) => `AND r.${c}`).join(" ")}${extra}`;
+    const termOf = new Map(lexemes.map((l, i) => [l, i]));
+    const norm = (length: number) => k1 * (1 - b + (b * length) / Math.max(1, meanLength));
+    const scoreOf = (length: number, found: string): number => {
+      let score = 0;
+      for (const [lexeme, positions] of parseTsvector(found)) {
+        const i = termOf.get(lexeme);
+        if (i === undefined) continue;
+        if (table === "arbor_documents") {
+          const weight = positions[0] ?? 0;
+          const tf = Math.floor(weight / (LEAD_GRADES + 1));
+          score +=
+            idf[i]! *
+            ((tf * (k1 + 1)) / (tf + norm(length)) + (lead * (weight % (LEAD_GRADES + 1))) / LEAD_GRADES);
+        } else {
+          const tf = Math.max(1, positions.length);
+          score += idf[i]! * ((tf * (k1 + 1)) / (tf + norm(length)));
+        }
+      }
+      return score;
+    };
     const perDocument = options.perDocument ? Math.max(1, Math.floor(options.perDocument)) : undefined;
-    const statement = (anyP: string) =>
-      perDocument
-        ? `SELECT id, document_id, score FROM (
-             SELECT s.*, row_number() OVER (PARTITION BY document_id ORDER BY score DESC, id) AS nth
-               FROM (${scored(anyP)}) s) ranked
-            WHERE nth <= ${perDocument}
-            ORDER BY score DESC, id LIMIT ${limit}`
-        : `${scored(anyP)} ORDER BY score DESC, id LIMIT ${limit}`;
+    /** The best `k` (with `perDocument`, at most that many of one document) of scored rows. */
+    const best = (rows: ReadonlyArray<Bm25Hit>, k: number): ReadonlyArray<Bm25Hit> => {
+      const sorted = [...rows].sort(bestFirst);
+      if (!perDocument) return sorted.slice(0, k);
+      const taken = new Map<string, number>();
+      return sorted
+        .filter((r) => {
+          const n = taken.get(r.documentId) ?? 0;
+          taken.set(r.documentId, n + 1);
+          return n < perDocument;
+        })
+        .slice(0, k);
+    };
     const anyOf = (terms: ReadonlyArray<number>) => terms.map((i) => quoteLexeme(lexemes[i]!)).join(" | ");
     /** Scores the rows holding one of `terms` (and, with `without`, none of those). */
     const run = (terms: ReadonlyArray<number>, without: ReadonlyArray<number> = []) => {
       const matching = without.length === 0 ? anyOf(terms) : `(${anyOf(terms)}) & !(${anyOf(without)})`;
       const withTerms = [...params, matching];
-      const select = sql.query<{ id: string; document_id: string; score: number }>(
-        statement(`$${withTerms.length}`),
-        withTerms,
+      const select = Effect.map(
+        sql.query<{ rows: string | null }>(candidates(`$${withTerms.length}`), withTerms),
+        (found) =>
+          (JSON.parse(found[0]?.rows ?? "[]") as ReadonlyArray<[string, string, number, string]>).map(
+            ([id, documentId, length, lexemesFound]) => ({
+              id,
+              documentId,
+              score: scoreOf(length, lexemesFound),
+            }),
+          ),
       );
       // The planner reckons that reading most rows beats the full-text index when a word is
       // common, not counting that each row's tsvector is unpacked to test it: several times slower.
@@ -294,19 +316,16 @@ export const bm25Search = (
       seen += df.get(lexemes[order[first]!]!) ?? 0;
       first++;
     }
-    let rows = yield* run(order.slice(0, first));
+    const scored = yield* run(order.slice(0, first));
+    let hits = best(scored, k);
     if (first < order.length) {
-      const kth = rows.length >= k ? Number(rows[k - 1]!.score) : 0;
+      const kth = hits.length >= k ? hits[k - 1]!.score : 0;
       let enough = first;
       while (enough < order.length && !(bound(enough) * (1 + 1e-9) < kth)) enough++;
-      if (enough > first && perDocument) rows = yield* run(order.slice(0, enough));
-      else if (enough > first) {
-        // Only the rows the first pass did not score, merged with its best.
-        const more = yield* run(order.slice(first, enough), order.slice(0, first));
-        rows = [...rows, ...more].sort(bestFirst).slice(0, k);
-      }
+      // Only the rows the first pass did not score, ranked with those it did.
+      if (enough > first)
+        hits = best([...scored, ...(yield* run(order.slice(first, enough), order.slice(0, first)))], k);
     }
-    const hits = rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     return lead > 0 && lexemes.length > 1 && hits.length > 1
       ? yield* withProximity(sql, tenant, hits, lexemes, idf)
       : hits;
@@ -324,22 +343,22 @@ const withProximity = (
   idf: ReadonlyArray<number>,
 ): Effect.Effect<ReadonlyArray<Bm25Hit>, StoreError> =>
   Effect.map(
-    sql.query<{ id: string; lexeme: string; positions: ReadonlyArray<number> | null }>(
-      `SELECT r.id, u.lexeme, u.positions
+    sql.query<{ rows: string | null }>(
+      `SELECT json_agg(json_build_array(r.id, ts_filter(setweight(r.tsv, 'A', $2::text[]), '{a}')::text))::text AS rows
          FROM arbor_documents r
-         CROSS JOIN LATERAL unnest(ts_filter(setweight(r.tsv, 'A', $2::text[]), '{a}')) u
         WHERE r.tenant = $1 AND r.id = ANY($3::text[])`,
       [tenant, lexemes, hits.map((h) => h.id)],
     ),
     (found) => {
       const term = new Map(lexemes.map((l, i) => [l, i]));
       const positions = new Map<string, Array<ReadonlyArray<number>>>();
-      for (const r of found) {
-        const i = term.get(r.lexeme);
-        if (i === undefined || !r.positions) continue;
-        const row = positions.get(r.id) ?? lexemes.map(() => []);
-        row[i] = r.positions;
-        positions.set(r.id, row);
+      for (const [id, text] of JSON.parse(found[0]?.rows ?? "[]") as ReadonlyArray<[string, string]>) {
+        const row = lexemes.map((): ReadonlyArray<number> => []);
+        for (const [lexeme, at] of parseTsvector(text)) {
+          const i = term.get(lexeme);
+          if (i !== undefined) row[i] = at;
+        }
+        positions.set(id, row);
       }
       return hits
         .map((h) => {

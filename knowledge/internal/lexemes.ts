@@ -48,6 +48,19 @@ export interface Lexer {
 export const quoteLexeme = (lexeme: string): string =>
   `'${lexeme.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 
+/**
+ * The entries of a `tsvector` in its text form (`'lexeme':3A,17 'other'`): each lexeme with its
+ * positions (weights dropped; none for a lexeme stored without positions).
+ */
+export const parseTsvector = (text: string): ReadonlyArray<readonly [string, ReadonlyArray<number>]> => {
+  const out: Array<readonly [string, ReadonlyArray<number>]> = [];
+  for (const m of text.matchAll(/'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?/g)) {
+    const lexeme = m[1]!.replace(/''|\\(.)/g, (_, escaped: string | undefined) => escaped ?? "'");
+    out.push([lexeme, m[2] ? m[2].split(",").map((p) => Number.parseInt(p, 10)) : []]);
+  }
+  return out;
+};
+
 /** A lexeme vector in `tsvector`'s text form. */
 export const tsvectorLiteral = (vector: LexemeVector): string =>
   [...vector].map(([lexeme, positions]) => `${quoteLexeme(lexeme)}:${positions.join(",")}`).join(" ");

@@ -5,6 +5,7 @@
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HNSW } from "../../knowledge/hnsw.ts";
+import { parseTsvector, tsvectorLiteral } from "../../knowledge/internal/lexemes.ts";
 import { migrate, migrations } from "../../knowledge/migrations.ts";
 import { SqlClient } from "../../knowledge/sql-client.ts";
 import {
@@ -96,6 +97,30 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     const bad = await rt.fail(makeSqlVectorStore({ dimension: D, m: 1 }));
     expect(bad).toMatchObject({ _tag: "KnowledgeConfigError", reason: "invalid_config", fault: "config" });
     expect(bad.message).toContain("hnsw.m is 1");
+  });
+
+  it("reads back any lexeme and its positions from the text form Postgres prints", async () => {
+    // BM25 and the proximity bonus read the query's lexemes of each row from `tsvector` text.
+    const vector = new Map<string, ReadonlyArray<number>>([
+      ["it's", [1, 7]],
+      ["back\\slash", [2]],
+      ["''", [3, 4, 5]],
+      ["naïve", [6]],
+      ["日本語", [16383]],
+      ["two words", [9]],
+    ]);
+    const [row] = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        sql.query<{ text: string }>("SELECT setweight($1::tsvector, 'A')::text AS text", [
+          tsvectorLiteral(vector),
+        ]),
+      ),
+    );
+    expect(new Map(parseTsvector(row!.text))).toEqual(vector);
+    expect(parseTsvector("'bare' 'with':3")).toEqual([
+      ["bare", []],
+      ["with", [3]],
+    ]);
   });
 
   it("rolls a failed transaction back", async () => {
