@@ -48,15 +48,53 @@ export interface Lexer {
 export const quoteLexeme = (lexeme: string): string =>
   `'${lexeme.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 
+/** Characters `parseTsvector` looks for. */
+const QUOTE = "'".charCodeAt(0);
+const BACKSLASH = "\\".charCodeAt(0);
+const COLON = ":".charCodeAt(0);
+const COMMA = ",".charCodeAt(0);
+const SPACE = " ".charCodeAt(0);
+
 /**
  * The entries of a `tsvector` in its text form (`'lexeme':3A,17 'other'`): each lexeme with its
  * positions (weights dropped; none for a lexeme stored without positions).
  */
 export const parseTsvector = (text: string): ReadonlyArray<readonly [string, ReadonlyArray<number>]> => {
+  // A scanner, not a regular expression: BM25 reads hundreds of these a search.
   const out: Array<readonly [string, ReadonlyArray<number>]> = [];
-  for (const m of text.matchAll(/'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?/g)) {
-    const lexeme = m[1]!.replace(/''|\\(.)/g, (_, escaped: string | undefined) => escaped ?? "'");
-    out.push([lexeme, m[2] ? m[2].split(",").map((p) => Number.parseInt(p, 10)) : []]);
+  let i = text.indexOf("'");
+  while (i >= 0 && i < text.length) {
+    let lexeme = "";
+    let from = i + 1;
+    let j = from;
+    for (; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === QUOTE) {
+        if (text.charCodeAt(j + 1) !== QUOTE) break;
+        lexeme += text.slice(from, j + 1); // '' is one quote
+        from = ++j + 1;
+      } else if (c === BACKSLASH) {
+        lexeme += text.slice(from, j); // \x is x
+        from = ++j;
+      }
+    }
+    lexeme += text.slice(from, j);
+    const positions: number[] = [];
+    j++;
+    if (text.charCodeAt(j) === COLON) {
+      let n = 0;
+      for (j++; j <= text.length; j++) {
+        const c = text.charCodeAt(j);
+        if (c >= 48 && c <= 57) n = n * 10 + c - 48;
+        else if (c === COMMA || c === SPACE || Number.isNaN(c)) {
+          positions.push(n); // NaN: past the end
+          n = 0;
+          if (c !== COMMA) break;
+        } // else a weight letter
+      }
+    }
+    out.push([lexeme, positions]);
+    i = text.indexOf("'", j);
   }
   return out;
 };

@@ -3,6 +3,7 @@
  * over the Postgres wire (pglite-socket).
  */
 import { Effect, Layer } from "effect";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HNSW } from "../../knowledge/hnsw.ts";
 import { parseTsvector, tsvectorLiteral } from "../../knowledge/internal/lexemes.ts";
@@ -101,6 +102,14 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
 
   it("reads back any lexeme and its positions from the text form Postgres prints", async () => {
     // BM25 and the proximity bonus read the query's lexemes of each row from `tsvector` text.
+    const printed = (vector: ReadonlyMap<string, ReadonlyArray<number>>) =>
+      rt.run(
+        Effect.flatMap(SqlClient, (sql) =>
+          sql.query<{ text: string }>("SELECT setweight($1::tsvector, 'A')::text AS text", [
+            tsvectorLiteral(vector),
+          ]),
+        ),
+      );
     const vector = new Map<string, ReadonlyArray<number>>([
       ["it's", [1, 7]],
       ["back\\slash", [2]],
@@ -109,14 +118,23 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       ["日本語", [16383]],
       ["two words", [9]],
     ]);
-    const [row] = await rt.run(
-      Effect.flatMap(SqlClient, (sql) =>
-        sql.query<{ text: string }>("SELECT setweight($1::tsvector, 'A')::text AS text", [
-          tsvectorLiteral(vector),
-        ]),
+    expect(new Map(parseTsvector((await printed(vector))[0]!.text))).toEqual(vector);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(
+          fc.tuple(
+            fc.string({ minLength: 1, maxLength: 12, unit: "grapheme" }).filter((w) => !w.includes("\0")),
+            fc.uniqueArray(fc.integer({ min: 1, max: 16383 }), { minLength: 1, maxLength: 5 }),
+          ),
+          { minLength: 1, maxLength: 8, selector: ([lexeme]) => lexeme },
+        ),
+        async (entries) => {
+          const expected = new Map(entries.map(([l, p]) => [l, [...p].sort((a, b) => a - b)]));
+          expect(new Map(parseTsvector((await printed(expected))[0]!.text))).toEqual(expected);
+        },
       ),
+      { numRuns: 60 },
     );
-    expect(new Map(parseTsvector(row!.text))).toEqual(vector);
     expect(parseTsvector("'bare' 'with':3")).toEqual([
       ["bare", []],
       ["with", [3]],
