@@ -57,8 +57,13 @@ export interface ChunkIndex {
   readonly present: Effect.Effect<boolean, StoreError>;
   /** Builds the index if it is missing, under a lock, so that two callers build it once. */
   readonly buildIfMissing: Effect.Effect<void, StoreError>;
-  /** The statements that set a session's (or a transaction's) search settings. */
-  readonly searchSettings: (scope: "LOCAL" | "SESSION") => string;
+  /** The configured candidate list of a search (`hnsw.ef_search`). */
+  readonly efSearch: number;
+  /**
+   * The statements that set a session's (or a transaction's) search settings; `efSearch` (at most
+   * the configured one) for a coarser search.
+   */
+  readonly searchSettings: (scope: "LOCAL" | "SESSION", efSearch?: number) => string;
 }
 
 /** Serialises deferred builds across processes sharing one Postgres. */
@@ -103,7 +108,8 @@ export const chunkIndex = (
     ensure,
     present,
     buildIfMissing,
-    searchSettings: (scope) =>
-      `SET ${scope} hnsw.ef_search = ${efSearch}; SET ${scope} hnsw.iterative_scan = relaxed_order`,
+    efSearch,
+    searchSettings: (scope, coarser = efSearch) =>
+      `SET ${scope} hnsw.ef_search = ${Math.max(1, Math.min(efSearch, Math.floor(coarser)))}; SET ${scope} hnsw.iterative_scan = relaxed_order`,
   });
 };

@@ -115,6 +115,11 @@ export interface VectorStoreService {
     readonly k: number;
     readonly filter?: MetadataFilter;
     readonly bare?: boolean;
+    /**
+     * At most this many index candidates (`hnsw.ef_search`; default and cap: the configured
+     * `efSearch`): a coarser, faster walk, for a list that is one signal among others.
+     */
+    readonly candidates?: number;
   }) => Effect.Effect<ReadonlyArray<ChunkHit>, StoreError | KnowledgeInputError>;
   /** Exact nearest chunks (sequential scan): the baseline approximate search is measured against. */
   readonly searchExact: (query: {
@@ -557,7 +562,7 @@ export const makeSqlVectorStore = (
         return `${own} AND metadata @> $${params.length}::jsonb`;
       };
 
-      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter, bare }) =>
+      const searchVector: VectorStoreService["searchVector"] = ({ vector, k, filter, bare, candidates }) =>
         Effect.gen(function* () {
           yield* checkVector(vector, "query vector");
           // The first search after a bulk load builds the index the load left out. Only a load made
@@ -583,11 +588,14 @@ export const makeSqlVectorStore = (
            ORDER BY distance, id`,
             params,
           );
-          // PGlite has one session, tuned once at start; a pool's sessions are tuned per transaction.
+          // PGlite has one session, tuned once at start; a pool's sessions are tuned per transaction,
+          // and so is a coarser search.
           const rows =
-            sql.dialect === "pglite"
+            sql.dialect === "pglite" && (candidates ?? index.efSearch) >= index.efSearch
               ? yield* select
-              : yield* sql.transaction(Effect.zipRight(sql.exec(index.searchSettings("LOCAL")), select));
+              : yield* sql.transaction(
+                  Effect.zipRight(sql.exec(index.searchSettings("LOCAL", candidates)), select),
+                );
           return rows.map(bare ? toBareHit : toHit);
         });
 

@@ -189,6 +189,21 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       hits.map((h) => [h.chunkId, h.documentId, h.score]),
     );
     expect(bare.every((h) => h.text === "")).toBe(true);
+    // A coarser walk (hybrid search's) finds them too, and later searches keep the configured one.
+    const coarse = await rt.run(
+      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, candidates: 8 })),
+    );
+    expect(coarse.map((h) => h.chunkId)).toEqual(hits.map((h) => h.chunkId));
+    // (PGlite's one session is tuned once; a pool's sessions are tuned per search.)
+    const session = await rt.run(
+      Effect.flatMap(SqlClient, (sql) =>
+        Effect.map(sql.query<{ ef: string }>("SELECT current_setting('hnsw.ef_search') AS ef"), (rows) => ({
+          dialect: sql.dialect,
+          ef: rows[0]!.ef,
+        })),
+      ),
+    );
+    if (session.dialect === "pglite") expect(session.ef).toBe(String(DEFAULT_HNSW.efSearch));
   });
 
   it("matches keywords with English stemming, any word, best first", async () => {
