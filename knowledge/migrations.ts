@@ -318,6 +318,20 @@ export const migrations: ReadonlyArray<Migration> = [
     needsDimension: true,
     sql: () => "ALTER TABLE arbor_terms SET (fillfactor = 60)",
   },
+  {
+    // Document-level keyword search reads each candidate document's compact weights (a few kB): kept
+    // in the row rather than in the TOAST table, a search reads ~14% faster (man pages: 4.4 against
+    // 5.2 ms a search). Documents stored before keep theirs where they are until written again:
+    // rewriting every row here would leave a dead copy of each, which PGlite never vacuums, and
+    // searches would read both (twice as slow, measured).
+    version: 16,
+    name: "document weights kept in the row",
+    needsDimension: true,
+    sql: () => `
+      ALTER TABLE arbor_documents SET (toast_tuple_target = 8160);
+      ALTER TABLE arbor_documents ALTER COLUMN weights SET STORAGE MAIN;
+    `,
+  },
 ];
 
 const LOCK_KEY = 7_261_626_3;
