@@ -112,14 +112,6 @@ const withOpeningBoost = (hits: ReadonlyArray<ChunkHit>): ReadonlyArray<ChunkHit
     )
     .sort((a, b) => b.score - a.score);
 
-/**
- * Index candidates (`hnsw.ef_search`, at most the configured one) of hybrid search's vector list.
- * On the `man` corpus (2,000 pages, 18,082 chunks) 200 instead of 400 cost hybrid MRR@10 0.002 and
- * saved about 3 ms a search; a vector search alone keeps the configured walk (recall@10 0.99 of
- * exact at 400, 0.98 at 200).
- */
-const HYBRID_CANDIDATES = 200;
-
 /** Options of retrieval (the bench tunes the fusion weights through them). */
 export interface RetrieveOptions {
   readonly fusion?: { readonly passage?: FusionWeights; readonly document?: FusionWeights };
@@ -149,10 +141,10 @@ export const searchChunks = (
     const filter = params.filter;
     const byFilter = filter ? { filter } : {};
     // Hybrid search's vector list is one signal of three: a coarser index walk serves it.
-    const candidates = mode === "hybrid" ? { candidates: HYBRID_CANDIDATES } : {};
+    const coarse = mode === "hybrid";
     const vectorHits = (n: number, bare = false) =>
       Effect.flatMap(deps.embedder.embed([query]), ([vector]) =>
-        deps.vectors.searchVector({ vector: vector!, k: n, bare, ...byFilter, ...candidates }),
+        deps.vectors.searchVector({ vector: vector!, k: n, bare, coarse, ...byFilter }),
       );
     // In hybrid search a query without keywords (only stop words) still has a vector side.
     const lenient = <A>(e: Effect.Effect<ReadonlyArray<A>, KnowledgeInputError | StoreError>) =>

@@ -11,6 +11,7 @@ import { migrate, migrations } from "../../knowledge/migrations.ts";
 import { SqlClient } from "../../knowledge/sql-client.ts";
 import {
   type ChunkRecord,
+  COARSE_CANDIDATES,
   layerSqlVectorStore,
   makeSqlVectorStore,
   VectorStore,
@@ -189,21 +190,24 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       hits.map((h) => [h.chunkId, h.documentId, h.score]),
     );
     expect(bare.every((h) => h.text === "")).toBe(true);
-    // A coarser walk (hybrid search's) finds them too, and later searches keep the configured one.
-    const coarse = await rt.run(
-      Effect.flatMap(VectorStore, (s) => s.searchVector({ vector: unit(1), k: 3, candidates: 8 })),
-    );
-    expect(coarse.map((h) => h.chunkId)).toEqual(hits.map((h) => h.chunkId));
-    // (PGlite's one session is tuned once; a pool's sessions are tuned per search.)
-    const session = await rt.run(
-      Effect.flatMap(SqlClient, (sql) =>
-        Effect.map(sql.query<{ ef: string }>("SELECT current_setting('hnsw.ef_search') AS ef"), (rows) => ({
-          dialect: sql.dialect,
-          ef: rows[0]!.ef,
-        })),
-      ),
-    );
-    if (session.dialect === "pglite") expect(session.ef).toBe(String(DEFAULT_HNSW.efSearch));
+    // A coarser walk (hybrid search's) finds them too. Each walk is set for its own search only:
+    // PGlite's one session stays tuned for the coarse one, whichever ran last.
+    const walkAfter = (coarse: boolean) =>
+      rt.run(
+        Effect.gen(function* () {
+          const found = yield* Effect.flatMap(VectorStore, (s) =>
+            s.searchVector({ vector: unit(1), k: 3, coarse }),
+          );
+          const sql = yield* SqlClient;
+          const [row] = yield* sql.query<{ ef: string }>("SELECT current_setting('hnsw.ef_search') AS ef");
+          return { found: found.map((h) => h.chunkId), dialect: sql.dialect, ef: Number(row!.ef) };
+        }),
+      );
+    for (const coarse of [true, false, true]) {
+      const after = await walkAfter(coarse);
+      expect(after.found).toEqual(hits.map((h) => h.chunkId));
+      if (after.dialect === "pglite") expect(after.ef).toBe(COARSE_CANDIDATES);
+    }
   });
 
   it("matches keywords with English stemming, any word, best first", async () => {
