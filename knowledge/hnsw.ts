@@ -60,10 +60,10 @@ export interface ChunkIndex {
   /** The configured candidate list of a search (`hnsw.ef_search`). */
   readonly efSearch: number;
   /**
-   * The statements that set a session's (or a transaction's) search settings; `efSearch` (at most
-   * the configured one) for a coarser search.
+   * The statements that set a session's (or a transaction's) search settings; `walk`: fewer
+   * candidates than the configured `efSearch`, for a coarser search.
    */
-  readonly searchSettings: (scope: "LOCAL" | "SESSION", efSearch?: number) => string;
+  readonly searchSettings: (scope: "LOCAL" | "SESSION", walk?: number) => string;
 }
 
 /** Serialises deferred builds across processes sharing one Postgres. */
@@ -109,7 +109,7 @@ export const chunkIndex = (
     present,
     buildIfMissing,
     efSearch,
-    searchSettings: (scope, coarser = efSearch) =>
-      `SET ${scope} hnsw.ef_search = ${Math.max(1, Math.min(efSearch, Math.floor(coarser)))}; SET ${scope} hnsw.iterative_scan = relaxed_order`,
+    searchSettings: (scope, walk = efSearch) =>
+      `SET ${scope} hnsw.ef_search = ${Math.max(1, Math.min(efSearch, Math.floor(walk)))}; SET ${scope} hnsw.iterative_scan = relaxed_order`,
   });
 };
