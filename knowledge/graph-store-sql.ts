@@ -70,8 +70,26 @@ const toFact = (r: FactRow): Fact => ({
   expiresAt: r.expires_at === null ? null : Number(r.expires_at),
 });
 
-/** New nodes in one write after which the planner's statistics are refreshed. */
+/** New nodes after which the planner's statistics of the node table are first refreshed. */
 const ANALYZE_AFTER = 200;
+
+/**
+ * Keeps the planner's statistics of the node table fresh as it grows: refreshed after this
+ * process's first `ANALYZE_AFTER` new nodes, then each time their count doubles. PGlite has no
+ * autovacuum: with the statistics of a near-empty table, a name lookup read every node of a tenant
+ * (1.6 against 0.6 ms a search at 2,000 documents).
+ */
+const nodeStatistics = (sql: SqlClientService) => {
+  let written = 0;
+  let next = ANALYZE_AFTER;
+  return (added: number): Effect.Effect<void, StoreError> =>
+    Effect.suspend(() => {
+      written += added;
+      if (written < next) return Effect.void;
+      next = 2 * written;
+      return sql.exec("ANALYZE arbor_nodes (tenant, type)");
+    });
+};
 
 /** Makes the SQL graph store on the current `SqlClient`, migrating the graph tables first. */
 export const makeSqlGraphStore: Effect.Effect<
@@ -82,10 +100,11 @@ export const makeSqlGraphStore: Effect.Effect<
   const sql = yield* SqlClient;
   yield* migrate({});
   const partitions = new Map<string, GraphStoreService>();
+  const grew = nodeStatistics(sql);
   const partition = (tenant: string): GraphStoreService => {
     const known = partitions.get(tenant);
     if (known) return known;
-    const made = partitionOf(sql, tenant, partition);
+    const made = partitionOf(sql, tenant, partition, grew);
     partitions.set(tenant, made);
     return made;
   };
@@ -97,6 +116,7 @@ const partitionOf = (
   sql: SqlClientService,
   tenant: string,
   partition: (tenant: string) => GraphStoreService,
+  grew: (added: number) => Effect.Effect<void, StoreError>,
 ): GraphStoreService => {
   const edgesByIds = (ids: ReadonlyArray<string>) =>
     ids.length === 0
@@ -142,9 +162,7 @@ const partitionOf = (
                 tenant,
               ],
             ),
-            // PGlite has no autovacuum: after many new nodes (a load's documents), the planner's
-            // row counts are refreshed, or it keeps reading a tenant's every node to match names.
-            nodes.length >= ANALYZE_AFTER ? sql.exec("ANALYZE arbor_nodes (tenant, type)") : Effect.void,
+            grew(nodes.length),
           ),
     getNodes,
     findByName: (names) =>
