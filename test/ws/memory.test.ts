@@ -152,6 +152,50 @@ it("`arbor memory ingest --connect` loads more than fits in a frame: batches, an
   await operator.close();
 });
 
+it("`arbor memory ingest` stops at a bad line with its number; the frames before it stay loaded", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "arbor-ingest-"));
+  const file = join(dir, "broken.jsonl");
+  const line = (i: number) =>
+    JSON.stringify({ documentId: `shed-${i}`, text: `Shed note ${i}: ${"oiling the hinges ".repeat(30)}` });
+  // Many frames of 4 KB before line 41, which is not JSON: it is read while frames before it load.
+  const good = Array.from({ length: 40 }, (_, i) => line(i));
+  writeFileSync(file, [...good, "{not json", line(40)].join("\n"));
+  const out: string[] = [];
+  const err: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const writeErr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  const args = [
+    "ingest",
+    file,
+    "--connect",
+    running.url,
+    "--token",
+    operatorToken,
+    "--frame-bytes",
+    "4096",
+    "--json",
+  ];
+  const code = await memoryCommand.run(args);
+  writeFileSync(file, [...good, line(40)].join("\n"));
+  const fixed = await memoryCommand.run(args);
+  write.mockRestore();
+  writeErr.mockRestore();
+  expect(code).not.toBe(0);
+  expect(err.join("")).toContain("broken.jsonl:41: not JSON");
+  expect(fixed).toBe(0);
+  // Loaded again after the fix: what went in before the bad line is unchanged, only the rest is new.
+  const summary = JSON.parse(out.at(-1)!) as { documents: number; changed: number; unchanged: number };
+  expect(summary.documents).toBe(41);
+  expect(summary.unchanged).toBeGreaterThan(0);
+  expect(summary.changed).toBeGreaterThan(0);
+});
+
 it("memory.answer retrieves from the caller's partition and answers through the router with citations; `arbor memory ask` prints them", async () => {
   const operator = await ArborClient.connect(running.url, { token: operatorToken });
   const tenant = await ArborClient.connect(running.url, { token: tenantToken });
