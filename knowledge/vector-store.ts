@@ -31,6 +31,7 @@ import {
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
 import { type LexemeVector, type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
+import { refreshOnGrowth } from "./internal/statistics.ts";
 import { countTerms, forgetTerms, type TermScope } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
 import { SqlClient, type SqlClientService } from "./sql-client.ts";
@@ -436,15 +437,16 @@ export const makeSqlVectorStore = (
     const bulkThreshold = options.bulkThreshold ?? 500;
     yield* migrate({ dimension });
     yield* index.ensure;
+    const documentsGrew = refreshOnGrowth(sql, ANALYZE_DOCUMENTS);
     /** False after this process dropped the index for a bulk load (see `searchVector`). */
     let indexKnown = true;
     // PGlite's pages are all in memory, so a random read costs what a sequential one does: with
     // Postgres' default (4 to 1), the planner reads every vector of a store of a few thousand
     // chunks rather than walk the HNSW index (6–8 ms a search against 3–5 ms).
-    const sessionWalk = Math.min(COARSE_CANDIDATES, index.efSearch);
+    const coarseWalk = Math.min(COARSE_CANDIDATES, index.efSearch);
     if (sql.dialect === "pglite")
       yield* sql.exec(
-        `${index.searchSettings("SESSION", sessionWalk)}; SET random_page_cost = ${PGLITE_RANDOM_PAGE_COST}`,
+        `${index.searchSettings("SESSION", coarseWalk)}; SET random_page_cost = ${PGLITE_RANDOM_PAGE_COST}`,
       );
 
     const allFinite = (v: ArrayLike<number>) => {
@@ -611,9 +613,9 @@ export const makeSqlVectorStore = (
           );
           // PGlite has one session, tuned once at start for the default (hybrid) search's coarse
           // walk; a pool's sessions, and PGlite's for a full walk, are tuned per transaction.
-          const walk = Math.min(coarse ? COARSE_CANDIDATES : index.efSearch, index.efSearch);
+          const walk = coarse ? coarseWalk : index.efSearch;
           const rows =
-            sql.dialect === "pglite" && walk === sessionWalk
+            sql.dialect === "pglite" && walk === coarseWalk
               ? yield* select
               : yield* sql.transaction(
                   Effect.zipRight(sql.exec(index.searchSettings("LOCAL", walk)), select),
@@ -760,7 +762,7 @@ export const makeSqlVectorStore = (
                   held?.documents !== false,
                 );
                 yield* sql.exec("SELECT gin_clean_pending_list('arbor_documents_tsv'::regclass)");
-                if (documents.length >= 200) yield* sql.exec(ANALYZE_DOCUMENTS);
+                yield* documentsGrew(documents.length);
                 yield* changed;
               }),
             );

@@ -203,7 +203,8 @@ export const bm25Search = (
       ...query.prefixes.map((p) => `tsv @@ to_tsquery('english', ${next(`${quoteLexeme(p)}:*`)})`),
     ];
     const extra = options.extra ? ` AND ${options.extra(next)}` : "";
-    const docColumn = table === "arbor_chunks" ? "document_id" : "id";
+    const wholeDocuments = table === "arbor_documents";
+    const docColumn = wholeDocuments ? "id" : "document_id";
     if (lexemes.length === 0) {
       // Only phrases or prefixes whose words are all stop words, or prefixes alone: rank by
       // Postgres' cover density among the rows that satisfy them.
@@ -216,7 +217,7 @@ export const bm25Search = (
       );
       return rows.map((r) => ({ id: r.id, documentId: r.document_id, score: Number(r.score) }));
     }
-    const scope = table === "arbor_chunks" ? "chunks" : "documents";
+    const scope = wholeDocuments ? "documents" : "chunks";
     const df = yield* (
       options.frequencies ??
       ((l) => Effect.map(documentFrequencies(sql, tenant, [scope], l), (found) => found.get(scope)!))
@@ -229,7 +230,7 @@ export const bm25Search = (
     const termsP = next(lexemes);
     const { k1, b } = BM25;
     // Only whole documents have a lead: a passage's first words are no more telling than its others.
-    const lead = table === "arbor_documents" ? LEAD.weight : 0;
+    const lead = wholeDocuments ? LEAD.weight : 0;
     const within = options.documents;
     // Rows of the chosen documents (a handful) are read through the document index; otherwise
     // the rows holding a query word come from the full-text index.
@@ -238,7 +239,7 @@ export const bm25Search = (
       : table;
     // A document's tf and lead come from its compact weights (one number per lexeme, `termWeights`);
     // a passage's tf is its lexeme's number of positions (scored here, from one JSON text).
-    const vectorColumn = table === "arbor_documents" ? "weights" : "tsv";
+    const vectorColumn = wholeDocuments ? "weights" : "tsv";
     const candidates = (anyP: string) => `
       SELECT json_agg(json_build_array(r.id, r.${docColumn}, r.lexemes,
                ts_filter(setweight(r.${vectorColumn}, 'A', ${termsP}::text[]), '{a}')::text))::text AS rows
@@ -246,22 +247,16 @@ export const bm25Search = (
        WHERE r.tenant = ${tenantP} AND r.tsv @@ ${anyP}::tsquery
          ${required.map((c) => `AND r.${c}`).join(" ")}${extra}`;
     const termOf = new Map(lexemes.map((l, i) => [l, i]));
-    const norm = (length: number) => k1 * (1 - b + (b * length) / Math.max(1, meanLength));
     const scoreOf = (length: number, found: string): number => {
+      const norm = k1 * (1 - b + (b * length) / Math.max(1, meanLength));
       let score = 0;
       for (const [lexeme, positions] of parseTsvector(found)) {
         const i = termOf.get(lexeme);
         if (i === undefined) continue;
-        if (table === "arbor_documents") {
-          const weight = positions[0] ?? 0;
-          const tf = Math.floor(weight / (LEAD_GRADES + 1));
-          score +=
-            idf[i]! *
-            ((tf * (k1 + 1)) / (tf + norm(length)) + (lead * (weight % (LEAD_GRADES + 1))) / LEAD_GRADES);
-        } else {
-          const tf = Math.max(1, positions.length);
-          score += idf[i]! * ((tf * (k1 + 1)) / (tf + norm(length)));
-        }
+        const weight = positions[0] ?? 0;
+        const tf = wholeDocuments ? Math.floor(weight / (LEAD_GRADES + 1)) : Math.max(1, positions.length);
+        const leadPart = wholeDocuments ? (lead * (weight % (LEAD_GRADES + 1))) / LEAD_GRADES : 0;
+        score += idf[i]! * ((tf * (k1 + 1)) / (tf + norm) + leadPart);
       }
       return score;
     };
@@ -328,7 +323,7 @@ export const bm25Search = (
       if (enough > first)
         hits = best([...scored, ...(yield* run(order.slice(first, enough), order.slice(0, first)))], k);
     }
-    return lead > 0 && lexemes.length > 1 && hits.length > 1
+    return wholeDocuments && lexemes.length > 1 && hits.length > 1
       ? yield* withProximity(sql, tenant, hits, lexemes, idf)
       : hits;
   });

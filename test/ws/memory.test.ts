@@ -107,6 +107,37 @@ it("ingests documents in a batch over the wire, and refuses an oversized batch b
   await operator.close();
 });
 
+/** Runs `arbor memory ingest file --connect … --json` with frames of `frameBytes`, capturing its output. */
+const ingestCommand = async (file: string, frameBytes: number) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const writeErr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await memoryCommand.run([
+      "ingest",
+      file,
+      "--connect",
+      running.url,
+      "--token",
+      operatorToken,
+      "--frame-bytes",
+      String(frameBytes),
+      "--json",
+    ]);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    write.mockRestore();
+    writeErr.mockRestore();
+  }
+};
+
 it("`arbor memory ingest --connect` loads more than fits in a frame: batches, and a large document in parts", async () => {
   const dir = mkdtempSync(join(tmpdir(), "arbor-ingest-"));
   const file = join(dir, "load.jsonl");
@@ -120,28 +151,11 @@ it("`arbor memory ingest --connect` loads more than fits in a frame: batches, an
     metadata: { kind: "almanac" },
   });
   writeFileSync(file, [...small, large].join("\n"));
-  const out: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const args = [
-    "ingest",
-    file,
-    "--connect",
-    running.url,
-    "--token",
-    operatorToken,
-    "--frame-bytes",
-    "8192",
-    "--json",
-  ];
-  const code = await memoryCommand.run(args);
-  const again = await memoryCommand.run(args);
-  write.mockRestore();
-  expect([code, again]).toEqual([0, 0]);
-  expect(JSON.parse(out[0]!)).toMatchObject({ documents: 61, changed: 61, unchanged: 0 });
-  expect(JSON.parse(out[1]!)).toMatchObject({ documents: 61, changed: 0, unchanged: 61 });
+  const first = await ingestCommand(file, 8192);
+  const again = await ingestCommand(file, 8192);
+  expect([first.code, again.code]).toEqual([0, 0]);
+  expect(JSON.parse(first.out)).toMatchObject({ documents: 61, changed: 61, unchanged: 0 });
+  expect(JSON.parse(again.out)).toMatchObject({ documents: 61, changed: 0, unchanged: 61 });
   const operator = await ArborClient.connect(running.url, { token: operatorToken });
   const found = (await operator.request("memory.search", {
     query: "quince harvest almanac",
@@ -160,37 +174,14 @@ it("`arbor memory ingest` stops at a bad line with its number; the frames before
   // Many frames of 4 KB before line 41, which is not JSON: it is read while frames before it load.
   const good = Array.from({ length: 40 }, (_, i) => line(i));
   writeFileSync(file, [...good, "{not json", line(40)].join("\n"));
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const writeErr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  const args = [
-    "ingest",
-    file,
-    "--connect",
-    running.url,
-    "--token",
-    operatorToken,
-    "--frame-bytes",
-    "4096",
-    "--json",
-  ];
-  const code = await memoryCommand.run(args);
+  const broken = await ingestCommand(file, 4096);
   writeFileSync(file, [...good, line(40)].join("\n"));
-  const fixed = await memoryCommand.run(args);
-  write.mockRestore();
-  writeErr.mockRestore();
-  expect(code).not.toBe(0);
-  expect(err.join("")).toContain("broken.jsonl:41: not JSON");
-  expect(fixed).toBe(0);
+  const fixed = await ingestCommand(file, 4096);
+  expect(broken.code).not.toBe(0);
+  expect(broken.err).toContain("broken.jsonl:41: not JSON");
+  expect(fixed.code).toBe(0);
   // Loaded again after the fix: what went in before the bad line is unchanged, only the rest is new.
-  const summary = JSON.parse(out.at(-1)!) as { documents: number; changed: number; unchanged: number };
+  const summary = JSON.parse(fixed.out) as { documents: number; changed: number; unchanged: number };
   expect(summary.documents).toBe(41);
   expect(summary.unchanged).toBeGreaterThan(0);
   expect(summary.changed).toBeGreaterThan(0);
