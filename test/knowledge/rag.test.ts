@@ -287,6 +287,39 @@ describe("retrieval", () => {
     expect(documents.results.map((r) => r.documentId)).toEqual(ids);
   });
 
+  it("hybrid passage search puts first a passage of the document the whole query describes, not a passage that repeats some of its words", async () => {
+    const kite = [
+      "# Kites",
+      "## Frame",
+      "A kite frame is made of light spars of bamboo, tied where they cross.",
+      "## Flying",
+      "Launch the kite into a steady wind and let the line out slowly.",
+    ].join("\n\n");
+    const shop = "Bamboo, bamboo, bamboo: the kite shop sells bamboo.";
+    const { keyword, hybrid } = await withKg((kg) =>
+      Effect.gen(function* () {
+        yield* kg.ingestMany({
+          documents: [
+            { documentId: "kite", text: kite },
+            { documentId: "shop", text: shop },
+          ],
+        });
+        const query = "launch a bamboo kite";
+        return {
+          keyword: yield* kg.search({ query, k: 3, mode: "keyword" }),
+          hybrid: yield* kg.search({ query, k: 3 }),
+        };
+      }),
+    );
+    // by its own words alone the shop's passage is the best match, and keyword search says so
+    expect(keyword.results[0]!.documentId).toBe("shop");
+    // but only the kite document has every word of the query, and hybrid search finds it first,
+    // with its passages' texts
+    expect(hybrid.results[0]!.documentId).toBe("kite");
+    expect(hybrid.results[0]!.text).toMatch(/bamboo|Launch/);
+    expect(hybrid.results.map((r) => r.documentId)).toContain("shop");
+  });
+
   it("fuses lists by weighted normalised score: a strong retriever's first place is not outvoted by a weak one", () => {
     const list = (...pairs: Array<[string, number]>) =>
       pairs.map(([key, score]) => ({ key, item: key, score }));
