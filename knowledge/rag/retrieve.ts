@@ -230,7 +230,9 @@ export const searchChunks = (
 
     // Document-level: documents ranked by each retriever (keyword: BM25 over whole documents;
     // vector and graph: a document's best passage), fused, then each one's best passages.
-    const depth = Math.max(k * 4, 40);
+    // 20 documents per list for 10 shown: 40 ranked no better on `man` or the npm READMEs, and a
+    // deeper keyword list costs more pruning passes and proximity reads.
+    const depth = Math.max(k * 2, 20);
     // Many passages rank documents; the text of those in the chosen documents is read after.
     const vector = mode === "keyword" ? [] : yield* vectorHits(Math.max(depth * 3, 100), true);
     const keywordDocuments = mode === "vector" ? [] : yield* keywordDocumentHits(depth);
