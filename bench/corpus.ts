@@ -10,7 +10,10 @@
  * - `readme`: the READMEs of the packages in `node_modules`, the query being the `description` of
  *   the package's `package.json` (READMEs often, not always, repeat it).
  *
- * Both are deterministic: the same machine gives the same documents and queries in the same order.
+ * - any known-item corpus as JSON lines (`jsonlCorpus`), such as the npm READMEs that
+ *   `bench/fetch-npm-readmes.ts` fetches.
+ *
+ * All are deterministic: the same machine gives the same documents and queries in the same order.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -129,6 +132,34 @@ export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): Re
       seen.add(query);
       items.push({ documentId: pkg.name, text, query });
     } catch {}
+  }
+  return items;
+};
+
+/**
+ * Up to `limit` known items from a JSON-lines file, one `{id, query, text}` a line, with the same
+ * rules as the READMEs (a query of three words or more, a text of 400 characters or more, each
+ * query once). A line that is not such an object stops the run with its number.
+ */
+export const jsonlCorpus = (path: string, limit = Number.POSITIVE_INFINITY): ReadonlyArray<KnownItem> => {
+  const items: KnownItem[] = [];
+  const seen = new Set<string>();
+  const lines = readFileSync(path, "utf8").split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (items.length >= limit) break;
+    if (line.trim() === "") continue;
+    let item: { id?: unknown; query?: unknown; text?: unknown };
+    try {
+      item = JSON.parse(line) as typeof item;
+    } catch {
+      throw new Error(`${path}:${i + 1}: not JSON`);
+    }
+    if (typeof item.id !== "string" || typeof item.query !== "string" || typeof item.text !== "string")
+      throw new Error(`${path}:${i + 1}: expected {"id", "query", "text"}, all strings`);
+    const query = item.query.trim();
+    if (query.split(/\s+/).length < 3 || item.text.length < 400 || seen.has(query)) continue;
+    seen.add(query);
+    items.push({ documentId: item.id, text: item.text, query });
   }
   return items;
 };

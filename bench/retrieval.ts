@@ -13,14 +13,17 @@
  * - `memory.retrieval.<corpus>.hnsw`: R@10 of HNSW search against exact search of the same store
  *   for the queries' embeddings (ground truth: exact search).
  *
- * Corpora: `man` (2,000 manual pages; the figures the docs quote) and `readme` (the READMEs in
- * `node_modules`; the fusion weights were tuned on it). `ARBOR_BENCH_DOCS` and
+ * Corpora: `man` (2,000 manual pages; the figures the docs quote), `readme` (the READMEs in
+ * `node_modules`; the fusion weights were tuned on it), and any JSON-lines file of `{id, query,
+ * text}` named by `ARBOR_BENCH_CORPUS` (the `file` bench; `bench/fetch-npm-readmes.ts` fetches
+ * 2,000 npm READMEs not in `node_modules`). Each prints document-level results per mode and
+ * passage-level hybrid search's (`hybrid.passages`: the documents of its passages, in order). `ARBOR_BENCH_DOCS` and
  * `ARBOR_BENCH_QUERIES` shrink a run while developing; `ARBOR_BENCH_SWEEP=1` prints hybrid
  * MRR@10 for a range of fusion weights (how `DEFAULT_FUSION` was chosen).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { Clock, Effect, Layer, ManagedRuntime } from "effect";
@@ -37,7 +40,7 @@ import { searchChunks } from "../knowledge/rag/retrieve.ts";
 import { makePgliteClient, SqlClient } from "../knowledge/sql-client.ts";
 import { layerSqlVectorStore, VectorStore } from "../knowledge/vector-store.ts";
 import type { SearchMode, SearchParams } from "../knowledge/wire.ts";
-import { type KnownItem, manCorpus, readmeCorpus } from "./corpus.ts";
+import { jsonlCorpus, type KnownItem, manCorpus, readmeCorpus } from "./corpus.ts";
 import { type Bench, type BenchResult, percentile, round } from "./harness.ts";
 
 const envInt = (name: string, fallback: number) => {
@@ -170,15 +173,22 @@ const evaluate = async (
 
     const search = (params: SearchParams) =>
       rt.runPromise(Effect.flatMap(KnowledgeGraph, (kg) => kg.search(params)));
-    for (const mode of ["keyword", "vector", "hybrid"] as const satisfies ReadonlyArray<SearchMode>) {
-      const q = await measure(queries, async (query) =>
-        (await search({ query, k: 10, mode, group: "document" })).results.map((r) => r.documentId),
-      );
+    // Document-level search in every mode, and the default passage-level hybrid search (its
+    // passages' documents, each counted at its first passage).
+    const runs = [
+      ...(["keyword", "vector", "hybrid"] as const).map((mode) => ({ mode, group: "document" as const })),
+      { mode: "hybrid" as const, group: "passage" as const },
+    ] satisfies ReadonlyArray<{ mode: SearchMode; group: "document" | "passage" }>;
+    for (const { mode, group } of runs) {
+      const q = await measure(queries, async (query) => [
+        ...new Set((await search({ query, k: 10, mode, group })).results.map((r) => r.documentId)),
+      ]);
+      const name = group === "document" ? mode : `${mode}.passages`;
       progress(
-        `${corpus} ${mode}: MRR@10 ${round(q.mrr)} R@10 ${round(q.recall)} p50 ${round(q.p50, 1)} ms (BM25 library: MRR@10 ${round(baseline.mrr)} R@10 ${round(baseline.recall)} p50 ${round(baseline.p50, 2)} ms)`,
+        `${corpus} ${name}: MRR@10 ${round(q.mrr)} R@10 ${round(q.recall)} p50 ${round(q.p50, 1)} ms (BM25 library: MRR@10 ${round(baseline.mrr)} R@10 ${round(baseline.recall)} p50 ${round(baseline.p50, 2)} ms)`,
       );
       out.push({
-        bench: `memory.retrieval.${corpus}.${mode}`,
+        bench: `memory.retrieval.${corpus}.${name}`,
         unit: "MRR@10 (higher is better)",
         value: round(q.mrr),
         baseline: "BM25 library (MiniSearch) MRR@10",
@@ -270,6 +280,23 @@ export const benches: ReadonlyArray<Bench> = [
       }
       const out: BenchResult[] = [];
       for (const embedder of benchEmbedders()) out.push(...(await evaluate("man", items, embedder)));
+      return out;
+    },
+  },
+  {
+    // Any known-item corpus as JSON lines `{id, query, text}` (`bench/fetch-npm-readmes.ts` makes
+    // one from the npm registry); named after its file. Skipped without `ARBOR_BENCH_CORPUS`.
+    name: "memory.retrieval.file",
+    run: async () => {
+      const file = process.env.ARBOR_BENCH_CORPUS;
+      if (!file) {
+        process.stderr.write("memory.retrieval.file: set ARBOR_BENCH_CORPUS=<corpus.jsonl>; skipped\n");
+        return [];
+      }
+      const items = jsonlCorpus(file, envInt("ARBOR_BENCH_DOCS", 2000));
+      const name = basename(file).replace(/\.jsonl$/, "");
+      const out: BenchResult[] = [];
+      for (const embedder of benchEmbedders()) out.push(...(await evaluate(name, items, embedder)));
       return out;
     },
   },
