@@ -155,6 +155,11 @@ it("`arbor memory ingest --connect` loads more than fits in a frame: batches, an
   const again = await ingestCommand(file, 8192);
   expect([first.code, again.code]).toEqual([0, 0]);
   expect(JSON.parse(first.out)).toMatchObject({ documents: 61, changed: 61, unchanged: 0 });
+  // the summary tells the load from the index build it waits for
+  const summary = JSON.parse(first.out) as Record<string, number>;
+  expect(summary.chunks).toBeGreaterThan(61);
+  expect(summary.loadSeconds! + summary.indexSeconds!).toBeCloseTo(summary.seconds!, 5);
+  expect(summary.chunksPerSecond).toBe(Math.round(summary.chunks! / summary.loadSeconds!));
   expect(JSON.parse(again.out)).toMatchObject({ documents: 61, changed: 0, unchanged: 61 });
   const operator = await ArborClient.connect(running.url, { token: operatorToken });
   const found = (await operator.request("memory.search", {
