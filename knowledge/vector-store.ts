@@ -30,7 +30,13 @@ import {
   searchEntityVectors,
   upsertEntityVectors,
 } from "./internal/entity-vectors.ts";
-import { type LexemeVector, type Lexer, makeLexer, tsvectorLiteral } from "./internal/lexemes.ts";
+import {
+  fitTsvector,
+  type LexemeVector,
+  type Lexer,
+  makeLexer,
+  tsvectorLiteral,
+} from "./internal/lexemes.ts";
 import { refreshOnGrowth } from "./internal/statistics.ts";
 import { countTerms, forgetTerms, type TermScope } from "./internal/term-stats.ts";
 import { migrate } from "./migrations.ts";
@@ -751,7 +757,9 @@ export const makeSqlVectorStore = (
                   d.text === undefined ? [] : [{ id: d.id, text: d.text.slice(0, DOCUMENT_TEXT_LIMIT) }],
                 );
                 const vectors = yield* lexer.vectors(withText.map((d) => d.text));
-                const documentLexemes = new Map(withText.map((d, i) => [d.id, vectors[i]!] as const));
+                const documentLexemes = new Map(
+                  withText.map((d, i) => [d.id, fitTsvector(vectors[i]!)] as const),
+                );
                 yield* write(documents.flatMap((d) => d.chunks));
                 yield* countTerms(sql, tenant, "documents", documentLexemes.values());
                 yield* writeDocuments(

@@ -29,7 +29,8 @@
  *   query terms said close together, read from their `tsvector`s' positions for those rows only.
  *
  * Gotcha: `tsvector` keeps at most 256 positions of one lexeme (tf saturates long before that) and
- * positions above 16,383 are clamped; document-level rows index at most `DOCUMENT_TEXT_LIMIT`.
+ * positions above 16,383 are clamped; document-level rows index at most `DOCUMENT_TEXT_LIMIT`
+ * characters, in one `tsvector` of at most 1 MiB (`fitTsvector`).
  */
 import { Effect } from "effect";
 import type { StoreError } from "../errors.ts";
@@ -82,8 +83,13 @@ const bestFirst = (x: { id: string; score: number }, y: { id: string; score: num
 /** Rows a first max-score pass aims to score (see `bm25Search`). */
 const PRUNING_BUDGET = 400;
 
-/** Characters of a document indexed for document-level keyword search (tsvector's 1 MB limit). */
-export const DOCUMENT_TEXT_LIMIT = 400_000;
+/**
+ * Characters of a document indexed for document-level keyword search: about 600,000 words, a few
+ * books. Its vector is cut to what a `tsvector` holds (`fitTsvector`): positions stop at word
+ * 16,383, so past it a word adds itself once, and the vector keeps every distinct word of ordinary
+ * text (a text of mostly distinct tokens loses those that first occur late).
+ */
+export const DOCUMENT_TEXT_LIMIT = 4_000_000;
 
 /** A keyword query split into its parts. */
 export interface KeywordQuery {

@@ -23,6 +23,31 @@ export type LexemeVector = ReadonlyMap<string, ReadonlyArray<number>>;
 const WORD = /[\p{L}\p{N}]+/gu;
 const MAX_POSITION = 16_383;
 const MAX_POSITIONS = 256;
+/**
+ * Bytes of a `tsvector`'s lexemes and positions, at most: Postgres refuses more than 1 MiB (its
+ * `MAXSTRPOS`). `fitTsvector` keeps a long text's vector under it.
+ */
+const TSVECTOR_BYTES = 1_000_000;
+const encoder = new TextEncoder();
+
+/**
+ * `vector` cut to what one `tsvector` holds: its lexemes in order of first occurrence while their
+ * bytes (each lexeme's UTF-8, padded to even, and its positions' count and two bytes each) fit
+ * `TSVECTOR_BYTES`. Gotcha: only a book-length text of unusually many distinct words (encoded data,
+ * many languages) loses the lexemes that first occur late.
+ */
+export const fitTsvector = (vector: LexemeVector): LexemeVector => {
+  let bytes = 0;
+  const out = new Map<string, ReadonlyArray<number>>();
+  for (const [lexeme, positions] of vector) {
+    const length = encoder.encode(lexeme).length;
+    bytes += length + (length % 2) + 2 + 2 * positions.length;
+    if (bytes > TSVECTOR_BYTES) return out;
+    out.set(lexeme, positions);
+  }
+  return vector;
+};
+
 /** Longer "words" (encoded data, not language) are left out: a lexeme must fit an index key. */
 const MAX_WORD = 500;
 /** Distinct words remembered before the cache starts over. */

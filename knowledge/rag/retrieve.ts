@@ -175,8 +175,8 @@ export const searchChunks = (
       lenient(deps.vectors.searchKeywordDocuments({ text: query, k: n, bare: true, ...byFilter }));
     // Hybrid passage search's keyword list: the best `n` passages of the best `among` documents by
     // keyword, each scored by its own words and, `DOCUMENT_PRIOR` times as much, its document's.
-    // Gotcha: document search indexes a document's first `DOCUMENT_TEXT_LIMIT` characters; passages
-    // past them reach hybrid passage search through the vector list only.
+    // Gotcha: document search indexes a document's first `DOCUMENT_TEXT_LIMIT` characters (a few
+    // books); passages past them reach hybrid passage search through the vector list only.
     const keywordPassagesOfDocuments = (n: number, among: number) =>
       Effect.gen(function* () {
         const documents = yield* keywordDocumentHits(among);

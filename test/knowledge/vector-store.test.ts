@@ -335,6 +335,33 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
     expect(passages.map((p) => p.documentId)).toEqual(["falcons"]);
   });
 
+  it("finds a book-length document by a word on its last page; a text of more distinct tokens than a tsvector holds still loads", async () => {
+    const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
+      rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("books"))));
+    const doc = (id: string, text: string, passages: ReadonlyArray<string>) => ({
+      document: { id, hash: id, metadata: {}, chunks: passages.length, text },
+      chunks: passages.map((t, i) => ({ ...chunk(`${id}#${i}`, id, t, i), ord: i })),
+    });
+    // ~1.2 million characters of prose, the one odd word in its last sentence
+    const page = "The river ran slowly past the mill while the miller counted his sacks of grain. ";
+    const ending = "At last the travellers reached Quillimane harbour.";
+    const book = `${page.repeat(15_000)}${ending}`;
+    // 1.2 million characters of distinct 100-letter tokens: more than one tsvector holds
+    const tokens = Array.from({ length: 12_000 }, (_, i) => `tok${i.toString(36)}`.padEnd(100, "q")).join(
+      " ",
+    );
+    await own((s) =>
+      s.replaceDocuments([
+        doc("book", book, [page, ending]),
+        doc("dump", `Sensor export. ${tokens}`, ["Sensor export."]),
+      ]),
+    );
+    const found = await own((s) => s.searchKeywordDocuments({ text: "Quillimane harbour", k: 5 }));
+    expect(found.map((d) => d.documentId)).toEqual(["book"]);
+    const early = await own((s) => s.searchKeywordDocuments({ text: "sensor export", k: 5 }));
+    expect(early.map((d) => d.documentId)).toEqual(["dump"]);
+  });
+
   it("ranks documents by how early they say the query's words: opening, then second page, then later", async () => {
     const own = <T>(f: (s: VectorStoreService) => Effect.Effect<T, unknown>) =>
       rt.run(Effect.flatMap(VectorStore, (s) => f(s.partition("lead"))));
