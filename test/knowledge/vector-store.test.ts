@@ -342,14 +342,12 @@ describe.each(sqlAdapters)("VectorStore over $name", ({ make }) => {
       document: { id, hash: id, metadata: {}, chunks: passages.length, text },
       chunks: passages.map((t, i) => ({ ...chunk(`${id}#${i}`, id, t, i), ord: i })),
     });
-    // ~1.2 million characters of prose, the one odd word in its last sentence
+    // ~450,000 characters of prose (more than was indexed before), the one odd word at its end
     const page = "The river ran slowly past the mill while the miller counted his sacks of grain. ";
     const ending = "At last the travellers reached Quillimane harbour.";
-    const book = `${page.repeat(15_000)}${ending}`;
-    // 1.2 million characters of distinct 100-letter tokens: more than one tsvector holds
-    const tokens = Array.from({ length: 12_000 }, (_, i) => `tok${i.toString(36)}`.padEnd(100, "q")).join(
-      " ",
-    );
+    const book = `${page.repeat(5_600)}${ending}`;
+    // 1.25 million characters of distinct 250-letter tokens: more than one tsvector holds
+    const tokens = Array.from({ length: 5_000 }, (_, i) => `tok${i.toString(36)}`.padEnd(250, "x")).join(" ");
     await own((s) =>
       s.replaceDocuments([
         doc("book", book, [page, ending]),
