@@ -37,6 +37,10 @@ const encoder = new TextEncoder();
  * many languages) loses the lexemes that first occur late.
  */
 export const fitTsvector = (vector: LexemeVector): LexemeVector => {
+  // At most three UTF-8 bytes a UTF-16 unit: nearly every text fits without encoding a lexeme.
+  let most = 0;
+  for (const [lexeme, positions] of vector) most += 3 * lexeme.length + 3 + 2 * positions.length;
+  if (most <= TSVECTOR_BYTES) return vector;
   let bytes = 0;
   const out = new Map<string, ReadonlyArray<number>>();
   for (const [lexeme, positions] of vector) {
