@@ -52,9 +52,13 @@ const sections = (text: string): ReadonlyArray<Section> => {
   return out;
 };
 
+/**
+ * A paragraph's sentences: each ends at `.`, `!` or `?` (and closing quotes or brackets) followed
+ * by white space or the end, or at a line break, so "0.7", "v1.2.3" and "fs.readFile" stay whole.
+ */
 const sentences = (paragraph: string): ReadonlyArray<string> =>
   paragraph
-    .match(/[^.!?\n]+(?:[.!?]+["')\]]*|\n|$)\s*/g)
+    .match(/[^\n]*?(?:[.!?]+["')\]]*(?=\s|$)|\n|$)\s*/g)
     ?.map((s) => s.trim())
     .filter(Boolean) ?? [paragraph];
 

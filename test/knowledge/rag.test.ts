@@ -69,6 +69,21 @@ describe("chunking", () => {
     expect(chunkText(GUIDE)).toEqual(chunkText(GUIDE));
   });
 
+  it("splits sentences only where one ends, so numbers, versions and dotted names stay as written", () => {
+    const paragraph = Array.from(
+      { length: 6 },
+      (_, i) =>
+        `Release v1.2.${i} sets the weight to 0.7 and calls fs.readFile (see example.com). It is stable.`,
+    ).join(" ");
+    const chunks = chunkText(paragraph, { maxChars: 200, overlapChars: 40 });
+    expect(chunks.length).toBeGreaterThan(2);
+    const text = chunks.map((c) => c.text).join(" ");
+    for (const kept of ["v1.2.5", "0.7", "fs.readFile", "example.com"]) expect(text).toContain(kept);
+    expect(text).not.toMatch(/\d\. \d|fs\. readFile|example\. com/);
+    // every chunk is a run of whole sentences of the text (the overlap set off by a blank line)
+    for (const c of chunks) expect(paragraph).toContain(c.text.replace(/\s+/g, " "));
+  });
+
   it("chunks a text of headings only as their titles, so a title-only document can be found", () => {
     expect(chunkText("# Release notes 2.0")).toEqual([{ ord: 0, text: "Release notes 2.0", headings: [] }]);
     expect(chunkText("# Outline\n\n## Part one ##\n## Part two").map((c) => c.text)).toEqual([
