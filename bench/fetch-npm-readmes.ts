@@ -77,8 +77,8 @@ const README = /^[^/]+\/readme(\.md|\.markdown|\.txt)?$/i;
 
 /**
  * A package's latest dependencies, and unless it is in `node_modules` or its description is too
- * short to be a query, its description and the README of its latest tarball (the registry's
- * documents no longer carry READMEs); undefined if unreadable.
+ * short to be a query, its description and the README of its latest tarball (a registry's
+ * documents may carry none: this machine's mirror strips them); undefined if unreadable.
  */
 const fetchPackage = async (
   name: string,
