@@ -106,8 +106,8 @@ export const manCorpus = (limit: number, root = "/usr/share/man"): ReadonlyArray
   return items;
 };
 
-/** The READMEs of the packages in `root` (a `node_modules`), with their descriptions as queries. */
-export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): ReadonlyArray<KnownItem> => {
+/** The package folders of a `node_modules` (scoped ones included), sorted. */
+export const packageDirs = (root: string): ReadonlyArray<string> => {
   const dirs: string[] = [];
   for (const name of readdirSync(root)) {
     if (name.startsWith(".")) continue;
@@ -115,9 +115,29 @@ export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): Re
       for (const sub of readdirSync(join(root, name))) dirs.push(join(root, name, sub));
     } else dirs.push(join(root, name));
   }
+  return dirs.sort();
+};
+
+/**
+ * Known items made by `add`, each admitted once its query has three words or more, its text 400
+ * characters or more, and no earlier item asked the same query.
+ */
+const knownItems = () => {
   const items: KnownItem[] = [];
   const seen = new Set<string>();
-  for (const dir of dirs.sort()) {
+  const add = (documentId: string, query: string, text: string) => {
+    const asked = query.trim();
+    if (asked.split(/\s+/).length < 3 || text.length < 400 || seen.has(asked)) return;
+    seen.add(asked);
+    items.push({ documentId, text, query: asked });
+  };
+  return { items, add };
+};
+
+/** The READMEs of the packages in `root` (a `node_modules`), with their descriptions as queries. */
+export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): ReadonlyArray<KnownItem> => {
+  const { items, add } = knownItems();
+  for (const dir of packageDirs(root)) {
     if (items.length >= limit) break;
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
@@ -126,11 +146,7 @@ export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): Re
       };
       const readme = readdirSync(dir).find((f) => /^readme(\.md|\.markdown|\.txt)?$/i.test(f));
       if (!pkg.name || !pkg.description || !readme) continue;
-      const text = readFileSync(join(dir, readme), "utf8");
-      const query = pkg.description.trim();
-      if (query.split(/\s+/).length < 3 || text.length < 400 || seen.has(query)) continue;
-      seen.add(query);
-      items.push({ documentId: pkg.name, text, query });
+      add(pkg.name, pkg.description, readFileSync(join(dir, readme), "utf8"));
     } catch {}
   }
   return items;
@@ -142,8 +158,7 @@ export const readmeCorpus = (root: string, limit = Number.POSITIVE_INFINITY): Re
  * query once). A line that is not such an object stops the run with its number.
  */
 export const jsonlCorpus = (path: string, limit = Number.POSITIVE_INFINITY): ReadonlyArray<KnownItem> => {
-  const items: KnownItem[] = [];
-  const seen = new Set<string>();
+  const { items, add } = knownItems();
   const lines = readFileSync(path, "utf8").split("\n");
   for (const [i, line] of lines.entries()) {
     if (items.length >= limit) break;
@@ -156,10 +171,7 @@ export const jsonlCorpus = (path: string, limit = Number.POSITIVE_INFINITY): Rea
     }
     if (typeof item.id !== "string" || typeof item.query !== "string" || typeof item.text !== "string")
       throw new Error(`${path}:${i + 1}: expected {"id", "query", "text"}, all strings`);
-    const query = item.query.trim();
-    if (query.split(/\s+/).length < 3 || item.text.length < 400 || seen.has(query)) continue;
-    seen.add(query);
-    items.push({ documentId: item.id, text: item.text, query });
+    add(item.id, item.query, item.text);
   }
   return items;
 };

@@ -12,9 +12,10 @@
  * offline bench. The registry changes, so two runs on different days fetch different corpora:
  * keep the file to compare runs.
  */
-import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTarGzip } from "nanotar";
+import { packageDirs } from "./corpus.ts";
 
 const [out, countArg] = process.argv.slice(2);
 if (!out) {
@@ -50,19 +51,12 @@ const enqueue = (name: string) => {
     queue.push(name);
   }
 };
-for (const entry of readdirSync(modules)) {
-  const dirs = entry.startsWith("@")
-    ? readdirSync(join(modules, entry)).map((sub) => join(entry, sub))
-    : entry.startsWith(".")
-      ? []
-      : [entry];
-  for (const dir of dirs) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(modules, dir, "package.json"), "utf8")) as Manifest;
-      if (manifest.name) local.add(manifest.name);
-      for (const d of dependencies(manifest)) enqueue(d);
-    } catch {}
-  }
+for (const dir of packageDirs(modules)) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest;
+    if (manifest.name) local.add(manifest.name);
+    for (const d of dependencies(manifest)) enqueue(d);
+  } catch {}
 }
 
 const get = async (url: string): Promise<Response | undefined> => {

@@ -268,6 +268,13 @@ const evaluate = async (
   return out;
 };
 
+/** `evaluate` with each embedder of the run, one after the other. */
+const evaluateEach = async (corpus: string, items: ReadonlyArray<KnownItem>): Promise<BenchResult[]> => {
+  const out: BenchResult[] = [];
+  for (const embedder of benchEmbedders()) out.push(...(await evaluate(corpus, items, embedder)));
+  return out;
+};
+
 /** The retrieval-quality benches. */
 export const benches: ReadonlyArray<Bench> = [
   {
@@ -278,9 +285,7 @@ export const benches: ReadonlyArray<Bench> = [
         process.stderr.write("memory.retrieval.man: no manual pages in /usr/share/man; skipped\n");
         return [];
       }
-      const out: BenchResult[] = [];
-      for (const embedder of benchEmbedders()) out.push(...(await evaluate("man", items, embedder)));
-      return out;
+      return evaluateEach("man", items);
     },
   },
   {
@@ -295,9 +300,7 @@ export const benches: ReadonlyArray<Bench> = [
       }
       const items = jsonlCorpus(file, envInt("ARBOR_BENCH_DOCS", 2000));
       const name = basename(file).replace(/\.jsonl$/, "");
-      const out: BenchResult[] = [];
-      for (const embedder of benchEmbedders()) out.push(...(await evaluate(name, items, embedder)));
-      return out;
+      return evaluateEach(name, items);
     },
   },
   {
@@ -307,9 +310,7 @@ export const benches: ReadonlyArray<Bench> = [
         join(import.meta.dirname, "..", "node_modules"),
         envInt("ARBOR_BENCH_DOCS", 2000),
       );
-      const out: BenchResult[] = [];
-      for (const embedder of benchEmbedders()) out.push(...(await evaluate("readme", items, embedder)));
-      return out;
+      return evaluateEach("readme", items);
     },
   },
 ];

@@ -34,6 +34,10 @@ export interface RetrieveDeps {
 const matches = (metadata: Readonly<Record<string, unknown>>, filter: MetadataFilter | undefined) =>
   !filter || Object.entries(filter).every(([key, value]) => metadata[key] === value);
 
+/** The chunks of `ids` (their texts and metadata) by id, read in one statement. */
+const chunksById = (vectors: VectorStoreService, ids: ReadonlyArray<string>) =>
+  Effect.map(vectors.getChunks(ids), (rows) => new Map(rows.map((c) => [c.chunkId, c] as const)));
+
 /** The graph-neighbourhood retriever (see the module comment). */
 const graphRetrieve = (
   deps: RetrieveDeps,
@@ -68,7 +72,10 @@ const graphRetrieve = (
     const score = new Map<string, number>();
     for (const e of mentions) score.set(e.from, (score.get(e.from) ?? 0) + (weight.get(e.to) ?? 0));
     const ranked = [...score.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    const chunks = new Map((yield* vectors.getChunks(ranked.map(([id]) => id))).map((c) => [c.chunkId, c]));
+    const chunks = yield* chunksById(
+      vectors,
+      ranked.map(([id]) => id),
+    );
     const hits = ranked
       .map(([id, s]) => chunks.get(id) && { ...chunks.get(id)!, score: s })
       .filter((c): c is ChunkHit => c !== undefined && matches(c.metadata, filter))
@@ -217,10 +224,9 @@ export const searchChunks = (
         withGraph(options.fusion?.passage ?? DEFAULT_FUSION.passage, named),
       ).slice(0, k);
       // The vector and keyword hits came bare: the texts of the k shown are read in one statement.
-      const texts = new Map(
-        (yield* deps.vectors.getChunks(
-          fused.filter((f) => f.item.text === "").map((f) => f.item.chunkId),
-        )).map((c) => [c.chunkId, c]),
+      const texts = yield* chunksById(
+        deps.vectors,
+        fused.filter((f) => f.item.text === "").map((f) => f.item.chunkId),
       );
       return {
         results: fused.flatMap((f) => {
@@ -272,12 +278,7 @@ export const searchChunks = (
     const shown = [...keywordPassages, ...vectorPassages];
     const found = new Set(shown.map((h) => h.documentId));
     const firsts = chosen.filter((id) => !found.has(id)).map((id) => `${id}#0`);
-    const texts = new Map(
-      (yield* deps.vectors.getChunks([...new Set(shown.map((h) => h.chunkId)), ...firsts])).map((c) => [
-        c.chunkId,
-        c,
-      ]),
-    );
+    const texts = yield* chunksById(deps.vectors, [...new Set(shown.map((h) => h.chunkId)), ...firsts]);
     const withText = (hits: ReadonlyArray<ChunkHit>) =>
       hits.flatMap((h) => {
         const full = texts.get(h.chunkId);
